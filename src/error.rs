@@ -1,0 +1,157 @@
+//! One error type for the whole crate.
+//!
+//! Variants say whose fault it is: the user's configuration, the input data, the file system, an
+//! incompatibility between inputs, or an internal bug. Context (file, row, column, config key) is
+//! carried as names and numbers — **never as an identifier value**: a message may name the file,
+//! the line, the record id and the column, but not what the cell contained.
+
+use std::path::{Path, PathBuf};
+
+/// Result alias used throughout padan.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Where in an input a problem was found. Never holds a cell value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Location {
+    /// The file, when known.
+    pub file: Option<PathBuf>,
+    /// 1-based line (CSV, header = line 1) or 1-based row (Parquet).
+    pub line: Option<u64>,
+    /// The column or field name.
+    pub column: Option<String>,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(p) = &self.file {
+            parts.push(p.display().to_string());
+        }
+        if let Some(l) = self.line {
+            parts.push(format!("line {l}"));
+        }
+        if let Some(c) = &self.column {
+            parts.push(format!("column '{c}'"));
+        }
+        if parts.is_empty() {
+            f.write_str("<input>")
+        } else {
+            f.write_str(&parts.join(", "))
+        }
+    }
+}
+
+/// Every error padan reports.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The user's configuration (schema, column map, link config, flags) is wrong.
+    #[error("configuration error in {source_name}: {message}")]
+    Config {
+        /// The file or flag the problem is in.
+        source_name: String,
+        /// What is wrong (names keys, never values of identifiers).
+        message: String,
+    },
+    /// The input data is malformed in a way that stops the run.
+    #[error("bad input at {location}: {message}")]
+    Input {
+        /// Where.
+        location: Location,
+        /// What is wrong.
+        message: String,
+    },
+    /// Inputs cannot be used together (different keys, schemas, versions, duplicate agency).
+    #[error("incompatible inputs: {0}")]
+    Incompatible(String),
+    /// A file system or OS error, with the path it concerns.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What padan was doing ("reading", "writing", "creating" ...).
+        action: &'static str,
+        /// The path concerned.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A Parquet or Arrow error while reading or writing a file.
+    #[error("{action} {path}: {message}")]
+    Format {
+        /// What padan was doing.
+        action: &'static str,
+        /// The file concerned.
+        path: PathBuf,
+        /// The library's message (never contains cell values for our files).
+        message: String,
+    },
+    /// A bug in padan: please report it.
+    #[error("internal error (a bug in padan, please report it): {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// A configuration error.
+    pub fn config(source_name: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Config {
+            source_name: source_name.into(),
+            message: message.into(),
+        }
+    }
+
+    /// An input error at a location.
+    pub fn input(location: Location, message: impl Into<String>) -> Self {
+        Error::Input {
+            location,
+            message: message.into(),
+        }
+    }
+
+    /// An input error for a whole file.
+    pub fn input_file(path: &Path, message: impl Into<String>) -> Self {
+        Error::Input {
+            location: Location {
+                file: Some(path.to_path_buf()),
+                ..Location::default()
+            },
+            message: message.into(),
+        }
+    }
+
+    /// An I/O error with its path.
+    pub fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// A Parquet / Arrow error with its path.
+    pub fn format(action: &'static str, path: &Path, err: impl std::fmt::Display) -> Self {
+        Error::Format {
+            action,
+            path: path.to_path_buf(),
+            message: err.to_string(),
+        }
+    }
+
+    /// The process exit code for this error (documented in docs/cli.md).
+    ///
+    /// | code | meaning |
+    /// | --- | --- |
+    /// | 0 | success |
+    /// | 1 | internal error |
+    /// | 2 | usage or configuration error |
+    /// | 3 | bad input data |
+    /// | 4 | incompatible inputs |
+    /// | 5 | I/O or file format error |
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Internal(_) => 1,
+            Error::Config { .. } => 2,
+            Error::Input { .. } => 3,
+            Error::Incompatible(_) => 4,
+            Error::Io { .. } | Error::Format { .. } => 5,
+        }
+    }
+}

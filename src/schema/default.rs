@@ -1,0 +1,105 @@
+//! The built-in default schema for victim records, and per-kind encoding defaults.
+
+use super::FieldKind;
+
+/// Default (filter bits, bits per token) for a field kind, chosen so filters are about half full
+/// on typical values (fill ≈ 1 − exp(−tokens·hashes/bits)): see docs/schema.md.
+pub(crate) fn kind_defaults(kind: FieldKind) -> (usize, usize) {
+    match kind {
+        // ~16 bigrams in a normalized full name: 16·20/512 → 46 % full.
+        FieldKind::Name => (512, 20),
+        // 8 digit bigrams (with padding): 8·20/256 → 47 % full.
+        FieldKind::Passport => (256, 20),
+        // 8 date tokens (see encode::tokens): 8·20/256 → 47 % full.
+        FieldKind::Date => (256, 20),
+        // 17 digit bigrams: 17·10/256 → 49 % full.
+        FieldKind::Nik => (256, 10),
+        // ~9 bigrams in a regency name: 9·20/256 → 50 % full.
+        FieldKind::Place => (256, 20),
+        FieldKind::Text => (512, 20),
+        FieldKind::Sex => (0, 0),
+    }
+}
+
+/// The default linkage schema, as printed by `padan schema default`.
+pub const DEFAULT_SCHEMA_TOML: &str = r#"# padan linkage schema — shared, unchanged, by every agency in the agreement.
+#
+# Every agency must encode with the SAME schema and the SAME key: the linkage unit refuses files
+# whose schema fingerprints differ. Which column of an agency's extract feeds which field is said
+# per agency in a column map (--columns FILE or --column flags), never here.
+#
+# Per field:
+#   kind           name | passport | date | nik | sex | place | text (decides normalization)
+#   q              q-gram length for the field's Bloom filter (default 2)
+#   bits           filter length in bits, a power of two (64..4096); none for `sex`
+#   hashes         bits set per q-gram (1..64); chosen so filters are about half full
+#   exact_token    also emit a keyed exact token (exact agreement and blocking)
+#   record_hashes  bits per q-gram in the record-level filter used for LSH blocking (0 = none)
+#   required       reject a row whose value is missing or unusable
+#   [fields.options] kind-specific options (see docs/schema.md)
+
+version = 1
+name = "victims-v1"
+
+[record_filter]
+bits = 1024              # record-level filter for LSH blocking
+
+[[fields]]
+name = "name"            # full name; titles, patronym (bin/binti) and spelling variants normalized
+kind = "name"
+q = 2
+bits = 512
+hashes = 20
+exact_token = true       # keyed token of the normalized name (and phonetic key + birth year)
+record_hashes = 8
+required = true          # a record without a usable name cannot be linked
+
+[[fields]]
+name = "passport"        # letter prefix + 7 digits; compared on the digits
+kind = "passport"
+q = 2
+bits = 256
+hashes = 20
+exact_token = true
+record_hashes = 6
+
+[[fields]]
+name = "dob"             # date of birth; partial dates kept as partial
+kind = "date"
+q = 2
+bits = 256
+hashes = 20
+exact_token = true
+record_hashes = 6
+
+[fields.options]
+year_pivot = 30          # two-digit years 00..30 → 2000s, 31..99 → 1900s
+min_year = 1900
+max_year = 2030
+
+[[fields]]
+name = "sex"             # L/P, M/F, 1/2, words → one code; exact token only
+kind = "sex"
+exact_token = true
+
+[[fields]]
+name = "birthplace"      # regency / city, snapped to the gazetteer when close enough
+kind = "place"
+q = 2
+bits = 256
+hashes = 20
+exact_token = false
+record_hashes = 4
+
+[fields.options]
+place_threshold = 0.93   # Jaro–Winkler needed to snap to a known regency / city
+
+[[fields]]
+name = "nik"             # national id number (16 digits), absent at many agencies
+kind = "nik"
+q = 2
+bits = 256
+hashes = 10
+exact_token = true
+record_hashes = 4
+"#;

@@ -1,0 +1,406 @@
+//! The linkage schema shared by all agencies, and the per-agency column map.
+//!
+//! The schema (`schema.toml`) lists the fields every agency encodes, each with a [`FieldKind`],
+//! normalizer options and encoding parameters. Its [`Schema::fingerprint`] — a blake3 hash of the
+//! canonical JSON form — is stored in every encoded file, so the linkage unit can refuse files
+//! encoded with different schemas. The column map ([`ColumnMap`]) is per agency: which of its
+//! columns feeds which field, which column is the record id, and its date order. The shared
+//! schema is never edited per agency.
+
+mod columns;
+mod default;
+
+pub use columns::{ColumnMap, ColumnSource, DateOrder};
+pub use default::DEFAULT_SCHEMA_TOML;
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// The schema format version this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The kind of a field: decides its normalizer, its tokens and how link compares it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldKind {
+    /// A person's name (Indonesian name normalization).
+    Name,
+    /// A passport number.
+    Passport,
+    /// A date (of birth).
+    Date,
+    /// An Indonesian national id number (NIK, 16 digits).
+    Nik,
+    /// Sex (exact token only, no filter).
+    Sex,
+    /// A place (regency / city), matched against the gazetteer.
+    Place,
+    /// Free text: case-folded, accents and punctuation removed.
+    Text,
+}
+
+impl FieldKind {
+    /// The lowercase name used in TOML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldKind::Name => "name",
+            FieldKind::Passport => "passport",
+            FieldKind::Date => "date",
+            FieldKind::Nik => "nik",
+            FieldKind::Sex => "sex",
+            FieldKind::Place => "place",
+            FieldKind::Text => "text",
+        }
+    }
+
+    /// Whether this kind is encoded as a Bloom filter (sex is a token only).
+    pub fn has_filter(self) -> bool {
+        !matches!(self, FieldKind::Sex)
+    }
+}
+
+/// One field of the schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    /// The field's name, `[a-z][a-z0-9_]*`.
+    pub name: String,
+    /// Its kind.
+    pub kind: FieldKind,
+    /// q-gram length (1..=4) for the field filter.
+    #[serde(default = "default_q")]
+    pub q: usize,
+    /// Field filter length in bits: a power of two from 64 to 4096 (0 for `sex`).
+    #[serde(default)]
+    pub bits: usize,
+    /// Bits set per token in the field filter (1..=64).
+    #[serde(default)]
+    pub hashes: usize,
+    /// Whether the field also yields a keyed exact token (for exact agreement and blocking).
+    #[serde(default)]
+    pub exact_token: bool,
+    /// Bits set per token in the record-level filter (0 = the field does not feed it).
+    #[serde(default)]
+    pub record_hashes: usize,
+    /// Whether the field is required: a row whose value is missing or unusable is rejected.
+    #[serde(default)]
+    pub required: bool,
+    /// Normalizer options.
+    #[serde(default)]
+    pub options: FieldOptions,
+}
+
+fn default_q() -> usize {
+    2
+}
+
+/// Kind-specific normalizer options (all optional, documented defaults).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FieldOptions {
+    /// `date`: two-digit years `00..=pivot` are 20xx, the others 19xx.
+    pub year_pivot: u32,
+    /// `date`: earliest plausible year; earlier dates are rejected as impossible.
+    pub min_year: i32,
+    /// `date`: latest plausible year.
+    pub max_year: i32,
+    /// `place`: Jaro–Winkler similarity needed to snap a place to the gazetteer.
+    pub place_threshold: f64,
+}
+
+impl Default for FieldOptions {
+    fn default() -> Self {
+        FieldOptions {
+            year_pivot: 30,
+            min_year: 1900,
+            max_year: 2030,
+            place_threshold: 0.93,
+        }
+    }
+}
+
+/// The record-level filter used for LSH blocking.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordFilterSpec {
+    /// Length in bits (power of two, 256..=8192).
+    pub bits: usize,
+}
+
+impl Default for RecordFilterSpec {
+    fn default() -> Self {
+        RecordFilterSpec { bits: 1024 }
+    }
+}
+
+/// The linkage schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schema {
+    /// Schema format version (see [`SCHEMA_VERSION`]).
+    pub version: u32,
+    /// A human label, e.g. `victims-2026`.
+    #[serde(default)]
+    pub name: String,
+    /// The record-level filter.
+    #[serde(default)]
+    pub record_filter: RecordFilterSpec,
+    /// The fields, in order.
+    pub fields: Vec<FieldSpec>,
+}
+
+impl Schema {
+    /// Parses and validates a schema from TOML text. `source` names the file in errors.
+    pub fn from_toml(text: &str, source: &str) -> Result<Schema> {
+        let mut schema: Schema =
+            toml::from_str(text).map_err(|e| Error::config(source, toml_error(&e)))?;
+        schema.fill_defaults();
+        schema.validate(source)?;
+        Ok(schema)
+    }
+
+    /// Reads a schema file.
+    pub fn load(path: &Path) -> Result<Schema> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("reading", path, e))?;
+        Schema::from_toml(&text, &path.display().to_string())
+    }
+
+    /// The default schema for victim records (see `padan schema default`).
+    pub fn default_victims() -> Schema {
+        Schema::from_toml(DEFAULT_SCHEMA_TOML, "the default schema")
+            .expect("the built-in default schema is valid")
+    }
+
+    /// Fills encoding parameters left at 0 with the kind's defaults.
+    fn fill_defaults(&mut self) {
+        for f in &mut self.fields {
+            let (bits, hashes) = default::kind_defaults(f.kind);
+            if f.bits == 0 && f.kind.has_filter() {
+                f.bits = bits;
+            }
+            if f.hashes == 0 && f.kind.has_filter() {
+                f.hashes = hashes;
+            }
+        }
+    }
+
+    /// Checks every rule; errors name the offending key.
+    pub fn validate(&self, source: &str) -> Result<()> {
+        let err = |key: String, msg: String| Err(Error::config(source, format!("{key}: {msg}")));
+        if self.version != SCHEMA_VERSION {
+            return err(
+                "version".into(),
+                format!(
+                    "schema version {} is not supported by this padan (it reads version {SCHEMA_VERSION})",
+                    self.version
+                ),
+            );
+        }
+        let rb = self.record_filter.bits;
+        if !rb.is_power_of_two() || !(256..=8192).contains(&rb) {
+            return err(
+                "record_filter.bits".into(),
+                format!("must be a power of two from 256 to 8192, got {rb}"),
+            );
+        }
+        if self.fields.is_empty() {
+            return err("fields".into(), "the schema has no fields".into());
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, f) in self.fields.iter().enumerate() {
+            let key = format!("fields[{i}] ('{}')", f.name);
+            let name_ok = f
+                .name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_lowercase())
+                && f.name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !name_ok {
+                return err(
+                    format!("fields[{i}].name"),
+                    "must match [a-z][a-z0-9_]* (lowercase letters, digits, underscore)".into(),
+                );
+            }
+            if !seen.insert(f.name.clone()) {
+                return err(format!("{key}.name"), "duplicate field name".into());
+            }
+            if f.kind.has_filter() {
+                if !(1..=4).contains(&f.q) {
+                    return err(format!("{key}.q"), format!("must be 1..=4, got {}", f.q));
+                }
+                if !f.bits.is_power_of_two() || !(64..=4096).contains(&f.bits) {
+                    return err(
+                        format!("{key}.bits"),
+                        format!("must be a power of two from 64 to 4096, got {}", f.bits),
+                    );
+                }
+                if !(1..=64).contains(&f.hashes) {
+                    return err(
+                        format!("{key}.hashes"),
+                        format!("must be 1..=64, got {}", f.hashes),
+                    );
+                }
+            } else if f.bits != 0 {
+                return err(
+                    format!("{key}.bits"),
+                    format!(
+                        "a '{}' field has no filter: leave bits out",
+                        f.kind.as_str()
+                    ),
+                );
+            }
+            if f.record_hashes > 64 {
+                return err(
+                    format!("{key}.record_hashes"),
+                    format!("must be 0..=64, got {}", f.record_hashes),
+                );
+            }
+            if f.kind == FieldKind::Sex && !f.exact_token {
+                return err(
+                    format!("{key}.exact_token"),
+                    "a 'sex' field is compared by its exact token: set exact_token = true".into(),
+                );
+            }
+            let o = &f.options;
+            if !(0.5..=1.0).contains(&o.place_threshold) {
+                return err(
+                    format!("{key}.options.place_threshold"),
+                    format!("must be in 0.5..=1.0, got {}", o.place_threshold),
+                );
+            }
+            if o.year_pivot > 99 {
+                return err(
+                    format!("{key}.options.year_pivot"),
+                    format!("must be 0..=99, got {}", o.year_pivot),
+                );
+            }
+            if o.min_year >= o.max_year {
+                return err(
+                    format!("{key}.options.min_year"),
+                    "must be smaller than max_year".into(),
+                );
+            }
+        }
+        if !self.fields.iter().any(|f| f.record_hashes > 0) {
+            return err(
+                "fields".into(),
+                "no field feeds the record-level filter (set record_hashes > 0 on at least one)"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// The canonical form: compact JSON of the validated schema (fields in order, every default
+    /// filled in). Stored in encoded files so link knows each field's kind and filter size.
+    pub fn canonical_json(&self) -> String {
+        serde_json::to_string(self).expect("a schema always serializes")
+    }
+
+    /// Parses the canonical JSON stored in an encoded file.
+    pub fn from_canonical_json(text: &str, source: &str) -> Result<Schema> {
+        let schema: Schema = serde_json::from_str(text)
+            .map_err(|e| Error::config(source, format!("embedded schema: {e}")))?;
+        schema.validate(source)?;
+        Ok(schema)
+    }
+
+    /// The schema fingerprint: the first 16 hex digits of blake3 over the canonical form.
+    pub fn fingerprint(&self) -> String {
+        let h = blake3::hash(self.canonical_json().as_bytes());
+        hex::encode(&h.as_bytes()[..8])
+    }
+
+    /// The field with this name.
+    pub fn field(&self, name: &str) -> Option<&FieldSpec> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// The first field of a kind.
+    pub fn first_of_kind(&self, kind: FieldKind) -> Option<&FieldSpec> {
+        self.fields.iter().find(|f| f.kind == kind)
+    }
+}
+
+/// A toml error message without the source snippet (which could echo a value).
+fn toml_error(e: &toml::de::Error) -> String {
+    let msg = e.message().to_string();
+    match e.span() {
+        Some(span) => format!("{msg} (at byte {})", span.start),
+        None => msg,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_schema_parses_and_has_the_victim_fields() {
+        let s = Schema::default_victims();
+        let names: Vec<_> = s.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["name", "passport", "dob", "sex", "birthplace", "nik"]
+        );
+        assert_eq!(s.fingerprint().len(), 16);
+    }
+
+    #[test]
+    fn fingerprint_is_stable_under_formatting_and_changes_with_content() {
+        let a = Schema::default_victims();
+        let reformatted = DEFAULT_SCHEMA_TOML.replace(" = ", "=");
+        let b = Schema::from_toml(&reformatted, "x").unwrap();
+        assert_eq!(a.fingerprint(), b.fingerprint());
+        let mut c = a.clone();
+        c.fields[0].hashes += 1;
+        assert_ne!(a.fingerprint(), c.fingerprint());
+    }
+
+    #[test]
+    fn canonical_json_round_trips() {
+        let a = Schema::default_victims();
+        let b = Schema::from_canonical_json(&a.canonical_json(), "x").unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases = [
+            (
+                "version = 1\n[[fields]]\nname = \"n\"\nkind = \"name\"\nbits = 500\nrecord_hashes = 5\n",
+                "fields[0] ('n').bits",
+            ),
+            (
+                "version = 1\n[[fields]]\nname = \"n\"\nkind = \"name\"\nhashes = 99\nrecord_hashes = 5\n",
+                "fields[0] ('n').hashes",
+            ),
+            (
+                "version = 1\n[[fields]]\nname = \"N\"\nkind = \"name\"\nrecord_hashes = 5\n",
+                "fields[0].name",
+            ),
+            ("version = 2\n[[fields]]\nname = \"n\"\nkind = \"name\"\n", "version"),
+            (
+                "version = 1\n[[fields]]\nname = \"n\"\nkind = \"colour\"\n",
+                "unknown variant",
+            ),
+            (
+                "version = 1\n[[fields]]\nname = \"n\"\nkind = \"name\"\nrecord_hashes = 5\n[[fields]]\nname = \"n\"\nkind = \"text\"\n",
+                "duplicate field name",
+            ),
+            (
+                "version = 1\n[[fields]]\nname = \"s\"\nkind = \"sex\"\nexact_token = true\n",
+                "no field feeds the record-level filter",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = Schema::from_toml(text, "s.toml").unwrap_err().to_string();
+            assert!(e.contains(want), "{e:?} should contain {want:?}");
+            assert!(e.contains("s.toml"), "{e:?} names the file");
+        }
+    }
+}
