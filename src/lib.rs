@@ -21,7 +21,9 @@
 //! stages together and shows progress.
 #![deny(missing_docs)]
 
+pub mod cli;
 pub mod error;
+pub mod keys;
 pub mod schema;
 
 pub use error::{Error, Result};

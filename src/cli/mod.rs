@@ -1,0 +1,48 @@
+//! The command-line interface: one file per subcommand, each with an `Args` struct and `run`.
+//!
+//! The binary is glue: arguments are parsed and validated here, turned into library objects, and
+//! the library does the work. Errors are printed once, on standard error, and mapped to exit codes
+//! (see [`crate::Error::exit_code`]).
+
+use clap::{Parser, Subcommand};
+
+use crate::error::Result;
+
+pub mod keygen;
+
+/// padan — privacy-preserving record linkage for agencies that may not share raw identities.
+#[derive(Debug, Parser)]
+#[command(name = "padan", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make a new secret key file and print its fingerprint.
+    Keygen(keygen::KeygenArgs),
+    /// Print the fingerprint of a key file.
+    Fingerprint(keygen::FingerprintArgs),
+}
+
+/// Runs the CLI and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Keygen(a) => keygen::run_keygen(a),
+        Command::Fingerprint(a) => keygen::run_fingerprint(a),
+    }
+}
