@@ -458,3 +458,31 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod speed {
+    use super::*;
+
+    /// Rough timing (`cargo test --release --lib speed -- --ignored --nocapture`).
+    #[test]
+    #[ignore]
+    fn dates_per_second() {
+        let rows = [
+            "07/03/1990",
+            "7 Maret 1990",
+            "1990-03-07T00:00:00",
+            "32939",
+            "00/03/1990",
+        ];
+        let opts = FieldOptions::default();
+        let n = 200_000;
+        let t = std::time::Instant::now();
+        let mut k = 0i64;
+        for i in 0..n {
+            k +=
+                parse(rows[i % rows.len()], DateOrder::Dmy, &opts).map_or(0, |d| i64::from(d.year));
+        }
+        let per = t.elapsed().as_nanos() as f64 / n as f64;
+        println!("date::parse {per:.0} ns/date ({k})");
+    }
+}

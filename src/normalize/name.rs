@@ -70,75 +70,122 @@ impl Name {
 }
 
 /// Titles and honorifics removed anywhere in the name (after old-spelling folding).
-const TITLES: &[&str] = &[
-    "hj",
-    "haji",
-    "hajjah",
-    "hajah",
-    "hajja",
-    "ibu",
-    "bu",
-    "bpk",
-    "bapak",
-    "pak",
-    "sdr",
-    "sdri",
-    "saudara",
-    "saudari",
-    "tn",
-    "tuan",
-    "ny",
-    "nyonya",
-    "nn",
-    "nona",
-    "dr",
-    "drs",
-    "dra",
-    "ir",
-    "prof",
-    "kh",
-    "kyai",
-    "kiai",
-    "ust",
-    "ustad",
-    "ustadz",
-    "ustaz",
-    "ustadzah",
-    "ustazah",
-    "raden",
-    "rd",
-    "alm",
-    "almh",
-    "almarhum",
-    "almarhumah",
-];
-
-/// Titles removed only in first position (initials elsewhere).
-const FIRST_TITLES: &[&str] = &["h", "r", "ra", "rm"];
-
-/// Degrees dropped after the first token, with or without dots.
-const DEGREES: &[&str] = &[
-    "spd", "spdi", "skom", "sag", "ssos", "skm", "skep", "sked", "sfarm", "sthi", "shi", "sip",
-    "ssi", "sh", "se", "sei", "st", "ssn", "sst", "ssy", "sikom", "sgz", "spsi", "sars", "mm",
-    "mpd", "mh", "msi", "mkes", "mkom", "mag", "mba", "msc", "phd", "amd", "amdkeb", "amdkep",
-    "amdkes", "amk", "mhum", "mkn", "mtr",
-];
-
-/// Degrees dropped after the first token only when written with a dot.
-const DOTTED_DEGREES: &[&str] = &["ma", "ba", "ak", "mt", "sp", "ked", "bsc"];
-
-/// Patronym markers.
-const BIN: &[&str] = &["bin", "binti", "bt", "bte", "binte", "bint"];
-
-/// Prefixes glued to the next token.
-const JOIN: &[&str] = &["nur", "nurul", "siti", "sri"];
-
-fn is_degree(t: &str, dotted: bool) -> bool {
-    DEGREES.contains(&t) || (dotted && DOTTED_DEGREES.contains(&t))
+fn is_title(t: &str) -> bool {
+    matches!(
+        t,
+        "hj" | "haji"
+            | "hajjah"
+            | "hajah"
+            | "hajja"
+            | "ibu"
+            | "bu"
+            | "bpk"
+            | "bapak"
+            | "pak"
+            | "sdr"
+            | "sdri"
+            | "saudara"
+            | "saudari"
+            | "tn"
+            | "tuan"
+            | "ny"
+            | "nyonya"
+            | "nn"
+            | "nona"
+            | "dr"
+            | "drs"
+            | "dra"
+            | "ir"
+            | "prof"
+            | "kh"
+            | "kyai"
+            | "kiai"
+            | "ust"
+            | "ustad"
+            | "ustadz"
+            | "ustaz"
+            | "ustadzah"
+            | "ustazah"
+            | "raden"
+            | "rd"
+            | "alm"
+            | "almh"
+            | "almarhum"
+            | "almarhumah"
+    )
 }
 
-fn is_title(t: &str) -> bool {
-    TITLES.contains(&t)
+/// Titles removed only in first position (initials elsewhere).
+fn is_first_title(t: &str) -> bool {
+    matches!(t, "h" | "r" | "ra" | "rm")
+}
+
+/// Degrees dropped after the first token, with or without dots.
+fn is_plain_degree(t: &str) -> bool {
+    matches!(
+        t,
+        "spd"
+            | "spdi"
+            | "skom"
+            | "sag"
+            | "ssos"
+            | "skm"
+            | "skep"
+            | "sked"
+            | "sfarm"
+            | "sthi"
+            | "shi"
+            | "sip"
+            | "ssi"
+            | "sh"
+            | "se"
+            | "sei"
+            | "st"
+            | "ssn"
+            | "sst"
+            | "ssy"
+            | "sikom"
+            | "sgz"
+            | "spsi"
+            | "sars"
+            | "mm"
+            | "mpd"
+            | "mh"
+            | "msi"
+            | "mkes"
+            | "mkom"
+            | "mag"
+            | "mba"
+            | "msc"
+            | "phd"
+            | "amd"
+            | "amdkeb"
+            | "amdkep"
+            | "amdkes"
+            | "amk"
+            | "mhum"
+            | "mkn"
+            | "mtr"
+    )
+}
+
+/// Degrees dropped after the first token only when written with a dot.
+fn is_dotted_degree(t: &str) -> bool {
+    matches!(t, "ma" | "ba" | "ak" | "mt" | "sp" | "ked" | "bsc")
+}
+
+/// Patronym markers.
+fn is_bin(t: &str) -> bool {
+    matches!(t, "bin" | "binti" | "bt" | "bte" | "binte" | "bint")
+}
+
+/// Prefixes glued to the next token.
+fn is_join(t: &str) -> bool {
+    matches!(t, "nur" | "nurul" | "siti" | "sri")
+}
+
+fn is_degree(t: &str, dotted: bool) -> bool {
+    is_plain_degree(t) || (dotted && is_dotted_degree(t))
 }
 
 /// `m[ou]k?h?[ae]m+[ae][dt]`, plus the abbreviations.
@@ -252,7 +299,7 @@ pub fn normalize(raw: &str) -> Option<Name> {
                     }
                     continue;
                 }
-                if is_title(&compact) || FIRST_TITLES.contains(&compact.as_str()) {
+                if is_title(&compact) || is_first_title(&compact) {
                     pre.push(compact);
                     continue;
                 }
@@ -265,11 +312,7 @@ pub fn normalize(raw: &str) -> Option<Name> {
         }
     }
     // Patronym split at the first marker after the first token.
-    let split = pre
-        .iter()
-        .skip(1)
-        .position(|p| BIN.contains(&p.as_str()))
-        .map(|i| i + 1);
+    let split = pre.iter().skip(1).position(|p| is_bin(p)).map(|i| i + 1);
     let (name_part, patronym) = match split {
         Some(i) => {
             let rest: Vec<String> = pre.drain(i..).skip(1).collect();
@@ -302,10 +345,7 @@ fn push(pre: &mut Vec<String>, tok: &str, dotted: bool) {
 /// Steps 6–8 on one part (name or patronym).
 fn finish(mut toks: Vec<String>) -> Vec<String> {
     toks.retain(|t| !is_title(t));
-    let lead = toks
-        .iter()
-        .take_while(|t| FIRST_TITLES.contains(&t.as_str()))
-        .count();
+    let lead = toks.iter().take_while(|t| is_first_title(t)).count();
     toks.drain(..lead);
     for t in toks.iter_mut() {
         if is_muhammad(t) {
@@ -319,17 +359,20 @@ fn finish(mut toks: Vec<String>) -> Vec<String> {
             _ => {}
         }
     }
-    let mut out: Vec<String> = Vec::with_capacity(toks.len());
-    let mut glue = false;
-    for t in toks {
-        let is_prefix = JOIN.contains(&t.as_str());
-        match out.last_mut() {
-            Some(last) if glue && t.len() >= 2 => last.push_str(&t),
-            _ => out.push(t),
+    // Join in place: a prefix token absorbs the next token of two letters or more.
+    let mut i = 0;
+    while i + 1 < toks.len() {
+        let mut j = i;
+        while j + 1 < toks.len() && is_join(&toks[j]) && toks[j + 1].len() >= 2 {
+            j += 1;
         }
-        glue = is_prefix;
+        if j > i {
+            let joined: String = toks[i..=j].concat();
+            toks.splice(i..=j, std::iter::once(joined));
+        }
+        i += 1;
     }
-    out
+    toks
 }
 
 /// A short phonetic key for blocking, tuned for Indonesian names.
@@ -341,16 +384,26 @@ fn finish(mut toks: Vec<String>) -> Vec<String> {
 /// (`Ahmad`/`Ahmat`); at most 8 characters. So `Muhammad`, `Muhamad`, `Mohammad` → `mmt`;
 /// `Fatimah`, `Fatima`, `Patima` → `ptm`; `Yusuf`, `Yusup` → `asp`.
 pub fn phonetic(token: &str) -> String {
-    let b: Vec<u8> = token
-        .bytes()
-        .filter(u8::is_ascii_alphabetic)
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    let mut s: Vec<u8> = Vec::with_capacity(b.len() + 2);
+    let b = token.as_bytes();
+    let at = |i: usize| b.get(i).map(u8::to_ascii_lowercase);
+    let is_vowel = |c: u8| matches!(c, b'a' | b'e' | b'i' | b'o' | b'u');
+    let mut out = String::with_capacity(8);
+    let mut prev = 0u8;
+    let mut emit = |c: u8, out: &mut String| {
+        if out.is_empty() {
+            out.push(if is_vowel(c) { 'a' } else { c as char });
+        } else if c != prev && !is_vowel(c) && c != b'h' && out.len() < 8 {
+            out.push(c as char);
+        }
+        prev = c;
+    };
     let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        let two = match (c, b.get(i + 1).copied()) {
+    while i < b.len() && out.len() < 8 {
+        let Some(c) = at(i).filter(u8::is_ascii_alphabetic) else {
+            i += 1;
+            continue;
+        };
+        let two = match (c, at(i + 1)) {
             (b'k' | b'c', Some(b'h')) => Some(b'h'),
             (b's', Some(b'y' | b'j')) => Some(b's'),
             (b'p', Some(b'h')) => Some(b'p'),
@@ -362,39 +415,22 @@ pub fn phonetic(token: &str) -> String {
             _ => None,
         };
         if let Some(r) = two {
-            s.push(r);
+            emit(r, &mut out);
             i += 2;
             continue;
         }
         match c {
-            b'f' | b'v' => s.push(b'p'),
-            b'z' => s.push(b'j'),
-            b'q' => s.push(b'k'),
-            b'x' => s.extend_from_slice(b"ks"),
-            b'y' => s.push(b'i'),
-            _ => s.push(c),
+            b'f' | b'v' => emit(b'p', &mut out),
+            b'z' => emit(b'j', &mut out),
+            b'q' => emit(b'k', &mut out),
+            b'x' => {
+                emit(b'k', &mut out);
+                emit(b's', &mut out);
+            }
+            b'y' => emit(b'i', &mut out),
+            _ => emit(c, &mut out),
         }
         i += 1;
-    }
-    let is_vowel = |c: u8| matches!(c, b'a' | b'e' | b'i' | b'o' | b'u');
-    let mut out = String::with_capacity(8);
-    let Some(&first) = s.first() else {
-        return out;
-    };
-    out.push(if is_vowel(first) { 'a' } else { first as char });
-    let mut prev = first;
-    for &c in &s[1..] {
-        if c == prev {
-            continue;
-        }
-        prev = c;
-        if is_vowel(c) || c == b'h' {
-            continue;
-        }
-        if out.len() >= 8 {
-            break;
-        }
-        out.push(c as char);
     }
     if out.len() > 1 && out.ends_with('d') {
         out.pop();
@@ -635,5 +671,38 @@ mod tests {
                 prop_assert_eq!(twice.tokens, once.tokens);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod speed {
+    /// Rough timing (`cargo test --release --lib speed -- --ignored --nocapture`); the real
+    /// benchmark belongs to benches/.
+    #[test]
+    #[ignore]
+    fn names_per_second() {
+        let names = [
+            "Hj. Siti Nurhaliza binti H. Abdul Rahman",
+            "BUDI SANTOSO, S.Pd.",
+            "Mochamad Yusuf",
+            "Dewi Lestari",
+            "Soekarno",
+            "Agus",
+            "Ny. Sri Mulyani Indrawati",
+            "Ahmad bin Umar",
+        ];
+        let n = 200_000;
+        let t = std::time::Instant::now();
+        let mut k = 0usize;
+        for i in 0..n {
+            k += super::normalize(names[i % names.len()]).map_or(0, |x| x.tokens.len());
+        }
+        let per = t.elapsed().as_nanos() as f64 / n as f64;
+        let t = std::time::Instant::now();
+        for i in 0..n {
+            k += super::phonetic(["muhammad", "sitinurhaliza", "yusuf"][i % 3]).len();
+        }
+        let ph = t.elapsed().as_nanos() as f64 / n as f64;
+        println!("name::normalize {per:.0} ns/name, phonetic {ph:.0} ns/token ({k})");
     }
 }
