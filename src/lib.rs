@@ -24,7 +24,9 @@
 pub mod cli;
 pub mod error;
 pub mod keys;
+pub mod metrics;
 pub mod schema;
+pub mod scoring;
 
 pub use error::{Error, Result};
 
