@@ -348,3 +348,21 @@ mod tests {
         assert_eq!((none.scores.precision, none.scores.recall), (1.0, 0.0));
     }
 }
+
+#[cfg(test)]
+mod scale {
+    use super::*;
+
+    /// `cargo test --release -- --ignored scale` : 1 M records.
+    #[test]
+    #[ignore]
+    fn scale_1m_records() {
+        let truth: Vec<u64> = (0..1_000_000u64).map(|i| i / 3).collect();
+        let pred: Vec<u64> = (0..1_000_000u64)
+            .map(|i| (i / 3).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 3 ^ (i % 7 == 0) as u64)
+            .collect();
+        let t = std::time::Instant::now();
+        let m = cluster_metrics(&pred, &truth);
+        eprintln!("cluster_metrics: {:?}, {m:?}", t.elapsed());
+    }
+}

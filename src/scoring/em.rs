@@ -950,3 +950,35 @@ mod tests {
         assert_eq!(probability_from_weight(1.0, 1.0), 1.0);
     }
 }
+
+#[cfg(test)]
+mod scale {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// `cargo test --release -- --ignored scale` : 20 M pairs × 6 fields.
+    #[test]
+    #[ignore]
+    fn scale_20m_pairs() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let n_levels = [4u8, 4, 3, 3, 2, 5];
+        let data: Vec<u8> = (0..20_000_000usize * 6)
+            .map(|i| rng.random_range(0..=n_levels[i % 6]))
+            .collect();
+        let t = std::time::Instant::now();
+        let pats = Patterns::from_levels(&data, 6);
+        eprintln!("patterns: {:?}, {} distinct", t.elapsed(), pats.len());
+        let u: Vec<Vec<f64>> = n_levels
+            .iter()
+            .map(|&l| {
+                let mut v = vec![1.0 / f64::from(l); usize::from(l) + 1];
+                v[0] = 1.0;
+                v
+            })
+            .collect();
+        let t = std::time::Instant::now();
+        let model = fit(&pats, &n_levels, &u, &[], &EmOptions::default());
+        eprintln!("fit: {:?}, {:?}", t.elapsed(), model.em);
+    }
+}

@@ -374,3 +374,46 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod scale {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// `cargo test --release -- --ignored scale` : 1 M records, 10 M edges.
+    #[test]
+    #[ignore]
+    fn scale_1m_records_10m_edges() {
+        let n = 1_000_000u32;
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let agency: Vec<u16> = (0..n).map(|_| rng.random_range(0..5u16)).collect();
+        let edges: Vec<Edge> = (0..10_000_000)
+            .map(|_| {
+                let a = rng.random_range(0..n);
+                let b = rng.random_range(0..n);
+                Edge {
+                    a: a.min(b),
+                    b: a.max(b),
+                    weight: f64::from(rng.random_range(0..10_000u32)) / 100.0,
+                }
+            })
+            .collect();
+        let t = std::time::Instant::now();
+        let c = clusters(
+            &agency,
+            &edges,
+            &ClusterOptions {
+                one_to_one: false,
+                within_agency: true,
+                duplicate_min_weight: 90.0,
+            },
+        );
+        eprintln!(
+            "clusters: {:?}, {} clusters, {} refused",
+            t.elapsed(),
+            c.n_clusters,
+            c.merges_refused
+        );
+    }
+}
