@@ -33,10 +33,14 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 /// Pairs per chunk when counting patterns in parallel.
 const COUNT_CHUNK_PAIRS: usize = 1 << 16;
+/// Largest code space (Π over fields of (max level + 1)) counted with a dense array.
+const DENSE_MAX_CODES: usize = 1 << 16;
 /// Patterns per chunk in the EM expectation step (fixed, so sums do not depend on threads).
 const EM_CHUNK_PATTERNS: usize = 1 << 12;
 /// λ is kept inside `[LAMBDA_BOUND, 1 - LAMBDA_BOUND]` so both log-priors stay finite.
 const LAMBDA_BOUND: f64 = 1e-9;
+/// Smallest floor used whatever the options say, so that no log-probability is −∞.
+const MIN_FLOOR: f64 = 1e-12;
 /// Ratio of the geometric starting m over levels (level l+1 gets this times level l's mass).
 const INITIAL_M_RATIO: f64 = 0.2;
 
@@ -104,6 +108,32 @@ impl Patterns {
             "Patterns::from_levels: levels.len() must be a multiple of n_fields"
         );
         let chunk = COUNT_CHUNK_PAIRS * n_fields;
+        // Largest level per field (element-wise max: order-independent).
+        let max = levels
+            .par_chunks(chunk)
+            .map(|c| {
+                let mut mx = vec![0u8; n_fields];
+                for v in c.chunks_exact(n_fields) {
+                    for (m, &l) in mx.iter_mut().zip(v) {
+                        *m = (*m).max(l);
+                    }
+                }
+                mx
+            })
+            .reduce(
+                || vec![0u8; n_fields],
+                |a, b| a.iter().zip(&b).map(|(x, y)| *x.max(y)).collect(),
+            );
+        // Mixed-radix code space: dense counting when small (field 0 most significant, so code
+        // order is lexicographic order).
+        let radix: Vec<usize> = max.iter().map(|&m| usize::from(m) + 1).collect();
+        let space = radix
+            .iter()
+            .try_fold(1usize, |acc, &r| acc.checked_mul(r))
+            .filter(|&s| s <= DENSE_MAX_CODES);
+        if let Some(space) = space {
+            return Self::count_dense(levels, n_fields, &radix, space);
+        }
         if levels.len() <= chunk {
             return Self::count_chunk(levels, n_fields);
         }
@@ -111,6 +141,49 @@ impl Patterns {
             .par_chunks(chunk)
             .map(|c| Self::count_chunk(c, n_fields))
             .reduce(|| Self::empty(n_fields), |a, b| a.merge(&b))
+    }
+
+    /// Counts by mixed-radix code into a dense array (integer sums: order-independent).
+    fn count_dense(levels: &[u8], n_fields: usize, radix: &[usize], space: usize) -> Self {
+        let code = |v: &[u8]| {
+            v.iter()
+                .zip(radix)
+                .fold(0usize, |acc, (&l, &r)| acc * r + usize::from(l))
+        };
+        let counts = levels
+            .par_chunks(COUNT_CHUNK_PAIRS * n_fields)
+            .fold(
+                || vec![0u64; space],
+                |mut acc, c| {
+                    for v in c.chunks_exact(n_fields) {
+                        acc[code(v)] += 1;
+                    }
+                    acc
+                },
+            )
+            .reduce(
+                || vec![0u64; space],
+                |mut a, b| {
+                    for (x, y) in a.iter_mut().zip(&b) {
+                        *x += y;
+                    }
+                    a
+                },
+            );
+        let mut out = Self::empty(n_fields);
+        let mut v = vec![0u8; n_fields];
+        for (k, &c) in counts.iter().enumerate() {
+            if c == 0 {
+                continue;
+            }
+            let mut rest = k;
+            for f in (0..n_fields).rev() {
+                v[f] = (rest % radix[f]) as u8;
+                rest /= radix[f];
+            }
+            out.push(&v, c);
+        }
+        out
     }
 
     /// Builds patterns from `(vector, count)` items (e.g. read back from a report). Vectors may
@@ -388,7 +461,8 @@ pub struct EmOptions {
     pub update_u: bool,
     /// Smallest probability any fitted m (or u) may take, so that no weight is infinite: a fitted
     /// table `p` over `L` levels becomes `floor + (1 − L·floor)·p`. Given u and fixed
-    /// parameters are raised to at least `floor` (not renormalised).
+    /// parameters are raised to at least `floor` (not renormalised). Values below `1e-12` are
+    /// treated as `1e-12`.
     pub floor: f64,
 }
 
@@ -602,7 +676,7 @@ pub fn fit(
         fixed.is_empty() || fixed.len() == n_fields,
         "fit: fixed must be empty or have one entry per field"
     );
-    let floor = opts.floor.max(0.0);
+    let floor = opts.floor.max(MIN_FLOOR);
     let is_fixed = |f: usize| fixed.get(f).is_some_and(Option::is_some);
 
     let mut fields: Vec<FieldParams> = (0..n_fields)
@@ -822,6 +896,26 @@ mod tests {
             Patterns::from_levels(x, 4).merge(&Patterns::from_levels(y, 4)),
             a
         );
+    }
+
+    #[test]
+    fn dense_and_hashed_counting_agree() {
+        // 6 fields × 10 levels: 10^6 codes > dense limit → hashed path; compare with dense
+        // counting of the same data restricted to few levels, and with a naive count.
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let wide: Vec<u8> = (0..100_000 * 6)
+            .map(|_| rng.random_range(0..10u8))
+            .collect();
+        let narrow: Vec<u8> = wide.iter().map(|&l| l % 3).collect();
+        for (data, n) in [(&wide, 6), (&narrow, 6)] {
+            let p = Patterns::from_levels(data, n);
+            let mut naive: std::collections::BTreeMap<&[u8], u64> = Default::default();
+            for v in data.chunks_exact(n) {
+                *naive.entry(v).or_default() += 1;
+            }
+            let q = Patterns::from_counts(n, naive);
+            assert_eq!(p, q);
+        }
     }
 
     #[test]

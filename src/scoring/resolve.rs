@@ -131,7 +131,9 @@ impl AgencySets for Lists {
 pub fn clusters(agency_of: &[u16], edges: &[Edge], opts: &ClusterOptions) -> Clustering {
     let n = agency_of.len();
     assert!(n <= u32::MAX as usize, "clusters: too many records");
-    let mut sorted: Vec<Edge> = edges
+    // One integer key per edge whose ascending order is (weight descending, a, b): equal keys
+    // are equal edges, so even an unstable sort gives one result.
+    let mut sorted: Vec<u128> = edges
         .par_iter()
         .filter(|e| e.a != e.b && !e.weight.is_nan())
         .map(|e| {
@@ -141,21 +143,11 @@ pub fn clusters(agency_of: &[u16], edges: &[Edge], opts: &ClusterOptions) -> Clu
                 e.a,
                 e.b
             );
-            Edge {
-                a: e.a.min(e.b),
-                b: e.a.max(e.b),
-                weight: e.weight,
-            }
+            let ab = u64::from(e.a.min(e.b)) << 32 | u64::from(e.a.max(e.b));
+            u128::from(!ordered_bits(e.weight)) << 64 | u128::from(ab)
         })
         .collect();
-    // Total order on (weight desc, a, b): equal keys are equal edges, so even an unstable sort
-    // gives one result.
-    sorted.par_sort_unstable_by(|x, y| {
-        y.weight
-            .total_cmp(&x.weight)
-            .then(x.a.cmp(&y.a))
-            .then(x.b.cmp(&y.b))
-    });
+    sorted.par_sort_unstable();
 
     let mut uf = UnionFind::new(n);
     let refused = if agency_of.iter().all(|&a| a < 64) {
@@ -186,21 +178,38 @@ pub fn clusters(agency_of: &[u16], edges: &[Edge], opts: &ClusterOptions) -> Clu
     }
 }
 
-/// Best-edge-first merging over sorted edges; returns the number of refused merges.
+/// Bits of a (non-NaN) `f64` whose unsigned order is the numeric (`total_cmp`) order.
+fn ordered_bits(w: f64) -> u64 {
+    let b = w.to_bits();
+    if b >> 63 == 1 {
+        !b
+    } else {
+        b | 1 << 63
+    }
+}
+
+/// Inverse of [`ordered_bits`].
+fn from_ordered_bits(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
+}
+
+/// Best-edge-first merging over sorted edge keys; returns the number of refused merges.
 fn greedy<S: AgencySets>(
     uf: &mut UnionFind,
     sets: &mut S,
-    sorted: &[Edge],
+    sorted: &[u128],
     opts: &ClusterOptions,
 ) -> u64 {
     let mut refused = 0u64;
-    for e in sorted {
-        let (x, y) = (uf.find(e.a), uf.find(e.b));
+    let strong_ok = !opts.one_to_one && opts.within_agency;
+    for &key in sorted {
+        let (a, b) = ((key >> 32) as u32, key as u32);
+        let (x, y) = (uf.find(a), uf.find(b));
         if x == y {
             continue;
         }
         let allowed = !sets.overlaps(x, y)
-            || (!opts.one_to_one && opts.within_agency && e.weight >= opts.duplicate_min_weight);
+            || (strong_ok && from_ordered_bits(!((key >> 64) as u64)) >= opts.duplicate_min_weight);
         if allowed {
             let (keep, gone) = uf.union_roots(x, y);
             sets.absorb(keep, gone);
@@ -279,6 +288,26 @@ mod tests {
         assert_eq!(c.n_clusters, 3);
         let c = clusters(&[], &[], &opts(false, false, 0.0));
         assert_eq!(c.n_clusters, 0);
+    }
+
+    #[test]
+    fn weight_keys_keep_order() {
+        let ws = [
+            f64::NEG_INFINITY,
+            -3.5,
+            -0.0,
+            0.0,
+            1e-300,
+            2.0,
+            7.25,
+            f64::INFINITY,
+        ];
+        for pair in ws.windows(2) {
+            assert!(ordered_bits(pair[0]) < ordered_bits(pair[1]));
+        }
+        for w in ws {
+            assert_eq!(from_ordered_bits(ordered_bits(w)).to_bits(), w.to_bits());
+        }
     }
 
     #[test]
