@@ -24,8 +24,10 @@
 pub mod cli;
 pub mod error;
 pub mod keys;
+pub mod metrics;
 pub mod normalize;
 pub mod schema;
+pub mod scoring;
 
 pub use error::{Error, Result};
 

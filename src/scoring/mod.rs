@@ -1,0 +1,17 @@
+//! Scoring and resolution: turn compared candidate pairs into match weights and clusters.
+//!
+//! * [`em`] — Fellegi–Sunter: comparison vectors (levels per field) → m/u fitted by EM →
+//!   per-field weights, match weight, probability.
+//! * [`resolve`] — edges above the match threshold → clusters, best edge first, respecting
+//!   the one-record-per-agency constraint (with strong within-agency duplicates allowed).
+//!
+//! Both are pure, deterministic algorithms (no I/O): the same input gives bit-identical output
+//! whatever the number of rayon threads.
+
+pub mod em;
+pub mod resolve;
+
+pub use em::{
+    estimate_u, fit, probability_from_weight, EmOptions, EmReport, FieldParams, Model, Patterns,
+};
+pub use resolve::{clusters, ClusterOptions, Clustering, Edge};

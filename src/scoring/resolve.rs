@@ -1,0 +1,448 @@
+//! Resolution: build clusters of records (people) from scored edges, best edge first.
+//!
+//! Edges are visited in decreasing weight (ties broken by `a`, then `b`), joining clusters with a
+//! union–find. A merge that would put two records of one agency in the same cluster is refused,
+//! except when within-agency duplicates are allowed (`within_agency`) and the edge is *strong*
+//! (`weight >= duplicate_min_weight`). Because edges come strongest first, both clusters of such a
+//! merge were themselves built only from edges at least as heavy as it, so **two records of one
+//! agency share a cluster only if a path of strong edges joins them**. `one_to_one` refuses every
+//! agency-overlapping merge (greedy one-to-one assignment for two agencies).
+//!
+//! Agency sets are `u64` bitmasks when every agency index is below 64, sorted lists otherwise.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A scored link between two records (indices into the record list), normally `a < b`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Edge {
+    /// One record.
+    pub a: u32,
+    /// The other record.
+    pub b: u32,
+    /// Match weight (only edges at or above the match threshold are given).
+    pub weight: f64,
+}
+
+/// Constraints of [`clusters`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterOptions {
+    /// Refuse every merge that would put two records of one agency together (two agencies:
+    /// greedy one-to-one assignment). Takes precedence over `within_agency`.
+    pub one_to_one: bool,
+    /// Allow a cluster to hold several records of one agency when the merging edge is strong.
+    pub within_agency: bool,
+    /// Weight from which an edge may merge clusters sharing an agency (with `within_agency`).
+    pub duplicate_min_weight: f64,
+}
+
+/// The result of [`clusters`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clustering {
+    /// Cluster of each record; clusters are numbered `0..n_clusters` in order of their smallest
+    /// record index (so record 0 is in cluster 0).
+    pub cluster_of: Vec<u32>,
+    /// Number of clusters, singletons included.
+    pub n_clusters: u32,
+    /// Edges between two different clusters whose merge the agency constraint refused.
+    pub merges_refused: u64,
+}
+
+/// Union–find with union by size and path halving.
+struct UnionFind {
+    parent: Vec<u32>,
+    size: Vec<u32>,
+}
+
+impl UnionFind {
+    fn new(n: usize) -> Self {
+        UnionFind {
+            parent: (0..n as u32).collect(),
+            size: vec![1; n],
+        }
+    }
+
+    fn find(&mut self, mut x: u32) -> u32 {
+        while self.parent[x as usize] != x {
+            let gp = self.parent[self.parent[x as usize] as usize];
+            self.parent[x as usize] = gp;
+            x = gp;
+        }
+        x
+    }
+
+    /// Joins two roots; returns `(kept root, absorbed root)`.
+    fn union_roots(&mut self, x: u32, y: u32) -> (u32, u32) {
+        let (big, small) = if self.size[x as usize] >= self.size[y as usize] {
+            (x, y)
+        } else {
+            (y, x)
+        };
+        self.parent[small as usize] = big;
+        self.size[big as usize] += self.size[small as usize];
+        (big, small)
+    }
+}
+
+/// The agencies of each cluster, kept at the cluster's root.
+trait AgencySets {
+    fn overlaps(&self, x: u32, y: u32) -> bool;
+    /// Adds the agencies of root `from` to root `into` (`from` is no longer a root).
+    fn absorb(&mut self, into: u32, from: u32);
+}
+
+/// Fast path: every agency index < 64.
+struct Masks(Vec<u64>);
+
+impl AgencySets for Masks {
+    fn overlaps(&self, x: u32, y: u32) -> bool {
+        self.0[x as usize] & self.0[y as usize] != 0
+    }
+    fn absorb(&mut self, into: u32, from: u32) {
+        self.0[into as usize] |= self.0[from as usize];
+    }
+}
+
+/// Fallback: a sorted, deduplicated list of agencies per root.
+struct Lists(Vec<Vec<u16>>);
+
+impl AgencySets for Lists {
+    fn overlaps(&self, x: u32, y: u32) -> bool {
+        let (s, l) = (&self.0[x as usize], &self.0[y as usize]);
+        let (s, l) = if s.len() <= l.len() { (s, l) } else { (l, s) };
+        s.iter().any(|a| l.binary_search(a).is_ok())
+    }
+    fn absorb(&mut self, into: u32, from: u32) {
+        let from_list = std::mem::take(&mut self.0[from as usize]);
+        let into_list = &mut self.0[into as usize];
+        into_list.extend_from_slice(&from_list);
+        into_list.sort_unstable();
+        into_list.dedup();
+    }
+}
+
+/// Clusters `agency_of.len()` records from `edges` (see the module docs for the rules).
+///
+/// Self-loops and NaN-weighted edges are ignored; an edge given as `a > b` is treated as `b–a`.
+/// Deterministic: the result does not depend on the order of `edges` nor on thread count.
+///
+/// # Panics
+/// If an edge names a record `>= agency_of.len()`, or there are more than `u32::MAX` records.
+pub fn clusters(agency_of: &[u16], edges: &[Edge], opts: &ClusterOptions) -> Clustering {
+    let n = agency_of.len();
+    assert!(n <= u32::MAX as usize, "clusters: too many records");
+    // One integer key per edge whose ascending order is (weight descending, a, b): equal keys
+    // are equal edges, so even an unstable sort gives one result.
+    let mut sorted: Vec<u128> = edges
+        .par_iter()
+        .filter(|e| e.a != e.b && !e.weight.is_nan())
+        .map(|e| {
+            assert!(
+                (e.a as usize) < n && (e.b as usize) < n,
+                "clusters: edge {}–{} names a record beyond {n}",
+                e.a,
+                e.b
+            );
+            let ab = u64::from(e.a.min(e.b)) << 32 | u64::from(e.a.max(e.b));
+            u128::from(!ordered_bits(e.weight)) << 64 | u128::from(ab)
+        })
+        .collect();
+    sorted.par_sort_unstable();
+
+    let mut uf = UnionFind::new(n);
+    let refused = if agency_of.iter().all(|&a| a < 64) {
+        let mut sets = Masks(agency_of.iter().map(|&a| 1u64 << a).collect());
+        greedy(&mut uf, &mut sets, &sorted, opts)
+    } else {
+        let mut sets = Lists(agency_of.iter().map(|&a| vec![a]).collect());
+        greedy(&mut uf, &mut sets, &sorted, opts)
+    };
+
+    // Number clusters by smallest record index.
+    const UNSET: u32 = u32::MAX;
+    let mut id_of_root = vec![UNSET; n];
+    let mut cluster_of = Vec::with_capacity(n);
+    let mut next = 0u32;
+    for i in 0..n as u32 {
+        let r = uf.find(i) as usize;
+        if id_of_root[r] == UNSET {
+            id_of_root[r] = next;
+            next += 1;
+        }
+        cluster_of.push(id_of_root[r]);
+    }
+    Clustering {
+        cluster_of,
+        n_clusters: next,
+        merges_refused: refused,
+    }
+}
+
+/// Bits of a (non-NaN) `f64` whose unsigned order is the numeric (`total_cmp`) order.
+fn ordered_bits(w: f64) -> u64 {
+    let b = w.to_bits();
+    if b >> 63 == 1 {
+        !b
+    } else {
+        b | 1 << 63
+    }
+}
+
+/// Inverse of [`ordered_bits`].
+fn from_ordered_bits(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
+}
+
+/// Best-edge-first merging over sorted edge keys; returns the number of refused merges.
+fn greedy<S: AgencySets>(
+    uf: &mut UnionFind,
+    sets: &mut S,
+    sorted: &[u128],
+    opts: &ClusterOptions,
+) -> u64 {
+    let mut refused = 0u64;
+    let strong_ok = !opts.one_to_one && opts.within_agency;
+    for &key in sorted {
+        let (a, b) = ((key >> 32) as u32, key as u32);
+        let (x, y) = (uf.find(a), uf.find(b));
+        if x == y {
+            continue;
+        }
+        let allowed = !sets.overlaps(x, y)
+            || (strong_ok && from_ordered_bits(!((key >> 64) as u64)) >= opts.duplicate_min_weight);
+        if allowed {
+            let (keep, gone) = uf.union_roots(x, y);
+            sets.absorb(keep, gone);
+        } else {
+            refused += 1;
+        }
+    }
+    refused
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn opts(one_to_one: bool, within_agency: bool, dup: f64) -> ClusterOptions {
+        ClusterOptions {
+            one_to_one,
+            within_agency,
+            duplicate_min_weight: dup,
+        }
+    }
+
+    fn e(a: u32, b: u32, weight: f64) -> Edge {
+        Edge { a, b, weight }
+    }
+
+    #[test]
+    fn best_edge_first() {
+        // Records: 0 = A1, 1 = A2, 2 = B1.
+        let agency = [0, 0, 1];
+        let edges = [e(0, 2, 0.9), e(1, 2, 0.8)];
+        let c = clusters(&agency, &edges, &opts(false, false, 10.0));
+        assert_eq!(c.cluster_of, vec![0, 1, 0]);
+        assert_eq!(c.n_clusters, 2);
+        assert_eq!(c.merges_refused, 1);
+        // Reversed weights: A2 wins B1.
+        let edges = [e(0, 2, 0.8), e(1, 2, 0.9)];
+        let c = clusters(&agency, &edges, &opts(false, false, 10.0));
+        assert_eq!(c.cluster_of, vec![0, 1, 1]);
+    }
+
+    #[test]
+    fn within_agency_duplicates_need_strong_edges() {
+        // 0 = A1, 1 = A2 (same person twice in A), 2 = B1.
+        let agency = [0, 0, 1];
+        let weak = [e(0, 1, 5.0), e(0, 2, 9.0), e(1, 2, 5.5)];
+        let c = clusters(&agency, &weak, &opts(false, true, 6.0));
+        assert_eq!(c.cluster_of, vec![0, 1, 0]);
+        assert_eq!(c.merges_refused, 2);
+        // A2 strongly linked to B1, itself strongly linked to A1: a strong path joins A1 and A2.
+        let chain = [e(0, 1, 5.0), e(0, 2, 9.0), e(1, 2, 8.0)];
+        let c = clusters(&agency, &chain, &opts(false, true, 6.0));
+        assert_eq!(c.cluster_of, vec![0, 0, 0]);
+        assert_eq!(c.merges_refused, 0);
+        let strong = [e(0, 1, 7.0), e(0, 2, 9.0), e(1, 2, 8.0)];
+        let c = clusters(&agency, &strong, &opts(false, true, 6.0));
+        assert_eq!(c.cluster_of, vec![0, 0, 0]);
+        assert_eq!(c.merges_refused, 0);
+        // Not allowed without `within_agency`, nor with `one_to_one`.
+        let c = clusters(&agency, &strong, &opts(false, false, 6.0));
+        assert_eq!(c.cluster_of, vec![0, 1, 0]);
+        let c = clusters(&agency, &strong, &opts(true, true, 6.0));
+        assert_eq!(c.cluster_of, vec![0, 1, 0]);
+    }
+
+    #[test]
+    fn singletons_and_ids_by_smallest_record() {
+        let agency = [0, 1, 2, 0, 1];
+        let c = clusters(
+            &agency,
+            &[e(3, 4, 1.0), e(1, 2, 2.0)],
+            &opts(false, false, 0.0),
+        );
+        assert_eq!(c.cluster_of, vec![0, 1, 1, 2, 2]);
+        assert_eq!(c.n_clusters, 3);
+        let c = clusters(&[], &[], &opts(false, false, 0.0));
+        assert_eq!(c.n_clusters, 0);
+    }
+
+    #[test]
+    fn weight_keys_keep_order() {
+        let ws = [
+            f64::NEG_INFINITY,
+            -3.5,
+            -0.0,
+            0.0,
+            1e-300,
+            2.0,
+            7.25,
+            f64::INFINITY,
+        ];
+        for pair in ws.windows(2) {
+            assert!(ordered_bits(pair[0]) < ordered_bits(pair[1]));
+        }
+        for w in ws {
+            assert_eq!(from_ordered_bits(ordered_bits(w)).to_bits(), w.to_bits());
+        }
+    }
+
+    #[test]
+    fn many_agencies_use_the_fallback() {
+        // Agencies 100 and 200 (no bitmask), same logic.
+        let agency = [100, 100, 200];
+        let edges = [e(0, 2, 0.9), e(1, 2, 0.8)];
+        let c = clusters(&agency, &edges, &opts(false, false, 10.0));
+        assert_eq!(c.cluster_of, vec![0, 1, 0]);
+        assert_eq!(c.merges_refused, 1);
+    }
+
+    /// Records with agencies, and edges with weights in a small set (many ties).
+    fn instance() -> impl Strategy<Value = (Vec<u16>, Vec<Edge>, bool)> {
+        (2usize..40, prop::bool::ANY).prop_flat_map(|(n, wide)| {
+            let ag = if wide { 0u16..200 } else { 0u16..4 };
+            (
+                prop::collection::vec(ag, n),
+                prop::collection::vec((0..n as u32, 0..n as u32, 0u8..8), 0..120),
+                prop::bool::ANY,
+            )
+                .prop_map(|(agency, raw, within)| {
+                    let edges = raw
+                        .into_iter()
+                        .map(|(a, b, w)| e(a.min(b), a.max(b), f64::from(w)))
+                        .collect();
+                    (agency, edges, within)
+                })
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn agency_constraint_holds((agency, edges, within) in instance()) {
+            let dup = 5.0;
+            let c = clusters(&agency, &edges, &opts(false, within, dup));
+            prop_assert_eq!(c.cluster_of.len(), agency.len());
+            // Components of strong edges only (the evidence allowed for duplicates).
+            let mut strong = UnionFind::new(agency.len());
+            for ed in edges.iter().filter(|ed| ed.weight >= dup && ed.a != ed.b) {
+                let (x, y) = (strong.find(ed.a), strong.find(ed.b));
+                if x != y {
+                    strong.union_roots(x, y);
+                }
+            }
+            for i in 0..agency.len() {
+                for j in i + 1..agency.len() {
+                    if c.cluster_of[i] == c.cluster_of[j] && agency[i] == agency[j] {
+                        prop_assert!(within, "duplicate agency without within_agency");
+                        prop_assert_eq!(strong.find(i as u32), strong.find(j as u32));
+                    }
+                }
+            }
+            // Cluster ids in order of first record.
+            let mut next = 0;
+            for &k in &c.cluster_of {
+                prop_assert!(k <= next);
+                if k == next {
+                    next += 1;
+                }
+            }
+            prop_assert_eq!(next, c.n_clusters);
+            // one_to_one: never a shared agency.
+            let c = clusters(&agency, &edges, &opts(true, true, dup));
+            for i in 0..agency.len() {
+                for j in i + 1..agency.len() {
+                    prop_assert!(!(c.cluster_of[i] == c.cluster_of[j] && agency[i] == agency[j]));
+                }
+            }
+        }
+
+        #[test]
+        fn order_of_edges_does_not_matter(
+            (agency, edges, within) in instance(),
+            seed in any::<u64>(),
+        ) {
+            let o = opts(false, within, 5.0);
+            let a = clusters(&agency, &edges, &o);
+            let mut shuffled: Vec<Edge> = edges
+                .iter()
+                .map(|ed| if seed & 1 == 1 { e(ed.b, ed.a, ed.weight) } else { *ed })
+                .collect();
+            // Deterministic pseudo-random permutation.
+            let mut s = seed | 1;
+            for i in (1..shuffled.len()).rev() {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                shuffled.swap(i, (s % (i as u64 + 1)) as usize);
+            }
+            let b = clusters(&agency, &shuffled, &o);
+            prop_assert_eq!(a, b);
+        }
+    }
+}
+
+#[cfg(test)]
+mod scale {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// `cargo test --release -- --ignored scale` : 1 M records, 10 M edges.
+    #[test]
+    #[ignore]
+    fn scale_1m_records_10m_edges() {
+        let n = 1_000_000u32;
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let agency: Vec<u16> = (0..n).map(|_| rng.random_range(0..5u16)).collect();
+        let edges: Vec<Edge> = (0..10_000_000)
+            .map(|_| {
+                let a = rng.random_range(0..n);
+                let b = rng.random_range(0..n);
+                Edge {
+                    a: a.min(b),
+                    b: a.max(b),
+                    weight: f64::from(rng.random_range(0..10_000u32)) / 100.0,
+                }
+            })
+            .collect();
+        let t = std::time::Instant::now();
+        let c = clusters(
+            &agency,
+            &edges,
+            &ClusterOptions {
+                one_to_one: false,
+                within_agency: true,
+                duplicate_min_weight: 90.0,
+            },
+        );
+        eprintln!(
+            "clusters: {:?}, {} clusters, {} refused",
+            t.elapsed(),
+            c.n_clusters,
+            c.merges_refused
+        );
+    }
+}
