@@ -25,6 +25,7 @@ pub mod cli;
 pub mod error;
 pub mod keys;
 pub mod schema;
+pub mod synth;
 
 pub use error::{Error, Result};
 
