@@ -9,6 +9,9 @@ use super::person::{Person, Ymd};
 use super::render::{self, Case, DateFmt, NameStyle, PassportStyle, PlaceFmt};
 use crate::schema::DateOrder;
 
+/// Separates the fields of a buffered row (never part of a generated value).
+pub(crate) const FIELD_SEP: char = '\u{1f}';
+
 /// What a column of an agency's extract holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Col {
@@ -51,19 +54,21 @@ pub(crate) enum IdFmt {
 impl IdFmt {
     /// Formats id number `seq` (1-based, unique per agency) for a case registered in
     /// `year`/`month`.
-    pub(crate) fn format(self, seq: u64, year: i32, month: u32) -> String {
-        match self {
-            IdFmt::Kemlu => format!("KML-{year}-{seq:06}"),
-            IdFmt::Simfoni => format!("SIMFONI-{year}-{seq:05}"),
-            IdFmt::Imigrasi => format!("IMI/{year}/{seq:07}"),
-            IdFmt::Kemensos => format!("KMS{seq:08}"),
-            IdFmt::Polri => format!(
+    pub(crate) fn write(self, seq: u64, year: i32, month: u32, out: &mut String) {
+        use std::fmt::Write;
+        let _ = match self {
+            IdFmt::Kemlu => write!(out, "KML-{year}-{seq:06}"),
+            IdFmt::Simfoni => write!(out, "SIMFONI-{year}-{seq:05}"),
+            IdFmt::Imigrasi => write!(out, "IMI/{year}/{seq:07}"),
+            IdFmt::Kemensos => write!(out, "KMS{seq:08}"),
+            IdFmt::Polri => write!(
+                out,
                 "LP/B/{seq:04}/{}/{year}/BARESKRIM",
                 ROMAN[month as usize - 1]
             ),
-            IdFmt::Kejaksaan => format!("PDM-{seq:04}/Eku.2/{month:02}/{year}"),
-            IdFmt::Bp2mi => format!("P/{seq:06}/{year}"),
-        }
+            IdFmt::Kejaksaan => write!(out, "PDM-{seq:04}/Eku.2/{month:02}/{year}"),
+            IdFmt::Bp2mi => write!(out, "P/{seq:06}/{year}"),
+        };
     }
 }
 
@@ -124,89 +129,105 @@ impl Agency {
 
     /// The column that holds `col`, if any.
     pub(crate) fn column(&self, col: Col) -> Option<&'static str> {
-        self.columns.iter().find(|(c, _)| *c == col).map(|(_, h)| *h)
+        self.columns
+            .iter()
+            .find(|(c, _)| *c == col)
+            .map(|(_, h)| *h)
     }
 
-    /// Renders one record of a person (all columns but the id, which is assigned when the row is
-    /// written, so the id column holds an empty placeholder).
+    /// Renders one record of a person onto `out`: every column in header order, separated by
+    /// [`FIELD_SEP`]; the id column is an empty placeholder (ids are assigned when rows are
+    /// written).
     pub(crate) fn render(
         &self,
         rng: &mut ChaCha8Rng,
         p: &Person,
         error_scale: f64,
         missing_scale: f64,
-    ) -> Vec<String> {
+        out: &mut String,
+    ) {
         let err = (self.error_rate * error_scale).clamp(0.0, 1.0);
         let miss = (self.missing_rate * missing_scale).clamp(0.0, 1.0);
-        let mut out = Vec::with_capacity(self.columns.len());
         let mut split_last: Option<String> = None;
-        for (col, _) in self.columns {
-            let v = match col {
-                Col::Id => String::new(),
-                Col::Name => render::name(rng, p, &self.name_style, err),
+        for (i, (col, _)) in self.columns.iter().enumerate() {
+            if i > 0 {
+                out.push(FIELD_SEP);
+            }
+            match col {
+                Col::Id => {}
+                Col::Name => out.push_str(&render::name(rng, p, &self.name_style, err)),
                 Col::NameFirst => {
                     let full = render::name(rng, p, &self.name_style, err);
-                    match full.rsplit_once(' ') {
+                    // The patronym (`binti Hasan`) goes to the last-name column whole; otherwise
+                    // the last token does.
+                    let lower = full.to_lowercase();
+                    let cut = lower
+                        .find(" binti ")
+                        .or_else(|| lower.find(" bin "))
+                        .map(|i| (&full[..i], &full[i + 1..]))
+                        .or_else(|| full.rsplit_once(' '));
+                    match cut {
                         Some((first, last)) if !last.starts_with(',') => {
+                            out.push_str(first);
                             split_last = Some(last.to_string());
-                            first.to_string()
                         }
                         _ => {
+                            out.push_str(&full);
                             split_last = Some(String::new());
-                            full
                         }
                     }
                 }
-                Col::NameLast => split_last.take().unwrap_or_default(),
+                Col::NameLast => out.push_str(&split_last.take().unwrap_or_default()),
                 Col::Passport => {
-                    if p.passports.is_empty() || rng.random_bool(miss) {
-                        String::new()
-                    } else {
+                    if !p.passports.is_empty() && !rng.random_bool(miss) {
                         // The newest passport most of the time.
                         let i = if p.passports.len() > 1 && rng.random_bool(0.3) {
                             0
                         } else {
                             p.passports.len() - 1
                         };
-                        render::passport(rng, &p.passports[i], &self.passport_style, err)
+                        out.push_str(&render::passport(
+                            rng,
+                            &p.passports[i],
+                            &self.passport_style,
+                            err,
+                        ));
                     }
                 }
                 Col::Dob => {
-                    if rng.random_bool(miss * 0.5) {
-                        String::new()
-                    } else {
+                    if !rng.random_bool(miss * 0.5) {
                         let dob: Ymd = match p.doc_dob {
                             Some(d) if self.uses_travel_documents && rng.random_bool(0.85) => d,
                             _ => p.dob,
                         };
-                        render::date(rng, dob, self.date_fmt, err, self.partial_date_rate)
+                        render::date(rng, dob, self.date_fmt, err, self.partial_date_rate, out);
                     }
                 }
                 Col::Sex => {
-                    if rng.random_bool(miss * 0.3) {
-                        String::new()
-                    } else {
-                        render::sex(rng, p.sex, self.sex_codes, err * 0.1)
+                    if !rng.random_bool(miss * 0.3) {
+                        out.push_str(render::sex(rng, p.sex, self.sex_codes, err * 0.1));
                     }
                 }
                 Col::Place => {
-                    if rng.random_bool(miss) {
-                        String::new()
-                    } else {
-                        render::place(rng, p.place, self.place_fmt, self.name_style.case, err)
+                    if !rng.random_bool(miss) {
+                        out.push_str(&render::place(
+                            rng,
+                            p.place,
+                            self.place_fmt,
+                            self.name_style.case,
+                            err,
+                        ));
                     }
                 }
                 Col::Nik => match &p.nik {
                     Some(n) if !rng.random_bool(miss) => {
-                        render::nik(rng, n, err * 0.5, self.nik_text_marker)
+                        out.push_str(&render::nik(rng, n, err * 0.5, self.nik_text_marker));
                     }
-                    _ => String::new(),
+                    _ => {}
                 },
-                Col::Country => COUNTRIES[p.country].to_string(),
-            };
-            out.push(v);
+                Col::Country => out.push_str(COUNTRIES[p.country]),
+            }
         }
-        out
     }
 }
 

@@ -254,9 +254,11 @@ pub struct SynthSummary {
     pub readme_file: PathBuf,
 }
 
+/// A buffered row: its fields are `arena[start..end]`, separated by [`agency::FIELD_SEP`].
 struct Pending {
-    fields: Vec<String>,
-    person: String,
+    start: usize,
+    end: usize,
+    person: u64,
     year: i32,
     month: u32,
 }
@@ -265,6 +267,7 @@ struct AgencyState {
     agency: &'static Agency,
     sink: Option<Sink>,
     pending: Vec<Pending>,
+    arena: String,
     shuffle: ChaCha8Rng,
     seq: u64,
     id_index: usize,
@@ -272,28 +275,39 @@ struct AgencyState {
 }
 
 impl AgencyState {
-    fn push(&mut self, p: Pending, truth: &mut Sink) -> Result<()> {
-        self.pending.push(p);
-        if self.pending.len() >= CHUNK_ROWS {
-            self.flush(truth)?;
-        }
-        Ok(())
-    }
-
     fn flush(&mut self, truth: &mut Sink) -> Result<()> {
-        self.pending.shuffle(&mut self.shuffle);
-        let mut rows = Vec::with_capacity(self.pending.len());
-        for mut p in self.pending.drain(..) {
-            self.seq += 1;
-            let id = self.agency.id_fmt.format(self.seq, p.year, p.month);
-            truth.write_row(&[self.agency.name, id.as_str(), p.person.as_str()])?;
-            p.fields[self.id_index] = id;
-            rows.push(p.fields);
+        let AgencyState {
+            agency,
+            sink,
+            pending,
+            arena,
+            shuffle,
+            seq,
+            id_index,
+            ..
+        } = self;
+        let sink = sink
+            .as_mut()
+            .ok_or_else(|| Error::Internal("agency sink already closed".into()))?;
+        pending.shuffle(shuffle);
+        let mut label = String::with_capacity(16);
+        let mut id = String::with_capacity(32);
+        let mut fields: Vec<&str> = Vec::with_capacity(agency.columns.len());
+        for p in pending.iter() {
+            *seq += 1;
+            id.clear();
+            agency.id_fmt.write(*seq, p.year, p.month, &mut id);
+            label.clear();
+            person::person_label(p.person, &mut label);
+            truth.write_row(&[agency.name, id.as_str(), label.as_str()])?;
+            fields.clear();
+            fields.extend(arena[p.start..p.end].split(agency::FIELD_SEP));
+            sink.write_row_with(&fields, *id_index, &id)?;
         }
-        match &mut self.sink {
-            Some(s) => s.write_chunk(&rows),
-            None => Err(Error::Internal("agency sink already closed".into())),
-        }
+        sink.end_chunk()?;
+        pending.clear();
+        arena.clear();
+        Ok(())
     }
 }
 
@@ -429,9 +443,14 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary> {
             agency: a,
             sink: Some(sink),
             pending: Vec::with_capacity(CHUNK_ROWS),
+            arena: String::with_capacity(CHUNK_ROWS * 96),
             shuffle: ChaCha8Rng::seed_from_u64(shuffle_seed),
             seq: 0,
-            id_index: a.columns.iter().position(|(c, _)| *c == Col::Id).unwrap_or(0),
+            id_index: a
+                .columns
+                .iter()
+                .position(|(c, _)| *c == Col::Id)
+                .unwrap_or(0),
             summary: AgencySummary {
                 agency: a.name.to_string(),
                 records: 0,
@@ -455,15 +474,18 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary> {
     let mut workers = 0u64;
 
     let emit = |states: &mut Vec<AgencyState>,
-                    truth: &mut Sink,
-                    rng: &mut ChaCha8Rng,
-                    a: usize,
-                    p: &Person,
-                    worker: bool,
-                    repeat: bool|
+                truth: &mut Sink,
+                rng: &mut ChaCha8Rng,
+                a: usize,
+                p: &Person,
+                worker: bool,
+                repeat: bool|
      -> Result<()> {
         let st = &mut states[a];
-        let fields = st.agency.render(rng, p, cfg.error_scale, cfg.missing_scale);
+        let start = st.arena.len();
+        st.agency
+            .render(rng, p, cfg.error_scale, cfg.missing_scale, &mut st.arena);
+        let end = st.arena.len();
         let year = rng.random_range(2018..=2025);
         let month = rng.random_range(1..=12);
         st.summary.records += 1;
@@ -475,21 +497,23 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary> {
         if repeat {
             st.summary.repeat_records += 1;
         }
-        st.push(
-            Pending {
-                fields,
-                person: p.id.clone(),
-                year,
-                month,
-            },
-            truth,
-        )
+        st.pending.push(Pending {
+            start,
+            end,
+            person: p.id,
+            year,
+            month,
+        });
+        if st.pending.len() >= CHUNK_ROWS {
+            st.flush(truth)?;
+        }
+        Ok(())
     };
 
     let mut chosen: Vec<usize> = Vec::with_capacity(5);
     let mut weights = intake.clone();
     for v in 0..cfg.people {
-        let p = Person::generate(&mut rng, format!("V{:07}", v + 1), cfg);
+        let p = Person::generate(&mut rng, v + 1, cfg);
         let k = weighted_index(&mut rng, count_weights) + 1;
         chosen.clear();
         weights.copy_from_slice(&intake);
@@ -511,7 +535,7 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary> {
             let due = ((v + 1) as f64 * cfg.bp2mi_workers_per_victim).round() as u64;
             while workers < due {
                 workers += 1;
-                let w = Person::generate_worker(&mut rng, format!("W{workers:07}"), cfg);
+                let w = Person::generate_worker(&mut rng, person::WORKER_BIT | workers, cfg);
                 emit(&mut states, &mut truth, &mut rng, BP2MI, &w, true, false)?;
                 if rng.random_bool(cfg.duplicate_rate) {
                     emit(&mut states, &mut truth, &mut rng, BP2MI, &w, true, true)?;

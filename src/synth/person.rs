@@ -51,6 +51,21 @@ impl Ymd {
     }
 }
 
+/// Person numbers with this bit set are BP2MI-only workers.
+pub(crate) const WORKER_BIT: u64 = 1 << 63;
+
+/// Appends the person id written to `truth.csv`: `V0000123` for victims, `W0000123` for workers.
+pub(crate) fn person_label(id: u64, out: &mut String) {
+    use std::fmt::Write;
+    let (prefix, n) = if id & WORKER_BIT != 0 {
+        ('W', id & !WORKER_BIT)
+    } else {
+        ('V', id)
+    };
+    out.push(prefix);
+    let _ = write!(out, "{n:07}");
+}
+
 /// Female or male.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Sex {
@@ -60,8 +75,8 @@ pub(crate) enum Sex {
 
 /// One person's true identity.
 pub(crate) struct Person {
-    /// The person id written to `truth.csv`.
-    pub id: String,
+    /// The person number (see [`person_label`]).
+    pub id: u64,
     /// Name tokens in their canonical (modern) spelling, e.g. `["Ni", "Made", "Sri", "Astuti"]`.
     pub tokens: Vec<&'static str>,
     /// Whether the first token is a droppable Balinese `Ni` / `I`.
@@ -135,7 +150,7 @@ fn nik(rng: &mut ChaCha8Rng, region: &str, dob: Ymd, sex: Sex) -> String {
 impl Person {
     /// Generates a person: a trafficking victim (`worker == false`) or a migrant worker known
     /// only to BP2MI.
-    pub(crate) fn generate(rng: &mut ChaCha8Rng, id: String, cfg: &SynthConfig) -> Person {
+    pub(crate) fn generate(rng: &mut ChaCha8Rng, id: u64, cfg: &SynthConfig) -> Person {
         let t = pick_tradition(rng);
         let sex = if rng.random_bool(cfg.female_share) {
             Sex::Female
@@ -220,7 +235,7 @@ impl Person {
     }
 
     /// A migrant worker registered at BP2MI: always has a passport.
-    pub(crate) fn generate_worker(rng: &mut ChaCha8Rng, id: String, cfg: &SynthConfig) -> Person {
+    pub(crate) fn generate_worker(rng: &mut ChaCha8Rng, id: u64, cfg: &SynthConfig) -> Person {
         let mut p = Person::generate(rng, id, cfg);
         if p.passports.is_empty() {
             p.passports.push(passport_number(rng));

@@ -263,7 +263,10 @@ pub(crate) fn name(rng: &mut ChaCha8Rng, p: &Person, style: &NameStyle, err: f64
             let next = tokens.remove(1).to_lowercase();
             tokens[0].push_str(&next);
         }
-    } else if let Some(t) = tokens.iter_mut().find(|t| t.starts_with("Nur") && t.len() > 5) {
+    } else if let Some(t) = tokens
+        .iter_mut()
+        .find(|t| t.starts_with("Nur") && t.len() > 5)
+    {
         if rng.random_bool(0.2) {
             let rest = t[3..].to_string();
             let mut cap = rest[..1].to_uppercase();
@@ -327,9 +330,17 @@ pub(crate) fn name(rng: &mut ChaCha8Rng, p: &Person, style: &NameStyle, err: f64
     }
 }
 
-/// Renders a birth date in an agency's format, with errors at rate `err` and partial dates at
-/// rate `partial`.
-pub(crate) fn date(rng: &mut ChaCha8Rng, dob: Ymd, fmt: DateFmt, err: f64, partial: f64) -> String {
+/// Renders a birth date in an agency's format onto `out`, with errors at rate `err` and partial
+/// dates at rate `partial`.
+pub(crate) fn date(
+    rng: &mut ChaCha8Rng,
+    dob: Ymd,
+    fmt: DateFmt,
+    err: f64,
+    partial: f64,
+    out: &mut String,
+) {
+    use std::fmt::Write;
     let mut d = dob;
     if rng.random_bool(err) {
         match rng.random_range(0..10) {
@@ -354,37 +365,39 @@ pub(crate) fn date(rng: &mut ChaCha8Rng, dob: Ymd, fmt: DateFmt, err: f64, parti
     } else {
         Partial::Full(d)
     };
-    match (fmt, v) {
-        (_, Partial::YearOnly(y)) => format!("{y}"),
+    let _ = match (fmt, v) {
+        (_, Partial::YearOnly(y)) => write!(out, "{y}"),
         (DateFmt::DmySlash | DateFmt::DmySlashSerial, Partial::NoDay(y, m)) => {
-            format!("00/{m:02}/{y}")
+            write!(out, "00/{m:02}/{y}")
         }
         (DateFmt::DmySlashSerial, Partial::Full(d)) if rng.random_bool(0.2) => {
-            format!("{}", d.spreadsheet_serial())
+            write!(out, "{}", d.spreadsheet_serial())
         }
         (DateFmt::DmySlash | DateFmt::DmySlashSerial, Partial::Full(d)) => {
-            format!("{:02}/{:02}/{}", d.d, d.m, d.y)
+            write!(out, "{:02}/{:02}/{}", d.d, d.m, d.y)
         }
-        (DateFmt::DmyDash, Partial::NoDay(y, m)) => format!("00-{m:02}-{y}"),
-        (DateFmt::DmyDash, Partial::Full(d)) => format!("{:02}-{:02}-{}", d.d, d.m, d.y),
-        (DateFmt::Iso, Partial::NoDay(y, m)) => format!("{y}-{m:02}-00"),
-        (DateFmt::Iso, Partial::Full(d)) => format!("{}-{:02}-{:02}", d.y, d.m, d.d),
-        (DateFmt::IndoMonth, Partial::NoDay(y, m)) => format!("{} {y}", MONTHS_ID[m as usize - 1]),
+        (DateFmt::DmyDash, Partial::NoDay(y, m)) => write!(out, "00-{m:02}-{y}"),
+        (DateFmt::DmyDash, Partial::Full(d)) => write!(out, "{:02}-{:02}-{}", d.d, d.m, d.y),
+        (DateFmt::Iso, Partial::NoDay(y, m)) => write!(out, "{y}-{m:02}-00"),
+        (DateFmt::Iso, Partial::Full(d)) => write!(out, "{}-{:02}-{:02}", d.y, d.m, d.d),
+        (DateFmt::IndoMonth, Partial::NoDay(y, m)) => {
+            write!(out, "{} {y}", MONTHS_ID[m as usize - 1])
+        }
         (DateFmt::IndoMonth, Partial::Full(d)) => {
             let month = if rng.random_bool(0.2) {
                 MONTHS_ID_SHORT[d.m as usize - 1]
             } else {
                 MONTHS_ID[d.m as usize - 1]
             };
-            format!("{} {month} {}", d.d, d.y)
+            write!(out, "{} {month} {}", d.d, d.y)
         }
         (DateFmt::DmyShortYear, Partial::NoDay(y, m)) => {
-            format!("00/{m:02}/{:02}", y.rem_euclid(100))
+            write!(out, "00/{m:02}/{:02}", y.rem_euclid(100))
         }
         (DateFmt::DmyShortYear, Partial::Full(d)) => {
-            format!("{:02}/{:02}/{:02}", d.d, d.m, d.y.rem_euclid(100))
+            write!(out, "{:02}/{:02}/{:02}", d.d, d.m, d.y.rem_euclid(100))
         }
-    }
+    };
 }
 
 /// Per-agency passport habits.
@@ -458,7 +471,13 @@ pub(crate) fn nik(rng: &mut ChaCha8Rng, nik: &str, err: f64, text_marker: f64) -
 }
 
 /// Renders a birth place in an agency's style, with typos at rate `err`.
-pub(crate) fn place(rng: &mut ChaCha8Rng, idx: usize, fmt: PlaceFmt, case: Case, err: f64) -> String {
+pub(crate) fn place(
+    rng: &mut ChaCha8Rng,
+    idx: usize,
+    fmt: PlaceFmt,
+    case: Case,
+    err: f64,
+) -> String {
     let p = &PLACES[idx];
     let mut name = p.name.to_string();
     if rng.random_bool(err) {
@@ -489,7 +508,12 @@ pub(crate) fn place(rng: &mut ChaCha8Rng, idx: usize, fmt: PlaceFmt, case: Case,
 }
 
 /// The sex code an agency uses, with a flipped code at rate `err`.
-pub(crate) fn sex(rng: &mut ChaCha8Rng, s: Sex, codes: (&str, &str), err: f64) -> String {
+pub(crate) fn sex(
+    rng: &mut ChaCha8Rng,
+    s: Sex,
+    codes: (&'static str, &'static str),
+    err: f64,
+) -> &'static str {
     let s = if rng.random_bool(err) {
         match s {
             Sex::Female => Sex::Male,
@@ -499,8 +523,8 @@ pub(crate) fn sex(rng: &mut ChaCha8Rng, s: Sex, codes: (&str, &str), err: f64) -
         s
     };
     match s {
-        Sex::Female => codes.0.to_string(),
-        Sex::Male => codes.1.to_string(),
+        Sex::Female => codes.0,
+        Sex::Male => codes.1,
     }
 }
 
