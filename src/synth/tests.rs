@@ -292,3 +292,26 @@ fn command_reproduces_flags() {
     };
     assert!(cfg.command(Path::new("x")).is_none());
 }
+
+#[test]
+fn committed_fixtures_are_what_the_generator_makes() {
+    // fixtures/synth was made by `padan synth --out fixtures/synth --people 300 --seed 7`;
+    // a generator change must come with regenerated fixtures (add --force).
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/synth");
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = small(7);
+    generate(&cfg, dir.path()).unwrap();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let name = entry.unwrap().file_name();
+        let made = std::fs::read(dir.path().join(&name)).unwrap();
+        let committed = std::fs::read(fixtures.join(&name)).unwrap();
+        if name == "README.md" {
+            let made = String::from_utf8(made)
+                .unwrap()
+                .replace(&dir.path().display().to_string(), "fixtures/synth");
+            assert_eq!(made, String::from_utf8(committed).unwrap());
+        } else {
+            assert!(made == committed, "fixtures/synth/{name:?} is stale");
+        }
+    }
+}
