@@ -96,6 +96,8 @@ impl Sink {
         let schema = Arc::new(Schema::new(fields));
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            // Bounded memory: the writer buffers a row group before writing it.
+            .set_max_row_group_row_count(Some(128 * 1024))
             .build();
         let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
             .map_err(|e| Error::format("writing", path, e))?;
