@@ -28,6 +28,7 @@ pub mod metrics;
 pub mod normalize;
 pub mod schema;
 pub mod scoring;
+pub mod synth;
 
 pub use error::{Error, Result};
 

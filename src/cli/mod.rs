@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use crate::error::Result;
 
 pub mod keygen;
+pub mod synth;
 
 /// padan — privacy-preserving record linkage for agencies that may not share raw identities.
 #[derive(Debug, Parser)]
@@ -26,6 +27,8 @@ pub enum Command {
     Keygen(keygen::KeygenArgs),
     /// Print the fingerprint of a key file.
     Fingerprint(keygen::FingerprintArgs),
+    /// Write realistic synthetic agency extracts, their column maps and the truth.
+    Synth(synth::SynthArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -44,5 +47,6 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Keygen(a) => keygen::run_keygen(a),
         Command::Fingerprint(a) => keygen::run_fingerprint(a),
+        Command::Synth(a) => synth::run(a),
     }
 }
