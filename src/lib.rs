@@ -22,7 +22,10 @@
 #![deny(missing_docs)]
 
 pub mod cli;
+pub mod encode;
 pub mod error;
+pub mod extract;
+pub mod io;
 pub mod keys;
 pub mod metrics;
 pub mod normalize;

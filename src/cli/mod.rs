@@ -8,7 +8,10 @@ use clap::{Parser, Subcommand};
 
 use crate::error::Result;
 
+pub mod encode;
 pub mod keygen;
+pub mod progress;
+pub mod schema;
 pub mod synth;
 
 /// padan — privacy-preserving record linkage for agencies that may not share raw identities.
@@ -29,6 +32,10 @@ pub enum Command {
     Fingerprint(keygen::FingerprintArgs),
     /// Write realistic synthetic agency extracts, their column maps and the truth.
     Synth(synth::SynthArgs),
+    /// Print or check a linkage schema.
+    Schema(schema::SchemaArgs),
+    /// Normalize and encode one agency extract (at the agency).
+    Encode(encode::EncodeArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -48,5 +55,21 @@ fn run(cli: Cli) -> Result<()> {
         Command::Keygen(a) => keygen::run_keygen(a),
         Command::Fingerprint(a) => keygen::run_fingerprint(a),
         Command::Synth(a) => synth::run(a),
+        Command::Schema(a) => schema::run(a),
+        Command::Encode(a) => encode::run(a),
+    }
+}
+
+/// Runs `f` in a rayon pool of `threads` threads (default: all cores).
+pub fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> T {
+    match threads {
+        None => f(),
+        Some(n) => match rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build()
+        {
+            Ok(pool) => pool.install(f),
+            Err(_) => f(),
+        },
     }
 }

@@ -1,0 +1,66 @@
+//! `padan schema default` and `padan schema check`.
+
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+
+use crate::error::Result;
+use crate::schema::{Schema, DEFAULT_SCHEMA_TOML};
+
+/// Print or check a linkage schema.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: SchemaAction,
+}
+
+/// Schema actions.
+#[derive(Debug, Subcommand)]
+pub enum SchemaAction {
+    /// Print the commented default schema for victim records.
+    ///
+    /// Examples:
+    ///   padan schema default > schema.toml
+    Default,
+    /// Validate a schema file and print its fingerprint.
+    ///
+    /// Examples:
+    ///   padan schema check schema.toml
+    Check {
+        /// The schema file.
+        file: PathBuf,
+    },
+}
+
+/// Runs `padan schema`.
+pub fn run(args: SchemaArgs) -> Result<()> {
+    match args.action {
+        SchemaAction::Default => {
+            print!("{DEFAULT_SCHEMA_TOML}");
+            Ok(())
+        }
+        SchemaAction::Check { file } => {
+            let s = Schema::load(&file)?;
+            println!("{}: valid schema version {}", file.display(), s.version);
+            println!("fingerprint: {}", s.fingerprint());
+            for f in &s.fields {
+                if f.kind.has_filter() {
+                    println!(
+                        "  {:<12} {:<9} q={} bits={} hashes={} token={} record_hashes={}{}",
+                        f.name,
+                        f.kind.as_str(),
+                        f.q,
+                        f.bits,
+                        f.hashes,
+                        f.exact_token,
+                        f.record_hashes,
+                        if f.required { " required" } else { "" }
+                    );
+                } else {
+                    println!("  {:<12} {:<9} token only", f.name, f.kind.as_str());
+                }
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! One whole encode run: extract → normalize → encode → encoded file, rejects file, lookup.
+
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::sync_channel;
+use std::time::Instant;
+
+use super::{Counts, EncodeOptions, EncodedBatch, Encoder};
+use crate::error::{Error, Result};
+use crate::extract::{Extract, RawRow, ReadProblem, TextEncoding};
+use crate::io::encoded::{EncodedMeta, EncodedWriter, ENCODING_VERSION};
+use crate::io::AtomicFile;
+use crate::keys::SecretKey;
+use crate::schema::{ColumnMap, Schema};
+
+/// Everything an encode run needs.
+pub struct EncodeJob<'a> {
+    /// The shared schema.
+    pub schema: &'a Schema,
+    /// The shared key.
+    pub key: &'a SecretKey,
+    /// The agency's column map.
+    pub columns: &'a ColumnMap,
+    /// The agency name.
+    pub agency: String,
+    /// The extract.
+    pub input: PathBuf,
+    /// The encoded file to write.
+    pub output: PathBuf,
+    /// The rejects file to write.
+    pub rejects: PathBuf,
+    /// The pseudonym lookup to write (when pseudonymizing).
+    pub lookup: Option<PathBuf>,
+    /// Text encoding of a CSV extract.
+    pub encoding: TextEncoding,
+    /// Rows per batch.
+    pub batch_rows: usize,
+}
+
+/// What an encode run did.
+#[derive(Debug, Clone)]
+pub struct EncodeSummary {
+    /// Counts by outcome and reason.
+    pub counts: Counts,
+    /// Seconds of wall time.
+    pub seconds: f64,
+    /// The detected input format.
+    pub input_format: String,
+    /// The metadata written.
+    pub meta: EncodedMeta,
+}
+
+impl EncodeJob<'_> {
+    /// The default rejects path for an output: `<out>.rejects.csv`.
+    pub fn default_rejects(output: &Path) -> PathBuf {
+        let mut s = output.as_os_str().to_os_string();
+        s.push(".rejects.csv");
+        PathBuf::from(s)
+    }
+
+    /// The default lookup path: beside the extract, `<extract stem>.padan-lookup.csv`.
+    pub fn default_lookup(input: &Path) -> PathBuf {
+        let stem = input
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| "extract".into());
+        input.with_file_name(format!("{stem}.padan-lookup.csv"))
+    }
+
+    /// Runs the job. `progress(done, total)` is called after each batch.
+    pub fn run(&self, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<EncodeSummary> {
+        let start = Instant::now();
+        let map_source = "column map";
+        self.columns.check(self.schema, map_source)?;
+        let mut extract = Extract::open(&self.input, self.schema, self.columns, self.encoding)?;
+        let encoder = Encoder::new(
+            self.schema,
+            self.key,
+            EncodeOptions {
+                date_order: self.columns.date_order,
+                pseudonymize_ids: self.lookup.is_some(),
+                agency: self.agency.clone(),
+            },
+        );
+        let mut writer = EncodedWriter::create(&self.output, encoder.layout())?;
+        let rejects = AtomicFile::create(&self.rejects)?;
+        let mut rejects_out = std::io::BufWriter::new(rejects.try_clone()?);
+        writeln!(rejects_out, "line,record_id,field,column,outcome,reason")
+            .map_err(|e| Error::io("writing", &self.rejects, e))?;
+        let mut lookup = match &self.lookup {
+            Some(p) => {
+                let f = AtomicFile::create(p)?;
+                let mut w = std::io::BufWriter::new(f.try_clone()?);
+                writeln!(w, "record_id,pseudonym").map_err(|e| Error::io("writing", p, e))?;
+                Some((f, w, p.clone()))
+            }
+            None => None,
+        };
+        let field_columns: std::collections::HashMap<&str, String> = self
+            .columns
+            .columns
+            .iter()
+            .map(|(f, src)| (f.as_str(), src.columns().join("+")))
+            .collect();
+
+        let mut counts = Counts::default();
+        let mut seen = HashSet::<u128>::new();
+        let input_format;
+        // A reader thread parses the extract while this thread encodes and writes.
+        let (tx, rx) = sync_channel::<Result<(Vec<RawRow>, (u64, u64))>>(2);
+        let batch_rows = self.batch_rows.max(1);
+        std::thread::scope(|scope| -> Result<()> {
+            let ex = &mut extract;
+            scope.spawn(move || loop {
+                let b = ex.next_batch(batch_rows);
+                let done = matches!(&b, Ok(v) if v.is_empty()) || b.is_err();
+                let pos = ex.progress();
+                if tx.send(b.map(|v| (v, pos))).is_err() || done {
+                    break;
+                }
+            });
+            for msg in rx.iter() {
+                let (mut rows, pos) = msg?;
+                if rows.is_empty() {
+                    break;
+                }
+                mark_duplicates(&mut rows, &mut seen);
+                let batch = encoder.encode_batch(&rows);
+                counts.add(&batch);
+                writer.write(&batch.ids, &batch.columns)?;
+                write_log(&mut rejects_out, &batch, &field_columns)
+                    .map_err(|e| Error::io("writing", &self.rejects, e))?;
+                if let Some((_, w, p)) = lookup.as_mut() {
+                    for (orig, ps) in batch.original_ids.iter().zip(&batch.ids) {
+                        write_csv_row(w, &[orig, ps]).map_err(|e| Error::io("writing", p, e))?;
+                    }
+                }
+                progress(pos.0, pos.1);
+            }
+            Ok(())
+        })?;
+        input_format = extract.describe();
+
+        let meta = EncodedMeta {
+            padan_version: crate::VERSION.to_string(),
+            encoding_version: ENCODING_VERSION,
+            schema_fingerprint: self.schema.fingerprint(),
+            key_fingerprint: self.key.fingerprint(),
+            agency: self.agency.clone(),
+            rows_read: counts.rows_read,
+            rows_encoded: counts.rows_encoded,
+            rows_rejected: counts.rows_rejected,
+            rejects_by_reason: counts.rejected.clone(),
+            dropped_by_reason: counts.dropped.clone(),
+            flags_by_reason: counts.flagged.clone(),
+            pseudonymized_ids: self.lookup.is_some(),
+            schema_json: self.schema.canonical_json(),
+        };
+        rejects_out
+            .flush()
+            .map_err(|e| Error::io("writing", &self.rejects, e))?;
+        drop(rejects_out);
+        if let Some((f, mut w, p)) = lookup {
+            w.flush().map_err(|e| Error::io("writing", &p, e))?;
+            drop(w);
+            f.commit()?;
+        }
+        writer.finish(&meta)?;
+        rejects.commit()?;
+        Ok(EncodeSummary {
+            counts,
+            seconds: start.elapsed().as_secs_f64(),
+            input_format,
+            meta,
+        })
+    }
+}
+
+/// Marks rows whose record id was already seen in this extract (the first one wins).
+fn mark_duplicates(rows: &mut [RawRow], seen: &mut HashSet<u128>) {
+    for r in rows.iter_mut() {
+        if r.problem.is_some() {
+            continue;
+        }
+        let mut h1 = rustc_hash::FxHasher::default();
+        r.id.hash(&mut h1);
+        let mut h2 = std::collections::hash_map::DefaultHasher::new();
+        r.id.hash(&mut h2);
+        let h = ((h1.finish() as u128) << 64) | h2.finish() as u128;
+        if !seen.insert(h) {
+            r.problem = Some((ReadProblem::DuplicateId, "record id".to_string()));
+        }
+    }
+}
+
+fn write_csv_row(w: &mut impl Write, cells: &[&str]) -> std::io::Result<()> {
+    for (i, c) in cells.iter().enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        if c.contains([',', '"', '\n', '\r']) {
+            write!(w, "\"{}\"", c.replace('"', "\"\""))?;
+        } else {
+            w.write_all(c.as_bytes())?;
+        }
+    }
+    w.write_all(b"\n")
+}
+
+fn write_log(
+    w: &mut impl Write,
+    batch: &EncodedBatch,
+    field_columns: &std::collections::HashMap<&str, String>,
+) -> std::io::Result<()> {
+    for e in &batch.log {
+        let (field, column) = match field_columns.get(e.column.as_str()) {
+            Some(col) => (e.column.as_str(), col.as_str()),
+            None => ("", e.column.as_str()),
+        };
+        let line = e.line.to_string();
+        write_csv_row(
+            w,
+            &[
+                &line,
+                &e.record_id,
+                field,
+                column,
+                e.outcome.code(),
+                e.reason,
+            ],
+        )?;
+    }
+    Ok(())
+}

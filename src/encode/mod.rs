@@ -1,0 +1,530 @@
+//! Encoding: normalized values → keyed Bloom filters, keyed tokens and blocking keys.
+//!
+//! An [`Encoder`] is built once from the schema, the key and the agency's options; it derives a
+//! subkey per field and purpose and then encodes batches of [`RawRow`]s in parallel (rayon, in
+//! chunks whose results are concatenated in input order, so the output does not depend on the
+//! thread count). Each worker thread keeps caches of token → bit positions and of low-cardinality
+//! normalizations (places, dates, sex codes): hashing and gazetteer look-ups are paid once per
+//! distinct value.
+
+pub mod bloom;
+mod job;
+pub mod tokens;
+
+pub use job::{EncodeJob, EncodeSummary};
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use crate::extract::RawRow;
+use crate::io::encoded::{BlockKind, ColumnBuf, ColumnRole, Layout};
+use crate::keys::{Purpose, SecretKey, Subkey};
+use crate::normalize::{self, place::Gazetteer};
+use crate::schema::{DateOrder, FieldKind, FieldSpec, Schema};
+use bloom::PositionCache;
+use tokens::{Tokens, Value};
+
+/// Rows per parallel work unit.
+pub const DEFAULT_CHUNK_ROWS: usize = 1024;
+
+/// What happened to a row or one of its values (for the rejects file and the counts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Outcome {
+    /// The row was not encoded.
+    RowRejected,
+    /// The row was encoded without this value (it is missing for linkage).
+    ValueDropped,
+    /// The row was encoded and the value kept, but it is inconsistent (e.g. NIK vs date of birth).
+    Flagged,
+}
+
+impl Outcome {
+    /// Stable snake_case code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Outcome::RowRejected => "row_rejected",
+            Outcome::ValueDropped => "value_dropped",
+            Outcome::Flagged => "flagged",
+        }
+    }
+}
+
+/// One line of the rejects file. Names the row and column, never the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    /// Line (CSV) or row (Parquet) in the extract.
+    pub line: u64,
+    /// The agency's record id (the rejects file stays at the agency).
+    pub record_id: String,
+    /// The schema field or the extract column concerned.
+    pub column: String,
+    /// What happened.
+    pub outcome: Outcome,
+    /// Reason code.
+    pub reason: &'static str,
+}
+
+/// The encoded rows of a batch, columnar, plus what happened to the others.
+#[derive(Debug, Default)]
+pub struct EncodedBatch {
+    /// Output record ids (pseudonyms if asked for).
+    pub ids: Vec<String>,
+    /// The agency's own ids, when pseudonymized (for the lookup file).
+    pub original_ids: Vec<String>,
+    /// One buffer per layout column.
+    pub columns: Vec<ColumnBuf>,
+    /// Rejected rows, dropped values, flags.
+    pub log: Vec<LogEntry>,
+    /// Rows seen.
+    pub rows_in: u64,
+}
+
+impl EncodedBatch {
+    fn new(layout: &Layout) -> EncodedBatch {
+        EncodedBatch {
+            columns: layout
+                .columns
+                .iter()
+                .map(|c| ColumnBuf::new(c.width))
+                .collect(),
+            ..EncodedBatch::default()
+        }
+    }
+
+    fn append(&mut self, other: EncodedBatch) {
+        self.ids.extend(other.ids);
+        self.original_ids.extend(other.original_ids);
+        for (a, b) in self.columns.iter_mut().zip(&other.columns) {
+            a.extend(b);
+        }
+        self.log.extend(other.log);
+        self.rows_in += other.rows_in;
+    }
+}
+
+/// Per-agency encoding options.
+#[derive(Debug, Clone)]
+pub struct EncodeOptions {
+    /// The agency's date order.
+    pub date_order: DateOrder,
+    /// Replace record ids by keyed pseudonyms.
+    pub pseudonymize_ids: bool,
+    /// The agency name (part of the pseudonym input).
+    pub agency: String,
+}
+
+struct FieldKeys {
+    filter: Subkey,
+    record: Subkey,
+    token: Subkey,
+}
+
+/// Turns raw rows into encoded rows. Cheap to share across threads.
+pub struct Encoder {
+    schema: Schema,
+    layout: Layout,
+    keys: Vec<FieldKeys>,
+    block_keys: Vec<(BlockKind, Subkey)>,
+    pseudonym: Subkey,
+    opts: EncodeOptions,
+    gazetteer: &'static Gazetteer,
+    id: u64,
+    date_field: Option<usize>,
+    sex_field: Option<usize>,
+    name_field: Option<usize>,
+}
+
+static NEXT_ENCODER_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Per-thread caches, tagged with the encoder they belong to.
+struct Caches {
+    encoder: u64,
+    filter: Vec<PositionCache>,
+    record: Vec<PositionCache>,
+    values: Vec<FxHashMap<String, Result<Value, &'static str>>>,
+    tokens: Tokens,
+    record_words: Vec<u64>,
+    field_words: Vec<u64>,
+    bytes: Vec<u8>,
+}
+
+thread_local! {
+    static CACHES: RefCell<Option<Caches>> = const { RefCell::new(None) };
+}
+
+/// Distinct raw values cached per low-cardinality field before the cache is cleared.
+const VALUE_CACHE_LIMIT: usize = 200_000;
+
+impl Encoder {
+    /// Builds an encoder; derives every subkey once.
+    pub fn new(schema: &Schema, key: &SecretKey, opts: EncodeOptions) -> Encoder {
+        let keys = schema
+            .fields
+            .iter()
+            .map(|f| FieldKeys {
+                filter: key.subkey(Purpose::FieldFilter, &f.name),
+                record: key.subkey(Purpose::RecordFilter, &f.name),
+                token: key.subkey(Purpose::Token, &f.name),
+            })
+            .collect();
+        let block_keys = Layout::block_kinds(schema)
+            .into_iter()
+            .map(|k| (k, key.subkey(Purpose::Block, k.label())))
+            .collect();
+        let idx = |k| schema.fields.iter().position(|f| f.kind == k);
+        Encoder {
+            layout: Layout::for_schema(schema),
+            schema: schema.clone(),
+            keys,
+            block_keys,
+            pseudonym: key.subkey(Purpose::Pseudonym, "record_id"),
+            gazetteer: Gazetteer::builtin(),
+            id: NEXT_ENCODER_ID.fetch_add(1, Ordering::Relaxed),
+            date_field: idx(FieldKind::Date),
+            sex_field: idx(FieldKind::Sex),
+            name_field: idx(FieldKind::Name),
+            opts,
+        }
+    }
+
+    /// The output layout.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The keyed pseudonym of a record id.
+    pub fn pseudonym(&self, id: &str) -> String {
+        let mut input = Vec::with_capacity(self.opts.agency.len() + id.len() + 1);
+        input.extend_from_slice(self.opts.agency.as_bytes());
+        input.push(0);
+        input.extend_from_slice(id.as_bytes());
+        let t = self.pseudonym.token(&input);
+        format!("ps-{}", hex::encode(&t[..12]))
+    }
+
+    /// Encodes a batch in parallel; the result is in input order.
+    pub fn encode_batch(&self, rows: &[RawRow]) -> EncodedBatch {
+        let parts: Vec<EncodedBatch> = rows
+            .par_chunks(DEFAULT_CHUNK_ROWS)
+            .map(|chunk| self.encode_chunk(chunk))
+            .collect();
+        let mut out = EncodedBatch::new(&self.layout);
+        for p in parts {
+            out.append(p);
+        }
+        out
+    }
+
+    /// Encodes rows on the current thread.
+    pub fn encode_chunk(&self, rows: &[RawRow]) -> EncodedBatch {
+        CACHES.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            if slot.as_ref().map(|c| c.encoder) != Some(self.id) {
+                *slot = Some(self.new_caches());
+            }
+            let caches = slot.as_mut().expect("caches just set");
+            let mut out = EncodedBatch::new(&self.layout);
+            let mut values: Vec<Option<Value>> = Vec::with_capacity(self.schema.fields.len());
+            for row in rows {
+                out.rows_in += 1;
+                self.encode_row(row, caches, &mut values, &mut out);
+            }
+            out
+        })
+    }
+
+    fn new_caches(&self) -> Caches {
+        let n = self.schema.fields.len();
+        Caches {
+            encoder: self.id,
+            filter: (0..n).map(|_| PositionCache::default()).collect(),
+            record: (0..n).map(|_| PositionCache::default()).collect(),
+            values: (0..n).map(|_| FxHashMap::default()).collect(),
+            tokens: Tokens::default(),
+            record_words: vec![0; self.schema.record_filter.bits / 64],
+            field_words: Vec::new(),
+            bytes: Vec::new(),
+        }
+    }
+
+    /// Normalizes one cell. Low-cardinality kinds are cached per raw value.
+    fn normalize(
+        &self,
+        fi: usize,
+        spec: &FieldSpec,
+        raw: &str,
+        caches: &mut Caches,
+    ) -> Result<Value, &'static str> {
+        let cacheable = matches!(
+            spec.kind,
+            FieldKind::Place | FieldKind::Date | FieldKind::Sex
+        );
+        if cacheable {
+            if let Some(v) = caches.values[fi].get(raw) {
+                return v.clone();
+            }
+        }
+        let v = match spec.kind {
+            FieldKind::Name => normalize::name::normalize(raw)
+                .map(Value::Name)
+                .ok_or("name_unusable"),
+            FieldKind::Passport => normalize::passport::normalize(raw)
+                .map(Value::Passport)
+                .map_err(|r| r.code()),
+            FieldKind::Date => normalize::date::parse(raw, self.opts.date_order, &spec.options)
+                .map(Value::Date)
+                .map_err(|r| r.code()),
+            FieldKind::Nik => normalize::nik::parse(raw)
+                .map(Value::Nik)
+                .map_err(|r| r.code()),
+            FieldKind::Sex => normalize::sex::normalize(raw)
+                .map(Value::Sex)
+                .ok_or("sex_unrecognised"),
+            FieldKind::Place => {
+                normalize::place::normalize(raw, self.gazetteer, spec.options.place_threshold)
+                    .map(Value::Place)
+                    .ok_or("place_unusable")
+            }
+            FieldKind::Text => normalize::text::normalize(raw)
+                .map(Value::Text)
+                .ok_or("text_unusable"),
+        };
+        if cacheable {
+            let map = &mut caches.values[fi];
+            if map.len() >= VALUE_CACHE_LIMIT {
+                map.clear();
+            }
+            map.insert(raw.to_string(), v.clone());
+        }
+        v
+    }
+
+    fn encode_row(
+        &self,
+        row: &RawRow,
+        caches: &mut Caches,
+        values: &mut Vec<Option<Value>>,
+        out: &mut EncodedBatch,
+    ) {
+        let log = |out: &mut EncodedBatch, column: &str, outcome, reason| {
+            out.log.push(LogEntry {
+                line: row.line,
+                record_id: row.id.clone(),
+                column: column.to_string(),
+                outcome,
+                reason,
+            })
+        };
+        if let Some((problem, column)) = &row.problem {
+            log(out, column, Outcome::RowRejected, problem.code());
+            return;
+        }
+        values.clear();
+        let mut any = false;
+        let mut missing_required: Option<&str> = None;
+        for (fi, spec) in self.schema.fields.iter().enumerate() {
+            let v = match row.cells.get(fi).and_then(|c| c.as_deref()) {
+                None => None,
+                Some(raw) => match self.normalize(fi, spec, raw, caches) {
+                    Ok(v) => Some(v),
+                    Err(reason) => {
+                        log(out, &spec.name, Outcome::ValueDropped, reason);
+                        None
+                    }
+                },
+            };
+            if v.is_some() {
+                any = true;
+            } else if spec.required && missing_required.is_none() {
+                missing_required = Some(&spec.name);
+            }
+            values.push(v);
+        }
+        if let Some(field) = missing_required {
+            log(out, field, Outcome::RowRejected, "required_field_missing");
+            return;
+        }
+        if !any {
+            log(out, "*", Outcome::RowRejected, "nothing_to_link_on");
+            return;
+        }
+        // NIK cross-check against date of birth and sex: kept, flagged, counted.
+        for (fi, spec) in self.schema.fields.iter().enumerate() {
+            if let Some(Value::Nik(nik)) = &values[fi] {
+                let dob = self.date_field.and_then(|i| match &values[i] {
+                    Some(Value::Date(d)) => Some(d),
+                    _ => None,
+                });
+                let sex = self.sex_field.and_then(|i| match &values[i] {
+                    Some(Value::Sex(s)) => Some(*s),
+                    _ => None,
+                });
+                use normalize::nik::NikCheck;
+                let reason = match nik.check(dob, sex) {
+                    NikCheck::DateMismatch => Some("nik_disagrees_with_dob"),
+                    NikCheck::SexMismatch => Some("nik_disagrees_with_sex"),
+                    NikCheck::BothMismatch => Some("nik_disagrees_with_dob_and_sex"),
+                    NikCheck::Consistent | NikCheck::Unchecked => None,
+                };
+                if let Some(r) = reason {
+                    log(out, &spec.name, Outcome::Flagged, r);
+                }
+            }
+        }
+        self.write_row(row, values, caches, out);
+    }
+
+    fn write_row(
+        &self,
+        row: &RawRow,
+        values: &[Option<Value>],
+        caches: &mut Caches,
+        out: &mut EncodedBatch,
+    ) {
+        if self.opts.pseudonymize_ids {
+            out.ids.push(self.pseudonym(&row.id));
+            out.original_ids.push(row.id.clone());
+        } else {
+            out.ids.push(row.id.clone());
+        }
+        caches.record_words.iter_mut().for_each(|w| *w = 0);
+        let rbits = self.schema.record_filter.bits;
+        for (ci, col) in self.layout.columns.iter().enumerate() {
+            let buf = &mut out.columns[ci];
+            match col.role {
+                ColumnRole::FieldFilter(fi) => {
+                    let spec = &self.schema.fields[fi];
+                    let Some(v) = &values[fi] else {
+                        buf.push_null();
+                        continue;
+                    };
+                    caches.tokens.clear();
+                    tokens::filter_tokens(v, spec.q, &mut caches.tokens);
+                    caches.field_words.clear();
+                    caches.field_words.resize(spec.bits / 64, 0);
+                    let keys = &self.keys[fi];
+                    for t in caches.tokens.iter() {
+                        let p = caches.filter[fi].get(&keys.filter, t, spec.hashes, spec.bits);
+                        bloom::set_bits(&mut caches.field_words, p);
+                        if spec.record_hashes > 0 {
+                            let p =
+                                caches.record[fi].get(&keys.record, t, spec.record_hashes, rbits);
+                            bloom::set_bits(&mut caches.record_words, p);
+                        }
+                    }
+                    caches.bytes.clear();
+                    bloom::words_to_bytes(&caches.field_words, &mut caches.bytes);
+                    buf.push(&caches.bytes);
+                }
+                ColumnRole::Token(fi) => match values[fi].as_ref().and_then(tokens::exact_text) {
+                    Some(text) => buf.push(&self.keys[fi].token.token(text.as_bytes())),
+                    None => buf.push_null(),
+                },
+                ColumnRole::Block(kind) => match self.block_text(kind, values) {
+                    Some(text) => {
+                        let key = &self
+                            .block_keys
+                            .iter()
+                            .find(|(k, _)| *k == kind)
+                            .expect("block key derived for every block kind")
+                            .1;
+                        buf.push(&key.token(text.as_bytes()))
+                    }
+                    None => buf.push_null(),
+                },
+                ColumnRole::RecordFilter => {
+                    // Fields without a filter (sex) feed the record filter through their token.
+                    for (fi, spec) in self.schema.fields.iter().enumerate() {
+                        if spec.kind.has_filter() || spec.record_hashes == 0 {
+                            continue;
+                        }
+                        if let Some(text) = values[fi].as_ref().and_then(tokens::exact_text) {
+                            let p = caches.record[fi].get(
+                                &self.keys[fi].record,
+                                text.as_bytes(),
+                                spec.record_hashes,
+                                rbits,
+                            );
+                            bloom::set_bits(&mut caches.record_words, p);
+                        }
+                    }
+                    caches.bytes.clear();
+                    bloom::words_to_bytes(&caches.record_words, &mut caches.bytes);
+                    buf.push(&caches.bytes);
+                }
+            }
+        }
+    }
+
+    fn block_text(&self, kind: BlockKind, values: &[Option<Value>]) -> Option<String> {
+        let date = match self.date_field.and_then(|i| values[i].as_ref()) {
+            Some(Value::Date(d)) => Some(d),
+            _ => None,
+        };
+        match kind {
+            BlockKind::DobSex => {
+                let d = date.filter(|d| d.is_full())?;
+                let s = match self.sex_field.and_then(|i| values[i].as_ref()) {
+                    Some(Value::Sex(s)) => *s,
+                    _ => return None,
+                };
+                Some(format!("{}|{}", d.iso(), s.code()))
+            }
+            BlockKind::NameYear => {
+                let d = date?;
+                let n = match self.name_field.and_then(|i| values[i].as_ref()) {
+                    Some(Value::Name(n)) => n,
+                    _ => return None,
+                };
+                let mut codes: Vec<String> = n
+                    .tokens
+                    .iter()
+                    .map(|t| normalize::name::phonetic(t))
+                    .collect();
+                codes.sort_unstable();
+                codes.dedup();
+                Some(format!("{}|{}", codes.join(" "), d.year))
+            }
+        }
+    }
+}
+
+/// Counts of a whole run, by outcome and reason.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Counts {
+    /// Data rows read.
+    pub rows_read: u64,
+    /// Rows encoded.
+    pub rows_encoded: u64,
+    /// Rows rejected.
+    pub rows_rejected: u64,
+    /// Rejected rows by reason.
+    pub rejected: BTreeMap<String, u64>,
+    /// Dropped values by reason.
+    pub dropped: BTreeMap<String, u64>,
+    /// Flags by reason.
+    pub flagged: BTreeMap<String, u64>,
+}
+
+impl Counts {
+    /// Adds a batch's counts.
+    pub fn add(&mut self, b: &EncodedBatch) {
+        self.rows_read += b.rows_in;
+        self.rows_encoded += b.ids.len() as u64;
+        for e in &b.log {
+            let m = match e.outcome {
+                Outcome::RowRejected => {
+                    self.rows_rejected += 1;
+                    &mut self.rejected
+                }
+                Outcome::ValueDropped => &mut self.dropped,
+                Outcome::Flagged => &mut self.flagged,
+            };
+            *m.entry(e.reason.to_string()).or_insert(0) += 1;
+        }
+    }
+}

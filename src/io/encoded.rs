@@ -1,0 +1,546 @@
+//! The encoded file (`*.padan.parquet`): the only thing that leaves an agency.
+//!
+//! Columns ([`Layout::for_schema`]), in this order:
+//!
+//! | column | type | what |
+//! | --- | --- | --- |
+//! | `record_id` | Utf8 | the agency's record id, or a keyed pseudonym (`--pseudonymize-ids`) |
+//! | `filter_<field>` | FixedSizeBinary(bits/8), nullable | the field's keyed Bloom filter (null = missing) |
+//! | `token_<field>` | FixedSizeBinary(16), nullable | keyed exact token (fields with `exact_token`) |
+//! | `block_dob_sex` | FixedSizeBinary(16), nullable | keyed blocking key: full date of birth + sex |
+//! | `block_name_year` | FixedSizeBinary(16), nullable | keyed blocking key: phonetic name key + birth year |
+//! | `record_filter` | FixedSizeBinary(bits/8) | record-level filter over all fields, for LSH blocking |
+//!
+//! Filters are stored little-endian: bit `i` is bit `i % 8` of byte `i / 8`. No dictionary
+//! encoding and no column statistics (a min/max would be a sample of the data); zstd.
+//! File-level key–value metadata: see [`EncodedMeta`] (keys `padan.*`).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, FixedSizeBinaryArray, RecordBatch, StringArray};
+use arrow_buffer::{Buffer, NullBuffer};
+use arrow_schema::{DataType, Field, Schema as ArrowSchema, SchemaRef};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+
+use super::AtomicFile;
+use crate::error::{Error, Result};
+use crate::schema::{FieldKind, Schema};
+
+/// The encoding format version. Bump it whenever normalization, tokenization or hashing changes:
+/// the known-answer tests pin the bytes of version 1.
+pub const ENCODING_VERSION: u32 = 1;
+
+/// Width in bytes of tokens and blocking keys.
+pub const TOKEN_BYTES: usize = 16;
+
+/// Rows per Parquet row group.
+pub const DEFAULT_ROW_GROUP_ROWS: usize = 65_536;
+
+/// zstd level for encoded files.
+pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
+
+/// A kind of blocking key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BlockKind {
+    /// Full date of birth + sex.
+    DobSex,
+    /// Phonetic name key + birth year.
+    NameYear,
+}
+
+impl BlockKind {
+    /// The label used in column names, subkeys and stats.
+    pub fn label(self) -> &'static str {
+        match self {
+            BlockKind::DobSex => "dob_sex",
+            BlockKind::NameYear => "name_year",
+        }
+    }
+}
+
+/// What a column of an encoded file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnRole {
+    /// The Bloom filter of schema field `i`.
+    FieldFilter(usize),
+    /// The exact token of schema field `i`.
+    Token(usize),
+    /// A blocking key.
+    Block(BlockKind),
+    /// The record-level filter.
+    RecordFilter,
+}
+
+/// One binary column of an encoded file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnDef {
+    /// Column name.
+    pub name: String,
+    /// What it holds.
+    pub role: ColumnRole,
+    /// Width in bytes.
+    pub width: usize,
+}
+
+/// The binary columns an encoded file has for a schema (after `record_id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    /// The columns, in file order.
+    pub columns: Vec<ColumnDef>,
+}
+
+impl Layout {
+    /// The layout for a schema.
+    pub fn for_schema(schema: &Schema) -> Layout {
+        let mut columns = Vec::new();
+        for (i, f) in schema.fields.iter().enumerate() {
+            if f.kind.has_filter() {
+                columns.push(ColumnDef {
+                    name: format!("filter_{}", f.name),
+                    role: ColumnRole::FieldFilter(i),
+                    width: f.bits / 8,
+                });
+            }
+        }
+        for (i, f) in schema.fields.iter().enumerate() {
+            if f.exact_token {
+                columns.push(ColumnDef {
+                    name: format!("token_{}", f.name),
+                    role: ColumnRole::Token(i),
+                    width: TOKEN_BYTES,
+                });
+            }
+        }
+        for kind in Layout::block_kinds(schema) {
+            columns.push(ColumnDef {
+                name: format!("block_{}", kind.label()),
+                role: ColumnRole::Block(kind),
+                width: TOKEN_BYTES,
+            });
+        }
+        columns.push(ColumnDef {
+            name: "record_filter".into(),
+            role: ColumnRole::RecordFilter,
+            width: schema.record_filter.bits / 8,
+        });
+        Layout { columns }
+    }
+
+    /// The blocking keys a schema supports.
+    pub fn block_kinds(schema: &Schema) -> Vec<BlockKind> {
+        let has = |k| schema.first_of_kind(k).is_some();
+        let mut v = Vec::new();
+        if has(FieldKind::Date) && has(FieldKind::Sex) {
+            v.push(BlockKind::DobSex);
+        }
+        if has(FieldKind::Name) && has(FieldKind::Date) {
+            v.push(BlockKind::NameYear);
+        }
+        v
+    }
+
+    /// The Arrow schema of the file.
+    pub fn arrow_schema(&self) -> SchemaRef {
+        let mut fields = vec![Field::new("record_id", DataType::Utf8, false)];
+        for c in &self.columns {
+            fields.push(Field::new(
+                &c.name,
+                DataType::FixedSizeBinary(c.width as i32),
+                c.role != ColumnRole::RecordFilter,
+            ));
+        }
+        Arc::new(ArrowSchema::new(fields))
+    }
+
+    /// Index of the column with a role.
+    pub fn position(&self, role: ColumnRole) -> Option<usize> {
+        self.columns.iter().position(|c| c.role == role)
+    }
+}
+
+/// One column's values for a batch of rows: `width` bytes per row, and validity.
+#[derive(Debug, Clone, Default)]
+pub struct ColumnBuf {
+    /// Bytes per row.
+    pub width: usize,
+    /// `rows × width` bytes (zeros for null rows).
+    pub data: Vec<u8>,
+    /// Per row: whether the value is present.
+    pub valid: Vec<bool>,
+}
+
+impl ColumnBuf {
+    /// An empty column of a width.
+    pub fn new(width: usize) -> ColumnBuf {
+        ColumnBuf {
+            width,
+            data: Vec::new(),
+            valid: Vec::new(),
+        }
+    }
+
+    /// Appends a value.
+    pub fn push(&mut self, bytes: &[u8]) {
+        debug_assert_eq!(bytes.len(), self.width);
+        self.data.extend_from_slice(bytes);
+        self.valid.push(true);
+    }
+
+    /// Appends a null.
+    pub fn push_null(&mut self) {
+        self.data.resize(self.data.len() + self.width, 0);
+        self.valid.push(false);
+    }
+
+    /// Rows held.
+    pub fn len(&self) -> usize {
+        self.valid.len()
+    }
+
+    /// Whether no rows are held.
+    pub fn is_empty(&self) -> bool {
+        self.valid.is_empty()
+    }
+
+    /// Appends another buffer of the same width.
+    pub fn extend(&mut self, other: &ColumnBuf) {
+        self.data.extend_from_slice(&other.data);
+        self.valid.extend_from_slice(&other.valid);
+    }
+
+    /// Row `i`'s bytes, `None` when null.
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        self.valid[i].then(|| &self.data[i * self.width..(i + 1) * self.width])
+    }
+
+    fn to_array(&self) -> ArrayRef {
+        let nulls = if self.valid.iter().all(|&v| v) {
+            None
+        } else {
+            Some(NullBuffer::from(self.valid.clone()))
+        };
+        Arc::new(FixedSizeBinaryArray::new(
+            self.width as i32,
+            Buffer::from(self.data.clone()),
+            nulls,
+        ))
+    }
+}
+
+/// The file-level metadata of an encoded file.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct EncodedMeta {
+    /// padan version that wrote it.
+    pub padan_version: String,
+    /// [`ENCODING_VERSION`] it was written with.
+    pub encoding_version: u32,
+    /// The schema fingerprint.
+    pub schema_fingerprint: String,
+    /// The key fingerprint (never the key).
+    pub key_fingerprint: String,
+    /// The agency.
+    pub agency: String,
+    /// Data rows read from the extract.
+    pub rows_read: u64,
+    /// Rows encoded (rows of this file).
+    pub rows_encoded: u64,
+    /// Rows rejected.
+    pub rows_rejected: u64,
+    /// Rejected rows by reason code.
+    pub rejects_by_reason: BTreeMap<String, u64>,
+    /// Values dropped (row kept, field missing) by reason code.
+    pub dropped_by_reason: BTreeMap<String, u64>,
+    /// Rows kept but flagged (e.g. NIK disagreeing with date of birth) by reason code.
+    pub flags_by_reason: BTreeMap<String, u64>,
+    /// Whether record ids are keyed pseudonyms.
+    pub pseudonymized_ids: bool,
+    /// The schema's canonical JSON.
+    pub schema_json: String,
+}
+
+impl EncodedMeta {
+    fn to_kv(&self) -> Vec<KeyValue> {
+        let j = |m: &BTreeMap<String, u64>| serde_json::to_string(m).unwrap_or_default();
+        let kv = |k: &str, v: String| KeyValue::new(format!("padan.{k}"), v);
+        vec![
+            kv("format", "encoded".into()),
+            kv("version", self.padan_version.clone()),
+            kv("encoding_version", self.encoding_version.to_string()),
+            kv("schema_fingerprint", self.schema_fingerprint.clone()),
+            kv("key_fingerprint", self.key_fingerprint.clone()),
+            kv("agency", self.agency.clone()),
+            kv("rows_read", self.rows_read.to_string()),
+            kv("rows_encoded", self.rows_encoded.to_string()),
+            kv("rows_rejected", self.rows_rejected.to_string()),
+            kv("rejects_by_reason", j(&self.rejects_by_reason)),
+            kv("dropped_by_reason", j(&self.dropped_by_reason)),
+            kv("flags_by_reason", j(&self.flags_by_reason)),
+            kv("pseudonymized_ids", self.pseudonymized_ids.to_string()),
+            kv("schema", self.schema_json.clone()),
+        ]
+    }
+
+    fn from_kv(path: &Path, kv: &[KeyValue]) -> Result<EncodedMeta> {
+        let get = |k: &str| -> Option<&str> {
+            kv.iter()
+                .find(|x| x.key == format!("padan.{k}"))
+                .and_then(|x| x.value.as_deref())
+        };
+        let need = |k: &str| -> Result<&str> {
+            get(k).ok_or_else(|| {
+                Error::input_file(
+                    path,
+                    format!("not a padan encoded file: metadata key 'padan.{k}' is missing"),
+                )
+            })
+        };
+        if need("format")? != "encoded" {
+            return Err(Error::input_file(
+                path,
+                "not a padan encoded file (padan.format is not 'encoded')",
+            ));
+        }
+        let num = |k: &str| -> Result<u64> {
+            need(k)?.parse().map_err(|_| {
+                Error::input_file(path, format!("metadata key 'padan.{k}' is not a number"))
+            })
+        };
+        let map = |k: &str| -> Result<BTreeMap<String, u64>> {
+            serde_json::from_str(need(k)?).map_err(|_| {
+                Error::input_file(path, format!("metadata key 'padan.{k}' is malformed"))
+            })
+        };
+        Ok(EncodedMeta {
+            padan_version: need("version")?.to_string(),
+            encoding_version: num("encoding_version")? as u32,
+            schema_fingerprint: need("schema_fingerprint")?.to_string(),
+            key_fingerprint: need("key_fingerprint")?.to_string(),
+            agency: need("agency")?.to_string(),
+            rows_read: num("rows_read")?,
+            rows_encoded: num("rows_encoded")?,
+            rows_rejected: num("rows_rejected")?,
+            rejects_by_reason: map("rejects_by_reason")?,
+            dropped_by_reason: map("dropped_by_reason")?,
+            flags_by_reason: map("flags_by_reason")?,
+            pseudonymized_ids: need("pseudonymized_ids")? == "true",
+            schema_json: need("schema")?.to_string(),
+        })
+    }
+}
+
+/// Writer properties for padan's binary-heavy files: zstd, no dictionary, no statistics.
+pub fn writer_properties(row_group_rows: usize) -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(DEFAULT_ZSTD_LEVEL).expect("valid zstd level"),
+        ))
+        .set_dictionary_enabled(false)
+        .set_statistics_enabled(EnabledStatistics::None)
+        .set_max_row_group_row_count(Some(row_group_rows))
+        .set_created_by(format!("padan {}", crate::VERSION))
+        .build()
+}
+
+/// Streams batches into an encoded file under a temporary name.
+pub struct EncodedWriter {
+    atomic: AtomicFile,
+    writer: ArrowWriter<File>,
+    schema: SchemaRef,
+    rows: u64,
+}
+
+impl EncodedWriter {
+    /// Starts an encoded file.
+    pub fn create(path: &Path, layout: &Layout) -> Result<EncodedWriter> {
+        let atomic = AtomicFile::create(path)?;
+        let schema = layout.arrow_schema();
+        let writer = ArrowWriter::try_new(
+            atomic.try_clone()?,
+            schema.clone(),
+            Some(writer_properties(DEFAULT_ROW_GROUP_ROWS)),
+        )
+        .map_err(|e| Error::format("writing", path, e))?;
+        Ok(EncodedWriter {
+            atomic,
+            writer,
+            schema,
+            rows: 0,
+        })
+    }
+
+    /// Writes rows: their ids and one buffer per layout column.
+    pub fn write(&mut self, ids: &[String], cols: &[ColumnBuf]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(cols.len() + 1);
+        arrays.push(Arc::new(StringArray::from_iter_values(ids.iter())));
+        for c in cols {
+            arrays.push(c.to_array());
+        }
+        let batch = RecordBatch::try_new(self.schema.clone(), arrays)
+            .map_err(|e| Error::Internal(format!("building encoded batch: {e}")))?;
+        self.writer
+            .write(&batch)
+            .map_err(|e| Error::format("writing", self.atomic.dest(), e))?;
+        self.rows += ids.len() as u64;
+        Ok(())
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Adds the metadata, closes the file and renames it to its final name.
+    pub fn finish(mut self, meta: &EncodedMeta) -> Result<()> {
+        for kv in meta.to_kv() {
+            self.writer.append_key_value_metadata(kv);
+        }
+        let dest = self.atomic.dest().to_path_buf();
+        self.writer
+            .close()
+            .map_err(|e| Error::format("writing", &dest, e))?;
+        self.atomic.commit()
+    }
+}
+
+/// A whole encoded file in memory, columnar (what link works on).
+#[derive(Debug)]
+pub struct EncodedFile {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Its metadata.
+    pub meta: EncodedMeta,
+    /// The schema embedded in it.
+    pub schema: Schema,
+    /// Its layout.
+    pub layout: Layout,
+    /// Record ids.
+    pub ids: Vec<String>,
+    /// One buffer per layout column.
+    pub columns: Vec<ColumnBuf>,
+}
+
+impl EncodedFile {
+    /// Reads only the metadata of an encoded file (cheap).
+    pub fn read_meta(path: &Path) -> Result<EncodedMeta> {
+        let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|e| Error::format("reading (not a Parquet file, or truncated)", path, e))?;
+        let kv = builder
+            .metadata()
+            .file_metadata()
+            .key_value_metadata()
+            .cloned()
+            .unwrap_or_default();
+        EncodedMeta::from_kv(path, &kv)
+    }
+
+    /// Reads and checks a whole encoded file.
+    pub fn read(path: &Path) -> Result<EncodedFile> {
+        let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|e| Error::format("reading (not a Parquet file, or truncated)", path, e))?;
+        let kv = builder
+            .metadata()
+            .file_metadata()
+            .key_value_metadata()
+            .cloned()
+            .unwrap_or_default();
+        let meta = EncodedMeta::from_kv(path, &kv)?;
+        let schema = Schema::from_canonical_json(&meta.schema_json, &path.display().to_string())?;
+        if schema.fingerprint() != meta.schema_fingerprint {
+            return Err(Error::input_file(
+                path,
+                "the embedded schema does not match its fingerprint (file altered?)",
+            ));
+        }
+        let layout = Layout::for_schema(&schema);
+        let expected = layout.arrow_schema();
+        let actual = builder.schema().clone();
+        if actual.fields().len() != expected.fields().len()
+            || actual
+                .fields()
+                .iter()
+                .zip(expected.fields())
+                .any(|(a, e)| a.name() != e.name() || a.data_type() != e.data_type())
+        {
+            return Err(Error::input_file(
+                path,
+                "its columns do not match the layout its schema requires (file altered or written by another tool)",
+            ));
+        }
+        let reader = builder
+            .with_batch_size(65_536)
+            .build()
+            .map_err(|e| Error::format("reading", path, e))?;
+        let mut ids = Vec::with_capacity(meta.rows_encoded as usize);
+        let mut columns: Vec<ColumnBuf> = layout
+            .columns
+            .iter()
+            .map(|c| ColumnBuf::new(c.width))
+            .collect();
+        for batch in reader {
+            let batch =
+                batch.map_err(|e| Error::format("reading (corrupt or truncated?)", path, e))?;
+            let idc = batch.column(0).as_string::<i32>();
+            ids.extend(idc.iter().map(|v| v.unwrap_or("").to_string()));
+            for (ci, buf) in columns.iter_mut().enumerate() {
+                let arr = batch.column(ci + 1).as_fixed_size_binary();
+                if arr.value_data().len() == arr.len() * buf.width {
+                    buf.data.extend_from_slice(arr.value_data());
+                } else {
+                    for i in 0..arr.len() {
+                        buf.data.extend_from_slice(arr.value(i));
+                    }
+                }
+                match arr.nulls() {
+                    None => buf.valid.extend(std::iter::repeat_n(true, arr.len())),
+                    Some(n) => buf.valid.extend(n.iter()),
+                }
+            }
+        }
+        if ids.len() as u64 != meta.rows_encoded {
+            return Err(Error::input_file(
+                path,
+                format!(
+                    "it holds {} rows but its metadata says {} (truncated or altered?)",
+                    ids.len(),
+                    meta.rows_encoded
+                ),
+            ));
+        }
+        Ok(EncodedFile {
+            path: path.to_path_buf(),
+            meta,
+            schema,
+            layout,
+            ids,
+            columns,
+        })
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether it holds no records.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The column with a role.
+    pub fn column(&self, role: ColumnRole) -> Option<&ColumnBuf> {
+        self.layout.position(role).map(|i| &self.columns[i])
+    }
+}

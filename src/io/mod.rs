@@ -1,0 +1,85 @@
+//! Files padan writes and reads: encoded files, match sets, manifests.
+//!
+//! Every writer writes under a temporary name in the destination directory and renames when the
+//! file is complete ([`AtomicFile`]), so a run that dies never leaves a partial file that looks
+//! complete.
+
+pub mod encoded;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// A file written under `<name>.tmp-<pid>` and renamed to its final name by [`AtomicFile::commit`].
+/// Dropped without commit, the temporary file is removed.
+pub struct AtomicFile {
+    tmp: PathBuf,
+    dest: PathBuf,
+    file: Option<File>,
+}
+
+impl AtomicFile {
+    /// Creates the temporary file beside `dest`.
+    pub fn create(dest: &Path) -> Result<AtomicFile> {
+        let name = dest.file_name().ok_or_else(|| {
+            Error::config("--out", format!("{} is not a file name", dest.display()))
+        })?;
+        let tmp = dest.with_file_name(format!(
+            ".{}.tmp-{}",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        let file = File::create(&tmp).map_err(|e| Error::io("creating", &tmp, e))?;
+        Ok(AtomicFile {
+            tmp,
+            dest: dest.to_path_buf(),
+            file: Some(file),
+        })
+    }
+
+    /// The open temporary file.
+    pub fn file(&mut self) -> &mut File {
+        self.file.as_mut().expect("file is open until commit")
+    }
+
+    /// A handle to the temporary file (for writers that take ownership).
+    pub fn try_clone(&self) -> Result<File> {
+        self.file
+            .as_ref()
+            .expect("file is open until commit")
+            .try_clone()
+            .map_err(|e| Error::io("opening", &self.tmp, e))
+    }
+
+    /// The final path.
+    pub fn dest(&self) -> &Path {
+        &self.dest
+    }
+
+    /// Flushes to disk and renames to the final name.
+    pub fn commit(mut self) -> Result<()> {
+        if let Some(f) = self.file.take() {
+            f.sync_all()
+                .map_err(|e| Error::io("writing", &self.tmp, e))?;
+        }
+        std::fs::rename(&self.tmp, &self.dest).map_err(|e| Error::io("renaming", &self.dest, e))
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.file.is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// blake3 of a whole file, hex.
+pub fn file_blake3(path: &Path) -> Result<String> {
+    let mut h = blake3::Hasher::new();
+    let f = File::open(path).map_err(|e| Error::io("reading", path, e))?;
+    h.update_reader(f)
+        .map_err(|e| Error::io("reading", path, e))?;
+    Ok(h.finalize().to_hex().to_string())
+}
