@@ -24,6 +24,7 @@
 pub mod cli;
 pub mod error;
 pub mod keys;
+pub mod link;
 pub mod schema;
 
 pub use error::{Error, Result};

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 use crate::error::Result;
 
+pub mod bench;
 pub mod keygen;
 
 /// padan — privacy-preserving record linkage for agencies that may not share raw identities.
@@ -26,6 +27,8 @@ pub enum Command {
     Keygen(keygen::KeygenArgs),
     /// Print the fingerprint of a key file.
     Fingerprint(keygen::FingerprintArgs),
+    /// Measure padan's kernels (prints a table, or JSON with --json).
+    Bench(bench::BenchArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -44,5 +47,6 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Keygen(a) => keygen::run_keygen(a),
         Command::Fingerprint(a) => keygen::run_fingerprint(a),
+        Command::Bench(a) => bench::run_bench(a),
     }
 }
