@@ -27,6 +27,7 @@ pub mod error;
 pub mod extract;
 pub mod io;
 pub mod keys;
+pub mod link;
 pub mod metrics;
 pub mod normalize;
 pub mod schema;

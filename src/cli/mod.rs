@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 use crate::error::Result;
 
+pub mod bench;
 pub mod encode;
 pub mod keygen;
 pub mod progress;
@@ -36,6 +37,8 @@ pub enum Command {
     Schema(schema::SchemaArgs),
     /// Normalize and encode one agency extract (at the agency).
     Encode(encode::EncodeArgs),
+    /// Measure padan's kernels (prints a table, or JSON with --json).
+    Bench(bench::BenchArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -57,6 +60,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Synth(a) => synth::run(a),
         Command::Schema(a) => schema::run(a),
         Command::Encode(a) => encode::run(a),
+        Command::Bench(a) => bench::run_bench(a),
     }
 }
 
