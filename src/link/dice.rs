@@ -341,6 +341,14 @@ impl Kernel {
             return Vec::new();
         }
         let tile_b = tile_rows(a.words);
+        let bterm: Vec<u32> = if a.words <= U32_TEST_MAX_WORDS {
+            b.counts
+                .iter()
+                .map(|&nb| (t.num * u64::from(nb)) as u32)
+                .collect()
+        } else {
+            Vec::new()
+        };
         let chunks: Vec<Vec<(u32, u32, f32)>> = (0..a.len())
             .step_by(CHUNK_A)
             .collect::<Vec<_>>()
@@ -348,18 +356,20 @@ impl Kernel {
             .map(|i0| {
                 let i1 = (i0 + CHUNK_A).min(a.len());
                 let mut out = Vec::new();
+                let mut hits = Vec::new();
                 let mut j0 = 0;
                 while j0 < b.len() {
                     let j1 = (j0 + tile_b).min(b.len());
                     let tile = Tile {
                         a,
                         b,
+                        bterm: &bterm,
                         i0,
                         i1,
                         j0,
                         j1,
                     };
-                    self.above_tile(&tile, &t, &mut out);
+                    self.above_tile(&tile, &t, &mut hits, &mut out);
                     j0 = j1;
                 }
                 out.sort_unstable_by_key(|&(i, j, _)| (i, j));
@@ -391,6 +401,7 @@ impl Kernel {
                     let tile = Tile {
                         a,
                         b,
+                        bterm: &[],
                         i0,
                         i1,
                         j0,
@@ -404,16 +415,22 @@ impl Kernel {
             .sum()
     }
 
-    fn above_tile(&self, tile: &Tile<'_>, t: &Threshold, out: &mut Vec<(u32, u32, f32)>) {
+    fn above_tile(
+        &self,
+        tile: &Tile<'_>,
+        t: &Threshold,
+        hits: &mut Vec<u32>,
+        out: &mut Vec<(u32, u32, f32)>,
+    ) {
         match self.isa {
-            Isa::Portable => portable::above_tile(tile, t, out),
+            Isa::Portable => portable::above_tile(tile, t, hits, out),
             // SAFETY (all three): `Kernel` values only exist for paths `is_available` confirmed.
             #[cfg(target_arch = "x86_64")]
-            Isa::Popcnt => unsafe { x86::above_tile_popcnt(tile, t, out) },
+            Isa::Popcnt => unsafe { x86::above_tile_popcnt(tile, t, hits, out) },
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => unsafe { x86::above_tile_avx2(tile, t, out) },
+            Isa::Avx2 => unsafe { x86::above_tile_avx2(tile, t, hits, out) },
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512Vpopcntdq => unsafe { x86::above_tile_avx512(tile, t, out) },
+            Isa::Avx512Vpopcntdq => unsafe { x86::above_tile_avx512(tile, t, hits, out) },
             #[cfg(not(target_arch = "x86_64"))]
             _ => unreachable!("no SIMD kernel on this architecture"),
         }
@@ -590,6 +607,10 @@ impl Threshold {
     }
 }
 
+/// Up to this filter length (16384 bits) every term of the threshold test is below 2^30
+/// (`c·2D ≤ 4·bits²`, `T·s ≤ 4·bits²`), so the hot loop tests in u32 lanes.
+const U32_TEST_MAX_WORDS: usize = 256;
+
 /// Rows of `a` per parallel task.
 const CHUNK_A: usize = 64;
 
@@ -602,6 +623,8 @@ fn tile_rows(words: usize) -> usize {
 struct Tile<'m> {
     a: &'m FilterMatrix,
     b: &'m FilterMatrix,
+    /// `T · |b_j|` for every row of `b` when filters are ≤ 16384 bits (the u32 test), else empty.
+    bterm: &'m [u32],
     i0: usize,
     i1: usize,
     j0: usize,
@@ -611,9 +634,54 @@ struct Tile<'m> {
 /// A popcount of `a ∧ b` over `n` words. Implementations are `#[inline(always)]` and contain the
 /// instructions of one path, so they inline into that path's `#[target_feature]` function.
 trait AndPop {
+    /// `|a ∧ b|` over `n` words.
+    ///
     /// # Safety
     /// `a` and `b` are valid for `n` reads and the CPU has the path's features.
     unsafe fn pop(a: *const u64, b: *const u64, n: usize) -> u32;
+
+    /// `|a ∧ b_k|` for the four consecutive rows `b_k = b + k·n` (k = 0..4). SIMD paths override
+    /// it to share one horizontal reduction between the four pairs.
+    ///
+    /// # Safety
+    /// `a` is valid for `n` reads, `b` for `4·n`, and the CPU has the path's features.
+    #[inline(always)]
+    unsafe fn pop4(a: *const u64, b: *const u64, n: usize) -> [u32; 4] {
+        [
+            Self::pop(a, b, n),
+            Self::pop(a, b.add(n), n),
+            Self::pop(a, b.add(2 * n), n),
+            Self::pop(a, b.add(3 * n), n),
+        ]
+    }
+
+    /// Whether any of the four pairs passes the integer test `c_k·den ≥ tna + bterm_k` (all terms
+    /// below 2^30).
+    ///
+    /// # Safety
+    /// `bterm` is valid for 4 reads and the CPU has the path's features.
+    #[inline(always)]
+    unsafe fn pass4(c: [u32; 4], den: u32, tna: u32, bterm: *const u32) -> bool {
+        let mut pass = false;
+        for (k, &ck) in c.iter().enumerate() {
+            pass |= ck * den >= tna + *bterm.add(k);
+        }
+        pass
+    }
+
+    /// `Σ_k |a ∧ b_k|` over `rows` consecutive rows `b_k = b + k·n`: the raw baseline loop. SIMD
+    /// paths override it to keep the sum in a vector register (no per-pair reduction at all).
+    ///
+    /// # Safety
+    /// `a` is valid for `n` reads, `b` for `rows·n`, and the CPU has the path's features.
+    #[inline(always)]
+    unsafe fn sum_rows(a: *const u64, b: *const u64, rows: usize, n: usize) -> u64 {
+        let mut sum = 0u64;
+        for k in 0..rows {
+            sum += u64::from(Self::pop(a, b.add(k * n), n));
+        }
+        sum
+    }
 }
 
 /// `u64::count_ones` word by word (POPCNT when inlined into a `popcnt` function).
@@ -631,17 +699,27 @@ impl AndPop for Scalar {
 }
 
 /// The thresholded scan of one tile; `W` is the filter length in words, or 0 for "any".
+///
+/// The hot loop takes `b` rows four at a time ([`AndPop::pop4`]), tests the four pairs on
+/// integers and only records the group when one passes; recorded groups are re-examined pair by
+/// pair after the row (so the hot loop makes no call and keeps the `a` row in registers).
 #[inline(always)]
 unsafe fn above_tile_with<K: AndPop, const W: usize>(
     tile: &Tile<'_>,
     t: &Threshold,
+    hits: &mut Vec<u32>,
     out: &mut Vec<(u32, u32, f32)>,
 ) {
     let n = if W == 0 { tile.a.words } else { W };
     debug_assert_eq!(n, tile.a.words);
     let (num, den) = (t.num, 2 * t.den);
     let bdata = tile.b.data.as_ptr();
-    let bcounts = &tile.b.counts[tile.j0..tile.j1];
+    let bcounts = tile.b.counts.as_ptr();
+    let (j0, j1) = (tile.j0, tile.j1);
+    let groups_end = j0 + (j1 - j0) / 4 * 4;
+    hits.clear();
+    hits.reserve((j1 - j0) / 4 + 1);
+    let hit_buf = hits.as_mut_ptr();
     for i in tile.i0..tile.i1 {
         if tile.a.missing[i] {
             continue;
@@ -649,18 +727,53 @@ unsafe fn above_tile_with<K: AndPop, const W: usize>(
         let ar = tile.a.data.as_ptr().add(i * n);
         let na = u64::from(tile.a.counts[i]);
         let tna = num * na;
-        for (jj, &nb) in bcounts.iter().enumerate() {
-            let j = tile.j0 + jj;
-            let c = K::pop(ar, bdata.add(j * n), n);
-            if u64::from(c) * den >= tna + num * u64::from(nb) {
-                keep_cold(tile, t, i, j, c, out);
+        let mut nhits = 0usize;
+        let mut j = j0;
+        if n <= U32_TEST_MAX_WORDS {
+            let (den32, tna32) = (den as u32, tna as u32);
+            let bterm = tile.bterm.as_ptr();
+            while j < groups_end {
+                let c = K::pop4(ar, bdata.add(j * n), n);
+                if K::pass4(c, den32, tna32, bterm.add(j)) {
+                    // At most one entry per group of four: fits the reserved capacity.
+                    *hit_buf.add(nhits) = j as u32;
+                    nhits += 1;
+                }
+                j += 4;
+            }
+        } else {
+            while j < groups_end {
+                let c = K::pop4(ar, bdata.add(j * n), n);
+                let mut pass = false;
+                for (k, &ck) in c.iter().enumerate() {
+                    let nb = u64::from(*bcounts.add(j + k));
+                    pass |= u64::from(ck) * den >= tna + num * nb;
+                }
+                if pass {
+                    *hit_buf.add(nhits) = j as u32;
+                    nhits += 1;
+                }
+                j += 4;
+            }
+        }
+        for g in 0..nhits {
+            let jg = *hit_buf.add(g) as usize;
+            for jj in jg..jg + 4 {
+                keep_cold(tile, t, i, jj, K::pop(ar, bdata.add(jj * n), n), out);
+            }
+        }
+        for jj in groups_end..j1 {
+            let c = K::pop(ar, bdata.add(jj * n), n);
+            let nb = u64::from(*bcounts.add(jj));
+            if u64::from(c) * den >= tna + num * nb {
+                keep_cold(tile, t, i, jj, c, out);
             }
         }
     }
 }
 
-/// The rare branch: a pair that passed the integer test (missing `b` rows and empty pairs can
-/// pass it; they are decided here, off the hot loop).
+/// The decision for a pair (missing `b` rows and empty pairs can pass the integer test; they are
+/// decided here, off the hot loop).
 #[cold]
 #[inline(never)]
 fn keep_cold(
@@ -684,15 +797,11 @@ fn keep_cold(
 #[inline(always)]
 unsafe fn raw_tile_with<K: AndPop, const W: usize>(tile: &Tile<'_>) -> u64 {
     let n = if W == 0 { tile.a.words } else { W };
-    let bdata = tile.b.data.as_ptr();
+    let bstart = tile.b.data.as_ptr().add(tile.j0 * n);
     let mut sum = 0u64;
     for i in tile.i0..tile.i1 {
         let ar = tile.a.data.as_ptr().add(i * n);
-        let mut row = 0u32;
-        for j in tile.j0..tile.j1 {
-            row = row.wrapping_add(K::pop(ar, bdata.add(j * n), n));
-        }
-        sum += u64::from(row);
+        sum += K::sum_rows(ar, bstart, tile.j1 - tile.j0, n);
     }
     sum
 }
@@ -716,9 +825,14 @@ mod portable {
         a.iter().zip(b).map(|(x, y)| (x & y).count_ones()).sum()
     }
 
-    pub(super) fn above_tile(tile: &Tile<'_>, t: &Threshold, out: &mut Vec<(u32, u32, f32)>) {
+    pub(super) fn above_tile(
+        tile: &Tile<'_>,
+        t: &Threshold,
+        hits: &mut Vec<u32>,
+        out: &mut Vec<(u32, u32, f32)>,
+    ) {
         // SAFETY: the tile's rows are in range of both matrices; no feature needed.
-        unsafe { by_words!(tile.a.words, above_tile_with::<Scalar>(tile, t, out)) }
+        unsafe { by_words!(tile.a.words, above_tile_with::<Scalar>(tile, t, hits, out)) }
     }
 
     pub(super) fn raw_tile(tile: &Tile<'_>) -> u64 {
@@ -727,7 +841,10 @@ mod portable {
     }
 }
 
+// The AVX-512 intrinsics are stable since Rust 1.89 (the crate's `rust-version` still says
+// 1.80; it needs raising to 1.89 in Cargo.toml).
 #[cfg(target_arch = "x86_64")]
+#[clippy::msrv = "1.89"]
 mod x86 {
     use super::*;
     use std::arch::x86_64::*;
@@ -735,48 +852,128 @@ mod x86 {
     /// Mula's popcount on 256-bit lanes: nibble table with `vpshufb`, bytes summed by `vpsadbw`.
     struct Avx2;
 
+    /// The nibble popcount table and the low-nibble mask.
+    #[inline(always)]
+    unsafe fn mula_consts() -> (__m256i, __m256i) {
+        (
+            _mm256_setr_epi8(
+                0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3,
+                2, 3, 3, 4,
+            ),
+            _mm256_set1_epi8(0x0f),
+        )
+    }
+
+    /// Per-byte popcounts of `a ∧ b` over `vecs` (≤ 31) 256-bit vectors, added bytewise.
+    #[inline(always)]
+    unsafe fn mula_bytes(
+        a: *const u64,
+        b: *const u64,
+        vecs: usize,
+        lut: __m256i,
+        low: __m256i,
+    ) -> __m256i {
+        let mut acc = _mm256_setzero_si256();
+        for v in 0..vecs {
+            let x = _mm256_and_si256(
+                _mm256_loadu_si256(a.add(4 * v).cast()),
+                _mm256_loadu_si256(b.add(4 * v).cast()),
+            );
+            let lo = _mm256_and_si256(x, low);
+            let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(x), low);
+            acc = _mm256_add_epi8(acc, _mm256_shuffle_epi8(lut, lo));
+            acc = _mm256_add_epi8(acc, _mm256_shuffle_epi8(lut, hi));
+        }
+        acc
+    }
+
+    /// The sum of the four u64 lanes.
+    #[inline(always)]
+    unsafe fn hsum_epi64(v: __m256i) -> u64 {
+        let s = _mm_add_epi64(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
+        let s = _mm_add_epi64(s, _mm_unpackhi_epi64(s, s));
+        _mm_cvtsi128_si64(s) as u64
+    }
+
     impl AndPop for Avx2 {
         #[inline(always)]
         unsafe fn pop(a: *const u64, b: *const u64, n: usize) -> u32 {
             let vecs = n / 4;
-            let mut c = 0u32;
-            if vecs > 0 {
-                let lut = _mm256_setr_epi8(
-                    0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2,
-                    2, 3, 2, 3, 3, 4,
-                );
-                let low = _mm256_set1_epi8(0x0f);
-                let zero = _mm256_setzero_si256();
-                let mut total = zero;
-                let mut v = 0;
-                while v < vecs {
-                    // At most 31 vectors per byte accumulator (8 · 31 ≤ 255).
-                    let end = if vecs - v > 31 { v + 31 } else { vecs };
-                    let mut acc = zero;
-                    while v < end {
-                        let x = _mm256_and_si256(
-                            _mm256_loadu_si256(a.add(4 * v).cast()),
-                            _mm256_loadu_si256(b.add(4 * v).cast()),
-                        );
-                        let lo = _mm256_and_si256(x, low);
-                        let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(x), low);
-                        acc = _mm256_add_epi8(acc, _mm256_shuffle_epi8(lut, lo));
-                        acc = _mm256_add_epi8(acc, _mm256_shuffle_epi8(lut, hi));
-                        v += 1;
-                    }
-                    total = _mm256_add_epi64(total, _mm256_sad_epu8(acc, zero));
-                }
-                let s = _mm_add_epi64(
-                    _mm256_castsi256_si128(total),
-                    _mm256_extracti128_si256::<1>(total),
-                );
-                let s = _mm_add_epi64(s, _mm_unpackhi_epi64(s, s));
-                c = _mm_cvtsi128_si64(s) as u32;
+            let (lut, low) = mula_consts();
+            let zero = _mm256_setzero_si256();
+            let mut total = zero;
+            let mut v = 0;
+            while v < vecs {
+                // At most 31 vectors per byte accumulator (8 · 31 ≤ 255).
+                let m = (vecs - v).min(31);
+                let bytes = mula_bytes(a.add(4 * v), b.add(4 * v), m, lut, low);
+                total = _mm256_add_epi64(total, _mm256_sad_epu8(bytes, zero));
+                v += m;
             }
+            let mut c = hsum_epi64(total) as u32;
             for k in 4 * vecs..n {
                 c += (*a.add(k) & *b.add(k)).count_ones();
             }
             c
+        }
+
+        #[inline(always)]
+        unsafe fn pop4(a: *const u64, b: *const u64, n: usize) -> [u32; 4] {
+            let vecs = n / 4;
+            if !n.is_multiple_of(4) || vecs == 0 || vecs > 31 {
+                return [
+                    Self::pop(a, b, n),
+                    Self::pop(a, b.add(n), n),
+                    Self::pop(a, b.add(2 * n), n),
+                    Self::pop(a, b.add(3 * n), n),
+                ];
+            }
+            let (lut, low) = mula_consts();
+            let zero = _mm256_setzero_si256();
+            // Per pair: 4 u64 lanes of partial sums (each < 2^16).
+            let p0 = _mm256_sad_epu8(mula_bytes(a, b, vecs, lut, low), zero);
+            let p1 = _mm256_sad_epu8(mula_bytes(a, b.add(n), vecs, lut, low), zero);
+            let p2 = _mm256_sad_epu8(mula_bytes(a, b.add(2 * n), vecs, lut, low), zero);
+            let p3 = _mm256_sad_epu8(mula_bytes(a, b.add(3 * n), vecs, lut, low), zero);
+            // 32-bit lanes per 128-bit half: s = [p0_0 p1_0 p0_1 p1_1], t = [p2_0 p3_0 p2_1 p3_1].
+            let s = _mm256_or_si256(p0, _mm256_slli_epi64::<32>(p1));
+            let t = _mm256_or_si256(p2, _mm256_slli_epi64::<32>(p3));
+            // [p0_0 p1_0 p2_0 p3_0] + [p0_1 p1_1 p2_1 p3_1], then the two 128-bit halves.
+            let u = _mm256_add_epi32(_mm256_unpacklo_epi64(s, t), _mm256_unpackhi_epi64(s, t));
+            let r = _mm_add_epi32(_mm256_castsi256_si128(u), _mm256_extracti128_si256::<1>(u));
+            let mut out = [0u32; 4];
+            _mm_storeu_si128(out.as_mut_ptr().cast(), r);
+            out
+        }
+
+        #[inline(always)]
+        unsafe fn pass4(c: [u32; 4], den: u32, tna: u32, bterm: *const u32) -> bool {
+            // All terms are below 2^30, so signed 32-bit compares are exact.
+            let c = _mm_loadu_si128(c.as_ptr().cast());
+            let lhs = _mm_mullo_epi32(c, _mm_set1_epi32(den as i32));
+            let rhs = _mm_add_epi32(_mm_set1_epi32(tna as i32), _mm_loadu_si128(bterm.cast()));
+            // Fails where rhs > lhs; some pair passes unless all four fail.
+            _mm_movemask_ps(_mm_castsi128_ps(_mm_cmpgt_epi32(rhs, lhs))) != 0b1111
+        }
+
+        #[inline(always)]
+        unsafe fn sum_rows(a: *const u64, b: *const u64, rows: usize, n: usize) -> u64 {
+            let vecs = n / 4;
+            if !n.is_multiple_of(4) || vecs == 0 || vecs > 31 {
+                let mut sum = 0u64;
+                for k in 0..rows {
+                    sum += u64::from(Self::pop(a, b.add(k * n), n));
+                }
+                return sum;
+            }
+            let (lut, low) = mula_consts();
+            let zero = _mm256_setzero_si256();
+            let mut acc = zero;
+            for k in 0..rows {
+                let bytes = mula_bytes(a, b.add(k * n), vecs, lut, low);
+                acc = _mm256_add_epi64(acc, _mm256_sad_epu8(bytes, zero));
+            }
+            hsum_epi64(acc)
         }
     }
 
@@ -803,6 +1000,29 @@ mod x86 {
                 c += (*a.add(k) & *b.add(k)).count_ones();
             }
             c
+        }
+
+        #[inline(always)]
+        unsafe fn sum_rows(a: *const u64, b: *const u64, rows: usize, n: usize) -> u64 {
+            if !n.is_multiple_of(8) {
+                let mut sum = 0u64;
+                for k in 0..rows {
+                    sum += u64::from(Self::pop(a, b.add(k * n), n));
+                }
+                return sum;
+            }
+            let mut acc = _mm512_setzero_si512();
+            for k in 0..rows {
+                let bk = b.add(k * n);
+                for v in 0..n / 8 {
+                    let x = _mm512_and_si512(
+                        _mm512_loadu_si512(a.add(8 * v).cast()),
+                        _mm512_loadu_si512(bk.add(8 * v).cast()),
+                    );
+                    acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
+                }
+            }
+            _mm512_reduce_add_epi64(acc) as u64
         }
     }
 
@@ -847,9 +1067,10 @@ mod x86 {
     pub(super) unsafe fn above_tile_popcnt(
         tile: &Tile<'_>,
         t: &Threshold,
+        hits: &mut Vec<u32>,
         out: &mut Vec<(u32, u32, f32)>,
     ) {
-        by_words!(tile.a.words, above_tile_with::<Scalar>(tile, t, out))
+        by_words!(tile.a.words, above_tile_with::<Scalar>(tile, t, hits, out))
     }
 
     /// # Safety
@@ -858,12 +1079,13 @@ mod x86 {
     pub(super) unsafe fn above_tile_avx2(
         tile: &Tile<'_>,
         t: &Threshold,
+        hits: &mut Vec<u32>,
         out: &mut Vec<(u32, u32, f32)>,
     ) {
         if tile.a.words < 4 {
-            return above_tile_with::<Scalar, 0>(tile, t, out);
+            return above_tile_with::<Scalar, 0>(tile, t, hits, out);
         }
-        by_words!(tile.a.words, above_tile_with::<Avx2>(tile, t, out))
+        by_words!(tile.a.words, above_tile_with::<Avx2>(tile, t, hits, out))
     }
 
     /// # Safety
@@ -872,9 +1094,10 @@ mod x86 {
     pub(super) unsafe fn above_tile_avx512(
         tile: &Tile<'_>,
         t: &Threshold,
+        hits: &mut Vec<u32>,
         out: &mut Vec<(u32, u32, f32)>,
     ) {
-        by_words!(tile.a.words, above_tile_with::<Avx512>(tile, t, out))
+        by_words!(tile.a.words, above_tile_with::<Avx512>(tile, t, hits, out))
     }
 
     /// # Safety
@@ -1008,7 +1231,7 @@ mod tests {
         for r in 0..rows {
             match (rng.random_range(0..8), base) {
                 (0, _) => m.push_missing(),
-                (1 | 2 | 3, Some(b)) if r < b.len() => {
+                (1..=3, Some(b)) if r < b.len() => {
                     let mut w = b.row(r).to_vec();
                     for _ in 0..rng.random_range(0..4) {
                         let bit = rng.random_range(0..words * 64);
@@ -1106,6 +1329,20 @@ mod tests {
                     let f = f64::from(2 * c) / f64::from(s) >= t;
                     prop_assert_eq!(!th.keeps_nothing() && th.passes(c, s), f, "c={} s={}", c, s);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn long_filters_use_the_u64_test_and_agree() {
+        // 32768-bit filters: above U32_TEST_MAX_WORDS, so the hot loop tests in u64.
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let a = matrix(&mut rng, 512, 5, None);
+        let b = matrix(&mut rng, 512, 9, Some(&a));
+        for t in [0.0, 0.4, 0.5, 0.9, 0.999] {
+            let expected = naive::all_pairs_above(&a, &b, t);
+            for isa in Isa::available() {
+                assert_eq!(all_pairs_above(&a, &b, t, isa), expected, "{isa} {t}");
             }
         }
     }
