@@ -11,6 +11,7 @@ use crate::error::Result;
 pub mod bench;
 pub mod encode;
 pub mod keygen;
+pub mod link;
 pub mod progress;
 pub mod schema;
 pub mod synth;
@@ -37,6 +38,8 @@ pub enum Command {
     Schema(schema::SchemaArgs),
     /// Normalize and encode one agency extract (at the agency).
     Encode(encode::EncodeArgs),
+    /// Link 2..N agencies' encoded files into a match set (at the linkage unit).
+    Link(link::LinkArgs),
     /// Measure padan's kernels (prints a table, or JSON with --json).
     Bench(bench::BenchArgs),
 }
@@ -60,6 +63,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Synth(a) => synth::run(a),
         Command::Schema(a) => schema::run(a),
         Command::Encode(a) => encode::run(a),
+        Command::Link(a) => link::run(a),
         Command::Bench(a) => bench::run_bench(a),
     }
 }

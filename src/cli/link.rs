@@ -1,0 +1,117 @@
+//! `padan link`: link 2..N agencies' encoded files into a match set.
+
+use clap::Args;
+use std::path::PathBuf;
+
+use super::progress::Progress;
+use crate::error::{Error, Result};
+use crate::link::{LinkConfig, LinkJob, DEFAULT_CONFIG_TOML};
+
+/// Link the encoded files of 2..N agencies: block, compare, score, cluster, write a match set.
+///
+/// Runs at the linkage unit, without the key. Writes DIR/pairs.parquet, DIR/clusters.parquet,
+/// DIR/manifest.json (and DIR/candidates.parquet with --write-candidates).
+///
+/// Examples:
+///   padan link --out matches kemlu.padan.parquet polri.padan.parquet bp2mi.padan.parquet
+///   padan link --config link.toml --out matches *.padan.parquet
+///   padan link --print-default-config > link.toml
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct LinkArgs {
+    /// The link configuration (TOML). Default: the built-in defaults.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// The match-set directory to write.
+    #[arg(long, required_unless_present = "print_default_config")]
+    pub out: Option<PathBuf>,
+    /// Encoded files, one per agency.
+    #[arg(required_unless_present = "print_default_config")]
+    pub inputs: Vec<PathBuf>,
+    /// Also write candidates.parquet (every compared pair; for evaluate and report).
+    #[arg(long)]
+    pub write_candidates: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print the commented default configuration and exit.
+    #[arg(long)]
+    pub print_default_config: bool,
+    /// Print only errors and warnings.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Runs `padan link`.
+pub fn run(args: LinkArgs) -> Result<()> {
+    if args.print_default_config {
+        print!("{DEFAULT_CONFIG_TOML}");
+        return Ok(());
+    }
+    let mut config = match &args.config {
+        Some(p) => LinkConfig::load(p)?,
+        None => LinkConfig::default(),
+    };
+    if args.write_candidates {
+        config.output.candidates = true;
+    }
+    let out = args
+        .out
+        .clone()
+        .ok_or_else(|| Error::config("--out", "name the match-set directory"))?;
+    let job = LinkJob {
+        inputs: args.inputs.clone(),
+        out_dir: out.clone(),
+        config,
+    };
+    let bar = Progress::spinner(args.quiet, "linking");
+    let manifest = super::with_threads(args.threads, || job.run(&|s| bar.message(s)))?;
+    bar.finish();
+    for w in &manifest.warnings {
+        eprintln!("warning: {w}");
+    }
+    if args.quiet {
+        return Ok(());
+    }
+    let c = &manifest.counts;
+    let t = &manifest.timings;
+    println!(
+        "padan link — {} agencies, {} records",
+        manifest.inputs.len(),
+        c.records
+    );
+    for i in &manifest.inputs {
+        println!("  {:<12} {:>10} records  {}", i.agency, i.rows, i.file);
+    }
+    println!(
+        "  blocking     {} candidate pairs (reduction ratio {:.6})",
+        c.blocking.candidates, c.blocking.reduction_ratio
+    );
+    println!(
+        "  model        λ = {:.5}, EM {} iterations{}",
+        manifest.model.lambda,
+        manifest.model.em.iterations,
+        if manifest.model.em.converged {
+            ""
+        } else {
+            " (not converged)"
+        }
+    );
+    println!(
+        "  decisions    {} match (≥ {:.3}), {} review (≥ {:.3})",
+        c.pairs_match,
+        manifest.thresholds.match_probability,
+        c.pairs_review,
+        manifest.thresholds.review_probability
+    );
+    println!(
+        "  clusters     {} ({} with 2+ records, {} holding a within-agency duplicate)",
+        c.clusters, c.clusters_multi, c.clusters_with_duplicates
+    );
+    println!(
+        "  time         {:.2} s (read {:.2}, block {:.2}, compare {:.2}, fit {:.2}, score {:.2}, resolve {:.2}, write {:.2}); {} threads, {}",
+        t.total, t.read, t.block, t.compare, t.fit, t.score, t.resolve, t.write, manifest.threads, manifest.isa
+    );
+    println!("  output       {}", out.display());
+    Ok(())
+}

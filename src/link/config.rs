@@ -1,0 +1,380 @@
+//! The link configuration (`link.toml`): blocking, comparison levels, model, thresholds,
+//! resolution, output. Every key has a documented default; `padan link --print-default-config`
+//! prints them with comments.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::schema::{FieldKind, FieldSpec};
+use crate::scoring::{EmOptions, FieldParams};
+
+/// Default records in a block above which the block is skipped (with a warning).
+pub const DEFAULT_MAX_BLOCK_SIZE: usize = 1_000;
+/// Default number of LSH bands on the record-level filter.
+pub const DEFAULT_LSH_BANDS: usize = 24;
+/// Default bits sampled per LSH band.
+pub const DEFAULT_LSH_BITS: usize = 28;
+/// Default random record pairs used to estimate u.
+pub const DEFAULT_RANDOM_PAIRS: usize = 200_000;
+
+/// The whole link configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct LinkConfig {
+    /// Candidate generation.
+    pub blocking: BlockingConfig,
+    /// Per-field comparison levels (fields not listed get their kind's defaults).
+    pub comparison: BTreeMap<String, ComparisonConfig>,
+    /// Model fitting.
+    pub model: ModelConfig,
+    /// Decision thresholds.
+    pub thresholds: Thresholds,
+    /// Cluster resolution.
+    pub resolution: ResolutionConfig,
+    /// What to write.
+    pub output: OutputConfig,
+}
+
+/// Blocking: the union of keyed-token blocks and Hamming LSH bands on the record filter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BlockingConfig {
+    /// Token / blocking-key columns to block on; empty = every one the files carry.
+    pub keys: Vec<String>,
+    /// LSH bands on the record-level filter (0 = no LSH).
+    pub lsh_bands: usize,
+    /// Bits sampled per band (more bits = fewer, surer candidates).
+    pub lsh_bits: usize,
+    /// Seed for the sampled bit positions.
+    pub lsh_seed: u64,
+    /// Blocks with more records than this are skipped, with a warning naming the block kind.
+    pub max_block_size: usize,
+    /// Also compare records of the same agency (finds within-agency duplicates).
+    pub within_agency: bool,
+}
+
+impl Default for BlockingConfig {
+    fn default() -> Self {
+        BlockingConfig {
+            keys: Vec::new(),
+            lsh_bands: DEFAULT_LSH_BANDS,
+            lsh_bits: DEFAULT_LSH_BITS,
+            lsh_seed: 1,
+            max_block_size: DEFAULT_MAX_BLOCK_SIZE,
+            within_agency: true,
+        }
+    }
+}
+
+/// One field's comparison: Dice thresholds of the levels below "exact".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComparisonConfig {
+    /// Descending Dice thresholds: level 2 is `≥ t[0]`, level 3 `≥ t[1]` … after level 1
+    /// (exact: equal tokens, or Dice = 1 without a token); the last level is "else".
+    #[serde(default)]
+    pub thresholds: Vec<f64>,
+    /// Fixed m per level (exact, thresholds…, else); overrides the fit with `u`.
+    #[serde(default)]
+    pub m: Option<Vec<f64>>,
+    /// Fixed u per level; overrides the estimate with `m`.
+    #[serde(default)]
+    pub u: Option<Vec<f64>>,
+}
+
+impl ComparisonConfig {
+    /// The default comparison for a field kind (see docs/matching.md for the reasoning: the
+    /// Dice of two unrelated half-full filters is about 0.45, so levels live between 0.6 and 1).
+    pub fn default_for(kind: FieldKind) -> ComparisonConfig {
+        let thresholds = match kind {
+            FieldKind::Name => vec![0.92, 0.84, 0.74],
+            FieldKind::Passport => vec![0.85, 0.72],
+            FieldKind::Date => vec![0.78, 0.66],
+            FieldKind::Nik => vec![0.88, 0.75],
+            FieldKind::Place => vec![0.85, 0.72],
+            FieldKind::Text => vec![0.88, 0.75],
+            FieldKind::Sex => vec![],
+        };
+        ComparisonConfig {
+            thresholds,
+            m: None,
+            u: None,
+        }
+    }
+
+    /// Number of non-null levels: exact, one per threshold, else.
+    pub fn n_levels(&self) -> u8 {
+        (self.thresholds.len() + 2) as u8
+    }
+
+    /// Level labels, index 0 = null.
+    pub fn labels(&self) -> Vec<String> {
+        let mut v = vec!["null".to_string(), "exact".to_string()];
+        for t in &self.thresholds {
+            v.push(format!("dice ≥ {t}"));
+        }
+        v.push("else".into());
+        v
+    }
+
+    /// The level of a similarity (`exact` already decided by the caller).
+    #[inline]
+    pub fn level(&self, sim: f32) -> u8 {
+        let s = sim as f64;
+        for (i, &t) in self.thresholds.iter().enumerate() {
+            if s >= t {
+                return (i + 2) as u8;
+            }
+        }
+        self.n_levels()
+    }
+
+    /// Fixed parameters, when both m and u are given.
+    pub fn fixed(&self) -> Option<FieldParams> {
+        match (&self.m, &self.u) {
+            (Some(m), Some(u)) => {
+                let mut mm = vec![1.0];
+                mm.extend(m);
+                let mut uu = vec![1.0];
+                uu.extend(u);
+                Some(FieldParams { m: mm, u: uu })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Model fitting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    /// Random record pairs compared to estimate u.
+    pub random_pairs: usize,
+    /// Seed for the random pairs.
+    pub seed: u64,
+    /// EM options.
+    pub em: EmOptions,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            random_pairs: DEFAULT_RANDOM_PAIRS,
+            seed: 42,
+            em: EmOptions::default(),
+        }
+    }
+}
+
+/// Decision thresholds on match probability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Thresholds {
+    /// Pairs at or above this probability are `match`.
+    pub match_probability: f64,
+    /// Pairs at or above this probability (and below `match`) are `review`.
+    pub review_probability: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            match_probability: 0.95,
+            review_probability: 0.5,
+        }
+    }
+}
+
+/// Cluster resolution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResolutionConfig {
+    /// For exactly two inputs: strict one-to-one (no within-agency merges at all).
+    pub one_to_one: bool,
+    /// Allow a cluster to hold two records of one agency when the edge is this strong.
+    pub duplicate_min_probability: f64,
+}
+
+impl Default for ResolutionConfig {
+    fn default() -> Self {
+        ResolutionConfig {
+            one_to_one: false,
+            duplicate_min_probability: 0.999,
+        }
+    }
+}
+
+/// Output options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputConfig {
+    /// Also write candidates.parquet (every compared pair with its weight).
+    pub candidates: bool,
+}
+
+impl LinkConfig {
+    /// Parses and validates a config; errors name the key.
+    pub fn from_toml(text: &str, source: &str) -> Result<LinkConfig> {
+        let c: LinkConfig = toml::from_str(text).map_err(|e| {
+            let msg = e.message().to_string();
+            Error::config(source, msg)
+        })?;
+        c.validate(source)?;
+        Ok(c)
+    }
+
+    /// Reads a config file.
+    pub fn load(path: &Path) -> Result<LinkConfig> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("reading", path, e))?;
+        LinkConfig::from_toml(&text, &path.display().to_string())
+    }
+
+    /// Checks ranges.
+    pub fn validate(&self, source: &str) -> Result<()> {
+        let err = |k: &str, m: String| Err(Error::config(source, format!("{k}: {m}")));
+        let t = &self.thresholds;
+        if !(0.0..=1.0).contains(&t.match_probability)
+            || !(0.0..=1.0).contains(&t.review_probability)
+        {
+            return err("thresholds", "probabilities must be in 0..=1".into());
+        }
+        if t.review_probability > t.match_probability {
+            return err(
+                "thresholds.review_probability",
+                "must not be above match_probability".into(),
+            );
+        }
+        let b = &self.blocking;
+        if b.lsh_bands > 0 && !(1..=64).contains(&b.lsh_bits) {
+            return err("blocking.lsh_bits", "must be 1..=64".into());
+        }
+        if b.max_block_size < 2 {
+            return err("blocking.max_block_size", "must be at least 2".into());
+        }
+        for (name, c) in &self.comparison {
+            if c.thresholds.windows(2).any(|w| w[0] <= w[1])
+                || c.thresholds.iter().any(|t| !(0.0..=1.0).contains(t))
+            {
+                return err(
+                    &format!("comparison.{name}.thresholds"),
+                    "must be strictly descending values in 0..=1".into(),
+                );
+            }
+            let n = c.n_levels() as usize;
+            for (k, v) in [("m", &c.m), ("u", &c.u)] {
+                if let Some(v) = v {
+                    if v.len() != n {
+                        return err(
+                            &format!("comparison.{name}.{k}"),
+                            format!("needs {n} values (exact, one per threshold, else)"),
+                        );
+                    }
+                    if v.iter().any(|x| !(*x > 0.0 && *x <= 1.0)) {
+                        return err(
+                            &format!("comparison.{name}.{k}"),
+                            "values must be in (0, 1]".into(),
+                        );
+                    }
+                }
+            }
+            if c.m.is_some() != c.u.is_some() {
+                return err(
+                    &format!("comparison.{name}"),
+                    "give both m and u to fix a field's parameters".into(),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The comparison for a schema field (configured or default).
+    pub fn comparison_for(&self, f: &FieldSpec) -> ComparisonConfig {
+        self.comparison
+            .get(&f.name)
+            .cloned()
+            .unwrap_or_else(|| ComparisonConfig::default_for(f.kind))
+    }
+}
+
+/// The commented default config printed by `padan link --print-default-config`.
+pub const DEFAULT_CONFIG_TOML: &str = r#"# padan link configuration. Every key is optional; these are the defaults.
+
+[blocking]
+# Keyed-token columns to block on; empty = all the encoded files carry
+# (token_passport, token_nik, token_name, token_dob, block_dob_sex, block_name_year, ...).
+keys = []
+lsh_bands = 24          # Hamming LSH on the record-level filter: bands ...
+lsh_bits = 28           # ... of this many sampled bits (0 bands = no LSH)
+lsh_seed = 1
+max_block_size = 1000   # larger blocks are skipped with a warning (they are too common to help)
+within_agency = true    # also compare records of one agency: finds duplicates inside an agency
+
+# Per-field comparison levels: exact (equal keyed tokens, or Dice = 1), then one level per
+# descending Dice threshold, then "else"; missing on either side is the neutral null level.
+# Fields not listed use their kind's defaults. Two unrelated half-full filters have Dice ≈ 0.45.
+# [comparison.name]
+# thresholds = [0.92, 0.84, 0.74]
+# m = [0.80, 0.10, 0.05, 0.03, 0.02]   # fix m and u to skip fitting this field
+# u = [0.001, 0.004, 0.02, 0.08, 0.895]
+
+[model]
+random_pairs = 200000   # random record pairs compared to estimate u (non-match agreement rates)
+seed = 42
+
+[model.em]
+max_iterations = 500
+tolerance = 1e-6
+initial_lambda = 0.1
+update_u = false        # keep u from random pairs (recommended)
+floor = 1e-6
+
+[thresholds]
+match_probability = 0.95   # at or above: decision = match (and clustered)
+review_probability = 0.5   # at or above (below match): decision = review
+
+[resolution]
+one_to_one = false                  # two inputs only: strict one-to-one, no within-agency merges
+duplicate_min_probability = 0.999   # a cluster may hold two records of one agency only through edges this strong
+
+[output]
+candidates = false      # also write candidates.parquet (every compared pair; for evaluate/report)
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_config_text_equals_the_defaults() {
+        let c = LinkConfig::from_toml(DEFAULT_CONFIG_TOML, "default").unwrap();
+        assert_eq!(c, LinkConfig::default());
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let e = LinkConfig::from_toml("[thresholds]\nmatch_probability = 0.2\n", "l.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("review_probability"), "{e}");
+        let e = LinkConfig::from_toml("[comparison.name]\nthresholds = [0.5, 0.9]\n", "l.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("comparison.name.thresholds"), "{e}");
+        let e = LinkConfig::from_toml("[blocking]\nbands = 3\n", "l.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn levels_follow_thresholds() {
+        let c = ComparisonConfig::default_for(FieldKind::Date);
+        assert_eq!(c.n_levels(), 4);
+        assert_eq!(c.level(0.9), 2);
+        assert_eq!(c.level(0.7), 3);
+        assert_eq!(c.level(0.1), 4);
+        assert_eq!(c.labels().len(), 5);
+    }
+}

@@ -1,0 +1,240 @@
+//! The linkage unit's in-memory view of all inputs: records by global index, each field's filters
+//! in one contiguous [`FilterMatrix`], tokens as fixed 16-byte keys.
+
+use std::path::Path;
+
+use super::dice::FilterMatrix;
+use crate::error::{Error, Result};
+use crate::io::encoded::{ColumnBuf, ColumnRole, EncodedFile, EncodedMeta, Layout};
+use crate::schema::Schema;
+
+/// A column of 16-byte tokens (as u128, 0 never used for a present token's meaning: validity is
+/// kept separately).
+#[derive(Debug, Clone, Default)]
+pub struct TokenColumn {
+    /// Token per record (0 when missing).
+    pub values: Vec<u128>,
+    /// Whether present.
+    pub valid: Vec<bool>,
+}
+
+impl TokenColumn {
+    fn extend(&mut self, buf: &ColumnBuf) {
+        for i in 0..buf.len() {
+            match buf.get(i) {
+                Some(b) => {
+                    let mut a = [0u8; 16];
+                    a.copy_from_slice(b);
+                    self.values.push(u128::from_le_bytes(a));
+                    self.valid.push(true);
+                }
+                None => {
+                    self.values.push(0);
+                    self.valid.push(false);
+                }
+            }
+        }
+    }
+
+    /// Token of record i.
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<u128> {
+        self.valid[i].then(|| self.values[i])
+    }
+}
+
+/// One input file's description (no data).
+#[derive(Debug, Clone)]
+pub struct InputInfo {
+    /// Path as given.
+    pub path: std::path::PathBuf,
+    /// Its metadata.
+    pub meta: EncodedMeta,
+    /// Records.
+    pub rows: usize,
+    /// First global index.
+    pub offset: usize,
+}
+
+/// All records of all inputs.
+pub struct Records {
+    /// The shared schema.
+    pub schema: Schema,
+    /// The shared layout.
+    pub layout: Layout,
+    /// Inputs in command-line order.
+    pub inputs: Vec<InputInfo>,
+    /// Agency names, in input order (index = agency index).
+    pub agencies: Vec<String>,
+    /// Agency index of each record.
+    pub agency_of: Vec<u16>,
+    /// Record ids.
+    pub ids: Vec<String>,
+    /// Per schema field: its filters (None for token-only fields).
+    pub filters: Vec<Option<FilterMatrix>>,
+    /// Per schema field: its exact tokens (None when the field has none).
+    pub tokens: Vec<Option<TokenColumn>>,
+    /// Blocking-key columns, by column name.
+    pub block_keys: Vec<(String, TokenColumn)>,
+    /// Record-level filters.
+    pub record_filter: FilterMatrix,
+}
+
+impl Records {
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether there are no records.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Reads and checks every input. Refuses mixed schemas, keys, encoding versions and two files
+    /// of one agency, naming the files and the differing values.
+    pub fn load(paths: &[impl AsRef<Path>]) -> Result<Records> {
+        if paths.len() < 2 {
+            return Err(Error::config(
+                "inputs",
+                "padan link needs at least two encoded files",
+            ));
+        }
+        // Metadata first: refuse incompatible inputs before reading any data.
+        let metas: Vec<EncodedMeta> = paths
+            .iter()
+            .map(|p| EncodedFile::read_meta(p.as_ref()))
+            .collect::<Result<_>>()?;
+        let first = &metas[0];
+        let p0 = paths[0].as_ref().display();
+        for (p, m) in paths.iter().zip(&metas).skip(1) {
+            let p = p.as_ref().display();
+            let differ = |what: &str, a: &str, b: &str| {
+                Err(Error::Incompatible(format!(
+                    "{p0} and {p} were encoded with different {what} ({a} vs {b}): every agency must use the same {what}"
+                )))
+            };
+            if m.encoding_version != first.encoding_version {
+                return differ(
+                    "encoding versions",
+                    &first.encoding_version.to_string(),
+                    &m.encoding_version.to_string(),
+                );
+            }
+            if m.schema_fingerprint != first.schema_fingerprint {
+                return differ("schemas", &first.schema_fingerprint, &m.schema_fingerprint);
+            }
+            if m.key_fingerprint != first.key_fingerprint {
+                return differ("keys", &first.key_fingerprint, &m.key_fingerprint);
+            }
+        }
+        for i in 0..metas.len() {
+            for j in i + 1..metas.len() {
+                if metas[i].agency == metas[j].agency {
+                    return Err(Error::Incompatible(format!(
+                        "{} and {} are both from agency '{}': give one file per agency (concatenate the extracts before encoding)",
+                        paths[i].as_ref().display(),
+                        paths[j].as_ref().display(),
+                        metas[i].agency
+                    )));
+                }
+            }
+        }
+        if metas.len() > u16::MAX as usize {
+            return Err(Error::config("inputs", "too many input files"));
+        }
+        let mut recs: Option<Records> = None;
+        for (ai, p) in paths.iter().enumerate() {
+            let file = EncodedFile::read(p.as_ref())?;
+            let r = recs.get_or_insert_with(|| Records::empty(&file.schema, &file.layout));
+            r.append(ai as u16, file);
+        }
+        Ok(recs.expect("at least two inputs"))
+    }
+
+    fn empty(schema: &Schema, layout: &Layout) -> Records {
+        let filters = schema
+            .fields
+            .iter()
+            .map(|f| f.kind.has_filter().then(|| FilterMatrix::new(f.bits / 64)))
+            .collect();
+        let tokens = schema
+            .fields
+            .iter()
+            .map(|f| f.exact_token.then(TokenColumn::default))
+            .collect();
+        let block_keys = layout
+            .columns
+            .iter()
+            .filter(|c| matches!(c.role, ColumnRole::Block(_)))
+            .map(|c| (c.name.clone(), TokenColumn::default()))
+            .collect();
+        Records {
+            schema: schema.clone(),
+            layout: layout.clone(),
+            inputs: Vec::new(),
+            agencies: Vec::new(),
+            agency_of: Vec::new(),
+            ids: Vec::new(),
+            filters,
+            tokens,
+            block_keys,
+            record_filter: FilterMatrix::new(schema.record_filter.bits / 64),
+        }
+    }
+
+    fn append(&mut self, agency: u16, file: EncodedFile) {
+        let n = file.len();
+        self.inputs.push(InputInfo {
+            path: file.path.clone(),
+            meta: file.meta.clone(),
+            rows: n,
+            offset: self.ids.len(),
+        });
+        self.agencies.push(file.meta.agency.clone());
+        self.agency_of.extend(std::iter::repeat_n(agency, n));
+        for (ci, col) in file.layout.columns.iter().enumerate() {
+            let buf = &file.columns[ci];
+            match col.role {
+                ColumnRole::FieldFilter(fi) => {
+                    let m = self.filters[fi].as_mut().expect("filter field");
+                    push_filters(m, buf);
+                }
+                ColumnRole::Token(fi) => self.tokens[fi].as_mut().expect("token field").extend(buf),
+                ColumnRole::Block(_) => {
+                    let (_, t) = self
+                        .block_keys
+                        .iter_mut()
+                        .find(|(name, _)| *name == col.name)
+                        .expect("block column");
+                    t.extend(buf);
+                }
+                ColumnRole::RecordFilter => push_filters(&mut self.record_filter, buf),
+            }
+        }
+        self.ids.extend(file.ids);
+    }
+
+    /// Every blocking-capable token column: (column name, tokens): exact tokens then keys.
+    pub fn token_columns(&self) -> Vec<(String, &TokenColumn)> {
+        let mut v = Vec::new();
+        for (fi, f) in self.schema.fields.iter().enumerate() {
+            if let Some(t) = &self.tokens[fi] {
+                v.push((format!("token_{}", f.name), t));
+            }
+        }
+        for (name, t) in &self.block_keys {
+            v.push((name.clone(), t));
+        }
+        v
+    }
+}
+
+fn push_filters(m: &mut FilterMatrix, buf: &ColumnBuf) {
+    for i in 0..buf.len() {
+        match buf.get(i) {
+            Some(b) => m.push(b),
+            None => m.push_missing(),
+        }
+    }
+}

@@ -1,0 +1,549 @@
+//! One whole link run: read → block → compare → fit → score → resolve → write the match set.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::block::{self, unpack, BlockingStats, PairKey};
+use super::compare::Comparator;
+use super::config::LinkConfig;
+use super::data::Records;
+use super::output;
+use crate::error::{Error, Result};
+use crate::scoring::{self, ClusterOptions, Edge, EmReport, Model, Patterns};
+
+/// A link run.
+pub struct LinkJob {
+    /// Encoded input files (2..N), one per agency.
+    pub inputs: Vec<PathBuf>,
+    /// The match-set directory.
+    pub out_dir: PathBuf,
+    /// The configuration.
+    pub config: LinkConfig,
+}
+
+/// One input as recorded in the manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct ManifestInput {
+    /// File name as given.
+    pub file: String,
+    /// blake3 of the file.
+    pub blake3: String,
+    /// Agency.
+    pub agency: String,
+    /// Records in the file.
+    pub rows: u64,
+    /// Rows the agency read.
+    pub rows_read: u64,
+    /// Rows the agency rejected.
+    pub rows_rejected: u64,
+    /// Encoding format version.
+    pub encoding_version: u32,
+    /// Schema fingerprint.
+    pub schema_fingerprint: String,
+    /// Key fingerprint.
+    pub key_fingerprint: String,
+    /// Rejected rows by reason.
+    pub rejects_by_reason: BTreeMap<String, u64>,
+    /// Dropped values by reason.
+    pub dropped_by_reason: BTreeMap<String, u64>,
+    /// Flags by reason.
+    pub flags_by_reason: BTreeMap<String, u64>,
+}
+
+/// One level of a field in the fitted model.
+#[derive(Debug, Clone, Serialize)]
+pub struct ManifestLevel {
+    /// Level index (1 = best).
+    pub index: u8,
+    /// Label.
+    pub label: String,
+    /// P(level | match).
+    pub m: f64,
+    /// P(level | non-match).
+    pub u: f64,
+    /// log2(m/u).
+    pub weight: f64,
+}
+
+/// One field of the fitted model.
+#[derive(Debug, Clone, Serialize)]
+pub struct ManifestField {
+    /// Field name.
+    pub name: String,
+    /// Field kind.
+    pub kind: String,
+    /// Whether m/u came from the config rather than the fit.
+    pub fixed: bool,
+    /// Levels (null excluded: its weight is 0).
+    pub levels: Vec<ManifestLevel>,
+}
+
+/// The fitted model.
+#[derive(Debug, Clone, Serialize)]
+pub struct ManifestModel {
+    /// Prior P(match) among candidate pairs.
+    pub lambda: f64,
+    /// log2(λ / (1 − λ)).
+    pub prior_weight: f64,
+    /// Where u came from.
+    pub u_source: String,
+    /// Random pairs compared for u.
+    pub random_pairs: u64,
+    /// Fields.
+    pub fields: Vec<ManifestField>,
+    /// EM convergence.
+    pub em: EmReport,
+}
+
+/// Thresholds in both scales.
+#[derive(Debug, Clone, Serialize)]
+pub struct ManifestThresholds {
+    /// Match threshold on probability.
+    pub match_probability: f64,
+    /// Review threshold on probability.
+    pub review_probability: f64,
+    /// The same on match weight.
+    pub match_weight: f64,
+    /// The same on match weight.
+    pub review_weight: f64,
+}
+
+/// Counts at each stage.
+#[derive(Debug, Clone, Serialize)]
+pub struct ManifestCounts {
+    /// Records linked.
+    pub records: u64,
+    /// Records per agency.
+    pub records_by_agency: BTreeMap<String, u64>,
+    /// Blocking stats.
+    #[serde(flatten)]
+    pub blocking: BlockingStats,
+    /// Pairs decided review.
+    pub pairs_review: u64,
+    /// Pairs decided match.
+    pub pairs_match: u64,
+    /// Match pairs inside one agency.
+    pub pairs_match_within_agency: u64,
+    /// Clusters (singletons included).
+    pub clusters: u64,
+    /// Clusters of two or more records.
+    pub clusters_multi: u64,
+    /// Clusters holding two records of one agency.
+    pub clusters_with_duplicates: u64,
+    /// Match edges the agency constraint refused.
+    pub merges_refused: u64,
+}
+
+/// Timings in seconds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    /// Reading inputs.
+    pub read: f64,
+    /// Blocking.
+    pub block: f64,
+    /// Comparing candidates.
+    pub compare: f64,
+    /// Estimating u and fitting m, λ.
+    pub fit: f64,
+    /// Scoring and deciding.
+    pub score: f64,
+    /// Clustering.
+    pub resolve: f64,
+    /// Writing outputs.
+    pub write: f64,
+    /// Total.
+    pub total: f64,
+}
+
+/// The match set's manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    /// `padan-match-set`.
+    pub format: String,
+    /// Format version.
+    pub format_version: u32,
+    /// padan version.
+    pub padan_version: String,
+    /// Inputs.
+    pub inputs: Vec<ManifestInput>,
+    /// Shared schema fingerprint.
+    pub schema_fingerprint: String,
+    /// Shared key fingerprint.
+    pub key_fingerprint: String,
+    /// The config as used.
+    pub config: LinkConfig,
+    /// The fitted model.
+    pub model: ManifestModel,
+    /// Thresholds.
+    pub thresholds: ManifestThresholds,
+    /// Counts.
+    pub counts: ManifestCounts,
+    /// Timings.
+    pub timings: Timings,
+    /// Rayon threads used.
+    pub threads: usize,
+    /// Popcount instruction set used.
+    pub isa: String,
+    /// Output file names.
+    pub outputs: BTreeMap<String, Option<String>>,
+    /// Warnings raised during the run (no values).
+    pub warnings: Vec<String>,
+}
+
+/// Scored pairs above the review threshold, in output order.
+pub struct ScoredPairs {
+    /// The pairs.
+    pub pairs: Vec<PairKey>,
+    /// Their match weights.
+    pub weights: Vec<f64>,
+    /// Their probabilities.
+    pub probabilities: Vec<f64>,
+    /// Whether decided match (else review).
+    pub is_match: Vec<bool>,
+}
+
+/// Everything a run computed, for the writers.
+pub struct LinkOutcome<'a> {
+    /// All records.
+    pub recs: &'a Records,
+    /// The comparator (for per-field similarities).
+    pub comparator: &'a Comparator<'a>,
+    /// Weight tables.
+    pub weights: Vec<Vec<f64>>,
+    /// Pairs at or above review.
+    pub scored: ScoredPairs,
+    /// All candidates with their weights (when written).
+    pub candidates: Option<(Vec<PairKey>, Vec<f64>)>,
+    /// Cluster of each record.
+    pub cluster_of: Vec<u32>,
+}
+
+impl LinkJob {
+    /// Runs the job; `stage(label)` is called when a stage starts.
+    pub fn run(&self, stage: &(dyn Fn(&str) + Sync)) -> Result<Manifest> {
+        let t_total = Instant::now();
+        let cfg = &self.config;
+        cfg.validate("link config")?;
+        let mut timings = Timings::default();
+        let mut warnings = Vec::new();
+
+        stage("reading");
+        let t = Instant::now();
+        let recs = Records::load(&self.inputs)?;
+        if recs.is_empty() {
+            return Err(Error::input_file(
+                &self.inputs[0],
+                "the inputs hold no records",
+            ));
+        }
+        if recs.len() > u32::MAX as usize {
+            return Err(Error::config("inputs", "more than 4 294 967 295 records"));
+        }
+        for (name, _) in &cfg.comparison {
+            if recs.schema.field(name).is_none() {
+                return Err(Error::config(
+                    "link config",
+                    format!("comparison.{name}: the schema has no field '{name}'"),
+                ));
+            }
+        }
+        timings.read = t.elapsed().as_secs_f64();
+
+        stage("blocking");
+        let t = Instant::now();
+        let cands = block::candidates(&recs, &cfg.blocking);
+        for (kind, n) in &cands.stats.capped_blocks {
+            warnings.push(format!(
+                "{n} block(s) of kind '{kind}' skipped: larger than max_block_size {} (largest {} records)",
+                cfg.blocking.max_block_size,
+                cands.stats.capped_largest.get(kind).copied().unwrap_or(0)
+            ));
+        }
+        timings.block = t.elapsed().as_secs_f64();
+
+        stage("comparing");
+        let t = Instant::now();
+        let comparator = Comparator::new(&recs, cfg);
+        let nf = comparator.n_fields();
+        let n_levels = comparator.n_levels();
+        let levels = comparator.levels_of(&cands.pairs);
+        timings.compare = t.elapsed().as_secs_f64();
+
+        stage("fitting");
+        let t = Instant::now();
+        let random = random_pairs(
+            &recs,
+            cfg.model.random_pairs,
+            cfg.model.seed,
+            cfg.blocking.within_agency,
+        );
+        let random_levels = comparator.levels_of(&random);
+        let u = scoring::estimate_u(&Patterns::from_levels(&random_levels, nf), &n_levels);
+        let fixed: Vec<_> = comparator.comparisons.iter().map(|c| c.fixed()).collect();
+        let patterns = Patterns::from_levels(&levels, nf);
+        let model = scoring::fit(&patterns, &n_levels, &u, &fixed, &cfg.model.em);
+        if !model.em.converged {
+            warnings.push(format!(
+                "EM did not converge in {} iterations (last change {:.2e}); raise model.em.max_iterations or fix m/u",
+                model.em.iterations, model.em.last_change
+            ));
+        }
+        timings.fit = t.elapsed().as_secs_f64();
+
+        stage("scoring");
+        let t = Instant::now();
+        let weights = model.weights();
+        let cand_weights: Vec<f64> = levels
+            .par_chunks(nf.max(1))
+            .map(|lv| {
+                lv.iter()
+                    .enumerate()
+                    .map(|(f, &l)| weights[f][l as usize])
+                    .sum()
+            })
+            .collect();
+        let th = thresholds(&model, cfg);
+        let mut keep: Vec<usize> = (0..cands.pairs.len())
+            .filter(|&i| cand_weights[i] >= th.review_weight)
+            .collect();
+        keep.sort_by(|&x, &y| {
+            cand_weights[y]
+                .total_cmp(&cand_weights[x])
+                .then(cands.pairs[x].cmp(&cands.pairs[y]))
+        });
+        let scored = ScoredPairs {
+            pairs: keep.iter().map(|&i| cands.pairs[i]).collect(),
+            weights: keep.iter().map(|&i| cand_weights[i]).collect(),
+            probabilities: keep
+                .iter()
+                .map(|&i| model.probability(cand_weights[i]))
+                .collect(),
+            is_match: keep
+                .iter()
+                .map(|&i| cand_weights[i] >= th.match_weight)
+                .collect(),
+        };
+        timings.score = t.elapsed().as_secs_f64();
+
+        stage("clustering");
+        let t = Instant::now();
+        let edges: Vec<Edge> = scored
+            .pairs
+            .iter()
+            .zip(&scored.weights)
+            .zip(&scored.is_match)
+            .filter(|(_, &m)| m)
+            .map(|((&p, &w), _)| {
+                let (a, b) = unpack(p);
+                Edge { a, b, weight: w }
+            })
+            .collect();
+        let dup_p = cfg
+            .resolution
+            .duplicate_min_probability
+            .clamp(1e-12, 1.0 - 1e-12);
+        let opts = ClusterOptions {
+            one_to_one: cfg.resolution.one_to_one,
+            within_agency: cfg.blocking.within_agency,
+            duplicate_min_weight: (dup_p / (1.0 - dup_p)).log2() - model.prior_weight(),
+        };
+        if cfg.resolution.one_to_one && recs.inputs.len() != 2 {
+            warnings.push("resolution.one_to_one applies to exactly two inputs; with more it only forbids within-agency merges".into());
+        }
+        let clustering = scoring::clusters(&recs.agency_of, &edges, &opts);
+        timings.resolve = t.elapsed().as_secs_f64();
+
+        stage("writing");
+        let t = Instant::now();
+        let counts = counts(&recs, &cands.stats, &scored, &clustering);
+        let outcome = LinkOutcome {
+            recs: &recs,
+            comparator: &comparator,
+            weights,
+            scored,
+            candidates: cfg
+                .output
+                .candidates
+                .then(|| (cands.pairs.clone(), cand_weights.clone())),
+            cluster_of: clustering.cluster_of,
+        };
+        let manifest_model = manifest_model(&recs, &comparator, &model, &fixed, random.len());
+        let mut manifest = Manifest {
+            format: "padan-match-set".into(),
+            format_version: 1,
+            padan_version: crate::VERSION.into(),
+            inputs: Vec::new(),
+            schema_fingerprint: recs.schema.fingerprint(),
+            key_fingerprint: recs.inputs[0].meta.key_fingerprint.clone(),
+            config: cfg.clone(),
+            model: manifest_model,
+            thresholds: th,
+            counts,
+            timings: Timings::default(),
+            threads: rayon::current_num_threads(),
+            isa: comparator.isa().to_string(),
+            outputs: BTreeMap::new(),
+            warnings,
+        };
+        manifest.inputs = recs
+            .inputs
+            .iter()
+            .map(|i| {
+                Ok(ManifestInput {
+                    file: i.path.display().to_string(),
+                    blake3: crate::io::file_blake3(&i.path)?,
+                    agency: i.meta.agency.clone(),
+                    rows: i.rows as u64,
+                    rows_read: i.meta.rows_read,
+                    rows_rejected: i.meta.rows_rejected,
+                    encoding_version: i.meta.encoding_version,
+                    schema_fingerprint: i.meta.schema_fingerprint.clone(),
+                    key_fingerprint: i.meta.key_fingerprint.clone(),
+                    rejects_by_reason: i.meta.rejects_by_reason.clone(),
+                    dropped_by_reason: i.meta.dropped_by_reason.clone(),
+                    flags_by_reason: i.meta.flags_by_reason.clone(),
+                })
+            })
+            .collect::<Result<_>>()?;
+        manifest.timings = timings;
+        prepare_out_dir(&self.out_dir)?;
+        output::write_match_set(&self.out_dir, &outcome, &mut manifest, t, t_total)?;
+        Ok(manifest)
+    }
+}
+
+/// Thresholds in probability and weight.
+fn thresholds(model: &Model, cfg: &LinkConfig) -> ManifestThresholds {
+    let w = |p: f64| {
+        let p = p.clamp(1e-12, 1.0 - 1e-12);
+        (p / (1.0 - p)).log2() - model.prior_weight()
+    };
+    ManifestThresholds {
+        match_probability: cfg.thresholds.match_probability,
+        review_probability: cfg.thresholds.review_probability,
+        match_weight: w(cfg.thresholds.match_probability),
+        review_weight: w(cfg.thresholds.review_probability),
+    }
+}
+
+/// Random record pairs (deterministic for a seed), for u.
+pub fn random_pairs(recs: &Records, n: usize, seed: u64, within: bool) -> Vec<PairKey> {
+    let total = recs.len() as u32;
+    if total < 2 {
+        return Vec::new();
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut out = Vec::with_capacity(n);
+    let mut tries = 0usize;
+    while out.len() < n && tries < n.saturating_mul(20) {
+        tries += 1;
+        let a = rng.random_range(0..total);
+        let b = rng.random_range(0..total);
+        if a == b || (!within && recs.agency_of[a as usize] == recs.agency_of[b as usize]) {
+            continue;
+        }
+        out.push(block::pack(a.min(b), a.max(b)));
+    }
+    out
+}
+
+fn counts(
+    recs: &Records,
+    stats: &BlockingStats,
+    scored: &ScoredPairs,
+    clustering: &scoring::Clustering,
+) -> ManifestCounts {
+    let mut by_agency = BTreeMap::new();
+    for i in &recs.inputs {
+        by_agency.insert(i.meta.agency.clone(), i.rows as u64);
+    }
+    let pairs_match = scored.is_match.iter().filter(|&&m| m).count() as u64;
+    let pairs_match_within_agency = scored
+        .pairs
+        .iter()
+        .zip(&scored.is_match)
+        .filter(|(&p, &m)| {
+            let (a, b) = unpack(p);
+            m && recs.agency_of[a as usize] == recs.agency_of[b as usize]
+        })
+        .count() as u64;
+    let mut sizes = vec![0u64; clustering.n_clusters as usize];
+    let mut seen: std::collections::HashSet<(u32, u16)> = std::collections::HashSet::new();
+    let mut dup_clusters = std::collections::HashSet::new();
+    for (i, &c) in clustering.cluster_of.iter().enumerate() {
+        sizes[c as usize] += 1;
+        if !seen.insert((c, recs.agency_of[i])) {
+            dup_clusters.insert(c);
+        }
+    }
+    ManifestCounts {
+        records: recs.len() as u64,
+        records_by_agency: by_agency,
+        blocking: stats.clone(),
+        pairs_review: scored.is_match.len() as u64 - pairs_match,
+        pairs_match,
+        pairs_match_within_agency,
+        clusters: clustering.n_clusters as u64,
+        clusters_multi: sizes.iter().filter(|&&s| s >= 2).count() as u64,
+        clusters_with_duplicates: dup_clusters.len() as u64,
+        merges_refused: clustering.merges_refused,
+    }
+}
+
+fn manifest_model(
+    recs: &Records,
+    comparator: &Comparator<'_>,
+    model: &Model,
+    fixed: &[Option<scoring::FieldParams>],
+    random: usize,
+) -> ManifestModel {
+    let fields = recs
+        .schema
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(f, spec)| {
+            let labels = comparator.comparisons[f].labels();
+            let p = &model.fields[f];
+            let w = p.weights();
+            ManifestField {
+                name: spec.name.clone(),
+                kind: spec.kind.as_str().into(),
+                fixed: fixed[f].is_some(),
+                levels: (1..p.m.len())
+                    .map(|l| ManifestLevel {
+                        index: l as u8,
+                        label: labels.get(l).cloned().unwrap_or_default(),
+                        m: p.m[l],
+                        u: p.u[l],
+                        weight: w[l],
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    ManifestModel {
+        lambda: model.lambda,
+        prior_weight: model.prior_weight(),
+        u_source: "random record pairs".into(),
+        random_pairs: random as u64,
+        fields,
+        em: model.em.clone(),
+    }
+}
+
+/// The default output directory check: refuses a path that is a file.
+pub fn prepare_out_dir(dir: &Path) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::config(
+            "--out",
+            format!("{} exists and is not a directory", dir.display()),
+        ));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))
+}
