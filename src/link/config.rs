@@ -163,7 +163,13 @@ impl Default for ModelConfig {
         ModelConfig {
             random_pairs: DEFAULT_RANDOM_PAIRS,
             seed: 42,
-            em: EmOptions::default(),
+            // u is re-estimated among the candidate pairs: blocking on names makes name agreement
+            // common among non-matching candidates, and the random-pair u (the starting point)
+            // would overstate what a name agreement proves there.
+            em: EmOptions {
+                update_u: true,
+                ..EmOptions::default()
+            },
         }
     }
 }
@@ -327,7 +333,7 @@ seed = 42
 max_iterations = 500
 tolerance = 1e-6
 initial_lambda = 0.1
-update_u = false        # keep u from random pairs (recommended)
+update_u = true         # start from u of random pairs, re-estimate it among candidates
 floor = 1e-6
 
 [thresholds]
