@@ -54,7 +54,10 @@ fn ragged_rows_are_counted_rejects() {
         "lines of the ragged rows (header = line 1)"
     );
     assert_eq!(record_ids(&out), ["R1", "R4"]);
-    assert_eq!(kv_metadata(&out)["padan.rejects_by_reason"], r#"{"ragged_row":3}"#);
+    assert_eq!(
+        kv_metadata(&out)["padan.rejects_by_reason"],
+        r#"{"ragged_row":3}"#
+    );
 }
 
 #[test]
@@ -65,7 +68,10 @@ fn invalid_utf8_is_rejected_in_strict_mode_and_read_as_windows_1252_in_auto_mode
     let strict = d.path("strict.padan.parquet");
     assert_eq!(check_counts(&strict), (3, 1, 2));
     let rej = rejected_rows(&rejects_of(&strict));
-    assert!(rej.iter().all(|l| l.reason == "invalid_text_encoding"), "{rej:?}");
+    assert!(
+        rej.iter().all(|l| l.reason == "invalid_text_encoding"),
+        "{rej:?}"
+    );
     assert_eq!(record_ids(&strict), ["U2"]);
 
     // auto (the default): decoded as Windows-1252, so it encodes exactly like the same text
@@ -85,7 +91,10 @@ fn invalid_utf8_is_rejected_in_strict_mode_and_read_as_windows_1252_in_auto_mode
             a
         })
         .ok();
-    assert!(r.stdout.contains("windows-1252"), "the summary says so: {r:#?}");
+    assert!(
+        r.stdout.contains("windows-1252"),
+        "the summary says so: {r:#?}"
+    );
     encode(
         &d,
         &malformed("windows-1252.as-utf8.csv"),
@@ -104,7 +113,10 @@ fn invalid_utf8_is_rejected_in_strict_mode_and_read_as_windows_1252_in_auto_mode
 fn an_empty_file_is_a_clear_error_with_exit_code_3() {
     let d = Dir::new();
     let r = encode(&d, &malformed("empty.csv"), "e.padan.parquet", &[]).fails(3);
-    assert!(r.stderr.contains("empty.csv") && r.stderr.contains("empty"), "{r:#?}");
+    assert!(
+        r.stderr.contains("empty.csv") && r.stderr.contains("empty"),
+        "{r:#?}"
+    );
     assert!(files(&d).is_empty(), "nothing written: {:?}", files(&d));
     // A file holding only a BOM or blank lines is empty too.
     let bom = d.write("bom-only.csv", b"\xef\xbb\xbf");
@@ -130,7 +142,10 @@ fn a_missing_mapped_column_is_named_with_the_columns_present() {
             ],
         )
         .fails(3);
-    assert!(r.stderr.contains("'nama_lengkap'"), "names the column: {r:#?}");
+    assert!(
+        r.stderr.contains("'nama_lengkap'"),
+        "names the column: {r:#?}"
+    );
     for c in ["'id'", "'nama'", "'tgl_lahir'", "'jk'"] {
         assert!(r.stderr.contains(c), "lists column {c}: {r:#?}");
     }
@@ -140,7 +155,14 @@ fn a_missing_mapped_column_is_named_with_the_columns_present() {
         .encode(
             &malformed("ragged.csv"),
             "m.padan.parquet",
-            &["--agency", "test", "--id-column", "no_kasus", "--column", "name=nama"],
+            &[
+                "--agency",
+                "test",
+                "--id-column",
+                "no_kasus",
+                "--column",
+                "name=nama",
+            ],
         )
         .fails(3);
     assert!(r.stderr.contains("'no_kasus'"), "{r:#?}");
@@ -153,12 +175,12 @@ fn malformed_key_files_are_clear_errors_that_echo_no_key_material() {
     let cases: Vec<(std::path::PathBuf, Option<&str>)> = vec![
         (malformed("short.key"), Some("0123abcd")),
         (malformed("not-hex.key"), Some(secret)),
-        (d.write("binary.key", [0xffu8, 0xfe, 0x00, 0x80, 0x81]), None),
         (
-            d.write(
-                "long.key",
-                format!("{}00\n", "ab".repeat(32)).as_bytes(),
-            ),
+            d.write("binary.key", [0xffu8, 0xfe, 0x00, 0x80, 0x81]),
+            None,
+        ),
+        (
+            d.write("long.key", format!("{}00\n", "ab".repeat(32)).as_bytes()),
             Some("abababab"),
         ),
         (d.write("empty.key", ""), None),
@@ -212,7 +234,10 @@ fn duplicate_record_ids_keep_the_first_and_reject_the_others() {
             .map(|l| (l.line, l.record_id.as_str(), l.reason.as_str()))
             .collect::<Vec<_>>(),
         // " D2 " is D2 once trimmed.
-        [(3, "D1", "duplicate_record_id"), (5, "D2", "duplicate_record_id")]
+        [
+            (3, "D1", "duplicate_record_id"),
+            (5, "D2", "duplicate_record_id")
+        ]
     );
 }
 
@@ -249,7 +274,13 @@ fn comma_semicolon_tab_and_bom_crlf_files_encode_alike() {
 #[test]
 fn quotes_multiline_cells_and_gaps_are_read_or_rejected_by_line() {
     let d = Dir::new();
-    encode(&d, &malformed("quotes-and-gaps.csv"), "q.padan.parquet", &[]).ok();
+    encode(
+        &d,
+        &malformed("quotes-and-gaps.csv"),
+        "q.padan.parquet",
+        &[],
+    )
+    .ok();
     let out = d.path("q.padan.parquet");
     // Q1 (a name over two lines) is kept; Q2 has no name; line 5 has no id; Q4's unterminated
     // quote swallows the rest of the file into one ragged row.
@@ -279,11 +310,21 @@ fn a_parquet_extract_encodes_like_the_same_csv() {
             ("id", vec![Some("S1"), Some("S2"), None, Some("S4")]),
             (
                 "nama",
-                vec![Some("Siti Aminah, S.Pd."), Some("Budi Santoso"), Some("Ani"), None],
+                vec![
+                    Some("Siti Aminah, S.Pd."),
+                    Some("Budi Santoso"),
+                    Some("Ani"),
+                    None,
+                ],
             ),
             (
                 "tgl_lahir",
-                vec![Some("01/02/1990"), Some("03-04-1985"), Some("1990"), Some("1990")],
+                vec![
+                    Some("01/02/1990"),
+                    Some("03-04-1985"),
+                    Some("1990"),
+                    Some("1990"),
+                ],
             ),
             ("jk", vec![Some("P"), Some("L"), None, Some("P")]),
             ("unused", vec![None, None, None, None]),
@@ -314,10 +355,20 @@ fn a_parquet_extract_encodes_like_the_same_csv() {
         .encode(
             &pq,
             "x.padan.parquet",
-            &["--agency", "t", "--id-column", "id", "--column", "name=nama_lengkap"],
+            &[
+                "--agency",
+                "t",
+                "--id-column",
+                "id",
+                "--column",
+                "name=nama_lengkap",
+            ],
         )
         .fails(3);
-    assert!(r.stderr.contains("'nama_lengkap'") && r.stderr.contains("'unused'"), "{r:#?}");
+    assert!(
+        r.stderr.contains("'nama_lengkap'") && r.stderr.contains("'unused'"),
+        "{r:#?}"
+    );
     // A file named .parquet that is not Parquet.
     let fake = d.write("fake.parquet", "id,nama\n1,Siti\n");
     let r = encode(&d, &fake, "f.padan.parquet", &[]);
@@ -335,14 +386,25 @@ fn usage_errors_exit_with_code_2() {
         .fails(2);
     assert!(r.stderr.contains("--columns"), "{r:#?}");
     // No agency.
-    d.encode(&input, "u.padan.parquet", &["--id-column", "id", "--column", "name=nama"])
-        .fails(2);
+    d.encode(
+        &input,
+        "u.padan.parquet",
+        &["--id-column", "id", "--column", "name=nama"],
+    )
+    .fails(2);
     // A field the schema does not have.
     let r = d
         .encode(
             &input,
             "u.padan.parquet",
-            &["--agency", "t", "--id-column", "id", "--column", "nama=nama"],
+            &[
+                "--agency",
+                "t",
+                "--id-column",
+                "id",
+                "--column",
+                "nama=nama",
+            ],
         )
         .fails(2);
     assert!(r.stderr.contains("nama"), "{r:#?}");
