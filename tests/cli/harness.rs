@@ -149,7 +149,11 @@ impl Run {
 
     /// Asserts success.
     pub fn ok(self) -> Run {
-        assert_eq!(self.code, 0, "expected success: {self:#?}");
+        assert_eq!(
+            self.code, 0,
+            "expected success of {}: {self:#?}",
+            self.cmdline
+        );
         self
     }
 

@@ -67,7 +67,14 @@ fn encoded_files_open_in_pyarrow_polars_and_duckdb() {
     d.encode(
         &super::harness::fixture("malformed/header-only.csv"),
         "empty.padan.parquet",
-        &["--agency", "empty", "--id-column", "id", "--column", "name=nama"],
+        &[
+            "--agency",
+            "empty",
+            "--id-column",
+            "id",
+            "--column",
+            "name=nama",
+        ],
     )
     .ok();
     check(&py, &d.path("empty.padan.parquet"), "empty");
@@ -79,5 +86,9 @@ fn encoded_files_open_in_pyarrow_polars_and_duckdb() {
         .arg("1")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "a wrong row count fails the script");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a wrong row count fails the script"
+    );
 }
