@@ -107,7 +107,6 @@ impl EncodeJob<'_> {
 
         let mut counts = Counts::default();
         let mut seen = HashSet::<u128>::new();
-        let input_format;
         // A reader thread parses the extract while this thread encodes and writes.
         let (tx, rx) = sync_channel::<Result<(Vec<RawRow>, (u64, u64))>>(2);
         let batch_rows = self.batch_rows.max(1);
@@ -141,7 +140,7 @@ impl EncodeJob<'_> {
             }
             Ok(())
         })?;
-        input_format = extract.describe();
+        let input_format = extract.describe();
 
         let meta = EncodedMeta {
             padan_version: crate::VERSION.to_string(),

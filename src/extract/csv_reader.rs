@@ -47,6 +47,8 @@ pub struct CsvReader {
     total_bytes: u64,
     record: csv::ByteRecord,
     done: bool,
+    /// Line of the last record (the header is line 1).
+    last_line: u64,
 }
 
 /// Chooses the delimiter from the header line: the most frequent of `,` `;` tab outside quotes.
@@ -155,6 +157,7 @@ impl CsvReader {
             total_bytes,
             record: csv::ByteRecord::new(),
             done: false,
+            last_line: 1,
         })
     }
 
@@ -171,7 +174,15 @@ impl CsvReader {
                 self.done = true;
                 break;
             }
-            let line = self.record.position().map(|p| p.line()).unwrap_or(0);
+            // The csv crate counts `\n` only: in a file with bare `\r` line ends (Excel for Mac)
+            // every record would be on line 1. Each record starts on a later line than the last.
+            let line = self
+                .record
+                .position()
+                .map(|p| p.line())
+                .unwrap_or(0)
+                .max(self.last_line + 1);
+            self.last_line = line;
             // A completely blank line is not a record.
             if self.record.len() == 1 && self.record[0].iter().all(u8::is_ascii_whitespace) {
                 continue;

@@ -1,0 +1,32 @@
+//! padan's integration tests: one test binary that runs the real `padan` binary on fixtures.
+//!
+//! Layout (files under `tests/cli/`):
+//!
+//! | module | what |
+//! | --- | --- |
+//! | `harness` | temp-dir harness: runs the binary, checks it never panics, reads Parquet and rejects |
+//! | `keygen` | `padan keygen` / `padan fingerprint` |
+//! | `schema` | `padan schema default` / `padan schema check` |
+//! | `encode` | `padan encode` on the synthetic fixtures: counts, metadata, thread determinism |
+//! | `kat` | known-answer vectors (fixtures/kat): the encoding is an API |
+//! | `plaintext` | no plaintext identifier in any encoded file |
+//! | `malformed` | malformed extracts (fixtures/malformed) and bad key files: clear errors or counted rejects |
+//! | `props` | property tests through the CLI: every row is encoded or rejected |
+//! | `python` | the encoded file in pyarrow, polars and DuckDB (tests/python/check_encoded.py) |
+//! | `regression` | one test per bug found |
+//!
+//! Run them with `cargo test --test cli` (add a name filter, e.g. `cargo test --test cli kat`).
+
+mod cli {
+    pub mod harness;
+
+    mod encode;
+    mod kat;
+    mod keygen;
+    mod malformed;
+    mod plaintext;
+    mod props;
+    mod python;
+    mod regression;
+    mod schema;
+}

@@ -1,0 +1,94 @@
+//! The encoded file in the analysts' tools: tests/python/check_encoded.py opens it in pyarrow,
+//! polars and DuckDB and reads the file-level metadata in each.
+//!
+//! The interpreter is `$PADAN_PYTHON` (set by .ci/run to its venv), else `python3`. Without an
+//! interpreter that has pyarrow, polars and duckdb the test prints a notice and passes — except
+//! in CI (`CI` set), where it fails.
+
+use std::path::Path;
+use std::process::Command;
+
+use super::harness::{parquet_rows, repo, Dir};
+
+fn python() -> Option<String> {
+    let py = std::env::var("PADAN_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let ok = Command::new(&py)
+        .args(["-c", "import pyarrow, polars, duckdb"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if ok {
+        return Some(py);
+    }
+    let msg = format!(
+        "python check skipped: `{py}` cannot import pyarrow, polars and duckdb \
+         (set PADAN_PYTHON to an interpreter that can, e.g. .venv-ci/bin/python after .ci/run)"
+    );
+    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+        panic!("{msg}; CI is set, so this check must run");
+    }
+    eprintln!("NOTICE: {msg}");
+    None
+}
+
+fn check(py: &str, file: &Path, agency: &str) {
+    let rows = parquet_rows(file).to_string();
+    let script = repo().join("tests/python/check_encoded.py");
+    let out = Command::new(py)
+        .arg(&script)
+        .arg(file)
+        .arg(&rows)
+        .arg(agency)
+        .output()
+        .expect("running check_encoded.py");
+    assert!(
+        out.status.success(),
+        "check_encoded.py failed on {}:\n{}\n{}",
+        file.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn encoded_files_open_in_pyarrow_polars_and_duckdb() {
+    let Some(py) = python() else { return };
+    let d = Dir::new();
+    d.encode_synth("polri", "polri.padan.parquet", &[]).ok();
+    check(&py, &d.path("polri.padan.parquet"), "polri");
+    d.encode_synth(
+        "kemensos",
+        "kemensos.padan.parquet",
+        &["--pseudonymize-ids", "--lookup", "lookup.csv"],
+    )
+    .ok();
+    check(&py, &d.path("kemensos.padan.parquet"), "kemensos");
+    // An empty encoded file (header-only extract) is still a valid file for them.
+    d.encode(
+        &super::harness::fixture("malformed/header-only.csv"),
+        "empty.padan.parquet",
+        &[
+            "--agency",
+            "empty",
+            "--id-column",
+            "id",
+            "--column",
+            "name=nama",
+        ],
+    )
+    .ok();
+    check(&py, &d.path("empty.padan.parquet"), "empty");
+
+    // The script does fail: a wrong row count is caught.
+    let out = Command::new(&py)
+        .arg(repo().join("tests/python/check_encoded.py"))
+        .arg(d.path("polri.padan.parquet"))
+        .arg("1")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a wrong row count fails the script"
+    );
+}
