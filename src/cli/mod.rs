@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use crate::error::Result;
 
 pub mod encode;
+pub mod evaluate;
 pub mod keygen;
 pub mod progress;
 pub mod schema;
@@ -36,6 +37,8 @@ pub enum Command {
     Schema(schema::SchemaArgs),
     /// Normalize and encode one agency extract (at the agency).
     Encode(encode::EncodeArgs),
+    /// Measure a match set against known truth (precision, recall, F1, blocking completeness).
+    Evaluate(evaluate::EvaluateArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -57,6 +60,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Synth(a) => synth::run(a),
         Command::Schema(a) => schema::run(a),
         Command::Encode(a) => encode::run(a),
+        Command::Evaluate(a) => evaluate::run(a),
     }
 }
 
