@@ -24,6 +24,7 @@
 pub mod cli;
 pub mod encode;
 pub mod error;
+pub mod evaluate;
 pub mod extract;
 pub mod io;
 pub mod keys;

@@ -10,6 +10,7 @@ use crate::error::Result;
 
 pub mod bench;
 pub mod encode;
+pub mod evaluate;
 pub mod keygen;
 pub mod link;
 pub mod progress;
@@ -42,6 +43,8 @@ pub enum Command {
     Link(link::LinkArgs),
     /// Measure padan's kernels (prints a table, or JSON with --json).
     Bench(bench::BenchArgs),
+    /// Measure a match set against known truth (precision, recall, F1, blocking completeness).
+    Evaluate(evaluate::EvaluateArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -65,6 +68,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Encode(a) => encode::run(a),
         Command::Link(a) => link::run(a),
         Command::Bench(a) => bench::run_bench(a),
+        Command::Evaluate(a) => evaluate::run(a),
     }
 }
 

@@ -5,6 +5,7 @@
 //! complete.
 
 pub mod encoded;
+pub mod matchset;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};

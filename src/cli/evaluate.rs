@@ -1,0 +1,50 @@
+//! `padan evaluate`.
+
+use clap::Args;
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+use crate::evaluate::{evaluate, render_table};
+
+/// Measure a match set against known truth: pairwise and B-cubed precision / recall / F1 of the
+/// clusters, precision / recall / F1 of the pair decisions, blocking pair completeness.
+///
+/// Only records both in the match set and in the truth are evaluated; the others are counted.
+/// The output is aggregate-only (no record or person id).
+///
+/// Examples:
+///   padan evaluate linked/ --truth synth/truth.csv
+///   padan evaluate linked/ --truth synth/truth.csv --json > quality.json
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// The match-set directory written by `padan link`.
+    pub dir: PathBuf,
+    /// The truth: a CSV file with columns agency,record_id,person_id (as `padan synth` writes).
+    #[arg(long)]
+    pub truth: PathBuf,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `padan evaluate`, printing to standard output.
+pub fn run(args: EvaluateArgs) -> Result<()> {
+    let stdout = std::io::stdout();
+    execute(args, &mut stdout.lock())
+}
+
+/// Runs `padan evaluate`, writing the table (or JSON) to `out`.
+pub fn execute(args: EvaluateArgs, out: &mut dyn Write) -> Result<()> {
+    let e = evaluate(&args.dir, &args.truth)?;
+    let text = if args.json {
+        let mut s = serde_json::to_string_pretty(&e)
+            .map_err(|err| Error::Internal(format!("serializing the evaluation: {err}")))?;
+        s.push('\n');
+        s
+    } else {
+        render_table(&e)
+    };
+    out.write_all(text.as_bytes())
+        .map_err(|err| Error::io("writing", std::path::Path::new("<stdout>"), err))
+}

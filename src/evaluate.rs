@@ -1,0 +1,1316 @@
+//! `padan evaluate`: the quality of a match set measured against known truth.
+//!
+//! The truth is a CSV file `agency,record_id,person_id` (as `padan synth` writes it, or a
+//! hand-labelled sample). The match set is a directory written by `padan link`
+//! (docs/file-formats.md §2). Three things are measured:
+//!
+//! - **Clusters** (`clusters.parquet`): pairwise precision / recall / F1 over every record pair the
+//!   clusters imply (across and within agencies), B-cubed precision / recall / F1, and the share of
+//!   true persons reconstructed exactly (see [`crate::metrics::cluster_metrics`]).
+//! - **Pairs** (`pairs.parquet`): precision / recall / F1 of the pairs decided `match`, and of the
+//!   pairs decided `match` or `review`, against all true pairs. A pair is unordered and counted
+//!   once, whatever rows repeat it (it is a `match` when any of its rows says so).
+//! - **Blocking pair completeness** (`candidates.parquet`, written by `padan link
+//!   --write-candidates`): the share of true pairs that were ever compared, over all true pairs
+//!   (within-agency duplicates are true pairs too: link compares within agencies by default), and
+//!   separately over cross-agency and within-agency true pairs.
+//!
+//! **Which records are evaluated.** Only records both in the match set and in the truth. Truth
+//! records absent from the match set are expected — rows the agencies' `padan encode` rejected
+//! never reach link — and are reported as "truth records not in the match set", with the true
+//! pairs they take part in. Match-set records without a truth row cannot be judged and are
+//! reported as "match-set records not in the truth". So recall here is the recall of linkage on
+//! what it was given; an end-to-end view multiplies by the share of true pairs evaluated.
+//! Pairs and candidates with a record outside the evaluated set are skipped and counted.
+//!
+//! **Cost.** Each `(agency, record_id)` is hashed once into a dense index; pairs are only
+//! enumerated over the rows of `pairs.parquet` and `candidates.parquet` (streamed), never over
+//! clusters or persons. Memory: the truth's ids, plus 8 bytes per row of `pairs.parquet` and per
+//! true pair found among the candidates.
+//!
+//! The output is aggregate-only: counts and rates, never a record id or a person id.
+
+use std::path::Path;
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use crate::error::{Error, Location, Result};
+use crate::io::matchset::{
+    scan_candidates, scan_clusters, scan_pairs, Decision, CANDIDATES_FILE, CLUSTERS_FILE,
+    PAIRS_FILE,
+};
+use crate::metrics::{cluster_metrics, pair_metrics, true_pair_count, ClusterMetrics, PairMetrics};
+
+/// What `padan evaluate` reports (also its `--json` output).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evaluation {
+    /// The match-set directory.
+    pub match_set: String,
+    /// The truth file.
+    pub truth: String,
+    /// Which records were evaluated.
+    pub records: Coverage,
+    /// Quality of `clusters.parquet`, over the evaluated records.
+    pub clusters: ClusterMetrics,
+    /// Quality of the decisions in `pairs.parquet`.
+    pub pairs: PairsEvaluation,
+    /// Blocking pair completeness, from `candidates.parquet`.
+    pub blocking: Blocking,
+}
+
+/// Which records are in the truth, in the match set, and in both (the evaluated ones).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Coverage {
+    /// Rows of the truth file.
+    pub truth_records: u64,
+    /// Rows of `clusters.parquet`.
+    pub match_set_records: u64,
+    /// Records in both: every metric is computed over these.
+    pub evaluated_records: u64,
+    /// Truth records absent from the match set (rejected at encode, or not linked).
+    pub truth_not_in_match_set: u64,
+    /// Match-set records absent from the truth (cannot be judged).
+    pub match_set_not_in_truth: u64,
+    /// True pairs among all truth records.
+    pub true_pairs_in_truth: u64,
+    /// True pairs among the evaluated records (the denominator of every recall).
+    pub true_pairs_evaluated: u64,
+}
+
+/// Quality of the decisions in `pairs.parquet`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PairsEvaluation {
+    /// Rows of `pairs.parquet`.
+    pub rows: u64,
+    /// Rows skipped because a record is not evaluated (see [`Coverage`]).
+    pub rows_not_evaluated: u64,
+    /// Rows repeating an unordered pair already counted.
+    pub duplicate_rows: u64,
+    /// Pairs decided `match`.
+    pub matched: PairMetrics,
+    /// Pairs decided `match` or `review`.
+    pub match_or_review: PairMetrics,
+}
+
+/// Blocking pair completeness, when link recorded its candidates.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Blocking {
+    /// `candidates.parquet` is absent.
+    NotRecorded {
+        /// What to do to measure it.
+        hint: String,
+    },
+    /// Measured from `candidates.parquet`.
+    Recorded(BlockingMetrics),
+}
+
+/// Pair completeness of blocking: the share of true pairs that were compared.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlockingMetrics {
+    /// Rows of `candidates.parquet` (every compared pair).
+    pub candidates: u64,
+    /// Rows skipped because a record is not evaluated.
+    pub candidates_not_evaluated: u64,
+    /// Completeness over all true pairs.
+    pub all: Completeness,
+    /// Completeness over true pairs of records of two different agencies.
+    pub cross_agency: Completeness,
+    /// Completeness over true pairs of two records of one agency (duplicates).
+    pub within_agency: Completeness,
+}
+
+/// True pairs compared out of true pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Completeness {
+    /// True pairs (among the evaluated records).
+    pub true_pairs: u64,
+    /// Of these, the pairs found among the candidates.
+    pub compared: u64,
+    /// `compared / true_pairs` (1 when there is no true pair).
+    pub completeness: f64,
+}
+
+impl Completeness {
+    fn new(compared: u64, true_pairs: u64) -> Self {
+        Completeness {
+            true_pairs,
+            compared,
+            completeness: if true_pairs == 0 {
+                1.0
+            } else {
+                compared as f64 / true_pairs as f64
+            },
+        }
+    }
+}
+
+/// The hint shown when `candidates.parquet` is absent.
+pub const CANDIDATES_HINT: &str = "not recorded — run padan link with --write-candidates";
+
+/// The truth: every `(agency, record_id)` mapped once to a dense index.
+struct Truth {
+    agencies: FxHashMap<String, u32>,
+    /// Per agency: record id → dense index.
+    ids: Vec<FxHashMap<String, u32>>,
+    /// Per dense index: person (dense id).
+    person: Vec<u64>,
+    /// Per dense index: agency index.
+    agency: Vec<u32>,
+}
+
+impl Truth {
+    fn lookup(&self, agency: &str, record_id: &str) -> Option<u32> {
+        let a = *self.agencies.get(agency)?;
+        self.ids[a as usize].get(record_id).copied()
+    }
+
+    fn read(path: &Path) -> Result<Truth> {
+        let at = |line: Option<u64>, column: Option<&str>| Location {
+            file: Some(path.to_path_buf()),
+            line,
+            column: column.map(str::to_string),
+        };
+        let file = std::fs::File::open(path).map_err(|e| Error::io("opening", path, e))?;
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(false)
+            .from_reader(std::io::BufReader::with_capacity(1 << 20, file));
+        let headers = rdr
+            .headers()
+            .map_err(|e| Error::input(at(Some(1), None), format!("cannot read the header: {e}")))?
+            .clone();
+        let col = |name: &str| {
+            headers
+                .iter()
+                .position(|h| h.trim() == name)
+                .ok_or_else(|| {
+                    Error::input(
+                        at(Some(1), Some(name)),
+                        "missing column (a truth file has columns agency,record_id,person_id)",
+                    )
+                })
+        };
+        let (ca, cr, cp) = (col("agency")?, col("record_id")?, col("person_id")?);
+
+        let mut truth = Truth {
+            agencies: FxHashMap::default(),
+            ids: Vec::new(),
+            person: Vec::new(),
+            agency: Vec::new(),
+        };
+        let mut persons: FxHashMap<String, u64> = FxHashMap::default();
+        let mut rec = csv::ByteRecord::new();
+        let mut line = 1u64;
+        loop {
+            match rdr.read_byte_record(&mut rec) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    let l = e.position().map(|p| p.line()).or(Some(line + 1));
+                    // csv's messages give positions and lengths, not cell contents.
+                    return Err(Error::input(at(l, None), format!("unreadable row: {e}")));
+                }
+            }
+            line = rec.position().map_or(line + 1, |p| p.line());
+            let cell = |i: usize, name: &str| -> Result<&str> {
+                match rec.get(i).map(std::str::from_utf8) {
+                    Some(Ok(v)) if !v.trim().is_empty() => Ok(v.trim()),
+                    Some(Err(_)) => Err(Error::input(at(Some(line), Some(name)), "not UTF-8")),
+                    _ => Err(Error::input(at(Some(line), Some(name)), "empty value")),
+                }
+            };
+            let (agency, record_id, person) = (
+                cell(ca, "agency")?,
+                cell(cr, "record_id")?,
+                cell(cp, "person_id")?,
+            );
+            let idx = u32::try_from(truth.person.len()).map_err(|_| {
+                Error::input(
+                    at(Some(line), None),
+                    "more than 4 294 967 295 truth records",
+                )
+            })?;
+            let a = match truth.agencies.get(agency) {
+                Some(&a) => a,
+                None => {
+                    let a = truth.ids.len() as u32;
+                    truth.agencies.insert(agency.to_string(), a);
+                    truth.ids.push(FxHashMap::default());
+                    a
+                }
+            };
+            if truth.ids[a as usize]
+                .insert(record_id.to_string(), idx)
+                .is_some()
+            {
+                return Err(Error::input(
+                    at(Some(line), Some("record_id")),
+                    "this (agency, record_id) already appeared on an earlier line",
+                ));
+            }
+            let p = match persons.get(person) {
+                Some(&p) => p,
+                None => {
+                    let p = persons.len() as u64;
+                    persons.insert(person.to_string(), p);
+                    p
+                }
+            };
+            truth.person.push(p);
+            truth.agency.push(a);
+        }
+        Ok(truth)
+    }
+}
+
+/// A pair of dense indices as one unordered key.
+fn pair_key(a: u32, b: u32) -> u64 {
+    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+    (u64::from(lo) << 32) | u64::from(hi)
+}
+
+fn unpack(key: u64) -> (usize, usize) {
+    ((key >> 32) as usize, (key & 0xFFFF_FFFF) as usize)
+}
+
+fn self_pair(path: &Path, row: u64) -> Error {
+    Error::input(
+        Location {
+            file: Some(path.to_path_buf()),
+            line: Some(row),
+            column: Some("right_id".into()),
+        },
+        "a record is paired with itself",
+    )
+}
+
+/// Evaluates the match set in `dir` against `truth` (see the module documentation).
+pub fn evaluate(dir: &Path, truth_path: &Path) -> Result<Evaluation> {
+    let clusters_path = dir.join(CLUSTERS_FILE);
+    let pairs_path = dir.join(PAIRS_FILE);
+    let candidates_path = dir.join(CANDIDATES_FILE);
+    for p in [&clusters_path, &pairs_path] {
+        if !p.is_file() {
+            return Err(Error::input_file(
+                p,
+                format!(
+                    "file not found: is {} a match set written by padan link?",
+                    dir.display()
+                ),
+            ));
+        }
+    }
+    let truth = Truth::read(truth_path)?;
+    let n = truth.person.len();
+
+    // Clusters: the predicted cluster of every truth record in the match set.
+    let mut pred: Vec<u64> = vec![0; n];
+    let mut in_set: Vec<bool> = vec![false; n];
+    let mut not_in_truth = 0u64;
+    let match_set_records = scan_clusters(&clusters_path, |r| {
+        match truth.lookup(r.agency, r.record_id) {
+            None => not_in_truth += 1,
+            Some(i) => {
+                let i = i as usize;
+                if in_set[i] {
+                    return Err(Error::input(
+                        Location {
+                            file: Some(clusters_path.clone()),
+                            line: Some(r.row),
+                            column: Some("record_id".into()),
+                        },
+                        "this (agency, record_id) already appeared on an earlier row",
+                    ));
+                }
+                in_set[i] = true;
+                pred[i] = r.cluster_id as u64;
+            }
+        }
+        Ok(())
+    })?;
+    let evaluated: Vec<usize> = (0..n).filter(|&i| in_set[i]).collect();
+    if evaluated.is_empty() && n > 0 && match_set_records > 0 {
+        return Err(Error::Incompatible(format!(
+            "no record of {} is in {} (truth of another run, or ids pseudonymized at encode?)",
+            clusters_path.display(),
+            truth_path.display()
+        )));
+    }
+    let pred_e: Vec<u64> = evaluated.iter().map(|&i| pred[i]).collect();
+    let person_e: Vec<u64> = evaluated.iter().map(|&i| truth.person[i]).collect();
+    let clusters = cluster_metrics(&pred_e, &person_e);
+    let true_pairs = clusters.true_pairs;
+    let n_agencies = truth.ids.len().max(1) as u64;
+    let within_true = true_pair_count(
+        &evaluated
+            .iter()
+            .map(|&i| truth.person[i] * n_agencies + u64::from(truth.agency[i]))
+            .collect::<Vec<_>>(),
+    );
+    drop((pred, pred_e, person_e, evaluated));
+
+    let lookup = |agency: &str, id: &str| -> Option<u32> {
+        truth.lookup(agency, id).filter(|&i| in_set[i as usize])
+    };
+
+    // Pairs: unordered, deduplicated, `match` when any row says so.
+    let mut keys: Vec<(u64, bool)> = Vec::new();
+    let mut rows_not_evaluated = 0u64;
+    let rows = scan_pairs(&pairs_path, |r| {
+        match (
+            lookup(r.left_agency, r.left_id),
+            lookup(r.right_agency, r.right_id),
+        ) {
+            (Some(a), Some(b)) if a == b => return Err(self_pair(&pairs_path, r.row)),
+            (Some(a), Some(b)) => keys.push((pair_key(a, b), r.decision == Decision::Match)),
+            _ => rows_not_evaluated += 1,
+        }
+        Ok(())
+    })?;
+    keys.sort_unstable();
+    let mut distinct: Vec<(u64, bool)> = Vec::with_capacity(keys.len());
+    for (k, m) in keys {
+        match distinct.last_mut() {
+            Some(last) if last.0 == k => last.1 |= m,
+            _ => distinct.push((k, m)),
+        }
+    }
+    let persons_of = |k: u64| {
+        let (a, b) = unpack(k);
+        (truth.person[a], truth.person[b])
+    };
+    let duplicate_rows = rows - rows_not_evaluated - distinct.len() as u64;
+    let matched = pair_metrics(
+        distinct.iter().filter(|p| p.1).map(|p| persons_of(p.0)),
+        true_pairs,
+    );
+    let match_or_review = pair_metrics(distinct.iter().map(|p| persons_of(p.0)), true_pairs);
+    drop(distinct);
+
+    // Blocking: the distinct true pairs among the candidates.
+    let blocking = if candidates_path.exists() {
+        let mut found: Vec<u64> = Vec::new();
+        let mut skipped = 0u64;
+        let candidates = scan_candidates(&candidates_path, |r| {
+            match (
+                lookup(r.left_agency, r.left_id),
+                lookup(r.right_agency, r.right_id),
+            ) {
+                (Some(a), Some(b)) if a == b => return Err(self_pair(&candidates_path, r.row)),
+                (Some(a), Some(b)) => {
+                    if truth.person[a as usize] == truth.person[b as usize] {
+                        found.push(pair_key(a, b));
+                    }
+                }
+                _ => skipped += 1,
+            }
+            Ok(())
+        })?;
+        found.sort_unstable();
+        found.dedup();
+        let within_found = found
+            .iter()
+            .filter(|&&k| {
+                let (a, b) = unpack(k);
+                truth.agency[a] == truth.agency[b]
+            })
+            .count() as u64;
+        let all_found = found.len() as u64;
+        Blocking::Recorded(BlockingMetrics {
+            candidates,
+            candidates_not_evaluated: skipped,
+            all: Completeness::new(all_found, true_pairs),
+            cross_agency: Completeness::new(all_found - within_found, true_pairs - within_true),
+            within_agency: Completeness::new(within_found, within_true),
+        })
+    } else {
+        Blocking::NotRecorded {
+            hint: CANDIDATES_HINT.to_string(),
+        }
+    };
+
+    Ok(Evaluation {
+        match_set: dir.display().to_string(),
+        truth: truth_path.display().to_string(),
+        records: Coverage {
+            truth_records: n as u64,
+            match_set_records,
+            evaluated_records: clusters.records,
+            truth_not_in_match_set: n as u64 - clusters.records,
+            match_set_not_in_truth: not_in_truth,
+            true_pairs_in_truth: true_pair_count(&truth.person),
+            true_pairs_evaluated: true_pairs,
+        },
+        clusters,
+        pairs: PairsEvaluation {
+            rows,
+            rows_not_evaluated,
+            duplicate_rows,
+            matched,
+            match_or_review,
+        },
+        blocking,
+    })
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.2}%", 100.0 * x)
+}
+
+/// The evaluation as a terminal table (aggregate numbers only).
+pub fn render_table(e: &Evaluation) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let r = &e.records;
+    let c = &e.clusters;
+    let _ = writeln!(s, "padan evaluate: {} against {}", e.match_set, e.truth);
+    let _ = writeln!(s);
+    let _ = writeln!(s, "Records");
+    let _ = writeln!(s, "  {:<42}{:>12}", "truth records", r.truth_records);
+    let _ = writeln!(
+        s,
+        "  {:<42}{:>12}",
+        "match-set records", r.match_set_records
+    );
+    let _ = writeln!(
+        s,
+        "  {:<42}{:>12}",
+        "evaluated (in both)", r.evaluated_records
+    );
+    let _ = writeln!(
+        s,
+        "  {:<42}{:>12}",
+        "truth records not in the match set", r.truth_not_in_match_set
+    );
+    let _ = writeln!(
+        s,
+        "  {:<42}{:>12}",
+        "match-set records not in the truth", r.match_set_not_in_truth
+    );
+    let _ = writeln!(
+        s,
+        "  {:<42}{:>12}",
+        "true pairs (all truth / evaluated)",
+        format!("{} / {}", r.true_pairs_in_truth, r.true_pairs_evaluated)
+    );
+    let _ = writeln!(s);
+
+    let _ = writeln!(s, "Clusters (clusters.parquet)");
+    let _ = writeln!(
+        s,
+        "  {:<20}{:>10}{:>10}{:>10}",
+        "", "precision", "recall", "F1"
+    );
+    for (name, m) in [("pairwise", &c.pairwise), ("B-cubed", &c.bcubed)] {
+        let _ = writeln!(
+            s,
+            "  {:<20}{:>10.4}{:>10.4}{:>10.4}",
+            name, m.precision, m.recall, m.f1
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  {:<42}{:>12}",
+        "clusters / true persons",
+        format!("{} / {}", c.clusters, c.persons)
+    );
+    let _ = writeln!(
+        s,
+        "  {:<42}{:>12}",
+        "persons reconstructed exactly",
+        format!("{} ({})", c.persons_exact, pct(c.exact_share))
+    );
+    let _ = writeln!(
+        s,
+        "  {:<42}{:>12}",
+        "pairs: predicted / true / both",
+        format!(
+            "{} / {} / {}",
+            c.predicted_pairs, c.true_pairs, c.true_positive_pairs
+        )
+    );
+    let _ = writeln!(s);
+
+    let p = &e.pairs;
+    let _ = writeln!(s, "Pairs (pairs.parquet decisions)");
+    let _ = writeln!(
+        s,
+        "  {:<20}{:>10}{:>10}{:>10}{:>10}{:>10}",
+        "", "pairs", "right", "precision", "recall", "F1"
+    );
+    for (name, m) in [
+        ("match", &p.matched),
+        ("match + review", &p.match_or_review),
+    ] {
+        let _ = writeln!(
+            s,
+            "  {:<20}{:>10}{:>10}{:>10.4}{:>10.4}{:>10.4}",
+            name,
+            m.predicted_pairs,
+            m.true_positive_pairs,
+            m.scores.precision,
+            m.scores.recall,
+            m.scores.f1
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  {:<42}{:>12}",
+        "rows / not evaluated / duplicates",
+        format!(
+            "{} / {} / {}",
+            p.rows, p.rows_not_evaluated, p.duplicate_rows
+        )
+    );
+    let _ = writeln!(s);
+
+    let _ = writeln!(s, "Blocking pair completeness (candidates.parquet)");
+    match &e.blocking {
+        Blocking::NotRecorded { hint } => {
+            let _ = writeln!(s, "  {hint}");
+        }
+        Blocking::Recorded(b) => {
+            let _ = writeln!(
+                s,
+                "  {:<42}{:>12}",
+                "candidates (compared pairs)", b.candidates
+            );
+            let _ = writeln!(
+                s,
+                "  {:<42}{:>12}",
+                "candidates not evaluated", b.candidates_not_evaluated
+            );
+            for (name, m) in [
+                ("all true pairs", &b.all),
+                ("cross-agency true pairs", &b.cross_agency),
+                ("within-agency true pairs", &b.within_agency),
+            ] {
+                let _ = writeln!(
+                    s,
+                    "  {:<28}{:>26}",
+                    name,
+                    format!(
+                        "{} / {} ({})",
+                        m.compared,
+                        m.true_pairs,
+                        pct(m.completeness)
+                    )
+                );
+            }
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    /// The 8 evaluated records, in the order of `metrics`' tests (persons 10,10,10,20,20,30,30,40):
+    /// V1 has two kemlu records (a within-agency duplicate) and one polri record.
+    /// True pairs: 5, of which 1 within an agency (KML-1, KML-2).
+    const RECORDS: [(&str, &str, &str); 8] = [
+        ("kemlu", "KML-1", "V001"),
+        ("kemlu", "KML-2", "V001"),
+        ("polri", "POL-1", "V001"),
+        ("kemlu", "KML-3", "V002"),
+        ("polri", "POL-2", "V002"),
+        ("polri", "POL-3", "V003"),
+        ("bp2mi", "BP-1", "V003"),
+        ("bp2mi", "BP-2", "V004"),
+    ];
+    /// In the truth only (rejected at encode): a second record of V004.
+    const TRUTH_ONLY: (&str, &str, &str) = ("bp2mi", "BP-9", "V004");
+    /// In the match set only.
+    const SET_ONLY: (&str, &str) = ("bp2mi", "BP-X");
+
+    fn strs(v: &[&str]) -> ArrayRef {
+        Arc::new(StringArray::from(v.to_vec()))
+    }
+
+    fn write_parquet(path: &Path, cols: Vec<(&str, ArrayRef)>) {
+        let batch = RecordBatch::try_from_iter(cols).unwrap();
+        let file = std::fs::File::create(path).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+
+    fn write_truth(dir: &Path) -> PathBuf {
+        let path = dir.join("truth.csv");
+        let mut s = String::from("agency,record_id,person_id\n");
+        for (a, r, p) in RECORDS.iter().chain([&TRUTH_ONLY]) {
+            s.push_str(&format!("{a},{r},{p}\n"));
+        }
+        std::fs::write(&path, s).unwrap();
+        path
+    }
+
+    /// clusters.parquet from one cluster id per record of [`RECORDS`], then [`SET_ONLY`].
+    fn write_clusters(dir: &Path, ids: [i64; 8], set_only_cluster: i64) {
+        let mut rows: Vec<(i64, &str, &str)> = RECORDS
+            .iter()
+            .zip(ids)
+            .map(|(&(a, r, _), c)| (c, a, r))
+            .collect();
+        rows.push((set_only_cluster, SET_ONLY.0, SET_ONLY.1));
+        rows.sort();
+        let mut size: BTreeMap<i64, i64> = BTreeMap::new();
+        let mut agencies: BTreeMap<i64, BTreeSet<&str>> = BTreeMap::new();
+        for &(c, a, _) in &rows {
+            *size.entry(c).or_default() += 1;
+            agencies.entry(c).or_default().insert(a);
+        }
+        write_parquet(
+            &dir.join(CLUSTERS_FILE),
+            vec![
+                (
+                    "cluster_id",
+                    Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.0))) as ArrayRef,
+                ),
+                (
+                    "agency",
+                    strs(&rows.iter().map(|r| r.1).collect::<Vec<_>>()),
+                ),
+                (
+                    "record_id",
+                    strs(&rows.iter().map(|r| r.2).collect::<Vec<_>>()),
+                ),
+                (
+                    "cluster_size",
+                    Arc::new(Int64Array::from_iter_values(
+                        rows.iter().map(|r| size[&r.0]),
+                    )),
+                ),
+                (
+                    "agency_count",
+                    Arc::new(Int64Array::from_iter_values(
+                        rows.iter().map(|r| agencies[&r.0].len() as i64),
+                    )),
+                ),
+            ],
+        );
+    }
+
+    type Pair<'a> = (&'a str, &'a str, &'a str, &'a str);
+
+    fn pair_columns<'a>(pairs: &[Pair<'a>]) -> Vec<(&'static str, ArrayRef)> {
+        vec![
+            (
+                "left_agency",
+                strs(&pairs.iter().map(|p| p.0).collect::<Vec<_>>()),
+            ),
+            (
+                "left_id",
+                strs(&pairs.iter().map(|p| p.1).collect::<Vec<_>>()),
+            ),
+            (
+                "right_agency",
+                strs(&pairs.iter().map(|p| p.2).collect::<Vec<_>>()),
+            ),
+            (
+                "right_id",
+                strs(&pairs.iter().map(|p| p.3).collect::<Vec<_>>()),
+            ),
+            (
+                "match_weight",
+                Arc::new(Float64Array::from_iter_values(
+                    (0..pairs.len()).map(|i| 20.0 - i as f64),
+                )),
+            ),
+        ]
+    }
+
+    fn write_pairs(dir: &Path, pairs: &[(Pair<'_>, &str)]) {
+        let p: Vec<Pair<'_>> = pairs.iter().map(|x| x.0).collect();
+        let mut cols = pair_columns(&p);
+        cols.push((
+            "match_probability",
+            Arc::new(Float64Array::from_iter_values(pairs.iter().map(|_| 0.99))),
+        ));
+        cols.push((
+            "decision",
+            strs(&pairs.iter().map(|x| x.1).collect::<Vec<_>>()),
+        ));
+        cols.push((
+            "cluster_id",
+            Arc::new(Int64Array::from_iter_values(pairs.iter().map(|_| 0))),
+        ));
+        write_parquet(&dir.join(PAIRS_FILE), cols);
+    }
+
+    fn write_candidates(dir: &Path, pairs: &[Pair<'_>]) {
+        write_parquet(&dir.join(CANDIDATES_FILE), pair_columns(pairs));
+    }
+
+    /// A match set with the given clustering, no pair, no candidates.
+    fn set_with_clusters(ids: [i64; 8], set_only_cluster: i64) -> (tempfile::TempDir, PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let truth = write_truth(tmp.path());
+        write_clusters(tmp.path(), ids, set_only_cluster);
+        write_pairs(tmp.path(), &[]);
+        (tmp, truth)
+    }
+
+    fn close(a: f64, b: f64) {
+        assert!((a - b).abs() < 1e-12, "{a} != {b}");
+    }
+
+    fn check_clusters(e: &Evaluation, pw: (f64, f64, f64), b3: (f64, f64, f64)) {
+        let c = &e.clusters;
+        close(c.pairwise.precision, pw.0);
+        close(c.pairwise.recall, pw.1);
+        close(c.pairwise.f1, pw.2);
+        close(c.bcubed.precision, b3.0);
+        close(c.bcubed.recall, b3.1);
+        close(c.bcubed.f1, b3.2);
+    }
+
+    #[test]
+    fn perfect_clustering_and_coverage() {
+        let (tmp, truth) = set_with_clusters([7, 7, 7, 3, 3, 9, 9, 1], 100);
+        let e = evaluate(tmp.path(), &truth).unwrap();
+        check_clusters(&e, (1.0, 1.0, 1.0), (1.0, 1.0, 1.0));
+        assert_eq!((e.clusters.clusters, e.clusters.persons), (4, 4));
+        assert_eq!(e.clusters.persons_exact, 4);
+        assert_eq!(
+            e.records,
+            Coverage {
+                truth_records: 9,
+                match_set_records: 9,
+                evaluated_records: 8,
+                truth_not_in_match_set: 1,
+                match_set_not_in_truth: 1,
+                // V004's BP-2 + BP-9 is a true pair of the truth, not evaluated.
+                true_pairs_in_truth: 6,
+                true_pairs_evaluated: 5,
+            }
+        );
+        assert!(matches!(e.blocking, Blocking::NotRecorded { .. }));
+        // No pair decided: precision 1 by convention, recall 0.
+        assert_eq!(e.pairs.rows, 0);
+        assert_eq!(e.pairs.matched.scores.recall, 0.0);
+    }
+
+    #[test]
+    fn all_singletons() {
+        let (tmp, truth) = set_with_clusters([0, 1, 2, 3, 4, 5, 6, 7], 8);
+        let e = evaluate(tmp.path(), &truth).unwrap();
+        // P = 1 (nothing predicted), R = 0/5. B-cubed R = (3·1/3 + 2·1/2 + 2·1/2 + 1)/8 = 1/2.
+        check_clusters(&e, (1.0, 0.0, 0.0), (1.0, 0.5, 2.0 / 3.0));
+        assert_eq!(e.clusters.persons_exact, 1);
+        close(e.clusters.exact_share, 0.25);
+    }
+
+    #[test]
+    fn all_in_one_ignores_records_outside_the_truth() {
+        // BP-X (not in the truth) is in the one cluster too: it is not evaluated.
+        let (tmp, truth) = set_with_clusters([0; 8], 0);
+        let e = evaluate(tmp.path(), &truth).unwrap();
+        // Predicted C(8,2) = 28, right 5: P = 5/28, R = 1, F1 = 10/33.
+        // B-cubed P = (9 + 4 + 4 + 1)/64 = 9/32, R = 1, F1 = 18/41.
+        check_clusters(
+            &e,
+            (5.0 / 28.0, 1.0, 10.0 / 33.0),
+            (9.0 / 32.0, 1.0, 18.0 / 41.0),
+        );
+        assert_eq!(
+            (e.clusters.predicted_pairs, e.clusters.persons_exact),
+            (28, 0)
+        );
+    }
+
+    #[test]
+    fn one_person_split() {
+        // V001 split: {KML-1, KML-2} and {POL-1}.
+        let (tmp, truth) = set_with_clusters([1, 1, 2, 3, 3, 4, 4, 5], 6);
+        let e = evaluate(tmp.path(), &truth).unwrap();
+        // P = 3/3, R = 3/5, F1 = 3/4. B-cubed R = (2/3 + 2/3 + 1/3 + 5)/8 = 5/6, F1 = 10/11.
+        check_clusters(
+            &e,
+            (1.0, 3.0 / 5.0, 3.0 / 4.0),
+            (1.0, 5.0 / 6.0, 10.0 / 11.0),
+        );
+        assert_eq!(e.clusters.persons_exact, 3);
+    }
+
+    #[test]
+    fn two_persons_merged() {
+        // V002 and V003 in one cluster.
+        let (tmp, truth) = set_with_clusters([0, 0, 0, 1, 1, 1, 1, 2], 3);
+        let e = evaluate(tmp.path(), &truth).unwrap();
+        // Predicted 3 + 6 = 9, right 5: P = 5/9, R = 1, F1 = 5/7.
+        // B-cubed P = (4·1/2 + 4)/8 = 3/4, R = 1, F1 = 6/7.
+        check_clusters(&e, (5.0 / 9.0, 1.0, 5.0 / 7.0), (0.75, 1.0, 6.0 / 7.0));
+        assert_eq!(e.clusters.persons_exact, 2);
+    }
+
+    #[test]
+    fn pair_decisions_with_a_wrong_match() {
+        let (tmp, truth) = set_with_clusters([7, 7, 7, 3, 3, 9, 9, 1], 100);
+        write_pairs(
+            tmp.path(),
+            &[
+                (("kemlu", "KML-1", "kemlu", "KML-2"), "match"), // right (within agency)
+                (("polri", "POL-2", "kemlu", "KML-3"), "match"), // right, reversed
+                (("polri", "POL-2", "polri", "POL-3"), "match"), // wrong
+                (("kemlu", "KML-1", "polri", "POL-1"), "review"), // right
+                (("kemlu", "KML-2", "kemlu", "KML-1"), "review"), // duplicate of the first
+                (("bp2mi", "BP-2", "bp2mi", "BP-X"), "match"),   // BP-X not evaluated
+            ],
+        );
+        let e = evaluate(tmp.path(), &truth).unwrap();
+        let p = &e.pairs;
+        assert_eq!((p.rows, p.rows_not_evaluated, p.duplicate_rows), (6, 1, 1));
+        // match: 3 pairs, 2 right, of 5 true: P = 2/3, R = 2/5, F1 = 1/2.
+        let m = &p.matched;
+        assert_eq!(
+            (m.predicted_pairs, m.true_positive_pairs, m.true_pairs),
+            (3, 2, 5)
+        );
+        close(m.scores.precision, 2.0 / 3.0);
+        close(m.scores.recall, 2.0 / 5.0);
+        close(m.scores.f1, 0.5);
+        // match + review: 4 pairs, 3 right: P = 3/4, R = 3/5, F1 = 2·(9/20)/(27/20) = 2/3.
+        let mr = &p.match_or_review;
+        assert_eq!((mr.predicted_pairs, mr.true_positive_pairs), (4, 3));
+        close(mr.scores.precision, 0.75);
+        close(mr.scores.recall, 0.6);
+        close(mr.scores.f1, 2.0 / 3.0);
+    }
+
+    #[test]
+    fn blocking_completeness_with_a_missing_true_pair() {
+        let (tmp, truth) = set_with_clusters([7, 7, 7, 3, 3, 9, 9, 1], 100);
+        // Every true pair but POL-3–BP-1 (cross-agency) was compared.
+        write_candidates(
+            tmp.path(),
+            &[
+                ("kemlu", "KML-1", "kemlu", "KML-2"),
+                ("kemlu", "KML-1", "polri", "POL-1"),
+                ("polri", "POL-1", "kemlu", "KML-2"),
+                ("kemlu", "KML-3", "polri", "POL-2"),
+                ("polri", "POL-2", "polri", "POL-3"), // false pair
+                ("kemlu", "KML-2", "kemlu", "KML-1"), // repeated
+                ("bp2mi", "BP-2", "bp2mi", "BP-X"),   // not in the truth
+                ("bp2mi", "BP-2", "bp2mi", "BP-9"),   // not in the match set
+            ],
+        );
+        let e = evaluate(tmp.path(), &truth).unwrap();
+        let Blocking::Recorded(b) = &e.blocking else {
+            panic!("candidates not read");
+        };
+        assert_eq!((b.candidates, b.candidates_not_evaluated), (8, 2));
+        assert_eq!((b.all.compared, b.all.true_pairs), (4, 5));
+        close(b.all.completeness, 0.8);
+        assert_eq!((b.cross_agency.compared, b.cross_agency.true_pairs), (3, 4));
+        close(b.cross_agency.completeness, 0.75);
+        assert_eq!(
+            (b.within_agency.compared, b.within_agency.true_pairs),
+            (1, 1)
+        );
+        close(b.within_agency.completeness, 1.0);
+    }
+
+    fn err_text(dir: &Path, truth: &Path) -> String {
+        evaluate(dir, truth).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn errors_name_the_file_and_the_column() {
+        let (tmp, truth) = set_with_clusters([0, 1, 2, 3, 4, 5, 6, 7], 8);
+        let dir = tmp.path();
+
+        // Missing pairs.parquet.
+        std::fs::remove_file(dir.join(PAIRS_FILE)).unwrap();
+        let msg = err_text(dir, &truth);
+        assert!(
+            msg.contains("pairs.parquet") && msg.contains("not found"),
+            "{msg}"
+        );
+
+        // A missing column.
+        let mut cols = pair_columns(&[("kemlu", "KML-1", "kemlu", "KML-2")]);
+        cols.push(("decision", strs(&["match"])));
+        write_parquet(&dir.join(PAIRS_FILE), cols);
+        let msg = err_text(dir, &truth);
+        assert!(
+            msg.contains("pairs.parquet") && msg.contains("'match_probability'"),
+            "{msg}"
+        );
+
+        // A wrong type.
+        write_pairs(dir, &[]);
+        write_parquet(
+            &dir.join(CLUSTERS_FILE),
+            vec![
+                ("cluster_id", strs(&["0"])),
+                ("agency", strs(&["kemlu"])),
+                ("record_id", strs(&["KML-1"])),
+                (
+                    "cluster_size",
+                    Arc::new(Int64Array::from(vec![1])) as ArrayRef,
+                ),
+                ("agency_count", Arc::new(Int64Array::from(vec![1]))),
+            ],
+        );
+        let msg = err_text(dir, &truth);
+        assert!(
+            msg.contains("clusters.parquet")
+                && msg.contains("'cluster_id'")
+                && msg.contains("expected Int64"),
+            "{msg}"
+        );
+
+        // A null record id: file, row and column, no value.
+        write_parquet(
+            &dir.join(CLUSTERS_FILE),
+            vec![
+                (
+                    "cluster_id",
+                    Arc::new(Int64Array::from(vec![0, 0])) as ArrayRef,
+                ),
+                ("agency", strs(&["kemlu", "kemlu"])),
+                (
+                    "record_id",
+                    Arc::new(StringArray::from(vec![Some("KML-1"), None])),
+                ),
+                ("cluster_size", Arc::new(Int64Array::from(vec![2, 2]))),
+                ("agency_count", Arc::new(Int64Array::from(vec![1, 1]))),
+            ],
+        );
+        let msg = err_text(dir, &truth);
+        assert!(
+            msg.contains("clusters.parquet")
+                && msg.contains("line 2")
+                && msg.contains("'record_id'"),
+            "{msg}"
+        );
+
+        // A record twice in the clusters: named by row, not by id.
+        write_clusters(dir, [0, 0, 0, 1, 1, 2, 2, 3], 4);
+        let mut rows = read_clusters_rows(dir);
+        rows.push(rows[0].clone());
+        write_cluster_rows(dir, &rows);
+        let msg = err_text(dir, &truth);
+        assert!(msg.contains("line 10") && !msg.contains("KML-"), "{msg}");
+
+        // A bad decision.
+        write_clusters(dir, [0, 0, 0, 1, 1, 2, 2, 3], 4);
+        write_pairs(dir, &[(("kemlu", "KML-1", "kemlu", "KML-2"), "maybe")]);
+        let msg = err_text(dir, &truth);
+        assert!(
+            msg.contains("'decision'") && msg.contains("line 1"),
+            "{msg}"
+        );
+        write_pairs(dir, &[]);
+
+        // The truth: a missing column, a duplicate record.
+        let bad = dir.join("bad.csv");
+        std::fs::write(&bad, "agency,record_id\nkemlu,KML-1\n").unwrap();
+        let msg = err_text(dir, &bad);
+        assert!(
+            msg.contains("bad.csv") && msg.contains("'person_id'"),
+            "{msg}"
+        );
+        std::fs::write(
+            &bad,
+            "agency,record_id,person_id\nkemlu,KML-1,V001\nkemlu,KML-1,V002\n",
+        )
+        .unwrap();
+        let msg = err_text(dir, &bad);
+        assert!(msg.contains("line 3") && !msg.contains("KML-"), "{msg}");
+
+        // A truth of another run.
+        std::fs::write(&bad, "agency,record_id,person_id\nkemlu,OTHER,V001\n").unwrap();
+        let msg = err_text(dir, &bad);
+        assert!(msg.contains("no record"), "{msg}");
+
+        // A missing directory.
+        let msg = err_text(&dir.join("nope"), &truth);
+        assert!(
+            msg.contains("clusters.parquet") && msg.contains("not found"),
+            "{msg}"
+        );
+    }
+
+    fn read_clusters_rows(dir: &Path) -> Vec<crate::io::matchset::ClusterRow> {
+        crate::io::matchset::read_clusters(&dir.join(CLUSTERS_FILE)).unwrap()
+    }
+
+    fn write_cluster_rows(dir: &Path, rows: &[crate::io::matchset::ClusterRow]) {
+        write_parquet(
+            &dir.join(CLUSTERS_FILE),
+            vec![
+                (
+                    "cluster_id",
+                    Arc::new(Int64Array::from_iter_values(
+                        rows.iter().map(|r| r.cluster_id),
+                    )) as ArrayRef,
+                ),
+                (
+                    "agency",
+                    strs(&rows.iter().map(|r| r.agency.as_str()).collect::<Vec<_>>()),
+                ),
+                (
+                    "record_id",
+                    strs(
+                        &rows
+                            .iter()
+                            .map(|r| r.record_id.as_str())
+                            .collect::<Vec<_>>(),
+                    ),
+                ),
+                (
+                    "cluster_size",
+                    Arc::new(Int64Array::from_iter_values(
+                        rows.iter().map(|r| r.cluster_size),
+                    )),
+                ),
+                (
+                    "agency_count",
+                    Arc::new(Int64Array::from_iter_values(
+                        rows.iter().map(|r| r.agency_count),
+                    )),
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn readers_round_trip_and_accept_dictionary_strings() {
+        use arrow_array::types::Int32Type;
+        use arrow_array::DictionaryArray;
+        let tmp = tempfile::tempdir().unwrap();
+        write_candidates(tmp.path(), &[("kemlu", "KML-1", "polri", "POL-1")]);
+        let c = crate::io::matchset::read_candidates(&tmp.path().join(CANDIDATES_FILE)).unwrap();
+        assert_eq!(c.len(), 1);
+        assert_eq!(
+            (c[0].left_id.as_str(), c[0].right_agency.as_str()),
+            ("KML-1", "polri")
+        );
+        assert_eq!(c[0].match_weight, 20.0);
+
+        let agency: DictionaryArray<Int32Type> =
+            vec!["kemlu", "polri", "kemlu"].into_iter().collect();
+        write_parquet(
+            &tmp.path().join(CLUSTERS_FILE),
+            vec![
+                (
+                    "cluster_id",
+                    Arc::new(Int64Array::from(vec![0, 0, 1])) as ArrayRef,
+                ),
+                ("agency", Arc::new(agency)),
+                ("record_id", strs(&["KML-1", "POL-1", "KML-2"])),
+                ("cluster_size", Arc::new(Int64Array::from(vec![2, 2, 1]))),
+                ("agency_count", Arc::new(Int64Array::from(vec![2, 2, 1]))),
+            ],
+        );
+        let rows = read_clusters_rows(tmp.path());
+        let got: Vec<(i64, &str, &str)> = rows
+            .iter()
+            .map(|r| (r.cluster_id, r.agency.as_str(), r.record_id.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (0, "kemlu", "KML-1"),
+                (0, "polri", "POL-1"),
+                (1, "kemlu", "KML-2")
+            ]
+        );
+
+        write_pairs(
+            tmp.path(),
+            &[(("kemlu", "KML-1", "polri", "POL-1"), "review")],
+        );
+        let p = crate::io::matchset::read_pairs(&tmp.path().join(PAIRS_FILE)).unwrap();
+        assert_eq!(p[0].decision, Decision::Review);
+        assert_eq!(p[0].match_probability, 0.99);
+    }
+
+    #[test]
+    fn cli_prints_json_and_an_aggregate_only_table() {
+        use crate::cli::{Cli, Command};
+        use clap::Parser;
+        let (tmp, truth) = set_with_clusters([1, 1, 2, 3, 3, 4, 4, 5], 6);
+        write_pairs(
+            tmp.path(),
+            &[(("kemlu", "KML-1", "kemlu", "KML-2"), "match")],
+        );
+        let dir = tmp.path().to_str().unwrap();
+        let truth = truth.to_str().unwrap();
+        let run = |extra: &[&str]| -> String {
+            let mut argv = vec!["padan", "evaluate", dir, "--truth", truth];
+            argv.extend_from_slice(extra);
+            let Command::Evaluate(args) = Cli::try_parse_from(argv).unwrap().command else {
+                panic!("not parsed as evaluate");
+            };
+            let mut out = Vec::new();
+            crate::cli::evaluate::execute(args, &mut out).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+
+        let json: serde_json::Value = serde_json::from_str(&run(&["--json"])).unwrap();
+        assert_eq!(json["records"]["evaluated_records"], 8);
+        assert_eq!(json["records"]["truth_not_in_match_set"], 1);
+        assert_eq!(json["clusters"]["pairwise"]["recall"], 0.6);
+        assert_eq!(json["clusters"]["persons_exact"], 3);
+        assert_eq!(json["pairs"]["matched"]["true_positive_pairs"], 1);
+        assert_eq!(json["pairs"]["matched"]["scores"]["precision"], 1.0);
+        assert_eq!(json["blocking"]["status"], "not_recorded");
+
+        let table = run(&[]);
+        for needle in ["pairwise", "B-cubed", "match + review", CANDIDATES_HINT] {
+            assert!(table.contains(needle), "{needle} missing from:\n{table}");
+        }
+        for id in ["KML-", "POL-", "BP-", "V00"] {
+            assert!(!table.contains(id), "identifier {id} in:\n{table}");
+        }
+
+        write_candidates(tmp.path(), &[("kemlu", "KML-1", "kemlu", "KML-2")]);
+        let table = run(&[]);
+        assert!(table.contains("1 / 5 (20.00%)"), "{table}");
+        assert!(table.contains("0 / 4 (0.00%)"), "{table}");
+    }
+}
+
+#[cfg(test)]
+mod scale {
+    use super::*;
+    use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+    use std::sync::Arc;
+
+    const AGENCIES: [&str; 7] = [
+        "kemlu",
+        "kpppa",
+        "imigrasi",
+        "kemensos",
+        "polri",
+        "kejaksaan",
+        "bp2mi",
+    ];
+
+    fn write(
+        path: &Path,
+        n: usize,
+        cols: impl Fn(std::ops::Range<usize>) -> Vec<(&'static str, ArrayRef)>,
+    ) {
+        let file = std::fs::File::create(path).unwrap();
+        let first = RecordBatch::try_from_iter(cols(0..0)).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(file, first.schema(), None).unwrap();
+        for start in (0..n).step_by(100_000) {
+            let b = RecordBatch::try_from_iter(cols(start..(start + 100_000).min(n))).unwrap();
+            w.write(&b).unwrap();
+        }
+        w.close().unwrap();
+    }
+
+    fn agency(i: usize) -> &'static str {
+        AGENCIES[i % 7]
+    }
+
+    fn pair_cols(
+        r: std::ops::Range<usize>,
+        pair: impl Fn(usize) -> (usize, usize),
+    ) -> Vec<(&'static str, ArrayRef)> {
+        let ps: Vec<(usize, usize)> = r.map(pair).collect();
+        let s = |f: &dyn Fn(&(usize, usize)) -> String| -> ArrayRef {
+            Arc::new(StringArray::from_iter_values(ps.iter().map(f)))
+        };
+        vec![
+            ("left_agency", s(&|p| agency(p.0).to_string())),
+            ("left_id", s(&|p| format!("R{:08}", p.0))),
+            ("right_agency", s(&|p| agency(p.1).to_string())),
+            ("right_id", s(&|p| format!("R{:08}", p.1))),
+            (
+                "match_weight",
+                Arc::new(Float64Array::from_iter_values(ps.iter().map(|_| 10.0))),
+            ),
+        ]
+    }
+
+    /// `cargo test --release --lib -- --ignored evaluate_1m` : 1 M records, 1 M pairs rows,
+    /// 3 M candidates.
+    #[test]
+    #[ignore]
+    fn evaluate_1m_records() {
+        const N: usize = 1_000_000;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let t = std::time::Instant::now();
+        let mut truth = String::from("agency,record_id,person_id\n");
+        for i in 0..N {
+            truth.push_str(&format!("{},R{i:08},P{}\n", agency(i), i / 3));
+        }
+        std::fs::write(dir.join("truth.csv"), truth).unwrap();
+        // Clusters: persons, with every 10th person split off its last record.
+        let cluster = |i: usize| {
+            if (i / 3) % 10 == 0 && i % 3 == 2 {
+                (N + i) as i64
+            } else {
+                (i / 3) as i64
+            }
+        };
+        write(&dir.join(CLUSTERS_FILE), N, |r| {
+            vec![
+                (
+                    "cluster_id",
+                    Arc::new(Int64Array::from_iter_values(r.clone().map(cluster))) as ArrayRef,
+                ),
+                (
+                    "agency",
+                    Arc::new(StringArray::from_iter_values(r.clone().map(agency))),
+                ),
+                (
+                    "record_id",
+                    Arc::new(StringArray::from_iter_values(
+                        r.clone().map(|i| format!("R{i:08}")),
+                    )),
+                ),
+                (
+                    "cluster_size",
+                    Arc::new(Int64Array::from_iter_values(r.clone().map(|_| 3))),
+                ),
+                (
+                    "agency_count",
+                    Arc::new(Int64Array::from_iter_values(r.map(|_| 3))),
+                ),
+            ]
+        });
+        // Pairs: consecutive records (2 of 3 true).
+        write(&dir.join(PAIRS_FILE), N - 1, |r| {
+            let mut c = pair_cols(r.clone(), |i| (i, i + 1));
+            c.push((
+                "match_probability",
+                Arc::new(Float64Array::from_iter_values(r.clone().map(|_| 0.9))),
+            ));
+            c.push((
+                "decision",
+                Arc::new(StringArray::from_iter_values(r.map(|i| {
+                    if i % 2 == 0 {
+                        "match"
+                    } else {
+                        "review"
+                    }
+                }))),
+            ));
+            c
+        });
+        // Candidates: each record with its next three.
+        write(&dir.join(CANDIDATES_FILE), 3 * (N - 3), |r| {
+            pair_cols(r, |k| (k / 3, k / 3 + 1 + k % 3))
+        });
+        eprintln!("wrote the fixture in {:?}", t.elapsed());
+        let t = std::time::Instant::now();
+        let e = evaluate(dir, &dir.join("truth.csv")).unwrap();
+        eprintln!("evaluate: {:?}\n{}", t.elapsed(), render_table(&e));
+        assert_eq!(e.records.evaluated_records, N as u64);
+    }
+}
