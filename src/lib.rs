@@ -29,6 +29,7 @@ pub mod io;
 pub mod keys;
 pub mod metrics;
 pub mod normalize;
+pub mod report;
 pub mod schema;
 pub mod scoring;
 pub mod synth;

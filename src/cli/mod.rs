@@ -11,6 +11,7 @@ use crate::error::Result;
 pub mod encode;
 pub mod keygen;
 pub mod progress;
+pub mod report;
 pub mod schema;
 pub mod synth;
 
@@ -36,6 +37,8 @@ pub enum Command {
     Schema(schema::SchemaArgs),
     /// Normalize and encode one agency extract (at the agency).
     Encode(encode::EncodeArgs),
+    /// Write the auditors' HTML report of a match set.
+    Report(report::ReportArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -57,6 +60,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Synth(a) => synth::run(a),
         Command::Schema(a) => schema::run(a),
         Command::Encode(a) => encode::run(a),
+        Command::Report(a) => report::run(a),
     }
 }
 
