@@ -53,6 +53,7 @@ svg { max-width: 100%; height: auto; display: block; }
 table { border-collapse: collapse; margin: 6px 0 14px; font-size: 13px; }
 th, td { padding: 3px 10px; border-bottom: 1px solid var(--rule); text-align: left; vertical-align: top; }
 th { background: var(--band); font-weight: 600; }
+td:last-child { white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.chosen td { background: #eaf1f7; font-weight: 600; }
 .mono { white-space: nowrap; }
@@ -138,9 +139,9 @@ fn open_section(o: &mut String, id: &str) {
 }
 
 fn figure(o: &mut String, svg: &str, caption: &str) {
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "<figure>{svg}<figcaption>{}</figcaption></figure>\n",
+        "<figure>{svg}<figcaption>{}</figcaption></figure>",
         esc(caption)
     );
 }
@@ -586,7 +587,7 @@ pub fn sweep_rows(s: &ScoreSet, true_pairs: Option<u64>, lambda: f64, ts: &[f64]
     for &i in &idx {
         let p = s.probabilities[i];
         cum_p.push(cum_p.last().copied().unwrap_or(0.0) + if p.is_finite() { p } else { 0.0 });
-        let t = s.is_true.as_ref().map_or(false, |v| v[i]);
+        let t = s.is_true.as_ref().is_some_and(|v| v[i]);
         cum_t.push(cum_t.last().copied().unwrap_or(0) + u64::from(t));
     }
     let total_p = cum_p.last().copied().unwrap_or(0.0);
@@ -705,10 +706,10 @@ fn sweep(o: &mut String, d: &ReportData) {
     let (ticks, _) = svg::nice_ticks(lo, hi, 12);
     let mut ts: Vec<(f64, Option<&str>)> = ticks.into_iter().map(|t| (t, None)).collect();
     if let Some(t) = d.review_weight {
-        ts.push((t, Some("review threshold")));
+        ts.push((t, Some("review")));
     }
     if let Some(t) = d.match_weight {
-        ts.push((t, Some("match threshold")));
+        ts.push((t, Some("match")));
     }
     ts.sort_by(|a, b| a.0.total_cmp(&b.0));
     let trows = sweep_rows(
@@ -747,7 +748,11 @@ fn sweep(o: &mut String, d: &ReportData) {
             } else if has_truth {
                 c.extend(["–".into(), "–".into(), "–".into()]);
             }
-            c.push(chosen.map(|s| format!("← {s}")).unwrap_or_default());
+            c.push(
+                chosen
+                    .map(|s| format!("← {s} threshold"))
+                    .unwrap_or_default(),
+            );
             (chosen.is_some(), c)
         })
         .collect();
@@ -1101,31 +1106,27 @@ fn blocking(o: &mut String, d: &ReportData) {
 fn rejects(o: &mut String, d: &ReportData) {
     open_section(o, "rejects");
     o.push_str("<p class=\"note\">Recorded by each agency's <code>padan encode</code> in the encoded file's metadata. <em>Rejected</em>: row left out; <em>dropped</em>: one value left out, row kept; <em>flagged</em>: row kept, marked. Reason codes only — the rejects file with line numbers stays at the agency.</p>\n");
-    let mut rows = Vec::new();
     let mut groups = Vec::new();
+    let mut rows = Vec::new();
     for i in &d.manifest.inputs {
         let mut g = BarGroup {
             heading: i.agency.clone(),
             rows: Vec::new(),
         };
-        for (outcome, map) in [
+        let mut totals = [0u64; 3];
+        for (k, (outcome, map)) in [
             ("rejected", &i.rejects_by_reason),
             ("dropped", &i.dropped_by_reason),
             ("flagged", &i.flags_by_reason),
-        ] {
+        ]
+        .into_iter()
+        .enumerate()
+        {
             for (reason, n) in map {
                 if *n == 0 {
                     continue;
                 }
-                rows.push((
-                    false,
-                    vec![
-                        esc(&i.agency),
-                        outcome.to_string(),
-                        esc(reason),
-                        fmt_int(*n),
-                    ],
-                ));
+                totals[k] += n;
                 g.rows.push(BarRow {
                     label: format!("{outcome}: {reason}"),
                     values: vec![*n as f64],
@@ -1133,11 +1134,34 @@ fn rejects(o: &mut String, d: &ReportData) {
                 });
             }
         }
+        rows.push((
+            false,
+            vec![
+                esc(&i.agency),
+                opt_int(i.rows_read),
+                fmt_int(i.rows),
+                fmt_int(i.rows_rejected.unwrap_or(totals[0])),
+                fmt_int(totals[1]),
+                fmt_int(totals[2]),
+            ],
+        ));
         if !g.rows.is_empty() {
             groups.push(g);
         }
     }
-    if rows.is_empty() {
+    table(
+        o,
+        &[
+            "agency",
+            "#rows read",
+            "#rows encoded",
+            "#rows rejected",
+            "#values dropped",
+            "#rows flagged",
+        ],
+        &rows,
+    );
+    if groups.is_empty() {
         o.push_str("<p>No row was rejected, dropped or flagged at encoding.</p>\n");
     } else {
         let chart = svg::bar_chart(&BarChart {
@@ -1147,8 +1171,11 @@ fn rejects(o: &mut String, d: &ReportData) {
             groups,
             x_range: None,
         });
-        figure(o, &chart, "Grouped by agency.");
-        table(o, &["agency", "outcome", "reason", "#count"], &rows);
+        figure(
+            o,
+            &chart,
+            "Grouped by agency; the reason codes are those of padan encode (docs/file-formats.md).",
+        );
     }
     o.push_str("</section>\n");
 }

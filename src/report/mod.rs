@@ -786,8 +786,8 @@ fn read_pairs(
                 if let (Some(v), Some(t)) = (out.is_true.as_mut(), t) {
                     v.push(t);
                 }
-                for s in 0..sides.len() {
-                    let Some(dist) = sides[s].wants(w[i]) else {
+                for side in sides.iter_mut() {
+                    let Some(dist) = side.wants(w[i]) else {
                         continue;
                     };
                     if fcols.is_none() {
@@ -811,7 +811,7 @@ fn read_pairs(
                         })
                         .collect();
                     let pair = WaterfallPair {
-                        near: sides[s].label.clone(),
+                        near: side.label.clone(),
                         left_agency: la.get(i).to_string(),
                         left_id: li.get(i).to_string(),
                         right_agency: ra.get(i).to_string(),
@@ -822,7 +822,7 @@ fn read_pairs(
                         parts,
                         is_true: t,
                     };
-                    sides[s].push(dist, pair);
+                    side.push(dist, pair);
                 }
             }
             Ok(())

@@ -370,15 +370,27 @@ pub fn histogram(h: &Histogram) -> String {
 /// Draws labelled vertical markers; labels alternate rows so close markers do not collide.
 fn markers(out: &mut String, ms: &[Marker], x: &LinearScale, top: f64, bottom: f64) {
     let (lo, hi) = (x.range.0.min(x.range.1), x.range.0.max(x.range.1));
-    for (i, m) in ms.iter().enumerate() {
+    let mut order: Vec<&Marker> = ms.iter().collect();
+    order.sort_by(|a, b| a.x.total_cmp(&b.x));
+    let n = order.len();
+    for (i, m) in order.into_iter().enumerate() {
         let px = x.map(m.x);
         if !(lo - 0.5..=hi + 0.5).contains(&px) {
             continue;
         }
         line(out, px, top - 4.0, px, bottom, MARK);
-        let ly = top - 8.0 - 13.0 * (i % 2) as f64;
-        let anchor = if px > (lo + hi) / 2.0 { "end" } else { "start" };
-        let dx = if anchor == "end" { -3.0 } else { 3.0 };
+        // the leftmost label reads leftwards from its line, the rightmost rightwards, so two
+        // close thresholds keep their labels apart; labels that would leave the plot flip
+        let width = 7.0 * m.label.chars().count() as f64;
+        let mut end = if n >= 2 { i == 0 } else { px > (lo + hi) / 2.0 };
+        if end && px - width < lo {
+            end = false;
+        } else if !end && px + width > hi {
+            end = true;
+        }
+        let row = if n > 2 { (i % 2) as f64 } else { 0.0 };
+        let ly = top - 8.0 - 13.0 * row;
+        let (anchor, dx) = if end { ("end", -4.0) } else { ("start", 4.0) };
         text(
             out,
             px + dx,
@@ -397,7 +409,7 @@ fn legend(out: &mut String, names: &[String], colors: &[String], right: f64, y: 
     }
     let widths: Vec<f64> = names
         .iter()
-        .map(|n| 30.0 + 6.5 * n.chars().count() as f64)
+        .map(|n| 42.0 + 6.5 * n.chars().count() as f64)
         .collect();
     let mut x = right - widths.iter().sum::<f64>();
     for (i, n) in names.iter().enumerate() {
@@ -778,7 +790,7 @@ pub struct HeatMap {
 
 /// Draws a [`HeatMap`] (darker = more; the number in the cell is the value).
 pub fn heat_map(h: &HeatMap) -> String {
-    let label_w = 10.0 + 7.0 * h.rows.iter().map(|r| r.chars().count()).max().unwrap_or(4) as f64;
+    let label_w = 16.0 + 8.0 * h.rows.iter().map(|r| r.chars().count()).max().unwrap_or(4) as f64;
     let cell_w = 76.0;
     let cell_h = 30.0;
     let top = 70.0;
@@ -890,8 +902,8 @@ pub struct Waterfall {
 /// second, each labelled with its signed value.
 pub fn waterfall(wf: &Waterfall) -> String {
     let n = wf.steps.len() + 2;
-    let (w, ht) = (880.0, 300.0);
-    let (left, right, top, bottom) = (62.0, 150.0, 34.0, 52.0);
+    let (w, ht) = (880.0, 270.0);
+    let (left, right, top, bottom) = (62.0, 110.0, 34.0, 48.0);
     let mut out = String::new();
     open(&mut out, w, ht, &wf.title);
     let mut run = wf.start;
@@ -971,6 +983,20 @@ pub fn waterfall(wf: &Waterfall) -> String {
         "",
         &fmt_f(wf.start, 2),
     );
+    // thin connectors carry each running total to the next bar
+    let connect = |out: &mut String, k: usize, v: f64| {
+        let x0 = left + slot * (k as f64 + 0.5) + bw / 2.0;
+        let py = y.map(v);
+        line(
+            out,
+            x0,
+            py,
+            x0 + slot - bw,
+            py,
+            r##"stroke="#4a5560" stroke-width="1""##,
+        );
+    };
+    connect(&mut out, 0, wf.start);
     let mut run = wf.start;
     for (k, s) in wf.steps.iter().enumerate() {
         let fill = if s.value >= 0.0 {
@@ -990,6 +1016,7 @@ pub fn waterfall(wf: &Waterfall) -> String {
             &format!("{sign}{}", fmt_f(s.value, 2)),
         );
         run += s.value;
+        connect(&mut out, k + 1, run);
     }
     bar(
         &mut out,

@@ -26,8 +26,11 @@ pub fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/synth")
 }
 
-/// (field, [(label, m, u)]) — levels 1.. in order.
-fn model() -> Vec<(&'static str, Vec<(&'static str, f64, f64)>)> {
+/// A level: (label, m, u).
+type Level = (&'static str, f64, f64);
+
+/// (field, levels 1.. in order).
+fn model() -> Vec<(&'static str, Vec<Level>)> {
     vec![
         (
             "name",
@@ -185,10 +188,10 @@ pub fn build(dir: &Path, with_candidates: bool) -> PathBuf {
     }
     let mut cid_of_root: BTreeMap<usize, i64> = BTreeMap::new();
     let mut cid = vec![0i64; recs.len()];
-    for i in 0..recs.len() {
+    for (i, c) in cid.iter_mut().enumerate() {
         let root = find(&mut parent, i);
         let next = cid_of_root.len() as i64;
-        cid[i] = *cid_of_root.entry(root).or_insert(next);
+        *c = *cid_of_root.entry(root).or_insert(next);
     }
     let mut size: BTreeMap<i64, i64> = BTreeMap::new();
     for c in &cid {
