@@ -210,45 +210,83 @@ fn summary(o: &mut String, d: &ReportData) {
                 opt_int(c.clusters.or(Some(d.clusters.clusters))),
                 "clusters (people)",
             ),
-            (opt_int(c.clusters_multi), "clusters of 2 + records"),
+            (opt_int(c.clusters_multi), "clusters of 2+ records"),
         ],
     );
     o.push_str("<h3>Inputs</h3>\n");
+    // fingerprints and encoding version are shared by compatible inputs: said once, unless
+    // they differ (then per input)
+    let same = |f: &dyn Fn(&super::InputInfo) -> String| {
+        let first = m.inputs.first().map(f);
+        first.filter(|x| m.inputs.iter().all(|i| f(i) == *x))
+    };
+    let schema_fp = same(&|i| i.schema_fingerprint.clone());
+    let key_fp = same(&|i| i.key_fingerprint.clone());
+    let enc = same(&|i| {
+        i.encoding_version
+            .map(|v| v.to_string())
+            .unwrap_or_default()
+    });
+    let mono = |s: &str| format!("<span class=\"mono\">{}</span>", esc(s));
     let rows: Vec<(bool, Vec<String>)> = m
         .inputs
         .iter()
         .map(|i| {
-            (
-                false,
-                vec![
-                    esc(&i.agency),
-                    format!("<span class=\"mono\">{}</span>", esc(&i.file)),
-                    opt_int(i.rows_read),
-                    fmt_int(i.rows),
-                    opt_int(i.rows_rejected),
-                    format!("<span class=\"mono\">{}</span>", short(&i.blake3, 12)),
-                    format!("<span class=\"mono\">{}</span>", esc(&i.schema_fingerprint)),
-                    format!("<span class=\"mono\">{}</span>", esc(&i.key_fingerprint)),
-                    opt_int(i.encoding_version),
-                ],
-            )
+            let mut r = vec![
+                esc(&i.agency),
+                mono(&i.file),
+                opt_int(i.rows_read),
+                fmt_int(i.rows),
+                opt_int(i.rows_rejected),
+                format!("<span class=\"mono\">{}</span>", short(&i.blake3, 12)),
+            ];
+            if schema_fp.is_none() {
+                r.push(mono(&i.schema_fingerprint));
+            }
+            if key_fp.is_none() {
+                r.push(mono(&i.key_fingerprint));
+            }
+            if enc.is_none() {
+                r.push(opt_int(i.encoding_version));
+            }
+            (false, r)
         })
         .collect();
-    table(
-        o,
-        &[
-            "agency",
-            "file",
-            "#rows read",
-            "#rows encoded",
-            "#rejected",
-            "blake3 (first 12)",
-            "schema fingerprint",
-            "key fingerprint",
-            "#encoding",
-        ],
-        &rows,
-    );
+    let mut head = vec![
+        "agency",
+        "file",
+        "#rows read",
+        "#rows encoded",
+        "#rejected",
+        "blake3 (first 12 hex)",
+    ];
+    if schema_fp.is_none() {
+        head.push("schema fingerprint");
+    }
+    if key_fp.is_none() {
+        head.push("key fingerprint");
+    }
+    if enc.is_none() {
+        head.push("#encoding version");
+    }
+    table(o, &head, &rows);
+    let mut shared = Vec::new();
+    if let Some(f) = &schema_fp {
+        shared.push(format!("schema fingerprint {}", mono(f)));
+    }
+    if let Some(f) = &key_fp {
+        shared.push(format!("key fingerprint {}", mono(f)));
+    }
+    if let Some(v) = enc.as_deref().filter(|v| !v.is_empty()) {
+        shared.push(format!("encoding version {}", esc(v)));
+    }
+    if !shared.is_empty() {
+        let _ = writeln!(
+            o,
+            "<p class=\"note\">All inputs: {}.</p>",
+            shared.join(" · ")
+        );
+    }
     o.push_str("<h3>Thresholds and model</h3>\n");
     let t = &m.thresholds;
     let pr = |v: Option<f64>| v.map(|x| fmt_f(x, 4)).unwrap_or_else(|| "–".into());
@@ -977,7 +1015,7 @@ fn clusters(o: &mut String, d: &ReportData) {
                         .map(|(_, n)| *n)
                         .sum(),
                 ),
-                "clusters of 2 + records",
+                "clusters of 2+ records",
             ),
             (
                 fmt_int(c.size_counts.keys().max().copied().unwrap_or(0)),
