@@ -350,3 +350,44 @@ fn sample_reports_for_screenshots() {
     write_report(&dir, Some(&truth), &out.join("report.html")).expect("report");
     write_report(&dir, None, &out.join("report-no-truth.html")).expect("report");
 }
+
+/// Opens the report in headless Chromium through `scripts/screenshot-report.sh` (no console
+/// error, a screenshot written). Skipped, with a note, where Chromium is not installed; CI
+/// installs Debian's `chromium`.
+#[test]
+fn report_opens_in_headless_chromium_without_console_errors() {
+    let have = ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .any(|c| {
+            std::process::Command::new("sh")
+                .args(["-c", &format!("command -v {c}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+    if !have {
+        eprintln!("skipped: chromium is not installed");
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("ms");
+    let truth = build(&dir, true);
+    let page = tmp.path().join("report.html");
+    write_report(&dir, Some(&truth), &page).expect("report");
+    let png = tmp.path().join("report.png");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/screenshot-report.sh");
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .arg(&page)
+        .arg(&png)
+        .arg("1280,2000")
+        .output()
+        .expect("run the screenshot script");
+    assert!(
+        out.status.success(),
+        "screenshot failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&png).expect("png written");
+    assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000);
+}
