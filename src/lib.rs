@@ -31,6 +31,7 @@ pub mod keys;
 pub mod link;
 pub mod metrics;
 pub mod normalize;
+pub mod report;
 pub mod schema;
 pub mod scoring;
 pub mod synth;

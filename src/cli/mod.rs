@@ -14,6 +14,7 @@ pub mod evaluate;
 pub mod keygen;
 pub mod link;
 pub mod progress;
+pub mod report;
 pub mod schema;
 pub mod synth;
 
@@ -45,6 +46,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Measure a match set against known truth (precision, recall, F1, blocking completeness).
     Evaluate(evaluate::EvaluateArgs),
+    /// Write the auditors' HTML report of a match set.
+    Report(report::ReportArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -69,6 +72,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Link(a) => link::run(a),
         Command::Bench(a) => bench::run_bench(a),
         Command::Evaluate(a) => evaluate::run(a),
+        Command::Report(a) => report::run(a),
     }
 }
 
