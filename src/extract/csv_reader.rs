@@ -188,20 +188,12 @@ impl CsvReader {
                 continue;
             }
             if self.record.len() != width {
-                let id = self
-                    .record
-                    .get(self.projection.id)
-                    .and_then(|b| decode(b, self.encoding))
-                    .map(|(t, _)| t.trim().to_string())
-                    .unwrap_or_default();
+                // The id cell of a ragged row may hold another column's value: leave it empty.
                 out.push(RawRow {
                     line,
-                    id,
+                    id: String::new(),
                     cells: vec![None; self.projection.fields.len()],
-                    problem: Some((
-                        ReadProblem::RaggedRow,
-                        format!("{} fields, header has {width}", self.record.len()),
-                    )),
+                    problem: Some((ReadProblem::RaggedRow, "*".to_string())),
                 });
                 continue;
             }

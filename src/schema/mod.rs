@@ -155,7 +155,7 @@ impl Schema {
     /// Parses and validates a schema from TOML text. `source` names the file in errors.
     pub fn from_toml(text: &str, source: &str) -> Result<Schema> {
         let mut schema: Schema =
-            toml::from_str(text).map_err(|e| Error::config(source, toml_error(&e)))?;
+            toml::from_str(text).map_err(|e| Error::config(source, toml_error(&e, text)))?;
         schema.fill_defaults();
         schema.validate(source)?;
         Ok(schema)
@@ -327,10 +327,24 @@ impl Schema {
 }
 
 /// A toml error message without the source snippet (which could echo a value).
-fn toml_error(e: &toml::de::Error) -> String {
+fn toml_error(e: &toml::de::Error, text: &str) -> String {
     let msg = e.message().to_string();
     match e.span() {
-        Some(span) => format!("{msg} (at byte {})", span.start),
+        Some(span) => {
+            let upto = &text[..span.start.min(text.len())];
+            let line = upto.matches('\n').count() + 1;
+            // The key on that line, if it is a `key = value` line (names the key, not the value).
+            let key = text
+                .lines()
+                .nth(line - 1)
+                .and_then(|l| l.split_once('='))
+                .map(|(k, _)| k.trim().to_string())
+                .filter(|k| !k.is_empty() && !k.starts_with('['));
+            match key {
+                Some(k) => format!("line {line}, key '{k}': {msg}"),
+                None => format!("line {line}: {msg}"),
+            }
+        }
         None => msg,
     }
 }

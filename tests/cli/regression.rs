@@ -37,12 +37,10 @@ fn bare_cr_line_ends_give_distinct_increasing_line_numbers() {
     assert_eq!(lines, [(2, "1".to_string()), (4, "3".to_string())]);
 }
 
-/// Bug (open, needs the lead: Cargo.toml): Parquet extracts written by pyarrow, pandas or Spark
-/// with their default compression (snappy) — or gzip — cannot be read: "Disabled feature at
-/// compile time: snap" (exit 5), because the `parquet` dependency is built with the `zstd`
-/// feature only. Un-ignore once the `snap` and `flate2` features are enabled.
+/// Bug (fixed): Parquet extracts written by pyarrow, pandas or Spark with their default
+/// compression (snappy) — or gzip — could not be read ("Disabled feature at compile time: snap"),
+/// because the `parquet` dependency was built with the `zstd` feature only.
 #[test]
-#[ignore = "parquet is built without the `snap`/`flate2` features (Cargo.toml)"]
 fn parquet_extracts_with_snappy_or_gzip_compression_are_read() {
     let d = Dir::new();
     for name in ["pyarrow-snappy.parquet", "pyarrow-gzip.parquet"] {
