@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use crate::error::Result;
 
 pub mod bench;
+pub mod demo;
 pub mod encode;
 pub mod evaluate;
 pub mod keygen;
@@ -30,6 +31,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the whole job on built-in synthetic data and print a summary (start here).
+    Demo(demo::DemoArgs),
     /// Make a new secret key file and print its fingerprint.
     Keygen(keygen::KeygenArgs),
     /// Print the fingerprint of a key file.
@@ -64,6 +67,7 @@ pub fn main() -> i32 {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Demo(a) => demo::run(a),
         Command::Keygen(a) => keygen::run_keygen(a),
         Command::Fingerprint(a) => keygen::run_fingerprint(a),
         Command::Synth(a) => synth::run(a),

@@ -59,8 +59,10 @@ pub struct BlockingStats {
     pub reduction_ratio: f64,
     /// The largest blocks compared.
     pub largest_blocks: Vec<BlockSize>,
+    /// Blocks skipped for exceeding `max_block_size`.
+    pub capped_blocks: u64,
     /// Blocks skipped for exceeding `max_block_size`, by kind.
-    pub capped_blocks: BTreeMap<String, u64>,
+    pub capped_by_kind: BTreeMap<String, u64>,
     /// The largest skipped block's size, by kind.
     pub capped_largest: BTreeMap<String, u64>,
 }
@@ -131,7 +133,8 @@ pub fn candidates(recs: &Records, cfg: &BlockingConfig) -> Candidates {
         for &(s, e) in &runs {
             let size = (e - s) as u64;
             if e - s > cfg.max_block_size {
-                *stats.capped_blocks.entry(name.clone()).or_insert(0) += 1;
+                stats.capped_blocks += 1;
+                *stats.capped_by_kind.entry(name.clone()).or_insert(0) += 1;
                 let l = stats.capped_largest.entry(name.clone()).or_insert(0);
                 *l = (*l).max(size);
             } else if size >= 2 {

@@ -257,7 +257,7 @@ impl LinkJob {
         stage("blocking");
         let t = Instant::now();
         let cands = block::candidates(&recs, &cfg.blocking);
-        for (kind, n) in &cands.stats.capped_blocks {
+        for (kind, n) in &cands.stats.capped_by_kind {
             warnings.push(format!(
                 "{n} block(s) of kind '{kind}' skipped: larger than max_block_size {} (largest {} records)",
                 cfg.blocking.max_block_size,
