@@ -1252,7 +1252,7 @@ mod scale {
         std::fs::write(dir.join("truth.csv"), truth).unwrap();
         // Clusters: persons, with every 10th person split off its last record.
         let cluster = |i: usize| {
-            if (i / 3) % 10 == 0 && i % 3 == 2 {
+            if (i / 3).is_multiple_of(10) && i % 3 == 2 {
                 (N + i) as i64
             } else {
                 (i / 3) as i64

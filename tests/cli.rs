@@ -11,6 +11,7 @@
 //! | `kat` | known-answer vectors (fixtures/kat): the encoding is an API |
 //! | `plaintext` | no plaintext identifier in any encoded file |
 //! | `malformed` | malformed extracts (fixtures/malformed) and bad key files: clear errors or counted rejects |
+//! | `link` | `padan link`, `evaluate`, `report`, `demo`: invariants, quality floors (synthetic, Febrl4), determinism, refusals, no identifier values |
 //! | `props` | property tests through the CLI: every row is encoded or rejected |
 //! | `python` | the encoded file in pyarrow, polars and DuckDB (tests/python/check_encoded.py) |
 //! | `regression` | one test per bug found |
@@ -23,8 +24,9 @@ mod cli {
     mod encode;
     mod kat;
     mod keygen;
+    mod link;
     mod malformed;
-    mod plaintext;
+    pub mod plaintext;
     mod props;
     mod python;
     mod regression;

@@ -504,7 +504,7 @@ impl EncodedFile {
                     }
                 }
                 match arr.nulls() {
-                    None => buf.valid.extend(std::iter::repeat(true).take(arr.len())),
+                    None => buf.valid.extend(std::iter::repeat_n(true, arr.len())),
                     Some(n) => buf.valid.extend(n.iter()),
                 }
             }

@@ -85,7 +85,7 @@ pub fn candidates(recs: &Records, cfg: &BlockingConfig) -> Candidates {
                 f.kind == crate::schema::FieldKind::Sex && name == format!("token_{}", f.name)
             })
         } else {
-            cfg.keys.iter().any(|k| *k == name)
+            cfg.keys.contains(&name)
         };
         if !chosen {
             continue;

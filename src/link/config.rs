@@ -187,8 +187,8 @@ pub struct Thresholds {
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
-            match_probability: 0.95,
-            review_probability: 0.5,
+            match_probability: 0.8,
+            review_probability: 0.3,
         }
     }
 }
@@ -337,8 +337,8 @@ update_u = true         # start from u of random pairs, re-estimate it among can
 floor = 1e-6
 
 [thresholds]
-match_probability = 0.95   # at or above: decision = match (and clustered)
-review_probability = 0.5   # at or above (below match): decision = review
+match_probability = 0.8    # at or above: decision = match (and clustered)
+review_probability = 0.3   # at or above (below match): decision = review
 
 [resolution]
 one_to_one = false                  # two inputs only: strict one-to-one, no within-agency merges

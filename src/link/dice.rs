@@ -87,7 +87,7 @@ impl FilterMatrix {
     pub fn from_words(words: usize, data: Vec<u64>) -> Self {
         let mut m = Self::with_capacity(words, 0);
         assert!(
-            data.len() % words == 0,
+            data.len().is_multiple_of(words),
             "{} words is not a whole number of {words}-word filters",
             data.len()
         );

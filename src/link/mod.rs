@@ -10,7 +10,7 @@
 //!   (random access, per candidate pair and field) and all pairs above a threshold, with SIMD
 //!   popcount paths chosen at run time and a portable fallback that gives identical results.
 //! - [`bench`]: the `padan bench dice` benchmark.
-//! - [`config`]: `link.toml`.
+//! - [`config`]: the `link.toml` configuration.
 //! - [`pipeline`]: one whole run ([`pipeline::LinkJob`]).
 pub mod bench;
 pub mod block;

@@ -244,7 +244,7 @@ impl LinkJob {
         if recs.len() > u32::MAX as usize {
             return Err(Error::config("inputs", "more than 4 294 967 295 records"));
         }
-        for (name, _) in &cfg.comparison {
+        for name in cfg.comparison.keys() {
             if recs.schema.field(name).is_none() {
                 return Err(Error::config(
                     "link config",

@@ -214,7 +214,7 @@ impl Gazetteer {
                 continue;
             }
             let s = strsim::jaro_winkler(folded, name);
-            if s >= threshold && best.map_or(true, |(b, _)| s > b) {
+            if s >= threshold && best.is_none_or(|(b, _)| s > b) {
                 best = Some((s, i));
             }
         }

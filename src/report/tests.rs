@@ -365,6 +365,9 @@ fn report_opens_in_headless_chromium_without_console_errors() {
                 .is_ok_and(|o| o.status.success())
         });
     if !have {
+        if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+            panic!("chromium is not installed but CI is set: .ci/run must install it");
+        }
         eprintln!("skipped: chromium is not installed");
         return;
     }

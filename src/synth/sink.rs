@@ -173,7 +173,7 @@ impl Sink {
                 builders,
                 path,
             } => {
-                if builders.first().map_or(true, |b| b.is_empty()) {
+                if builders.first().is_none_or(|b| b.is_empty()) {
                     return Ok(());
                 }
                 let columns: Vec<ArrayRef> = builders

@@ -23,9 +23,9 @@ use parquet::file::reader::{FileReader, SerializedFileReader};
 use super::harness::{read_columns, synth_columns, synth_extract, Dir, AGENCIES};
 
 /// The cells of an extract that hold identifiers, and its record ids.
-struct Plain {
-    needles: BTreeMap<String, String>, // needle → where it came from (for messages)
-    ids: Vec<String>,
+pub(super) struct Plain {
+    pub(super) needles: BTreeMap<String, String>, // needle → where it came from (for messages)
+    pub(super) ids: Vec<String>,
 }
 
 fn decode_extract(path: &Path) -> (String, u8) {
@@ -42,7 +42,7 @@ fn decode_extract(path: &Path) -> (String, u8) {
     (text, delim)
 }
 
-fn plain_values(agency: &str) -> Plain {
+pub(super) fn plain_values(agency: &str) -> Plain {
     let map: toml::Value =
         toml::from_str(&std::fs::read_to_string(synth_columns(agency)).unwrap()).unwrap();
     let id_col = map["id_column"].as_str().unwrap().to_string();
@@ -106,12 +106,12 @@ fn plain_values(agency: &str) -> Plain {
 }
 
 /// Finds needles in haystacks in one pass per haystack (indexed by their first 4 bytes).
-struct Searcher<'a> {
+pub(super) struct Searcher<'a> {
     by_prefix: HashMap<[u8; 4], Vec<&'a str>>,
 }
 
 impl<'a> Searcher<'a> {
-    fn new(needles: impl Iterator<Item = &'a str>) -> Searcher<'a> {
+    pub(super) fn new(needles: impl Iterator<Item = &'a str>) -> Searcher<'a> {
         let mut by_prefix: HashMap<[u8; 4], Vec<&str>> = HashMap::new();
         for n in needles {
             let b = n.as_bytes();
@@ -125,7 +125,7 @@ impl<'a> Searcher<'a> {
     }
 
     /// (needle, byte offset) of every hit.
-    fn hits(&self, hay: &[u8]) -> Vec<(&'a str, usize)> {
+    pub(super) fn hits(&self, hay: &[u8]) -> Vec<(&'a str, usize)> {
         let mut out = Vec::new();
         if hay.len() < 4 {
             return out;

@@ -92,3 +92,31 @@ fn encoded_files_open_in_pyarrow_polars_and_duckdb() {
         "a wrong row count fails the script"
     );
 }
+
+#[test]
+fn match_sets_open_in_pandas_polars_and_duckdb_with_the_documented_types() {
+    let Some(py) = python() else { return };
+    let d = Dir::new();
+    let mut args = vec![
+        "link".to_string(),
+        "--out".into(),
+        d.path("ms").display().to_string(),
+    ];
+    for a in ["kemlu", "polri", "bp2mi"] {
+        let out = format!("{a}.padan.parquet");
+        d.encode_synth(a, &out, &[]).ok();
+        args.push(d.path(&out).display().to_string());
+    }
+    d.padan(&args).ok();
+    let out = Command::new(&py)
+        .arg(repo().join("tests/python/check_matchset.py"))
+        .arg(d.path("ms"))
+        .output()
+        .expect("running check_matchset.py");
+    assert!(
+        out.status.success(),
+        "check_matchset.py failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
