@@ -433,20 +433,11 @@ pub struct EncodedFile {
 impl EncodedFile {
     /// Reads only the metadata of an encoded file (cheap).
     pub fn read_meta(path: &Path) -> Result<EncodedMeta> {
-        let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(|e| Error::format("reading (not a Parquet file, or truncated)", path, e))?;
-        let kv = builder
-            .metadata()
-            .file_metadata()
-            .key_value_metadata()
-            .cloned()
-            .unwrap_or_default();
-        EncodedMeta::from_kv(path, &kv)
+        Ok(EncodedFile::open(path)?.1)
     }
 
-    /// Reads and checks a whole encoded file.
-    pub fn read(path: &Path) -> Result<EncodedFile> {
+    /// Opens the Parquet file and parses its padan metadata.
+    fn open(path: &Path) -> Result<(ParquetRecordBatchReaderBuilder<File>, EncodedMeta)> {
         let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
         let builder = ParquetRecordBatchReaderBuilder::try_new(file)
             .map_err(|e| Error::format("reading (not a Parquet file, or truncated)", path, e))?;
@@ -457,6 +448,12 @@ impl EncodedFile {
             .cloned()
             .unwrap_or_default();
         let meta = EncodedMeta::from_kv(path, &kv)?;
+        Ok((builder, meta))
+    }
+
+    /// Reads and checks a whole encoded file.
+    pub fn read(path: &Path) -> Result<EncodedFile> {
+        let (builder, meta) = EncodedFile::open(path)?;
         let schema = Schema::from_canonical_json(&meta.schema_json, &path.display().to_string())?;
         if schema.fingerprint() != meta.schema_fingerprint {
             return Err(Error::input_file(
