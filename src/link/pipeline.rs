@@ -372,7 +372,11 @@ impl LinkJob {
                 .then(|| (cands.pairs.clone(), cand_weights.clone())),
             cluster_of: clustering.cluster_of,
         };
-        let manifest_model = manifest_model(&recs, &comparator, &model, &fixed, random.len());
+        let mut manifest_model = manifest_model(&recs, &comparator, &model, &fixed, random.len());
+        if cfg.model.em.update_u {
+            manifest_model.u_source =
+                "random record pairs, then re-estimated by EM among candidates".into();
+        }
         let mut manifest = Manifest {
             format: "padan-match-set".into(),
             format_version: 1,
