@@ -11,7 +11,7 @@ use crate::schema::{FieldKind, FieldSpec};
 use crate::scoring::{EmOptions, FieldParams};
 
 /// Default records in a block above which the block is skipped (with a warning).
-pub const DEFAULT_MAX_BLOCK_SIZE: usize = 1_000;
+pub const DEFAULT_MAX_BLOCK_SIZE: usize = 200;
 /// Default number of LSH bands on the record-level filter.
 pub const DEFAULT_LSH_BANDS: usize = 24;
 /// Default bits sampled per LSH band.
@@ -314,7 +314,7 @@ keys = []
 lsh_bands = 24          # Hamming LSH on the record-level filter: bands ...
 lsh_bits = 28           # ... of this many sampled bits (0 bands = no LSH)
 lsh_seed = 1
-max_block_size = 1000   # larger blocks are skipped with a warning (they are too common to help)
+max_block_size = 200    # larger blocks are skipped with a warning (they are too common to help)
 within_agency = true    # also compare records of one agency: finds duplicates inside an agency
 
 # Per-field comparison levels: exact (equal keyed tokens, or Dice = 1), then one level per
