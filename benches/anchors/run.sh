@@ -2,7 +2,7 @@
 # padan side by side with clkhash/anonlink and Splink, in one run on this machine.
 # Not part of CI: it downloads packages from PyPI. See README.md.
 #
-#   benches/anchors/run.sh                 # everything (about 15–20 minutes on 2 cores)
+#   benches/anchors/run.sh                 # everything (≈ 6 min after the venv and the build, 2 cores)
 #   SYNTH_PEOPLE=0 benches/anchors/run.sh  # skip the 7-agency synthetic part
 #   ONLY=c benches/anchors/run.sh          # only the kernel part (a, b, c, d)
 set -euo pipefail
