@@ -1,6 +1,7 @@
 //! `padan bench`: kernel benchmarks that print a table (or JSON).
 
 use clap::{Args, Subcommand};
+use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::link::bench::{run_dice_bench, DiceBenchConfig};
@@ -27,6 +28,7 @@ pub enum BenchWhat {
 /// Examples:
 ///   padan bench dice
 ///   padan bench dice --n 5000 --bits 512 --threads 1 --json
+///   padan bench dice --input-a a.padan.parquet --input-b b.padan.parquet --threshold 0.8
 #[derive(Debug, Args)]
 pub struct DiceArgs {
     /// Print JSON instead of a table.
@@ -57,6 +59,13 @@ pub struct DiceArgs {
     /// Skip the (slow) portable-kernel measurement.
     #[arg(long)]
     pub no_portable: bool,
+    /// Compare the record-level filters of this encoded file (e.g. from `padan import clkhash`)
+    /// with those of --input-b instead of random filters.
+    #[arg(long, requires = "input_b")]
+    pub input_a: Option<PathBuf>,
+    /// The other side of --input-a.
+    #[arg(long, requires = "input_a")]
+    pub input_b: Option<PathBuf>,
 }
 
 /// Runs `padan bench`.
@@ -88,6 +97,7 @@ fn run_dice(a: DiceArgs) -> Result<()> {
         isa,
         reps: a.reps,
         portable: !a.no_portable,
+        inputs: a.input_a.zip(a.input_b),
     };
     let report = run_dice_bench(&config)?;
     if a.json {

@@ -12,6 +12,7 @@ pub mod bench;
 pub mod demo;
 pub mod encode;
 pub mod evaluate;
+pub mod import;
 pub mod keygen;
 pub mod link;
 pub mod progress;
@@ -43,6 +44,8 @@ pub enum Command {
     Schema(schema::SchemaArgs),
     /// Normalize and encode one agency extract (at the agency).
     Encode(encode::EncodeArgs),
+    /// Write clkhash CLKs (base64, one per line) as a padan encoded file.
+    Import(import::ImportArgs),
     /// Link 2..N agencies' encoded files into a match set (at the linkage unit).
     Link(link::LinkArgs),
     /// Measure padan's kernels (prints a table, or JSON with --json).
@@ -73,6 +76,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Synth(a) => synth::run(a),
         Command::Schema(a) => schema::run(a),
         Command::Encode(a) => encode::run(a),
+        Command::Import(a) => import::run(a),
         Command::Link(a) => link::run(a),
         Command::Bench(a) => bench::run_bench(a),
         Command::Evaluate(a) => evaluate::run(a),

@@ -4,6 +4,7 @@
 //! file is complete ([`AtomicFile`]), so a run that dies never leaves a partial file that looks
 //! complete.
 
+pub mod clkhash;
 pub mod encoded;
 pub mod matchset;
 

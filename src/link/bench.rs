@@ -9,9 +9,13 @@
 //! - `all_pairs_above`: the thresholded kernel (integer threshold test, output collection);
 //! - `all_pairs_above` on the portable path (no target feature), for contrast.
 //!
+//! With `inputs`, the two matrices are instead the record-level filters of two encoded files (e.g.
+//! clkhash CLKs brought in by `padan import clkhash`), compared A×B with nothing planted.
+//!
 //! The raw loop and the kernel alternate `reps` times and each keeps its best time, so a slow
 //! moment of the (shared, quota-limited) host does not decide the ratio.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use rand::{Rng, SeedableRng};
@@ -19,6 +23,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::io::encoded::{ColumnRole, EncodedFile};
 use crate::link::dice::{FilterMatrix, Isa, Kernel};
 
 /// What to run.
@@ -40,6 +45,10 @@ pub struct DiceBenchConfig {
     pub reps: usize,
     /// Also measure the portable path.
     pub portable: bool,
+    /// Compare the record-level filters of these two encoded files instead of random filters
+    /// (`n`, `bits` and `seed` are then ignored).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<(PathBuf, PathBuf)>,
 }
 
 impl Default for DiceBenchConfig {
@@ -53,6 +62,7 @@ impl Default for DiceBenchConfig {
             isa: None,
             reps: 3,
             portable: true,
+            inputs: None,
         }
     }
 }
@@ -81,6 +91,12 @@ pub struct DiceBenchRow {
 pub struct DiceBenchReport {
     /// The parameters (with the threads actually used).
     pub config: DiceBenchConfig,
+    /// Filters on side A.
+    pub rows_a: usize,
+    /// Filters on side B.
+    pub rows_b: usize,
+    /// Their length in bits.
+    pub filter_bits: usize,
     /// Pairs the kernel kept (the same on every path).
     pub pairs_kept: usize,
     /// Near-copies planted in the data (all of them should be kept at thresholds ≤ 0.95).
@@ -95,12 +111,13 @@ impl DiceBenchReport {
     /// The report as a small plain-text table.
     pub fn table(&self) -> String {
         let c = &self.config;
+        let source = match &c.inputs {
+            None => format!("random, seed {}", c.seed),
+            Some((a, b)) => format!("record filters of {} and {}", a.display(), b.display()),
+        };
         let mut s = format!(
-            "padan bench dice: {n}×{n} filters of {bits} bits, threshold {t}, seed {seed}\n",
-            n = c.n,
-            bits = c.bits,
-            t = c.threshold,
-            seed = c.seed
+            "padan bench dice: {}×{} filters of {} bits ({source}), threshold {}\n",
+            self.rows_a, self.rows_b, self.filter_bits, c.threshold
         );
         s.push_str(&format!(
             "{:<18} {:<17} {:>7} {:>13} {:>9} {:>10} {:>8}\n",
@@ -149,6 +166,22 @@ pub fn random_pair(n: usize, words: usize, seed: u64) -> (FilterMatrix, FilterMa
     (a, FilterMatrix::from_words(words, bdata), planted)
 }
 
+/// The record-level filters of an encoded file, as a matrix.
+pub fn record_filters(path: &std::path::Path) -> Result<FilterMatrix> {
+    let f = EncodedFile::read(path)?;
+    let col = f
+        .column(ColumnRole::RecordFilter)
+        .ok_or_else(|| Error::input_file(path, "it has no record_filter column"))?;
+    let mut m = FilterMatrix::with_capacity(col.width / 8, col.len());
+    for i in 0..col.len() {
+        match col.get(i) {
+            Some(bytes) => m.push(bytes),
+            None => m.push_missing(),
+        }
+    }
+    Ok(m)
+}
+
 /// Runs the benchmark.
 pub fn run_dice_bench(config: &DiceBenchConfig) -> Result<DiceBenchReport> {
     if !config.bits.is_power_of_two() || config.bits < 64 || config.bits > 1 << 16 {
@@ -173,7 +206,23 @@ pub fn run_dice_bench(config: &DiceBenchConfig) -> Result<DiceBenchReport> {
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the thread pool: {e}")))?;
     let threads = pool.current_num_threads();
-    let (a, b, planted) = random_pair(config.n, config.bits / 64, config.seed);
+    let (a, b, planted) = match &config.inputs {
+        None => random_pair(config.n, config.bits / 64, config.seed),
+        Some((pa, pb)) => {
+            let (a, b) = (record_filters(pa)?, record_filters(pb)?);
+            if a.bits() != b.bits() {
+                return Err(Error::config(
+                    "--input-b",
+                    format!(
+                        "its record filters have {} bits, those of --input-a {}",
+                        b.bits(),
+                        a.bits()
+                    ),
+                ));
+            }
+            (a, b, 0)
+        }
+    };
     let comparisons = (a.len() as u64) * (b.len() as u64);
 
     let mut raw_best = f64::INFINITY;
@@ -221,6 +270,9 @@ pub fn run_dice_bench(config: &DiceBenchConfig) -> Result<DiceBenchReport> {
     config.isa = Some(kernel.isa());
     Ok(DiceBenchReport {
         config,
+        rows_a: a.len(),
+        rows_b: b.len(),
+        filter_bits: a.bits(),
         pairs_kept: kept.len(),
         planted,
         raw_checksum: checksum,
