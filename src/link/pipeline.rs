@@ -343,14 +343,13 @@ impl LinkJob {
                 Edge { a, b, weight: w }
             })
             .collect();
-        let dup_p = cfg
-            .resolution
-            .duplicate_min_probability
-            .clamp(1e-12, 1.0 - 1e-12);
         let opts = ClusterOptions {
             one_to_one: cfg.resolution.one_to_one,
             within_agency: cfg.blocking.within_agency,
-            duplicate_min_weight: (dup_p / (1.0 - dup_p)).log2() - model.prior_weight(),
+            duplicate_min_weight: weight_for_probability(
+                &model,
+                cfg.resolution.duplicate_min_probability,
+            ),
         };
         if cfg.resolution.one_to_one && recs.inputs.len() != 2 {
             warnings.push("resolution.one_to_one applies to exactly two inputs; with more it only forbids within-agency merges".into());
@@ -422,11 +421,14 @@ impl LinkJob {
 }
 
 /// Thresholds in probability and weight.
+/// The match weight at which a pair reaches probability `p` under the model's prior.
+fn weight_for_probability(model: &Model, p: f64) -> f64 {
+    let p = p.clamp(1e-12, 1.0 - 1e-12);
+    (p / (1.0 - p)).log2() - model.prior_weight()
+}
+
 fn thresholds(model: &Model, cfg: &LinkConfig) -> ManifestThresholds {
-    let w = |p: f64| {
-        let p = p.clamp(1e-12, 1.0 - 1e-12);
-        (p / (1.0 - p)).log2() - model.prior_weight()
-    };
+    let w = |p: f64| weight_for_probability(model, p);
     ManifestThresholds {
         match_probability: cfg.thresholds.match_probability,
         review_probability: cfg.thresholds.review_probability,
