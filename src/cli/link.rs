@@ -23,7 +23,7 @@ pub struct LinkArgs {
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// The match-set directory to write.
-    #[arg(long, required_unless_present = "print_default_config")]
+    #[arg(long, required_unless_present_any = ["print_default_config", "blocking_only"])]
     pub out: Option<PathBuf>,
     /// Encoded files, one per agency.
     #[arg(required_unless_present = "print_default_config")]
@@ -34,6 +34,10 @@ pub struct LinkArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Block only: print the candidate pairs each block kind yields, without comparing or writing
+    /// anything (to size a run or tune blocking).
+    #[arg(long, conflicts_with = "out")]
+    pub blocking_only: bool,
     /// Print the commented default configuration and exit.
     #[arg(long)]
     pub print_default_config: bool,
@@ -54,6 +58,21 @@ pub fn run(args: LinkArgs) -> Result<()> {
     };
     if args.write_candidates {
         config.output.candidates = true;
+    }
+    if args.blocking_only {
+        let job = LinkJob {
+            inputs: args.inputs.clone(),
+            out_dir: PathBuf::new(),
+            config,
+        };
+        let bar = Progress::spinner(args.quiet, "blocking");
+        let (records, stats) = super::with_threads(args.threads, || job.plan())?;
+        bar.finish();
+        for w in crate::link::pipeline::blocking_warnings(&stats, &job.config.blocking) {
+            eprintln!("warning: {w}");
+        }
+        print_blocking(records, &stats);
+        return Ok(());
     }
     let out = args
         .out
@@ -114,4 +133,28 @@ pub fn run(args: LinkArgs) -> Result<()> {
     );
     println!("  output       {}", out.display());
     Ok(())
+}
+
+fn print_blocking(records: u64, s: &crate::link::block::BlockingStats) {
+    println!("padan link --blocking-only — {records} records");
+    println!(
+        "  candidate pairs      {:>14}  ({:.1} per record, reduction ratio {:.6})",
+        s.candidates,
+        s.candidates as f64 / records.max(1) as f64,
+        s.reduction_ratio
+    );
+    println!("  pairs by block kind (before deduplication across kinds):");
+    for (kind, n) in &s.candidates_by_block {
+        let capped = s.capped_by_kind.get(kind).copied().unwrap_or(0)
+            + s.purged_by_kind.get(kind).copied().unwrap_or(0);
+        if capped > 0 {
+            let kept = match s.effective_max_block_size.get(kind) {
+                Some(k) => format!("blocks of ≤ {k} records kept"),
+                None => "over max_block_size".to_string(),
+            };
+            println!("    {kind:<20} {n:>14}  ({capped} blocks skipped; {kept})");
+        } else {
+            println!("    {kind:<20} {n:>14}");
+        }
+    }
 }

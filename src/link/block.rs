@@ -1,5 +1,5 @@
 //! Blocking: candidate pairs from the union of keyed-token blocks and Hamming LSH bands on the
-//! record-level filter.
+//! record-level filter, generated block by block without ever holding every pair at once.
 //!
 //! - **Token blocks**: records sharing a keyed exact token (passport digits, NIK, name, full date)
 //!   or a keyed blocking key (date of birth + sex, phonetic name + birth year) form a block.
@@ -10,8 +10,14 @@
 //!
 //! A block larger than `max_block_size` is skipped and counted (a warning names its kind and size,
 //! never its key): such a block is too common to tell people apart. Pairs inside one agency are
-//! kept only when `within_agency` is on. Candidates are deduplicated across blocks and sorted, so
-//! the result does not depend on the thread count.
+//! kept only when `within_agency` is on.
+//!
+//! [`Blocks`] holds every block as a list of members (block ids in a fixed order: kind, then key)
+//! and, per record, the ascending ids of the blocks it belongs to. A pair found in several blocks
+//! is *owned* by the first block holding both records (the smallest shared id), and only its owner
+//! emits it. So candidates are distinct without a global sort and deduplication, can be compared
+//! block by block (the block's records stay in cache), and their order depends only on the input
+//! and the config, never on the thread count.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -65,82 +71,201 @@ pub struct BlockingStats {
     pub capped_by_kind: BTreeMap<String, u64>,
     /// The largest skipped block's size, by kind.
     pub capped_largest: BTreeMap<String, u64>,
+    /// Blocks within `max_block_size` skipped to keep the kind within its pair budget, by kind
+    /// (also counted in `capped_blocks`).
+    pub purged_by_kind: BTreeMap<String, u64>,
+    /// Per kind whose budget bit: the largest block size kept.
+    pub effective_max_block_size: BTreeMap<String, u64>,
 }
 
-/// Candidate pairs and their stats.
-pub struct Candidates {
-    /// Sorted, distinct pairs.
-    pub pairs: Vec<PairKey>,
-    /// Stats.
+/// No block in a slot.
+const NONE: u32 = u32::MAX;
+
+/// Pairs a work unit of [`Blocks::chunks`] aims at.
+const CHUNK_PAIRS: u64 = 1 << 16;
+
+/// Every block of a run, and each record's blocks.
+pub struct Blocks {
+    /// Members of block `k`: `members[starts[k]..starts[k + 1]]`, ascending record indices.
+    members: Vec<u32>,
+    starts: Vec<usize>,
+    /// Slots: one per token kind and one per LSH band; a record is in at most one block per
+    /// slot, and block ids grow with the slot.
+    slots: usize,
+    /// Slot of each block.
+    block_slot: Vec<u16>,
+    /// Kind index of each slot.
+    slot_kind: Vec<u8>,
+    /// Block of record `i` in slot `s`: `rec_slots[i * slots + s]` ([`NONE`] when none).
+    rec_slots: Vec<u32>,
+    /// Agency of each record.
+    agency_of: Vec<u16>,
+    within_agency: bool,
+    /// Pairs each block emits before deduplication (under the agency rule), for chunking.
+    block_pairs: Vec<u64>,
+    /// Kind index of each block.
+    block_kind: Vec<u8>,
+    /// Kind names, by index (every LSH band is kind `lsh`).
+    kinds: Vec<String>,
+    /// Stats; `candidates` and `reduction_ratio` are filled by [`Blocks::set_candidates`].
     pub stats: BlockingStats,
 }
 
-/// Runs blocking over all records.
-pub fn candidates(recs: &Records, cfg: &BlockingConfig) -> Candidates {
-    let mut kinds: Vec<(String, Vec<(u128, u32)>)> = Vec::new();
-    for (name, col) in recs.token_columns() {
-        let chosen = if cfg.keys.is_empty() {
-            // By default every token but those of sex fields (two values: no blocking power).
-            !recs.schema.fields.iter().any(|f| {
-                f.kind == crate::schema::FieldKind::Sex && name == format!("token_{}", f.name)
-            })
-        } else {
-            cfg.keys.contains(&name)
+impl Blocks {
+    /// Builds every block over all records.
+    pub fn build(recs: &Records, cfg: &BlockingConfig) -> Blocks {
+        let mut b = Blocks {
+            members: Vec::new(),
+            starts: vec![0],
+            slots: 0,
+            block_slot: Vec::new(),
+            slot_kind: Vec::new(),
+            rec_slots: Vec::new(),
+            agency_of: recs.agency_of.clone(),
+            within_agency: cfg.within_agency,
+            block_pairs: Vec::new(),
+            block_kind: Vec::new(),
+            kinds: Vec::new(),
+            stats: BlockingStats::default(),
         };
-        if !chosen {
-            continue;
-        }
-        kinds.push((name, keyed(col)));
-    }
-    if cfg.lsh_bands > 0 {
-        let mut rng = ChaCha8Rng::seed_from_u64(cfg.lsh_seed);
-        let bits = recs.record_filter.bits();
-        for band in 0..cfg.lsh_bands {
-            let positions: Vec<usize> = (0..cfg.lsh_bits)
-                .map(|_| rng.random_range(0..bits))
-                .collect();
-            let keys: Vec<(u128, u32)> = (0..recs.len())
-                .into_par_iter()
-                .with_min_len(4096)
-                .filter_map(|i| {
-                    let row = recs.record_filter.row(i);
-                    let mut key = 0u64;
-                    for (k, &p) in positions.iter().enumerate() {
-                        key |= ((row[p / 64] >> (p % 64)) & 1) << k;
-                    }
-                    // An all-zero sample says nothing (a near-empty filter): no bucket.
-                    (key != 0).then_some((((band as u128) << 64) | key as u128, i as u32))
+        let mut sizes: Vec<BlockSize> = Vec::new();
+        let budget = (cfg.pairs_per_record * recs.len() as f64) as u64;
+        for (name, col) in recs.token_columns() {
+            let chosen = if cfg.keys.is_empty() {
+                // By default every token but those of sex fields (two values: no blocking power).
+                !recs.schema.fields.iter().any(|f| {
+                    f.kind == crate::schema::FieldKind::Sex && name == format!("token_{}", f.name)
                 })
-                .collect();
-            match kinds.iter_mut().find(|(n, _)| n == "lsh") {
-                Some((_, v)) => v.extend(keys),
-                None => kinds.push(("lsh".to_string(), keys)),
+            } else {
+                cfg.keys.contains(&name)
+            };
+            if chosen {
+                let mut keys = keyed(col);
+                keys.par_sort_unstable();
+                b.add_kind(&name, &keys, cfg.max_block_size, budget, &mut sizes);
             }
         }
+        if cfg.lsh_bands > 0 {
+            let mut rng = ChaCha8Rng::seed_from_u64(cfg.lsh_seed);
+            let bits = recs.record_filter.bits();
+            for _ in 0..cfg.lsh_bands {
+                let positions: Vec<usize> = (0..cfg.lsh_bits)
+                    .map(|_| rng.random_range(0..bits))
+                    .collect();
+                let mut keys: Vec<(u64, u32)> = (0..recs.len())
+                    .into_par_iter()
+                    .with_min_len(4096)
+                    .filter_map(|i| {
+                        let row = recs.record_filter.row(i);
+                        let mut key = 0u64;
+                        for (k, &p) in positions.iter().enumerate() {
+                            key |= ((row[p / 64] >> (p % 64)) & 1) << k;
+                        }
+                        // An all-zero sample says nothing (a near-empty filter): no bucket.
+                        (key != 0).then_some((key, i as u32))
+                    })
+                    .collect();
+                keys.par_sort_unstable();
+                // The bands share the LSH budget (0 stays "no budget").
+                let band_budget = match budget {
+                    0 => 0,
+                    b => (b / cfg.lsh_bands as u64).max(1),
+                };
+                b.add_kind("lsh", &keys, cfg.max_block_size, band_budget, &mut sizes);
+            }
+        }
+        sizes.sort_by(|a, b| b.size.cmp(&a.size).then(a.cmp(b)));
+        sizes.truncate(10);
+        b.stats.largest_blocks = sizes;
+        b.stats.possible_pairs = possible_pairs(recs, cfg.within_agency);
+        b.index_records(recs.len());
+        b
     }
-    let mut stats = BlockingStats::default();
-    let mut all: Vec<PairKey> = Vec::new();
-    let mut sizes: Vec<BlockSize> = Vec::new();
-    for (name, mut keys) in kinds {
-        keys.par_sort_unstable();
-        let runs = runs(&keys);
+
+    /// Adds the blocks of one kind from its sorted (key, record) list. Blocks above
+    /// `max_block_size` records are skipped; then, smallest first, blocks are kept while the
+    /// kind's pairs stay within `budget` (the larger ones are skipped too).
+    fn add_kind<K: Copy + Eq>(
+        &mut self,
+        name: &str,
+        keys: &[(K, u32)],
+        max_block_size: usize,
+        budget: u64,
+        sizes: &mut Vec<BlockSize>,
+    ) {
+        // Runs of equal keys with their pair counts under the agency rule.
+        let mut runs: Vec<(usize, usize, u64)> = Vec::new();
+        let mut per_agency: BTreeMap<u16, u64> = BTreeMap::new();
+        let mut s = 0;
+        for i in 1..=keys.len() {
+            if i < keys.len() && keys[i].0 == keys[s].0 {
+                continue;
+            }
+            let n = (i - s) as u64;
+            let mut pairs = n * n.saturating_sub(1) / 2;
+            if n >= 2 && !self.within_agency {
+                per_agency.clear();
+                for &(_, r) in &keys[s..i] {
+                    *per_agency.entry(self.agency_of[r as usize]).or_insert(0) += 1;
+                }
+                pairs -= per_agency.values().map(|&c| c * (c - 1) / 2).sum::<u64>();
+            }
+            runs.push((s, i, pairs));
+            s = i;
+        }
+        // The size cap under the budget: the largest size whose blocks, with all smaller ones,
+        // fit.
+        let mut cap = max_block_size;
+        if budget > 0 {
+            let mut by_size: BTreeMap<usize, u64> = BTreeMap::new();
+            for &(s, e, p) in &runs {
+                if e - s <= max_block_size && p > 0 {
+                    *by_size.entry(e - s).or_insert(0) += p;
+                }
+            }
+            let mut total = 0u64;
+            for (&size, &p) in &by_size {
+                if total + p > budget {
+                    cap = cap.min(size - 1);
+                    break;
+                }
+                total += p;
+            }
+        }
+        let kind = match self.kinds.iter().position(|k| k == name) {
+            Some(i) => i,
+            None => {
+                self.kinds.push(name.to_string());
+                self.kinds.len() - 1
+            }
+        };
+        let kind = u8::try_from(kind).unwrap_or(u8::MAX);
+        let slot = u16::try_from(self.slots).expect("fewer than 65,536 block slots");
+        self.slots += 1;
+        self.slot_kind.push(kind);
         let mut produced = 0u64;
-        let mut pairs: Vec<Vec<PairKey>> = runs
-            .par_iter()
-            .filter(|r| r.1 - r.0 >= 2 && r.1 - r.0 <= cfg.max_block_size)
-            .map(|&(s, e)| block_pairs(&keys[s..e], &recs.agency_of, cfg.within_agency))
-            .collect();
-        for &(s, e) in &runs {
-            let size = (e - s) as u64;
-            if e - s > cfg.max_block_size {
-                stats.capped_blocks += 1;
-                *stats.capped_by_kind.entry(name.clone()).or_insert(0) += 1;
-                let l = stats.capped_largest.entry(name.clone()).or_insert(0);
-                *l = (*l).max(size);
-            } else if size >= 2 {
+        for (s, e, pairs) in runs {
+            let size = e - s;
+            if size > cap && pairs > 0 {
+                let over = if size > max_block_size {
+                    &mut self.stats.capped_by_kind
+                } else {
+                    &mut self.stats.purged_by_kind
+                };
+                *over.entry(name.into()).or_insert(0) += 1;
+                self.stats.capped_blocks += 1;
+                let l = self.stats.capped_largest.entry(name.into()).or_insert(0);
+                *l = (*l).max(size as u64);
+            } else if pairs > 0 {
+                self.members.extend(keys[s..e].iter().map(|&(_, r)| r));
+                self.starts.push(self.members.len());
+                self.block_pairs.push(pairs);
+                self.block_kind.push(kind);
+                self.block_slot.push(slot);
+                produced += pairs;
                 sizes.push(BlockSize {
-                    kind: name.clone(),
-                    size,
+                    kind: name.into(),
+                    size: size as u64,
                 });
                 if sizes.len() > 4096 {
                     sizes.sort_by(|a, b| b.size.cmp(&a.size).then(a.cmp(b)));
@@ -148,25 +273,206 @@ pub fn candidates(recs: &Records, cfg: &BlockingConfig) -> Candidates {
                 }
             }
         }
-        for p in pairs.iter_mut() {
-            produced += p.len() as u64;
-            all.append(p);
+        if cap < max_block_size {
+            let c = self
+                .stats
+                .effective_max_block_size
+                .entry(name.into())
+                .or_insert(cap as u64);
+            *c = (*c).min(cap as u64);
         }
-        stats.candidates_by_block.insert(name, produced);
+        *self
+            .stats
+            .candidates_by_block
+            .entry(name.into())
+            .or_insert(0) += produced;
     }
-    all.par_sort_unstable();
-    all.dedup();
-    sizes.sort_by(|a, b| b.size.cmp(&a.size).then(a.cmp(b)));
-    sizes.truncate(10);
-    stats.largest_blocks = sizes;
-    stats.candidates = all.len() as u64;
-    stats.possible_pairs = possible_pairs(recs, cfg.within_agency);
-    stats.reduction_ratio = if stats.possible_pairs == 0 {
-        0.0
-    } else {
-        1.0 - stats.candidates as f64 / stats.possible_pairs as f64
-    };
-    Candidates { pairs: all, stats }
+
+    /// Builds each record's block per slot.
+    fn index_records(&mut self, n: usize) {
+        let slots = self.slots;
+        let mut rec_slots = vec![NONE; n * slots];
+        for k in 0..self.len() {
+            let s = usize::from(self.block_slot[k]);
+            for &m in self.members(k) {
+                rec_slots[m as usize * slots + s] = k as u32;
+            }
+        }
+        self.rec_slots = rec_slots;
+    }
+
+    /// Number of blocks (of two or more records, under the cap).
+    pub fn len(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    /// Whether there are no blocks.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Members of block `k`, ascending.
+    pub fn members(&self, k: usize) -> &[u32] {
+        &self.members[self.starts[k]..self.starts[k + 1]]
+    }
+
+    fn slots_of(&self, r: u32) -> &[u32] {
+        &self.rec_slots[r as usize * self.slots..(r as usize + 1) * self.slots]
+    }
+
+    /// The first block holding both records, if any.
+    pub fn owner(&self, a: u32, b: u32) -> Option<u32> {
+        let (x, y) = (self.slots_of(a), self.slots_of(b));
+        x.iter()
+            .zip(y)
+            .find(|(p, q)| p == q && **p != NONE)
+            .map(|(p, _)| *p)
+    }
+
+    /// For a pair of block `k`: `None` when an earlier block holds both records (that block
+    /// emits the pair), else the kinds of every block holding both, as a bit mask (kind index
+    /// `i` → bit `i`; kinds from the 17th on are not recorded).
+    #[inline]
+    fn owned_kinds(&self, a: u32, b: u32, k: u32) -> Option<u16> {
+        let (x, y) = (self.slots_of(a), self.slots_of(b));
+        let slot = usize::from(self.block_slot[k as usize]);
+        // A record is in one block per slot: the pair is owned unless an earlier slot holds both.
+        let earlier = x[..slot]
+            .iter()
+            .zip(&y[..slot])
+            .fold(false, |acc, (p, q)| acc | ((p == q) & (*p != NONE)));
+        if earlier {
+            return None;
+        }
+        let mut mask = 0u16;
+        for (s, (p, q)) in x.iter().zip(y).enumerate().skip(slot) {
+            let kind = self.slot_kind[s];
+            if p == q && *p != NONE && kind < 16 {
+                mask |= 1 << kind;
+            }
+        }
+        Some(mask)
+    }
+
+    /// Calls `f(a, b, kinds)` (with `a < b`) for every pair block `k` owns, in a fixed order;
+    /// `kinds` is the mask of the kinds of every block holding both records.
+    #[inline]
+    pub fn for_each_owned(&self, k: usize, mut f: impl FnMut(u32, u32, u16)) {
+        let m = self.members(k);
+        for (x, &a) in m.iter().enumerate() {
+            for &b in &m[x + 1..] {
+                if !self.within_agency && self.agency_of[a as usize] == self.agency_of[b as usize] {
+                    continue;
+                }
+                if let Some(kinds) = self.owned_kinds(a, b, k as u32) {
+                    f(a, b, kinds);
+                }
+            }
+        }
+    }
+
+    /// Block kind names, by kind index (the bits of the masks of [`Blocks::for_each_owned`]).
+    pub fn kinds(&self) -> &[String] {
+        &self.kinds
+    }
+
+    /// Per kind (by index): which schema fields its blocking key is built from. LSH uses every
+    /// field (the record filter holds them all).
+    pub fn kind_fields(&self, schema: &crate::schema::Schema) -> Vec<Vec<bool>> {
+        use crate::io::encoded::{BlockKind, Layout};
+        use crate::schema::FieldKind;
+        let of_kind =
+            |k: FieldKind| -> Vec<bool> { schema.fields.iter().map(|f| f.kind == k).collect() };
+        // A NIK spells out its holder's date of birth and sex: a key built from either also
+        // selects on the NIK, and a NIK key on both. Given names are gendered (Siti, Muhammad):
+        // a name key also selects on sex.
+        let entangle = |used: Vec<bool>| -> Vec<bool> {
+            let any = |k: FieldKind| {
+                schema
+                    .fields
+                    .iter()
+                    .zip(&used)
+                    .any(|(f, &u)| u && f.kind == k)
+            };
+            let dob_or_sex = any(FieldKind::Date) || any(FieldKind::Sex);
+            let nik = any(FieldKind::Nik);
+            let name = any(FieldKind::Name);
+            schema
+                .fields
+                .iter()
+                .zip(&used)
+                .map(|(f, &u)| {
+                    u || (dob_or_sex && f.kind == FieldKind::Nik)
+                        || (nik && matches!(f.kind, FieldKind::Date | FieldKind::Sex))
+                        || (name && f.kind == FieldKind::Sex)
+                })
+                .collect()
+        };
+        self.kinds
+            .iter()
+            .map(|name| {
+                if let Some(field) = name.strip_prefix("token_") {
+                    return entangle(schema.fields.iter().map(|f| f.name == field).collect());
+                }
+                for bk in Layout::block_kinds(schema) {
+                    if *name == format!("block_{}", bk.label()) {
+                        let (x, y) = match bk {
+                            BlockKind::DobSex => (FieldKind::Date, FieldKind::Sex),
+                            BlockKind::NameYear => (FieldKind::Name, FieldKind::Date),
+                        };
+                        let (x, y) = (of_kind(x), of_kind(y));
+                        return entangle(x.iter().zip(&y).map(|(a, b)| *a || *b).collect());
+                    }
+                }
+                vec![true; schema.fields.len()]
+            })
+            .collect()
+    }
+
+    /// Consecutive ranges of block ids holding about [`CHUNK_PAIRS`] pairs each: the parallel
+    /// work units. They depend only on the blocks, never on the thread count.
+    pub fn chunks(&self) -> Vec<std::ops::Range<usize>> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let mut acc = 0u64;
+        for (k, &p) in self.block_pairs.iter().enumerate() {
+            acc += p;
+            if acc >= CHUNK_PAIRS {
+                out.push(start..k + 1);
+                start = k + 1;
+                acc = 0;
+            }
+        }
+        if start < self.len() {
+            out.push(start..self.len());
+        }
+        out
+    }
+
+    /// Every candidate pair, distinct, in block order (for tests, benches and small inputs).
+    pub fn pairs(&self) -> Vec<PairKey> {
+        self.chunks()
+            .into_par_iter()
+            .map(|r| {
+                let mut v = Vec::new();
+                for k in r {
+                    self.for_each_owned(k, |a, b, _| v.push(pack(a, b)));
+                }
+                v
+            })
+            .collect::<Vec<_>>()
+            .concat()
+    }
+
+    /// Records the number of distinct candidates (known once they are generated).
+    pub fn set_candidates(&mut self, n: u64) {
+        self.stats.candidates = n;
+        self.stats.reduction_ratio = if self.stats.possible_pairs == 0 {
+            0.0
+        } else {
+            1.0 - n as f64 / self.stats.possible_pairs as f64
+        };
+    }
 }
 
 fn keyed(col: &TokenColumn) -> Vec<(u128, u32)> {
@@ -177,36 +483,6 @@ fn keyed(col: &TokenColumn) -> Vec<(u128, u32)> {
         .filter(|(_, (_, &v))| v)
         .map(|(i, (&t, _))| (t, i as u32))
         .collect()
-}
-
-/// Runs of equal keys in a sorted list: (start, end).
-fn runs(keys: &[(u128, u32)]) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut s = 0;
-    for i in 1..=keys.len() {
-        if i == keys.len() || keys[i].0 != keys[s].0 {
-            out.push((s, i));
-            s = i;
-        }
-    }
-    out
-}
-
-fn block_pairs(block: &[(u128, u32)], agency_of: &[u16], within: bool) -> Vec<PairKey> {
-    let mut v = Vec::with_capacity(block.len() * (block.len() - 1) / 2);
-    for (x, &(_, a)) in block.iter().enumerate() {
-        for &(_, b) in &block[x + 1..] {
-            if a == b {
-                continue;
-            }
-            if !within && agency_of[a as usize] == agency_of[b as usize] {
-                continue;
-            }
-            let (lo, hi) = if a < b { (a, b) } else { (b, a) };
-            v.push(pack(lo, hi));
-        }
-    }
-    v
 }
 
 /// The number of pairs that could be compared.
@@ -234,14 +510,86 @@ mod tests {
         assert!(pack(1, 100) < pack(2, 0));
     }
 
+    fn blocks_from(lists: &[&[u32]], agency_of: Vec<u16>, within: bool) -> Blocks {
+        let mut b = Blocks {
+            members: Vec::new(),
+            starts: vec![0],
+            slots: 0,
+            block_slot: Vec::new(),
+            slot_kind: Vec::new(),
+            rec_slots: Vec::new(),
+            agency_of,
+            within_agency: within,
+            block_pairs: Vec::new(),
+            block_kind: Vec::new(),
+            kinds: Vec::new(),
+            stats: BlockingStats::default(),
+        };
+        let n = b.agency_of.len();
+        let mut sizes = Vec::new();
+        for (k, l) in lists.iter().enumerate() {
+            let keys: Vec<(u32, u32)> = l.iter().map(|&r| (k as u32, r)).collect();
+            b.add_kind("t", &keys, 100, 0, &mut sizes);
+        }
+        b.index_records(n);
+        b
+    }
+
     #[test]
-    fn runs_and_block_pairs_respect_agencies() {
-        let keys = vec![(1u128, 0u32), (1, 1), (1, 2), (2, 3), (3, 4), (3, 5)];
-        assert_eq!(runs(&keys), vec![(0, 3), (3, 4), (4, 6)]);
-        let agency = [0u16, 0, 1, 1, 0, 1];
-        let within = block_pairs(&keys[0..3], &agency, true);
-        assert_eq!(within, vec![pack(0, 1), pack(0, 2), pack(1, 2)]);
-        let across = block_pairs(&keys[0..3], &agency, false);
-        assert_eq!(across, vec![pack(0, 2), pack(1, 2)]);
+    fn a_pair_in_several_blocks_is_emitted_once_by_its_first_block() {
+        let b = blocks_from(&[&[0, 1, 2], &[1, 2, 3], &[0, 3]], vec![0, 1, 2, 3], true);
+        assert_eq!(b.owner(1, 2), Some(0));
+        assert_eq!(b.owner(2, 3), Some(1));
+        assert_eq!(b.owner(0, 3), Some(2));
+        let mut got = b.pairs();
+        assert_eq!(got.len(), 6, "every pair of 4 records, once");
+        got.sort_unstable();
+        got.dedup();
+        assert_eq!(got.len(), 6);
+    }
+
+    #[test]
+    fn agency_rule_drops_within_agency_pairs() {
+        let agency = vec![0u16, 0, 1];
+        let across = blocks_from(&[&[0, 1, 2]], agency.clone(), false);
+        assert_eq!(across.pairs(), vec![pack(0, 2), pack(1, 2)]);
+        assert_eq!(across.stats.candidates_by_block["t"], 2);
+        let within = blocks_from(&[&[0, 1, 2]], agency, true);
+        assert_eq!(within.pairs(), vec![pack(0, 1), pack(0, 2), pack(1, 2)]);
+        // A block whose only pairs are within one agency holds nothing when they are off.
+        let none = blocks_from(&[&[0, 1]], vec![0, 0], false);
+        assert!(none.is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn owned_pairs_are_the_deduplicated_union_of_block_pairs(
+            lists in proptest::collection::vec(
+                proptest::collection::btree_set(0u32..30, 0..8), 0..12),
+            within in proptest::bool::ANY,
+        ) {
+            let agency: Vec<u16> = (0..30).map(|i| (i % 3) as u16).collect();
+            let vecs: Vec<Vec<u32>> = lists.iter().map(|s| s.iter().copied().collect()).collect();
+            let refs: Vec<&[u32]> = vecs.iter().map(|v| v.as_slice()).collect();
+            let b = blocks_from(&refs, agency.clone(), within);
+            let mut expect = Vec::new();
+            for v in &vecs {
+                for (x, &a) in v.iter().enumerate() {
+                    for &c in &v[x + 1..] {
+                        if within || agency[a as usize] != agency[c as usize] {
+                            expect.push(pack(a, c));
+                        }
+                    }
+                }
+            }
+            expect.sort_unstable();
+            expect.dedup();
+            let got = b.pairs();
+            let mut sorted = got.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            proptest::prop_assert_eq!(sorted.len(), got.len(), "no pair twice");
+            proptest::prop_assert_eq!(sorted, expect);
+        }
     }
 }

@@ -12,12 +12,24 @@ use crate::scoring::{EmOptions, FieldParams};
 
 /// Default records in a block above which the block is skipped (with a warning).
 pub const DEFAULT_MAX_BLOCK_SIZE: usize = 200;
+/// Default pair budget per block kind and input record.
+pub const DEFAULT_PAIRS_PER_RECORD: f64 = 10.0;
 /// Default number of LSH bands on the record-level filter.
 pub const DEFAULT_LSH_BANDS: usize = 24;
 /// Default bits sampled per LSH band.
-pub const DEFAULT_LSH_BITS: usize = 28;
+pub const DEFAULT_LSH_BITS: usize = 40;
 /// Default random record pairs used to estimate u.
 pub const DEFAULT_RANDOM_PAIRS: usize = 200_000;
+
+/// How the model is trained (see [`ModelConfig::training`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Training {
+    /// m per field from the block kinds that do not use it; λ over all record pairs.
+    Blocks,
+    /// One EM over all candidate pairs; λ among candidates.
+    Candidates,
+}
 
 /// The whole link configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -51,6 +63,10 @@ pub struct BlockingConfig {
     pub lsh_seed: u64,
     /// Blocks with more records than this are skipped, with a warning naming the block kind.
     pub max_block_size: usize,
+    /// Pair budget per block kind, per record: a kind (each token or key column; all LSH bands
+    /// together) yields at most this many pairs per input record. Its largest blocks are skipped
+    /// until it fits (block purging), so candidates grow linearly with the records. 0 = no budget.
+    pub pairs_per_record: f64,
     /// Also compare records of the same agency (finds within-agency duplicates).
     pub within_agency: bool,
 }
@@ -63,6 +79,7 @@ impl Default for BlockingConfig {
             lsh_bits: DEFAULT_LSH_BITS,
             lsh_seed: 1,
             max_block_size: DEFAULT_MAX_BLOCK_SIZE,
+            pairs_per_record: DEFAULT_PAIRS_PER_RECORD,
             within_agency: true,
         }
     }
@@ -150,6 +167,10 @@ impl ComparisonConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelConfig {
+    /// How m and λ are trained: `blocks` (m of each field by EM on the pairs of the block kinds
+    /// that do not use it, u from random pairs, λ over all record pairs) or `candidates` (one EM
+    /// over all candidate pairs, λ among candidates).
+    pub training: Training,
     /// Random record pairs compared to estimate u.
     pub random_pairs: usize,
     /// Seed for the random pairs.
@@ -161,6 +182,7 @@ pub struct ModelConfig {
 impl Default for ModelConfig {
     fn default() -> Self {
         ModelConfig {
+            training: Training::Blocks,
             random_pairs: DEFAULT_RANDOM_PAIRS,
             seed: 42,
             // u is re-estimated among the candidate pairs: blocking on names makes name agreement
@@ -256,6 +278,12 @@ impl LinkConfig {
         if b.lsh_bands > 0 && !(1..=64).contains(&b.lsh_bits) {
             return err("blocking.lsh_bits", "must be 1..=64".into());
         }
+        if !(b.pairs_per_record >= 0.0 && b.pairs_per_record.is_finite()) {
+            return err(
+                "blocking.pairs_per_record",
+                "must be a number ≥ 0 (0 = no budget)".into(),
+            );
+        }
         if b.max_block_size < 2 {
             return err("blocking.max_block_size", "must be at least 2".into());
         }
@@ -312,9 +340,12 @@ pub const DEFAULT_CONFIG_TOML: &str = r#"# padan link configuration. Every key i
 # (token_passport, token_nik, token_name, token_dob, block_dob_sex, block_name_year, ...).
 keys = []
 lsh_bands = 24          # Hamming LSH on the record-level filter: bands ...
-lsh_bits = 28           # ... of this many sampled bits (0 bands = no LSH)
+lsh_bits = 40           # ... of this many sampled bits (0 bands = no LSH)
 lsh_seed = 1
 max_block_size = 200    # larger blocks are skipped with a warning (they are too common to help)
+pairs_per_record = 10.0 # per block kind (all LSH bands together): at most this many pairs per
+                        # record; the kind's largest blocks are skipped until it fits, so work
+                        # grows linearly with the records (0 = no budget)
 within_agency = true    # also compare records of one agency: finds duplicates inside an agency
 
 # Per-field comparison levels: exact (equal keyed tokens, or Dice = 1), then one level per
@@ -326,6 +357,9 @@ within_agency = true    # also compare records of one agency: finds duplicates i
 # u = [0.001, 0.004, 0.02, 0.08, 0.895]
 
 [model]
+training = "blocks"     # m of each field by EM on the pairs of block kinds that do not use it,
+                        # u from random pairs, λ over all record pairs (robust to blocking);
+                        # "candidates" = one EM over all candidate pairs (small, clean inputs)
 random_pairs = 200000   # random record pairs compared to estimate u (non-match agreement rates)
 seed = 42
 

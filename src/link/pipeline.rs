@@ -8,13 +8,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::block::{self, unpack, BlockingStats, PairKey};
-use super::compare::Comparator;
-use super::config::LinkConfig;
+use super::block::{self, pack, unpack, BlockingStats, Blocks, PairKey};
+use super::compare::{Comparator, LevelCoder};
+use super::config::{LinkConfig, Training};
 use super::data::Records;
 use super::output;
 use crate::error::{Error, Result};
-use crate::scoring::{self, ClusterOptions, Edge, EmReport, Model, Patterns};
+use crate::scoring::{
+    self, ClusterOptions, Edge, EmReport, KindFit, KindPatterns, Model, Patterns,
+};
 
 /// A link run.
 pub struct LinkJob {
@@ -98,6 +100,10 @@ pub struct ManifestModel {
     pub fields: Vec<ManifestField>,
     /// EM convergence.
     pub em: EmReport,
+    /// How m and λ were trained (`blocks` or `candidates`).
+    pub training: String,
+    /// With `blocks`: what EM found on each block kind's pairs.
+    pub training_by_kind: Vec<KindFit>,
 }
 
 /// Thresholds in both scales.
@@ -224,6 +230,27 @@ pub struct LinkOutcome<'a> {
 }
 
 impl LinkJob {
+    /// Blocks only: reads the inputs, builds the blocks and counts the distinct candidate pairs
+    /// without comparing them (to size a run or tune blocking). Returns (records, stats).
+    pub fn plan(&self) -> Result<(u64, BlockingStats)> {
+        self.config.validate("link config")?;
+        let recs = Records::load(&self.inputs)?;
+        let mut blocks = Blocks::build(&recs, &self.config.blocking);
+        let n: u64 = blocks
+            .chunks()
+            .into_par_iter()
+            .map(|range| {
+                let mut c = 0u64;
+                for k in range {
+                    blocks.for_each_owned(k, |_, _, _| c += 1);
+                }
+                c
+            })
+            .sum();
+        blocks.set_candidates(n);
+        Ok((recs.len() as u64, blocks.stats))
+    }
+
     /// Runs the job; `stage(label)` is called when a stage starts.
     pub fn run(&self, stage: &(dyn Fn(&str) + Sync)) -> Result<Manifest> {
         let t_total = Instant::now();
@@ -256,14 +283,8 @@ impl LinkJob {
 
         stage("blocking");
         let t = Instant::now();
-        let cands = block::candidates(&recs, &cfg.blocking);
-        for (kind, n) in &cands.stats.capped_by_kind {
-            warnings.push(format!(
-                "{n} block(s) of kind '{kind}' skipped: larger than max_block_size {} (largest {} records)",
-                cfg.blocking.max_block_size,
-                cands.stats.capped_largest.get(kind).copied().unwrap_or(0)
-            ));
-        }
+        let mut blocks = block::Blocks::build(&recs, &cfg.blocking);
+        warnings.extend(blocking_warnings(&blocks.stats, &cfg.blocking));
         timings.block = t.elapsed().as_secs_f64();
 
         stage("comparing");
@@ -271,7 +292,16 @@ impl LinkJob {
         let comparator = Comparator::new(&recs, cfg);
         let nf = comparator.n_fields();
         let n_levels = comparator.n_levels();
-        let levels = comparator.levels_of(&cands.pairs);
+        let coder = LevelCoder::new(&n_levels).ok_or_else(|| {
+            Error::config(
+                "link config",
+                "comparison: too many levels in all (more than 2^32 level combinations); use fewer thresholds",
+            )
+        })?;
+        let segments = compare_blocks(&blocks, &comparator, &coder);
+        let n_candidates: u64 = segments.iter().map(|s| s.pairs.len() as u64).sum();
+        blocks.set_candidates(n_candidates);
+        let code_counts = count_codes(&segments, &coder, None);
         timings.compare = t.elapsed().as_secs_f64();
 
         stage("fitting");
@@ -285,8 +315,69 @@ impl LinkJob {
         let random_levels = comparator.levels_of(&random);
         let u = scoring::estimate_u(&Patterns::from_levels(&random_levels, nf), &n_levels);
         let fixed: Vec<_> = comparator.comparisons.iter().map(|c| c.fixed()).collect();
-        let patterns = Patterns::from_levels(&levels, nf);
-        let model = scoring::fit(&patterns, &n_levels, &u, &fixed, &cfg.model.em);
+        let mut decoded = vec![0u8; code_counts.len() * nf];
+        for (i, &(code, _)) in code_counts.iter().enumerate() {
+            coder.decode(code, &mut decoded[i * nf..(i + 1) * nf]);
+        }
+        let patterns = Patterns::from_counts(
+            nf,
+            code_counts
+                .iter()
+                .enumerate()
+                .map(|(i, &(_, n))| (&decoded[i * nf..(i + 1) * nf], n)),
+        );
+        let mut kind_fits = Vec::new();
+        let model = match cfg.model.training {
+            Training::Candidates => scoring::fit(&patterns, &n_levels, &u, &fixed, &cfg.model.em),
+            Training::Blocks => {
+                let uses = blocks.kind_fields(&recs.schema);
+                let kinds: Vec<KindPatterns> = blocks
+                    .kinds()
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, _)| *k < 16 && uses[*k].iter().any(|&u| !u))
+                    .map(|(k, name)| {
+                        let counts = count_codes(&segments, &coder, Some(k as u8));
+                        let mut lv = vec![0u8; nf];
+                        let items: Vec<(Vec<u8>, u64)> = counts
+                            .iter()
+                            .map(|&(code, n)| {
+                                coder.decode(code, &mut lv);
+                                (lv.clone(), n)
+                            })
+                            .collect();
+                        KindPatterns {
+                            kind: name.clone(),
+                            uses: uses[k].clone(),
+                            patterns: Patterns::from_counts(
+                                nf,
+                                items.iter().map(|(v, n)| (v.as_slice(), *n)),
+                            ),
+                        }
+                    })
+                    .collect();
+                let names: Vec<String> =
+                    recs.schema.fields.iter().map(|f| f.name.clone()).collect();
+                let trained = scoring::fit_by_blocks(
+                    &patterns,
+                    &kinds,
+                    &names,
+                    &n_levels,
+                    &u,
+                    &fixed,
+                    &cfg.model.em,
+                    blocks.stats.possible_pairs,
+                );
+                for &f in &trained.fallback_fields {
+                    warnings.push(format!(
+                        "no block kind leaves field '{}' free to train its m: it was fitted by one EM over all candidates",
+                        names[f]
+                    ));
+                }
+                kind_fits = trained.kinds;
+                trained.model
+            }
+        };
         if !model.em.converged {
             warnings.push(format!(
                 "EM did not converge in {} iterations (last change {:.2e}); raise model.em.max_iterations or fix m/u",
@@ -298,36 +389,51 @@ impl LinkJob {
         stage("scoring");
         let t = Instant::now();
         let weights = model.weights();
-        let cand_weights: Vec<f64> = levels
-            .par_chunks(nf.max(1))
-            .map(|lv| {
-                lv.iter()
+        let code_weight: rustc_hash::FxHashMap<u32, f64> = code_counts
+            .iter()
+            .enumerate()
+            .map(|(i, &(code, _))| {
+                let lv = &decoded[i * nf..(i + 1) * nf];
+                let w = lv
+                    .iter()
                     .enumerate()
                     .map(|(f, &l)| weights[f][l as usize])
-                    .sum()
+                    .sum();
+                (code, w)
             })
             .collect();
         let th = thresholds(&model, cfg);
-        let mut keep: Vec<usize> = (0..cands.pairs.len())
-            .filter(|&i| cand_weights[i] >= th.review_weight)
+        let mut keep: Vec<(f64, PairKey)> = segments
+            .par_iter()
+            .flat_map_iter(|s| {
+                s.pairs
+                    .iter()
+                    .zip(&s.codes)
+                    .map(|(&p, c)| (code_weight[c], p))
+                    .filter(|&(w, _)| w >= th.review_weight)
+                    .collect::<Vec<_>>()
+            })
             .collect();
-        keep.sort_by(|&x, &y| {
-            cand_weights[y]
-                .total_cmp(&cand_weights[x])
-                .then(cands.pairs[x].cmp(&cands.pairs[y]))
-        });
+        keep.par_sort_unstable_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
         let scored = ScoredPairs {
-            pairs: keep.iter().map(|&i| cands.pairs[i]).collect(),
-            weights: keep.iter().map(|&i| cand_weights[i]).collect(),
-            probabilities: keep
-                .iter()
-                .map(|&i| model.probability(cand_weights[i]))
-                .collect(),
-            is_match: keep
-                .iter()
-                .map(|&i| cand_weights[i] >= th.match_weight)
-                .collect(),
+            pairs: keep.iter().map(|&(_, p)| p).collect(),
+            weights: keep.iter().map(|&(w, _)| w).collect(),
+            probabilities: keep.iter().map(|&(w, _)| model.probability(w)).collect(),
+            is_match: keep.iter().map(|&(w, _)| w >= th.match_weight).collect(),
         };
+        drop(keep);
+        let candidates = cfg.output.candidates.then(|| {
+            let pairs: Vec<PairKey> = segments
+                .iter()
+                .flat_map(|s| s.pairs.iter().copied())
+                .collect();
+            let w: Vec<f64> = segments
+                .iter()
+                .flat_map(|s| s.codes.iter().map(|c| code_weight[c]))
+                .collect();
+            (pairs, w)
+        });
+        drop(segments);
         timings.score = t.elapsed().as_secs_f64();
 
         stage("clustering");
@@ -359,23 +465,25 @@ impl LinkJob {
 
         stage("writing");
         let t = Instant::now();
-        let counts = counts(&recs, &cands.stats, &scored, &clustering);
+        let counts = counts(&recs, &blocks.stats, &scored, &clustering);
         let outcome = LinkOutcome {
             recs: &recs,
             comparator: &comparator,
             weights,
             scored,
-            candidates: cfg
-                .output
-                .candidates
-                .then(|| (cands.pairs.clone(), cand_weights.clone())),
+            candidates,
             cluster_of: clustering.cluster_of,
         };
         let mut manifest_model = manifest_model(&recs, &comparator, &model, &fixed, random.len());
-        if cfg.model.em.update_u {
+        if cfg.model.em.update_u && cfg.model.training == Training::Candidates {
             manifest_model.u_source =
                 "random record pairs, then re-estimated by EM among candidates".into();
         }
+        manifest_model.training = match cfg.model.training {
+            Training::Blocks => "blocks".into(),
+            Training::Candidates => "candidates".into(),
+        };
+        manifest_model.training_by_kind = kind_fits;
         let mut manifest = Manifest {
             format: "padan-match-set".into(),
             format_version: 1,
@@ -418,6 +526,29 @@ impl LinkJob {
         output::write_match_set(&self.out_dir, &outcome, &mut manifest, t, t_total)?;
         Ok(manifest)
     }
+}
+
+/// Warnings for skipped blocks: kind and sizes, never a key.
+pub fn blocking_warnings(
+    stats: &BlockingStats,
+    cfg: &super::config::BlockingConfig,
+) -> Vec<String> {
+    let mut w = Vec::new();
+    for (kind, n) in &stats.capped_by_kind {
+        w.push(format!(
+            "{n} block(s) of kind '{kind}' skipped: larger than max_block_size {} (largest {} records)",
+            cfg.max_block_size,
+            stats.capped_largest.get(kind).copied().unwrap_or(0)
+        ));
+    }
+    for (kind, n) in &stats.purged_by_kind {
+        w.push(format!(
+            "{n} block(s) of kind '{kind}' skipped to keep within pairs_per_record {}: blocks of more than {} records",
+            cfg.pairs_per_record,
+            stats.effective_max_block_size.get(kind).copied().unwrap_or(0)
+        ));
+    }
+    w
 }
 
 /// Thresholds in probability and weight.
@@ -540,6 +671,8 @@ fn manifest_model(
         random_pairs: random as u64,
         fields,
         em: model.em.clone(),
+        training: String::new(),
+        training_by_kind: Vec::new(),
     }
 }
 
@@ -552,4 +685,99 @@ pub fn prepare_out_dir(dir: &Path) -> Result<()> {
         ));
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))
+}
+
+/// Candidates of a run of blocks: pairs in block order and their level codes.
+struct Segment {
+    pairs: Vec<PairKey>,
+    codes: Vec<u32>,
+    /// Kinds of the blocks holding both records (bit mask by kind index).
+    kinds: Vec<u16>,
+}
+
+/// Compares every candidate pair block by block, in parallel over fixed chunks of blocks; the
+/// segments come back in block order whatever the thread count.
+fn compare_blocks(
+    blocks: &Blocks,
+    comparator: &Comparator<'_>,
+    coder: &LevelCoder,
+) -> Vec<Segment> {
+    let nf = comparator.n_fields();
+    blocks
+        .chunks()
+        .into_par_iter()
+        .map(|range| {
+            let mut seg = Segment {
+                pairs: Vec::new(),
+                codes: Vec::new(),
+                kinds: Vec::new(),
+            };
+            let mut lv = vec![0u8; nf];
+            for k in range {
+                blocks.for_each_owned(k, |a, b, kinds| {
+                    comparator.levels(a as usize, b as usize, &mut lv);
+                    seg.pairs.push(pack(a, b));
+                    seg.codes.push(coder.encode(&lv));
+                    seg.kinds.push(kinds);
+                });
+            }
+            seg.pairs.shrink_to_fit();
+            seg.codes.shrink_to_fit();
+            seg.kinds.shrink_to_fit();
+            seg
+        })
+        .collect()
+}
+
+/// Pairs per level code, ascending by code.
+fn count_codes(segments: &[Segment], coder: &LevelCoder, kind: Option<u8>) -> Vec<(u32, u64)> {
+    let keep = |s: &Segment, i: usize| kind.is_none_or(|k| s.kinds[i] & (1 << k) != 0);
+    const DENSE: u64 = 1 << 20;
+    if coder.space() <= DENSE {
+        let counts = segments
+            .par_iter()
+            .fold(
+                || vec![0u64; coder.space() as usize],
+                |mut acc, s| {
+                    for (i, &c) in s.codes.iter().enumerate() {
+                        if keep(s, i) {
+                            acc[c as usize] += 1;
+                        }
+                    }
+                    acc
+                },
+            )
+            .reduce(
+                || vec![0u64; coder.space() as usize],
+                |mut a, b| {
+                    a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                    a
+                },
+            );
+        return counts
+            .into_iter()
+            .enumerate()
+            .filter(|&(_, n)| n > 0)
+            .map(|(c, n)| (c as u32, n))
+            .collect();
+    }
+    let map = segments
+        .par_iter()
+        .fold(rustc_hash::FxHashMap::<u32, u64>::default, |mut acc, s| {
+            for (i, &c) in s.codes.iter().enumerate() {
+                if keep(s, i) {
+                    *acc.entry(c).or_insert(0) += 1;
+                }
+            }
+            acc
+        })
+        .reduce(rustc_hash::FxHashMap::default, |mut a, b| {
+            for (c, n) in b {
+                *a.entry(c).or_insert(0) += n;
+            }
+            a
+        });
+    let mut v: Vec<(u32, u64)> = map.into_iter().collect();
+    v.sort_unstable();
+    v
 }
