@@ -8,6 +8,7 @@
 //! distinct value.
 
 pub mod bloom;
+pub mod decoy;
 mod job;
 pub mod tokens;
 
