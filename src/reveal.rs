@@ -90,7 +90,7 @@ struct Row {
     cluster_size: i64,
     agency_count: i64,
     other: Option<(String, String)>,
-    same_cluster: Option<bool>,
+    same_cluster: bool,
     pair: Option<(f64, f64, &'static str)>,
 }
 
@@ -290,9 +290,7 @@ pub fn reveal(dir: &Path, agency: &str, lookup_path: &Path, out: &Path) -> Resul
             .len() as i64;
         for me in members.iter().filter(|m| m.own) {
             let start = rows.len();
-            let base = |other: Option<(String, String)>,
-                        same: Option<bool>,
-                        pair: Option<&PairInfo>| Row {
+            let base = |other: Option<(String, String)>, same: bool, pair: Option<&PairInfo>| Row {
                 cluster_id: cid,
                 own_record_id: me.id.clone(),
                 cluster_size: size,
@@ -305,7 +303,7 @@ pub fn reveal(dir: &Path, agency: &str, lookup_path: &Path, out: &Path) -> Resul
                 let k = (me.id.clone(), m.agency.clone(), m.id.clone());
                 rows.push(base(
                     Some((m.agency.clone(), m.id.clone())),
-                    Some(true),
+                    true,
                     pairs.get(&k),
                 ));
             }
@@ -318,14 +316,10 @@ pub fn reveal(dir: &Path, agency: &str, lookup_path: &Path, out: &Path) -> Resul
                 if other_cluster == Some(&cid) {
                     continue;
                 }
-                rows.push(base(
-                    Some((oa.clone(), oid.clone())),
-                    Some(false),
-                    Some(info),
-                ));
+                rows.push(base(Some((oa.clone(), oid.clone())), false, Some(info)));
             }
             if rows.len() == start {
-                rows.push(base(None, None, None));
+                rows.push(base(None, false, None));
             } else {
                 summary.own_records_linked += 1;
             }
@@ -351,7 +345,7 @@ fn write(
         Field::new("agency_count", DataType::Int64, false),
         utf8("other_agency", true),
         utf8("other_record_id", true),
-        Field::new("same_cluster", DataType::Boolean, true),
+        Field::new("same_cluster", DataType::Boolean, false),
         Field::new("match_weight", DataType::Float64, true),
         Field::new("match_probability", DataType::Float64, true),
         utf8("decision", true),
@@ -375,7 +369,9 @@ fn write(
         Arc::new(StringArray::from_iter(
             rows.iter().map(|r| r.other.as_ref().map(|o| o.1.as_str())),
         )),
-        Arc::new(BooleanArray::from_iter(rows.iter().map(|r| r.same_cluster))),
+        Arc::new(BooleanArray::from(
+            rows.iter().map(|r| r.same_cluster).collect::<Vec<_>>(),
+        )),
         Arc::new(Float64Array::from_iter(
             rows.iter().map(|r| r.pair.map(|p| p.0)),
         )),

@@ -488,3 +488,61 @@ fn reveal_refuses_a_wrong_agency_or_lookup() {
     // ... and without the decoy column, this agency's decoys are unknown pseudonyms: refused.
     assert!(r.stderr.contains("two.csv"), "{}", r.stderr);
 }
+
+#[test]
+fn reveal_reads_a_lookup_without_decoys() {
+    // Pseudonyms without decoys: the two-column lookup of earlier padan versions.
+    let d = Dir::new();
+    let mut args = vec!["link".to_string(), "--out".into(), "ms".into()];
+    for a in ["kemlu", "polri"] {
+        let out = format!("{a}.padan.parquet");
+        let lookup = format!("{a}.lookup.csv");
+        d.encode_synth(a, &out, &["--pseudonymize-ids", "--lookup", &lookup])
+            .ok();
+        args.push(d.path(&out).display().to_string());
+    }
+    d.padan(&args).ok();
+    let header = std::fs::read_to_string(d.path("polri.lookup.csv")).unwrap();
+    assert!(header.starts_with("record_id,pseudonym\n"));
+    let run = d
+        .padan([
+            "reveal",
+            "ms",
+            "--agency",
+            "polri",
+            "--lookup",
+            "polri.lookup.csv",
+        ])
+        .ok();
+    assert!(run.stdout.contains("0 decoys dropped"), "{}", run.stdout);
+    let out = d.path("ms/revealed-polri.parquet");
+    let own: BTreeSet<String> = strs(&out, "own_record_id")
+        .into_iter()
+        .map(Option::unwrap)
+        .collect();
+    assert_eq!(
+        own.len() as u64,
+        parquet_rows(&d.path("polri.padan.parquet"))
+    );
+    let extract = std::fs::read_to_string(synth_extract("polri")).unwrap();
+    let ids: BTreeSet<String> = extract
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().to_string())
+        .collect();
+    assert!(own.is_subset(&ids));
+    // Linked kemlu records are kemlu's pseudonyms, unchanged.
+    let other = strs(&out, "other_record_id");
+    let oa = strs(&out, "other_agency");
+    let kemlu_ids: BTreeSet<String> = record_ids(&d.path("kemlu.padan.parquet"))
+        .into_iter()
+        .collect();
+    let mut n = 0;
+    for (a, o) in oa.iter().zip(&other) {
+        if a.as_deref() == Some("kemlu") {
+            assert!(kemlu_ids.contains(o.as_deref().unwrap()));
+            n += 1;
+        }
+    }
+    assert!(n > 10, "{n} links to kemlu");
+}
