@@ -716,6 +716,38 @@ mod tests {
         w.close().unwrap();
     }
 
+    #[test]
+    fn a_lookup_renames_truth_ids_and_makes_each_decoy_its_own_person() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path().join("t.csv");
+        std::fs::write(
+            &t,
+            "agency,record_id,person_id\na,A1,p1\nb,B1,p1\na,A2,p2\n",
+        )
+        .unwrap();
+        let l = tmp.path().join("l.csv");
+        std::fs::write(
+            &l,
+            "record_id,pseudonym,decoy\nA1,ps-1,false\n,ps-d1,true\n,ps-d2,true\n",
+        )
+        .unwrap();
+        let mut truth = Truth::read(&t).unwrap();
+        let added = truth.apply_lookup("a", &Lookup::read(&l).unwrap()).unwrap();
+        assert_eq!(added, 2);
+        let a1 = truth.lookup("a", "ps-1").unwrap() as usize;
+        assert_eq!(truth.lookup("a", "A1"), None);
+        // A2 is not in the lookup (rejected at encode): it can no longer be found.
+        assert_eq!(truth.lookup("a", "A2"), None);
+        let b1 = truth.lookup("b", "B1").unwrap() as usize;
+        assert_eq!(truth.person[a1], truth.person[b1]);
+        let d1 = truth.lookup("a", "ps-d1").unwrap() as usize;
+        let d2 = truth.lookup("a", "ps-d2").unwrap() as usize;
+        let persons: BTreeSet<u64> = truth.person.iter().copied().collect();
+        assert_eq!(persons.len(), 4, "p1, p2 and one person per decoy");
+        assert_ne!(truth.person[d1], truth.person[d2]);
+        assert_eq!(truth.agency[d1], truth.agency[a1]);
+    }
+
     fn write_truth(dir: &Path) -> PathBuf {
         let path = dir.join("truth.csv");
         let mut s = String::from("agency,record_id,person_id\n");

@@ -421,3 +421,206 @@ fn write(
     w.close().map_err(|e| Error::format("writing", out, e))?;
     file.commit()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float64Type, Int64Type};
+    use arrow_array::Array;
+
+    fn write_parquet(path: &Path, cols: Vec<(&str, ArrayRef)>) {
+        let batch = RecordBatch::try_from_iter(cols).unwrap();
+        let file = std::fs::File::create(path).unwrap();
+        let mut w = ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+
+    fn s(v: &[&str]) -> ArrayRef {
+        Arc::new(StringArray::from(v.to_vec()))
+    }
+
+    fn i(v: &[i64]) -> ArrayRef {
+        Arc::new(Int64Array::from(v.to_vec()))
+    }
+
+    type TestPair = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        f64,
+        f64,
+        &'static str,
+    );
+
+    /// Agency `a` (revealing; `ps-d*` are its decoys) and agency `b`.
+    fn match_set(dir: &Path) {
+        write_parquet(
+            &dir.join(CLUSTERS_FILE),
+            vec![
+                ("cluster_id", i(&[0, 0, 0, 1, 1, 2, 3, 4])),
+                ("agency", s(&["a", "a", "b", "a", "b", "a", "a", "b"])),
+                (
+                    "record_id",
+                    s(&["ps-1", "ps-d1", "X1", "ps-d2", "X2", "ps-2", "ps-3", "X3"]),
+                ),
+                ("cluster_size", i(&[3, 3, 3, 2, 2, 1, 1, 1])),
+                ("agency_count", i(&[2, 2, 2, 2, 2, 1, 1, 1])),
+            ],
+        );
+        let pairs: [TestPair; 6] = [
+            ("a", "ps-1", "b", "X1", 20.0, 0.99, "match"),
+            ("a", "ps-d1", "b", "X1", 19.0, 0.98, "match"),
+            ("a", "ps-d2", "b", "X2", 18.0, 0.97, "match"),
+            ("a", "ps-1", "a", "ps-d1", 15.0, 0.96, "match"),
+            ("a", "ps-2", "b", "X2", 5.0, 0.5, "review"),
+            ("b", "X2", "b", "X3", 4.0, 0.4, "review"),
+        ];
+        let col = |f: fn(&TestPair) -> &'static str| s(&pairs.iter().map(f).collect::<Vec<_>>());
+        write_parquet(
+            &dir.join(PAIRS_FILE),
+            vec![
+                ("left_agency", col(|p| p.0)),
+                ("left_id", col(|p| p.1)),
+                ("right_agency", col(|p| p.2)),
+                ("right_id", col(|p| p.3)),
+                (
+                    "match_weight",
+                    Arc::new(Float64Array::from_iter_values(pairs.iter().map(|p| p.4))),
+                ),
+                (
+                    "match_probability",
+                    Arc::new(Float64Array::from_iter_values(pairs.iter().map(|p| p.5))),
+                ),
+                ("decision", col(|p| p.6)),
+            ],
+        );
+        std::fs::write(
+            dir.join(MANIFEST_FILE),
+            r#"{"inputs": [{"agency": "a"}, {"agency": "b"}], "schema_fingerprint": "s", "key_fingerprint": "k"}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("a.lookup.csv"),
+            "record_id,pseudonym,decoy\nA1,ps-1,false\n,ps-d1,true\nA2,ps-2,false\n,ps-d2,true\nA3,ps-3,false\n",
+        )
+        .unwrap();
+    }
+
+    fn read(path: &Path) -> Vec<String> {
+        let f = std::fs::File::open(path).unwrap();
+        let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+            .unwrap()
+            .build()
+            .unwrap();
+        let mut out = Vec::new();
+        for b in r {
+            let b = b.unwrap();
+            let st = |c: usize, k: usize| {
+                let a = b.column(c).as_string::<i32>();
+                if a.is_null(k) {
+                    "-".to_string()
+                } else {
+                    a.value(k).to_string()
+                }
+            };
+            let it = |c: usize, k: usize| b.column(c).as_primitive::<Int64Type>().value(k);
+            let fl = |c: usize, k: usize| {
+                let a = b.column(c).as_primitive::<Float64Type>();
+                if a.is_null(k) {
+                    "-".to_string()
+                } else {
+                    a.value(k).to_string()
+                }
+            };
+            for k in 0..b.num_rows() {
+                out.push(format!(
+                    "{} c{} n{} a{} {}/{} {} {} {} {}",
+                    st(0, k),
+                    it(1, k),
+                    it(2, k),
+                    it(3, k),
+                    st(4, k),
+                    st(5, k),
+                    b.column(6).as_boolean().value(k),
+                    fl(7, k),
+                    fl(8, k),
+                    st(9, k)
+                ));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn decoys_are_dropped_own_ids_resolved_others_kept() {
+        let d = tempfile::tempdir().unwrap();
+        match_set(d.path());
+        let out = d.path().join("r.parquet");
+        let sum = reveal(d.path(), "a", &d.path().join("a.lookup.csv"), &out).unwrap();
+        assert_eq!(
+            read(&out),
+            [
+                // Cluster 0 without the decoy: A1 and X1; the A1–decoy pair is gone.
+                "A1 c0 n2 a2 b/X1 true 20 0.99 match",
+                // Cluster 1 held only a decoy of `a`: nothing. A2's review pair with X2 stays.
+                "A2 c2 n1 a1 b/X2 false 5 0.5 review",
+                "A3 c3 n1 a1 -/- false - - -",
+            ]
+        );
+        assert_eq!(
+            sum,
+            RevealSummary {
+                records: 5,
+                decoys_dropped: 2,
+                own_records: 3,
+                own_records_linked: 2,
+                pairs_kept: 2,
+                pairs_dropped: 3,
+                lookup_not_in_match_set: 0,
+                rows: 3,
+            }
+        );
+        // Agency b's view: nothing of b's is resolved or dropped (b has no lookup entries here),
+        // so b's own lookup is required.
+        let e = reveal(d.path(), "b", &d.path().join("a.lookup.csv"), &out).unwrap_err();
+        assert!(e.to_string().contains("not the lookup"), "{e}");
+        let e = reveal(d.path(), "c", &d.path().join("a.lookup.csv"), &out).unwrap_err();
+        assert!(
+            e.to_string().contains("'c'") && e.to_string().contains("a, b"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_missing_entry_is_named_by_row_not_by_value() {
+        let d = tempfile::tempdir().unwrap();
+        match_set(d.path());
+        std::fs::write(
+            d.path().join("short.csv"),
+            "record_id,pseudonym,decoy\nA1,ps-1,false\n,ps-d1,true\nA2,ps-2,false\n,ps-d2,true\n",
+        )
+        .unwrap();
+        let out = d.path().join("r.parquet");
+        let e = reveal(d.path(), "a", &d.path().join("short.csv"), &out)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 7") && e.contains("short.csv"), "{e}");
+        assert!(!e.contains("ps-3"), "{e}");
+        assert!(!out.exists());
+    }
+
+    #[test]
+    fn default_output_names_are_safe() {
+        assert_eq!(
+            default_output(Path::new("ms"), "kemlu"),
+            Path::new("ms/revealed-kemlu.parquet")
+        );
+        assert_eq!(
+            default_output(Path::new("ms"), "a/b c"),
+            Path::new("ms/revealed-a_b_c.parquet")
+        );
+    }
+}
