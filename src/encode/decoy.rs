@@ -13,6 +13,10 @@
 //!   cleanly (title-case name, the agency's date order, `L`/`P`, `Kota`/`Kabupaten` place).
 //!   Which fields a decoy has copies the row it is inserted before (the *donor*): a field is
 //!   present when the donor's cell is, so the decoys' missing-value pattern is the agency's own.
+//!   Where the donor's cell does not normalize (an impossible date, an unknown sex code), the
+//!   decoy gets that same unusable cell (for fields that are not required), so values dropped at
+//!   normalization are as frequent among decoys as in the extract; the cell is dropped, so
+//!   nothing of it reaches the encoded file.
 //!   `text` fields have no synthetic model: each takes the cell of a keyed-random row among the
 //!   last [`RECENT_ROWS`] rows of the extract, a different row per field, so a decoy's address,
 //!   postcode or id number is a real value of the extract but its combination is nobody's (a
@@ -28,7 +32,8 @@ use rand_chacha::ChaCha8Rng;
 use crate::error::{Error, Result};
 use crate::extract::RawRow;
 use crate::keys::{Purpose, SecretKey, Subkey};
-use crate::schema::{DateOrder, FieldKind, Schema};
+use crate::normalize::{self, place::Gazetteer};
+use crate::schema::{DateOrder, FieldKind, FieldSpec, Schema};
 
 /// The most decoys inserted before one row (bounds the geometric draw; reached with probability
 /// `p^64`, i.e. never in practice).
@@ -46,8 +51,7 @@ pub struct Decoys {
     agency: String,
     /// `p · 2⁶⁴`: a slot draw below it inserts one more decoy.
     threshold: u64,
-    kinds: Vec<FieldKind>,
-    required: Vec<bool>,
+    fields: Vec<FieldSpec>,
     date_order: DateOrder,
 }
 
@@ -73,8 +77,7 @@ impl Decoys {
             pseudonyms: key.subkey(Purpose::Decoy, "record_id"),
             agency: agency.to_string(),
             threshold: (p * 2f64.powi(64)) as u64,
-            kinds: schema.fields.iter().map(|f| f.kind).collect(),
-            required: schema.fields.iter().map(|f| f.required).collect(),
+            fields: schema.fields.clone(),
             date_order,
         })
     }
@@ -110,6 +113,22 @@ impl Decoys {
         format!("ps-{}", hex::encode(&h[..12]))
     }
 
+    /// Whether a raw cell normalizes to a usable value of field `spec` (as the encoder would).
+    fn usable(&self, spec: &FieldSpec, raw: &str) -> bool {
+        match spec.kind {
+            FieldKind::Name => normalize::name::normalize(raw).is_some(),
+            FieldKind::Passport => normalize::passport::normalize(raw).is_ok(),
+            FieldKind::Date => normalize::date::parse(raw, self.date_order, &spec.options).is_ok(),
+            FieldKind::Nik => normalize::nik::parse(raw).is_ok(),
+            FieldKind::Sex => normalize::sex::normalize(raw).is_some(),
+            FieldKind::Place => {
+                normalize::place::normalize(raw, Gazetteer::builtin(), spec.options.place_threshold)
+                    .is_some()
+            }
+            FieldKind::Text => normalize::text::normalize(raw).is_some(),
+        }
+    }
+
     /// A text cell for field `fi` of decoy `index`: from a keyed-random recent row (a few tries
     /// to find one that has the field).
     fn recent_cell(&self, index: u64, fi: usize, recent: &[Vec<Option<String>>]) -> Option<String> {
@@ -135,20 +154,25 @@ impl Decoys {
         let person = crate::synth::decoy::identity(&mut rng);
         let (y, m, d) = person.dob;
         let cells = self
-            .kinds
+            .fields
             .iter()
             .enumerate()
-            .map(|(fi, kind)| {
+            .map(|(fi, spec)| {
                 let donor_cell = if donor.problem.is_none() {
                     donor.cells.get(fi).cloned().flatten()
                 } else {
                     None
                 };
-                let present = donor_cell.is_some() || self.required[fi];
+                let present = donor_cell.is_some() || spec.required;
                 if !present {
                     return None;
                 }
-                Some(match kind {
+                if let Some(raw) = donor_cell.filter(|raw| {
+                    !spec.required && spec.kind != FieldKind::Text && !self.usable(spec, raw)
+                }) {
+                    return Some(raw);
+                }
+                Some(match spec.kind {
                     FieldKind::Name => person.name.clone(),
                     FieldKind::Date => match self.date_order {
                         DateOrder::Dmy => format!("{d:02}/{m:02}/{y}"),
@@ -316,8 +340,40 @@ mod tests {
         let row = d.row(0, &donor(n, &all), &[]);
         assert!(row.cells.iter().all(Option::is_some));
         assert_eq!(row.line, 0);
-        // Never a copy of the donor's values (except text fields, which the default schema lacks).
-        assert!(row.cells.iter().all(|c| c.as_deref() != Some("x")));
+        // The donor's unusable cells ("x" is no date, sex, NIK, passport or place) are copied
+        // where the field is not required, so they are dropped as often; usable values never.
+        for (fi, f) in schema.fields.iter().enumerate() {
+            let copied = row.cells[fi].as_deref() == Some("x");
+            let usable = d.usable(f, "x");
+            assert_eq!(copied, !f.required && !usable, "{}", f.name);
+        }
+        let good = RawRow {
+            cells: vec![
+                Some("Siti Aminah".into()),
+                Some("B1234567".into()),
+                Some("07/03/1990".into()),
+                Some("P".into()),
+                Some("Kabupaten Kupang".into()),
+                Some("5301024703900001".into()),
+            ],
+            ..donor(n, &[])
+        };
+        assert_eq!(schema.fields.len(), good.cells.len());
+        let row = d.row(0, &good, &[]);
+        for (fi, f) in schema.fields.iter().enumerate() {
+            assert!(
+                d.usable(f, good.cells[fi].as_deref().unwrap()),
+                "{}",
+                f.name
+            );
+            // (Sex has two values: equal by chance half the time.)
+            assert!(
+                f.kind == FieldKind::Sex || row.cells[fi] != good.cells[fi],
+                "{}: a usable value was copied",
+                f.name
+            );
+            assert!(d.usable(f, row.cells[fi].as_deref().unwrap()), "{}", f.name);
+        }
     }
 
     #[test]
