@@ -208,21 +208,30 @@ pub struct DecoyState {
     pub next_row: u64,
     /// Decoys made so far.
     pub next_decoy: u64,
-    /// The cells of the last [`RECENT_ROWS`] readable extract rows (a ring).
+    /// The `text` cells of the last [`RECENT_ROWS`] readable extract rows (a ring).
     recent: Vec<Vec<Option<String>>>,
     /// Where the next row goes in the ring once it is full.
     ring: usize,
 }
 
 impl DecoyState {
-    fn remember(&mut self, row: &RawRow) {
-        if row.problem.is_some() {
+    /// Remembers the `text` cells of a readable row (nothing when the schema has no text field).
+    fn remember(&mut self, row: &RawRow, fields: &[FieldSpec]) {
+        if row.problem.is_some() || !fields.iter().any(|f| f.kind == FieldKind::Text) {
             return;
         }
+        let cells = fields
+            .iter()
+            .enumerate()
+            .map(|(fi, f)| match f.kind {
+                FieldKind::Text => row.cells.get(fi).cloned().flatten(),
+                _ => None,
+            })
+            .collect();
         if self.recent.len() < RECENT_ROWS {
-            self.recent.push(row.cells.clone());
+            self.recent.push(cells);
         } else {
-            self.recent[self.ring] = row.cells.clone();
+            self.recent[self.ring] = cells;
             self.ring = (self.ring + 1) % RECENT_ROWS;
         }
     }
@@ -242,7 +251,7 @@ pub fn interleave(
             slots.push(Some(state.next_decoy));
             state.next_decoy += 1;
         }
-        state.remember(&row);
+        state.remember(&row, &decoys.fields);
         out.push(row);
         slots.push(None);
         state.next_row += 1;
