@@ -18,15 +18,17 @@
 //!   normalization are as frequent among decoys as in the extract; the cell is dropped, so
 //!   nothing of it reaches the encoded file.
 //!   `text` fields have no synthetic model: each takes the cell of a keyed-random row among the
-//!   last [`RECENT_ROWS`] rows of the extract, a different row per field, so a decoy's address,
-//!   postcode or id number is a real value of the extract but its combination is nobody's (a
-//!   decoy before the first row has no text field).
+//!   last [`RECENT_ROWS`] rows of the extract, a different row per field, with **every digit
+//!   redrawn** at random: words (street, suburb, state) are real values of the extract in a
+//!   combination that is nobody's, and numbers (an id number, a postcode, a house number) keep
+//!   their shape but match no one — a copied id number would link the decoy to that person's
+//!   records elsewhere. A decoy before the first row has no text field.
 //! - **Id.** A pseudonym `ps-` + 24 hex digits, like every other pseudonym but from its own
 //!   subkey, so it can never collide with the pseudonym of a real record id.
 //!
 //! Decoys then go through the normal normalization and encoding path.
 
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{Error, Result};
@@ -135,14 +137,26 @@ impl Decoys {
         if recent.is_empty() {
             return None;
         }
-        (0..8u64).find_map(|attempt| {
+        let cell = (0..8u64).find_map(|attempt| {
             let h = self.keyed(&self.content, b"text", index, (fi as u64) << 8 | attempt);
             let pick = u64::from_le_bytes(h[..8].try_into().expect("8 bytes"));
             recent[(pick % recent.len() as u64) as usize]
                 .get(fi)
                 .cloned()
                 .flatten()
-        })
+        })?;
+        let mut rng = ChaCha8Rng::from_seed(self.keyed(&self.content, b"digits", index, fi as u64));
+        Some(
+            cell.chars()
+                .map(|c| {
+                    if c.is_ascii_digit() {
+                        char::from(b'0' + rng.random_range(0..10u8))
+                    } else {
+                        c
+                    }
+                })
+                .collect(),
+        )
     }
 
     /// Decoy number `index`, shaped after `donor` (the row it is inserted before), its `text`
@@ -262,6 +276,7 @@ pub fn interleave(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     fn decoys(fraction: f64) -> Decoys {
         let key = SecretKey::from_bytes([7; 32]);
@@ -395,8 +410,23 @@ mod tests {
         }
         let d = Decoys::new(&schema, &key, "a", DateOrder::Dmy, 0.1).unwrap();
         let n = schema.fields.len();
+        // Row r, field f: "R" + r in letters + "-F" + f in letters (no digits, so kept as is).
+        let word = |mut r: usize| {
+            let mut w = String::new();
+            loop {
+                w.push(char::from(b'a' + (r % 26) as u8));
+                r /= 26;
+                if r == 0 {
+                    break w;
+                }
+            }
+        };
         let recent: Vec<Vec<Option<String>>> = (0..500)
-            .map(|r| (0..n).map(|f| Some(format!("r{r}f{f}"))).collect())
+            .map(|r| {
+                (0..n)
+                    .map(|f| Some(format!("R{}-F{}", word(r), word(f))))
+                    .collect()
+            })
             .collect();
         let all: Vec<usize> = (0..n).collect();
         let mut same_row = 0;
@@ -409,15 +439,31 @@ mod tests {
                 .map(|(fi, c)| {
                     let c = c.as_deref().unwrap();
                     assert!(
-                        c.ends_with(&format!("f{fi}")),
+                        c.ends_with(&format!("-F{}", word(fi))),
                         "field {fi} from its own column"
                     );
-                    c.split('f').next().unwrap()
+                    c.split('-').next().unwrap()
                 })
                 .collect();
             same_row += usize::from(rows.iter().all(|r| *r == rows[0]));
         }
         assert_eq!(same_row, 0, "a decoy copied one row's text fields");
+        // Digits are redrawn: an id number is never copied (7 digits: a repeat has odds 1e-7).
+        let ids: Vec<Vec<Option<String>>> = (0..100)
+            .map(|r| {
+                (0..n)
+                    .map(|_| Some(format!("ssn {}", 1_000_000 + r)))
+                    .collect()
+            })
+            .collect();
+        let originals: BTreeSet<String> = ids.iter().map(|r| r[0].clone().unwrap()).collect();
+        for i in 0..50 {
+            let row = d.row(i, &donor(n, &all), &ids);
+            for c in row.cells.iter().flatten() {
+                assert!(c.starts_with("ssn ") && c.len() == 11, "{c}");
+                assert!(!originals.contains(c), "an id number was copied");
+            }
+        }
         // No recent row yet: no text field.
         assert!(d
             .row(0, &donor(n, &all), &[])
