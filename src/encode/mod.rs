@@ -8,9 +8,11 @@
 //! distinct value.
 
 pub mod bloom;
-pub mod decoy;
 mod job;
 pub mod tokens;
+
+/// Decoy records (`padan encode --decoys`).
+pub mod decoy;
 
 pub use job::{EncodeJob, EncodeSummary};
 
