@@ -11,7 +11,7 @@ pub mod bloom;
 mod job;
 pub mod tokens;
 
-/// Decoy records (`padan encode --decoys`).
+// Decoy records (`padan encode --decoys`).
 pub mod decoy;
 
 pub use job::{EncodeJob, EncodeSummary};
