@@ -45,6 +45,7 @@ fn encoded_set(dir: &std::path::Path) -> Vec<PathBuf> {
                 rejects: EncodeJob::default_rejects(&output),
                 output: output.clone(),
                 lookup: None,
+                decoys: None,
                 encoding: TextEncoding::Auto,
                 batch_rows: DEFAULT_BATCH_ROWS,
             }

@@ -28,6 +28,13 @@
 //! clusters or persons. Memory: the truth's ids, plus 8 bytes per row of `pairs.parquet` and per
 //! true pair found among the candidates.
 //!
+//! **Pseudonyms and decoys.** When the agencies encoded with `--pseudonymize-ids`, the match set
+//! names records by pseudonym while the truth names them by record id: `--lookup AGENCY=FILE`
+//! (repeated; [`evaluate_with_lookups`]) translates an agency's truth ids to its pseudonyms with
+//! its lookup, and adds each decoy of that lookup to the truth as a person of its own. A decoy
+//! linked to a real record is then a false pair and a decoy that takes a real record's place in a
+//! cluster costs recall — the honest price of decoys, not hidden by leaving them unjudged.
+//!
 //! The output is aggregate-only: counts and rates, never a record id or a person id.
 
 use std::path::Path;
@@ -36,6 +43,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::error::{Error, Location, Result};
+use crate::io::lookup::{Lookup, LookupEntry};
 use crate::io::matchset::{
     scan_candidates, scan_clusters, scan_pairs, Decision, CANDIDATES_FILE, CLUSTERS_FILE,
     PAIRS_FILE,
@@ -76,6 +84,9 @@ pub struct Coverage {
     pub true_pairs_in_truth: u64,
     /// True pairs among the evaluated records (the denominator of every recall).
     pub true_pairs_evaluated: u64,
+    /// Decoys added to the truth from `--lookup` files (each a person of its own; included in
+    /// `truth_records`).
+    pub decoys: u64,
 }
 
 /// Quality of the decisions in `pairs.parquet`.
@@ -161,6 +172,47 @@ struct Truth {
 }
 
 impl Truth {
+    /// Renames `agency`'s truth ids to their pseudonyms and adds its decoys as one-record persons.
+    /// Returns the decoys added.
+    fn apply_lookup(&mut self, agency: &str, lookup: &Lookup) -> Result<u64> {
+        let a = match self.agencies.get(agency) {
+            Some(&a) => a,
+            None => {
+                let a = self.ids.len() as u32;
+                self.agencies.insert(agency.to_string(), a);
+                self.ids.push(FxHashMap::default());
+                a
+            }
+        };
+        let by_id = std::mem::take(&mut self.ids[a as usize]);
+        let mut next_person = self.person.iter().max().map_or(0, |p| p + 1);
+        let mut entries: Vec<(&String, &LookupEntry)> = lookup.entries.iter().collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut renamed = FxHashMap::default();
+        let mut decoys = 0;
+        for (pseudonym, entry) in entries {
+            let idx = match entry {
+                LookupEntry::Record(id) => match by_id.get(id.as_str()) {
+                    Some(&idx) => idx,
+                    None => continue,
+                },
+                LookupEntry::Decoy => {
+                    let idx = u32::try_from(self.person.len()).map_err(|_| {
+                        Error::input_file(&lookup.path, "more than 4 294 967 295 truth records")
+                    })?;
+                    self.person.push(next_person);
+                    self.agency.push(a);
+                    next_person += 1;
+                    decoys += 1;
+                    idx
+                }
+            };
+            renamed.insert(pseudonym.clone(), idx);
+        }
+        self.ids[a as usize] = renamed;
+        Ok(decoys)
+    }
+
     fn lookup(&self, agency: &str, record_id: &str) -> Option<u32> {
         let a = *self.agencies.get(agency)?;
         self.ids[a as usize].get(record_id).copied()
@@ -288,6 +340,16 @@ fn self_pair(path: &Path, row: u64) -> Error {
 
 /// Evaluates the match set in `dir` against `truth` (see the module documentation).
 pub fn evaluate(dir: &Path, truth_path: &Path) -> Result<Evaluation> {
+    evaluate_with_lookups(dir, truth_path, &[])
+}
+
+/// [`evaluate`] for pseudonymized agencies: each `(agency, lookup)` maps that agency's truth ids
+/// to pseudonyms and adds its decoys to the truth, each as a person of its own.
+pub fn evaluate_with_lookups(
+    dir: &Path,
+    truth_path: &Path,
+    lookups: &[(String, Lookup)],
+) -> Result<Evaluation> {
     let clusters_path = dir.join(CLUSTERS_FILE);
     let pairs_path = dir.join(PAIRS_FILE);
     let candidates_path = dir.join(CANDIDATES_FILE);
@@ -302,7 +364,11 @@ pub fn evaluate(dir: &Path, truth_path: &Path) -> Result<Evaluation> {
             ));
         }
     }
-    let truth = Truth::read(truth_path)?;
+    let mut truth = Truth::read(truth_path)?;
+    let mut decoys = 0;
+    for (agency, lookup) in lookups {
+        decoys += truth.apply_lookup(agency, lookup)?;
+    }
     let n = truth.person.len();
 
     // Clusters: the predicted cluster of every truth record in the match set.
@@ -442,6 +508,7 @@ pub fn evaluate(dir: &Path, truth_path: &Path) -> Result<Evaluation> {
             match_set_not_in_truth: not_in_truth,
             true_pairs_in_truth: true_pair_count(&truth.person),
             true_pairs_evaluated: true_pairs,
+            decoys,
         },
         clusters,
         pairs: PairsEvaluation {
@@ -489,6 +556,13 @@ pub fn render_table(e: &Evaluation) -> String {
         "  {:<42}{:>12}",
         "match-set records not in the truth", r.match_set_not_in_truth
     );
+    if r.decoys > 0 {
+        let _ = writeln!(
+            s,
+            "  {:<42}{:>12}",
+            "decoys (from --lookup, one person each)", r.decoys
+        );
+    }
     let _ = writeln!(
         s,
         "  {:<42}{:>12}",
@@ -642,6 +716,38 @@ mod tests {
         w.close().unwrap();
     }
 
+    #[test]
+    fn a_lookup_renames_truth_ids_and_makes_each_decoy_its_own_person() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path().join("t.csv");
+        std::fs::write(
+            &t,
+            "agency,record_id,person_id\na,A1,p1\nb,B1,p1\na,A2,p2\n",
+        )
+        .unwrap();
+        let l = tmp.path().join("l.csv");
+        std::fs::write(
+            &l,
+            "record_id,pseudonym,decoy\nA1,ps-1,false\n,ps-d1,true\n,ps-d2,true\n",
+        )
+        .unwrap();
+        let mut truth = Truth::read(&t).unwrap();
+        let added = truth.apply_lookup("a", &Lookup::read(&l).unwrap()).unwrap();
+        assert_eq!(added, 2);
+        let a1 = truth.lookup("a", "ps-1").unwrap() as usize;
+        assert_eq!(truth.lookup("a", "A1"), None);
+        // A2 is not in the lookup (rejected at encode): it can no longer be found.
+        assert_eq!(truth.lookup("a", "A2"), None);
+        let b1 = truth.lookup("b", "B1").unwrap() as usize;
+        assert_eq!(truth.person[a1], truth.person[b1]);
+        let d1 = truth.lookup("a", "ps-d1").unwrap() as usize;
+        let d2 = truth.lookup("a", "ps-d2").unwrap() as usize;
+        let persons: BTreeSet<u64> = truth.person.iter().copied().collect();
+        assert_eq!(persons.len(), 4, "p1, p2 and one person per decoy");
+        assert_ne!(truth.person[d1], truth.person[d2]);
+        assert_eq!(truth.agency[d1], truth.agency[a1]);
+    }
+
     fn write_truth(dir: &Path) -> PathBuf {
         let path = dir.join("truth.csv");
         let mut s = String::from("agency,record_id,person_id\n");
@@ -790,6 +896,7 @@ mod tests {
                 // V004's BP-2 + BP-9 is a true pair of the truth, not evaluated.
                 true_pairs_in_truth: 6,
                 true_pairs_evaluated: 5,
+                decoys: 0,
             }
         );
         assert!(matches!(e.blocking, Blocking::NotRecorded { .. }));

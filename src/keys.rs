@@ -32,6 +32,8 @@ pub enum Purpose {
     Pseudonym,
     /// Hardening (permutations, flips, salts).
     Hardening,
+    /// Decoy records: where they go, what they hold, their pseudonyms.
+    Decoy,
 }
 
 impl Purpose {
@@ -43,6 +45,7 @@ impl Purpose {
             Purpose::Block => b"block",
             Purpose::Pseudonym => b"pseudonym",
             Purpose::Hardening => b"hardening",
+            Purpose::Decoy => b"decoy",
         }
     }
 }

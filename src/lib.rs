@@ -32,6 +32,7 @@ pub mod link;
 pub mod metrics;
 pub mod normalize;
 pub mod report;
+pub mod reveal;
 pub mod schema;
 pub mod scoring;
 pub mod synth;

@@ -14,6 +14,7 @@
 //! | `link` | `padan link`, `evaluate`, `report`, `demo`: invariants, quality floors (synthetic, Febrl4), determinism, refusals, no identifier values |
 //! | `props` | property tests through the CLI: every row is encoded or rejected |
 //! | `python` | the encoded file in pyarrow, polars and DuckDB (tests/python/check_encoded.py) |
+//! | `reveal` | `padan encode --decoys` and `padan reveal`: decoys deterministic and hidden, reveal resolves own ids, drops decoys, refuses wrong agency / lookup |
 //! | `regression` | one test per bug found |
 //!
 //! Run them with `cargo test --test cli` (add a name filter, e.g. `cargo test --test cli kat`).
@@ -30,5 +31,6 @@ mod cli {
     mod props;
     mod python;
     mod regression;
+    mod reveal;
     mod schema;
 }

@@ -111,6 +111,7 @@ fn run_inner(args: &DemoArgs) -> Result<()> {
             output: out.clone(),
             rejects: EncodeJob::default_rejects(&out),
             lookup: None,
+            decoys: None,
             encoding: TextEncoding::Auto,
             batch_rows: DEFAULT_BATCH_ROWS,
         };

@@ -19,6 +19,8 @@ use crate::schema::{ColumnMap, DateOrder, Schema};
 ///       --columns kemlu.columns.toml --input kemlu.csv --out kemlu.padan.parquet
 ///   padan encode --key agreement.key --agency polri --input polri.csv --out polri.padan.parquet \
 ///       --id-column no_lp --column name=nama --column dob=tgl_lahir --column sex=jk --date-order dmy
+///   padan encode --key agreement.key --columns kemlu.columns.toml --input kemlu.csv \
+///       --out kemlu.padan.parquet --pseudonymize-ids --decoys 0.05
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct EncodeArgs {
@@ -61,6 +63,10 @@ pub struct EncodeArgs {
     /// Where to write the pseudonym lookup (default: beside the extract).
     #[arg(long, requires = "pseudonymize_ids")]
     pub lookup: Option<PathBuf>,
+    /// Mix in this fraction of decoy records (e.g. 0.05: 5 % extra rows, at most 1), told apart
+    /// only by the lookup; needs --pseudonymize-ids. See docs/privacy.md.
+    #[arg(long, value_name = "FRACTION", requires = "pseudonymize_ids")]
+    pub decoys: Option<f64>,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -130,6 +136,7 @@ pub fn run(args: EncodeArgs) -> Result<()> {
         lookup: lookup.clone(),
         encoding: args.encoding,
         batch_rows: args.batch_rows,
+        decoys: args.decoys,
     };
     let bar = Progress::bytes(args.quiet, "encoding");
     let summary = super::with_threads(args.threads, || job.run(&|d, t| bar.update(d, t)))?;
@@ -148,6 +155,12 @@ pub fn run(args: EncodeArgs) -> Result<()> {
         "  rows         {} read, {} encoded, {} rejected",
         c.rows_read, c.rows_encoded, c.rows_rejected
     );
+    if args.decoys.is_some() {
+        println!(
+            "  decoys       {} of the {} encoded rows (marked in the lookup only)",
+            summary.decoys, c.rows_encoded
+        );
+    }
     for (r, n) in &c.rejected {
         println!("    rejected   {n:>8}  {r}");
     }

@@ -5,7 +5,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
-use crate::evaluate::{evaluate, render_table};
+use crate::evaluate::{evaluate_with_lookups, render_table};
+use crate::io::lookup::Lookup;
 
 /// Measure a match set against known truth: pairwise and B-cubed precision / recall / F1 of the
 /// clusters, precision / recall / F1 of the pair decisions, blocking pair completeness.
@@ -16,6 +17,7 @@ use crate::evaluate::{evaluate, render_table};
 /// Examples:
 ///   padan evaluate linked/ --truth synth/truth.csv
 ///   padan evaluate linked/ --truth synth/truth.csv --json > quality.json
+///   padan evaluate linked/ --truth synth/truth.csv --lookup kemlu=kemlu.padan-lookup.csv
 #[derive(Debug, Args)]
 pub struct EvaluateArgs {
     /// The match-set directory written by `padan link`.
@@ -23,6 +25,10 @@ pub struct EvaluateArgs {
     /// The truth: a CSV file with columns agency,record_id,person_id (as `padan synth` writes).
     #[arg(long)]
     pub truth: PathBuf,
+    /// AGENCY=FILE, repeated: that agency encoded with --pseudonymize-ids; its lookup maps the
+    /// truth's record ids to pseudonyms, and each of its decoys counts as a person of its own.
+    #[arg(long, value_name = "AGENCY=FILE")]
+    pub lookup: Vec<String>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -36,7 +42,20 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
 
 /// Runs `padan evaluate`, writing the table (or JSON) to `out`.
 pub fn execute(args: EvaluateArgs, out: &mut dyn Write) -> Result<()> {
-    let e = evaluate(&args.dir, &args.truth)?;
+    let mut lookups = Vec::new();
+    for spec in &args.lookup {
+        let Some((agency, file)) = spec
+            .split_once('=')
+            .filter(|(a, f)| !a.is_empty() && !f.is_empty())
+        else {
+            return Err(Error::config("--lookup", "expected AGENCY=FILE"));
+        };
+        lookups.push((
+            agency.to_string(),
+            Lookup::read(std::path::Path::new(file))?,
+        ));
+    }
+    let e = evaluate_with_lookups(&args.dir, &args.truth, &lookups)?;
     let text = if args.json {
         let mut s = serde_json::to_string_pretty(&e)
             .map_err(|err| Error::Internal(format!("serializing the evaluation: {err}")))?;

@@ -17,6 +17,7 @@ pub mod keygen;
 pub mod link;
 pub mod progress;
 pub mod report;
+pub mod reveal;
 pub mod schema;
 pub mod synth;
 
@@ -54,6 +55,8 @@ pub enum Command {
     Evaluate(evaluate::EvaluateArgs),
     /// Write the auditors' HTML report of a match set.
     Report(report::ReportArgs),
+    /// Map a match set back to this agency's own record ids, dropping its decoys (at the agency).
+    Reveal(reveal::RevealArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -81,6 +84,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(a) => bench::run_bench(a),
         Command::Evaluate(a) => evaluate::run(a),
         Command::Report(a) => report::run(a),
+        Command::Reveal(a) => reveal::run(a),
     }
 }
 

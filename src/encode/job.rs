@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 
+use super::decoy::{interleave, DecoyState, Decoys};
 use super::{Counts, EncodeOptions, EncodedBatch, Encoder};
 use crate::error::{Error, Result};
 use crate::extract::{Extract, RawRow, ReadProblem, TextEncoding};
@@ -37,6 +38,8 @@ pub struct EncodeJob<'a> {
     pub encoding: TextEncoding,
     /// Rows per batch.
     pub batch_rows: usize,
+    /// Decoy records per extract row, on average (`--decoys`; needs `lookup`). `None`: no decoys.
+    pub decoys: Option<f64>,
 }
 
 /// What an encode run did.
@@ -50,6 +53,8 @@ pub struct EncodeSummary {
     pub input_format: String,
     /// The metadata written.
     pub meta: EncodedMeta,
+    /// Decoy records in the encoded file (included in the counts; known only at the agency).
+    pub decoys: u64,
 }
 
 impl EncodeJob<'_> {
@@ -74,6 +79,22 @@ impl EncodeJob<'_> {
         let start = Instant::now();
         let map_source = "column map";
         self.columns.check(self.schema, map_source)?;
+        let decoys = match self.decoys {
+            None => None,
+            Some(_) if self.lookup.is_none() => {
+                return Err(Error::config(
+                    "--decoys",
+                    "decoys need pseudonymized ids (--pseudonymize-ids): only the agency's lookup tells them apart",
+                ))
+            }
+            Some(f) => Some(Decoys::new(
+                self.schema,
+                self.key,
+                &self.agency,
+                self.columns.date_order,
+                f,
+            )?),
+        };
         let mut extract = Extract::open(&self.input, self.schema, self.columns, self.encoding)?;
         let encoder = Encoder::new(
             self.schema,
@@ -93,7 +114,12 @@ impl EncodeJob<'_> {
             Some(p) => {
                 let f = AtomicFile::create(p)?;
                 let mut w = std::io::BufWriter::new(f.try_clone()?);
-                writeln!(w, "record_id,pseudonym").map_err(|e| Error::io("writing", p, e))?;
+                let header = if decoys.is_some() {
+                    "record_id,pseudonym,decoy"
+                } else {
+                    "record_id,pseudonym"
+                };
+                writeln!(w, "{header}").map_err(|e| Error::io("writing", p, e))?;
                 Some((f, w, p.clone()))
             }
             None => None,
@@ -107,6 +133,8 @@ impl EncodeJob<'_> {
 
         let mut counts = Counts::default();
         let mut seen = HashSet::<u128>::new();
+        let mut decoy_state = DecoyState::default();
+        let mut decoys_encoded = 0u64;
         // A reader thread parses the extract while this thread encodes and writes.
         let (tx, rx) = sync_channel::<Result<(Vec<RawRow>, (u64, u64))>>(2);
         let batch_rows = self.batch_rows.max(1);
@@ -126,14 +154,28 @@ impl EncodeJob<'_> {
                     break;
                 }
                 mark_duplicates(&mut rows, &mut seen);
-                let batch = encoder.encode_batch(&rows);
+                let (rows, slots) = match &decoys {
+                    Some(d) => interleave(d, rows, &mut decoy_state),
+                    None => (rows, Vec::new()),
+                };
+                let mut batch = encoder.encode_batch(&rows);
+                let is_decoy = match &decoys {
+                    Some(d) => mark_decoys(d, &rows, &slots, &mut batch)?,
+                    None => Vec::new(),
+                };
+                decoys_encoded += is_decoy.iter().filter(|&&d| d).count() as u64;
                 counts.add(&batch);
                 writer.write(&batch.ids, &batch.columns)?;
                 write_log(&mut rejects_out, &batch, &field_columns)
                     .map_err(|e| Error::io("writing", &self.rejects, e))?;
                 if let Some((_, w, p)) = lookup.as_mut() {
-                    for (orig, ps) in batch.original_ids.iter().zip(&batch.ids) {
-                        write_csv_row(w, &[orig, ps]).map_err(|e| Error::io("writing", p, e))?;
+                    for (k, (orig, ps)) in batch.original_ids.iter().zip(&batch.ids).enumerate() {
+                        let r = match is_decoy.get(k) {
+                            None => write_csv_row(w, &[orig, ps]),
+                            Some(true) => write_csv_row(w, &["", ps, "true"]),
+                            Some(false) => write_csv_row(w, &[orig, ps, "false"]),
+                        };
+                        r.map_err(|e| Error::io("writing", p, e))?;
                     }
                 }
                 progress(pos.0, pos.1);
@@ -173,8 +215,52 @@ impl EncodeJob<'_> {
             seconds: start.elapsed().as_secs_f64(),
             input_format,
             meta,
+            decoys: decoys_encoded,
         })
     }
+}
+
+/// Gives the encoded decoys of a batch their decoy pseudonyms and returns, per encoded row,
+/// whether it is a decoy. `rows` is the interleaved batch, `slots` its decoy indices.
+///
+/// Encoded rows come out in input order without the rejected rows; a row is rejected when the log
+/// has a `row_rejected` entry for its (line, record id) — unique, since extract lines are ≥ 1 and
+/// unique, and every decoy has line 0 and its own id.
+fn mark_decoys(
+    decoys: &Decoys,
+    rows: &[RawRow],
+    slots: &[Option<u64>],
+    batch: &mut EncodedBatch,
+) -> Result<Vec<bool>> {
+    let rejected: HashSet<(u64, &str)> = batch
+        .log
+        .iter()
+        .filter(|e| e.outcome == super::Outcome::RowRejected)
+        .map(|e| (e.line, e.record_id.as_str()))
+        .collect();
+    let mut is_decoy = Vec::with_capacity(batch.ids.len());
+    let mut renamed = Vec::new();
+    for (row, slot) in rows.iter().zip(slots) {
+        if rejected.contains(&(row.line, row.id.as_str())) {
+            continue;
+        }
+        if let Some(index) = slot {
+            renamed.push((is_decoy.len(), *index));
+        }
+        is_decoy.push(slot.is_some());
+    }
+    if is_decoy.len() != batch.ids.len() {
+        return Err(Error::Internal(format!(
+            "decoy bookkeeping: {} rows expected, {} encoded",
+            is_decoy.len(),
+            batch.ids.len()
+        )));
+    }
+    drop(rejected);
+    for (k, index) in renamed {
+        batch.ids[k] = decoys.pseudonym(index);
+    }
+    Ok(is_decoy)
 }
 
 /// Marks rows whose record id was already seen in this extract (the first one wins).
@@ -213,7 +299,9 @@ fn write_log(
     batch: &EncodedBatch,
     field_columns: &std::collections::HashMap<&str, String>,
 ) -> std::io::Result<()> {
-    for e in &batch.log {
+    // Line 0 is a decoy's (no extract line): not the agency's row, not in its rejects file. Its
+    // outcomes still count in the metadata, like any row's.
+    for e in batch.log.iter().filter(|e| e.line > 0) {
         let (field, column) = match field_columns.get(e.column.as_str()) {
             Some(col) => (e.column.as_str(), col.as_str()),
             None => ("", e.column.as_str()),

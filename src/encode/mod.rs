@@ -11,6 +11,9 @@ pub mod bloom;
 mod job;
 pub mod tokens;
 
+// Decoy records (`padan encode --decoys`).
+pub mod decoy;
+
 pub use job::{EncodeJob, EncodeSummary};
 
 use std::cell::RefCell;

@@ -6,6 +6,7 @@
 
 pub mod clkhash;
 pub mod encoded;
+pub mod lookup;
 pub mod matchset;
 
 use std::fs::File;

@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::schema::{ColumnMap, ColumnSource};
 
 mod agency;
+pub(crate) mod decoy;
 mod lists;
 mod person;
 mod render;

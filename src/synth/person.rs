@@ -118,7 +118,7 @@ fn pick_tradition(rng: &mut ChaCha8Rng) -> &'static Tradition {
     &TRADITIONS[TRADITIONS.len() - 1]
 }
 
-fn passport_number(rng: &mut ChaCha8Rng) -> String {
+pub(crate) fn passport_number(rng: &mut ChaCha8Rng) -> String {
     let prefix = match rng.random_range(0..100) {
         0..=49 => 'B',
         50..=74 => 'C',
@@ -132,7 +132,7 @@ fn passport_number(rng: &mut ChaCha8Rng) -> String {
 
 /// A NIK consistent with birth date, sex and a region: PPRRDD + DDMMYY (+40 on the day for
 /// women) + a 4-digit serial.
-fn nik(rng: &mut ChaCha8Rng, region: &str, dob: Ymd, sex: Sex) -> String {
+pub(crate) fn nik(rng: &mut ChaCha8Rng, region: &str, dob: Ymd, sex: Sex) -> String {
     let district: u32 = rng.random_range(1..=24);
     let day = dob.d + if sex == Sex::Female { 40 } else { 0 };
     let serial: u32 = if rng.random_bool(0.8) {

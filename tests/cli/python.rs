@@ -104,13 +104,39 @@ fn match_sets_open_in_pandas_polars_and_duckdb_with_the_documented_types() {
     ];
     for a in ["kemlu", "polri", "bp2mi"] {
         let out = format!("{a}.padan.parquet");
-        d.encode_synth(a, &out, &[]).ok();
+        // kemlu pseudonymized with decoys, to check its `padan reveal` output too.
+        let extra: &[&str] = if a == "kemlu" {
+            &[
+                "--pseudonymize-ids",
+                "--lookup",
+                "kemlu.lookup.csv",
+                "--decoys",
+                "0.1",
+            ]
+        } else {
+            &[]
+        };
+        d.encode_synth(a, &out, extra).ok();
         args.push(d.path(&out).display().to_string());
     }
     d.padan(&args).ok();
+    d.padan([
+        "reveal",
+        d.path("ms").to_str().unwrap(),
+        "--agency",
+        "kemlu",
+        "--lookup",
+        d.path("kemlu.lookup.csv").to_str().unwrap(),
+        "--out",
+        d.path("revealed.parquet").to_str().unwrap(),
+    ])
+    .ok();
     let out = Command::new(&py)
         .arg(repo().join("tests/python/check_matchset.py"))
         .arg(d.path("ms"))
+        .arg(d.path("revealed.parquet"))
+        .arg(super::harness::synth_extract("kemlu"))
+        .arg("no_kasus")
         .output()
         .expect("running check_matchset.py");
     assert!(

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Check that a padan match set (pairs.parquet, clusters.parquet) reads in pandas, polars and DuckDB
-with the documented types (docs/file-formats.md), and that file-level metadata is visible.
+with the documented types (docs/file-formats.md), and that file-level metadata is visible; with
+REVEALED, the same for a `padan reveal` output, joined in DuckDB to the agency's extract.
 
-Usage: check_matchset.py DIR
+Usage: check_matchset.py DIR [REVEALED EXTRACT_CSV ID_COLUMN]
 Exits 0 when all checks pass, 1 on a failed check, 2 on bad usage or a missing module.
 """
 
@@ -22,7 +23,7 @@ def check(cond, msg):
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 5):
         print(__doc__, file=sys.stderr)
         sys.exit(2)
     try:
@@ -86,6 +87,40 @@ def main():
     md = pq.read_metadata(clusters).metadata
     check(md[b"padan.format"] == b"clusters", "pyarrow: padan.format of clusters")
     print(f"check_matchset: ok ({len(p)} pairs, {len(c)} records)")
+    if len(sys.argv) == 5:
+        check_revealed(sys.argv[2], sys.argv[3], sys.argv[4], pd, pl, duckdb)
+
+
+def check_revealed(path, extract, id_column, pd, pl, duckdb):
+    r = pd.read_parquet(path)
+    for col in ["own_record_id", "other_agency", "other_record_id", "decision"]:
+        check(r[col].dtype == object or str(r[col].dtype) in ("str", "string"),
+              f"pandas: revealed {col} is {r[col].dtype}, expected strings")
+    for col in ["cluster_id", "cluster_size", "agency_count"]:
+        check(str(r[col].dtype) == "int64", f"pandas: revealed {col} is {r[col].dtype}")
+    check(str(r["same_cluster"].dtype) == "bool", f"pandas: same_cluster is {r['same_cluster'].dtype}")
+    for col in ["match_weight", "match_probability"]:
+        check(str(r[col].dtype) == "float64", f"pandas: revealed {col} is {r[col].dtype}")
+    check(r["own_record_id"].notna().all(), "pandas: a null own_record_id")
+    check((r["other_agency"].isna() == r["other_record_id"].isna()).all(),
+          "pandas: other_agency and other_record_id null on different rows")
+    pr = pl.read_parquet(path)
+    check(pr.schema["own_record_id"] in (pl.Utf8, pl.String), "polars: own_record_id not a string")
+    check(pr.schema["same_cluster"] == pl.Boolean, "polars: same_cluster not Boolean")
+    con = duckdb.connect()
+    own = con.execute(f"select count(distinct own_record_id) from read_parquet('{path}')").fetchone()[0]
+    joined = con.execute(
+        f"""select count(distinct r.own_record_id) from read_parquet('{path}') r
+            join read_csv('{extract}', all_varchar = true) e on e."{id_column}" = r.own_record_id"""
+    ).fetchone()[0]
+    check(joined == own, f"duckdb: {own - joined} own_record_id values do not join to the extract")
+    kv = dict(
+        (k.decode() if isinstance(k, bytes) else k, v.decode() if isinstance(v, bytes) else v)
+        for k, v in con.execute(f"select key, value from parquet_kv_metadata('{path}')").fetchall()
+    )
+    check(kv.get("padan.format") == "revealed", f"duckdb: revealed padan.format: {sorted(kv)}")
+    check(json.loads(kv["padan.counts"])["rows"] == len(r), "duckdb: padan.counts rows")
+    print(f"check_matchset: revealed ok ({len(r)} rows, {own} own records, all join)")
 
 
 main()

@@ -1,0 +1,80 @@
+//! `padan reveal`: map a match set back to this agency's own record ids (at the agency).
+
+use clap::Args;
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+use crate::reveal::{default_output, reveal};
+
+/// Map a match set back to this agency's own record ids (run at the agency, with its lookup).
+///
+/// Resolves this agency's pseudonyms with the lookup written by `padan encode
+/// --pseudonymize-ids`, drops this agency's decoy records (and the pairs they are in), and writes
+/// one Parquet row per (own record, linked record) — or one row for an own record linked to
+/// nothing — to join to the agency's case files on `own_record_id`. Other agencies' record ids
+/// stay as they came (their pseudonyms stay pseudonyms). See docs/file-formats.md §3.
+///
+/// Examples:
+///   padan reveal linked/ --agency kemlu --lookup kemlu.padan-lookup.csv
+///   padan reveal linked/ --agency polri --lookup polri.padan-lookup.csv --out polri-matches.parquet
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct RevealArgs {
+    /// The match-set directory written by `padan link`.
+    pub dir: PathBuf,
+    /// This agency's name, as in the match set.
+    #[arg(long)]
+    pub agency: String,
+    /// This agency's pseudonym lookup (from `padan encode --pseudonymize-ids`).
+    #[arg(long)]
+    pub lookup: PathBuf,
+    /// The Parquet file to write (default: DIR/revealed-AGENCY.parquet).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print only errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Runs `padan reveal`.
+pub fn run(args: RevealArgs) -> Result<()> {
+    if args.agency.is_empty() {
+        return Err(Error::config(
+            "--agency",
+            "the agency name must not be empty",
+        ));
+    }
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_output(&args.dir, &args.agency));
+    let s = reveal(&args.dir, &args.agency, &args.lookup, &out)?;
+    if args.quiet {
+        return Ok(());
+    }
+    println!("padan reveal — agency {}", args.agency);
+    println!(
+        "  records      {} in the match set: {} own records resolved, {} decoys dropped",
+        s.records, s.own_records, s.decoys_dropped
+    );
+    println!(
+        "  linked       {} own records linked to another record",
+        s.own_records_linked
+    );
+    println!(
+        "  pairs        {} kept, {} dropped (with a decoy)",
+        s.pairs_kept, s.pairs_dropped
+    );
+    if s.lookup_not_in_match_set > 0 {
+        println!(
+            "  note         {} lookup entries are not in this match set (another encode run?)",
+            s.lookup_not_in_match_set
+        );
+    }
+    println!(
+        "  output       {} ({} rows; keep at the agency)",
+        out.display(),
+        s.rows
+    );
+    Ok(())
+}
