@@ -338,6 +338,7 @@ mod tests {
                     rejects: EncodeJob::default_rejects(&output),
                     output: output.clone(),
                     lookup: None,
+                    decoys: None,
                     encoding: TextEncoding::Auto,
                     batch_rows: DEFAULT_BATCH_ROWS,
                 }
