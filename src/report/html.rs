@@ -316,8 +316,8 @@ fn summary(o: &mut String, d: &ReportData) {
             (
                 false,
                 vec![
-                    "prior λ = P(match) among candidates".into(),
-                    fmt_f(m.model.lambda, 6),
+                    format!("prior λ = P(match) {}", m.model.lambda_scope()),
+                    format!("{:.3e}", m.model.lambda),
                 ],
             ),
             (
@@ -838,7 +838,7 @@ fn model(o: &mut String, d: &ReportData) {
                     .unwrap_or_else(|| "–".into()),
                 "log-likelihood",
             ),
-            (fmt_f(mo.lambda, 5), "prior λ"),
+            (format!("{:.3e}", mo.lambda), "prior λ"),
             (fmt_f(mo.prior(), 2), "prior weight"),
         ],
     );

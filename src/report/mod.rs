@@ -109,8 +109,11 @@ pub struct EmInfo {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct ModelInfo {
-    /// Prior P(match) among candidate pairs.
+    /// Prior P(match): among all record pairs (`training = "blocks"`) or among candidate pairs
+    /// (`"candidates"`, and manifests written before the key existed).
     pub lambda: f64,
+    /// How m and λ were trained: `blocks` or `candidates` (empty in older manifests).
+    pub training: String,
     /// log2(λ/(1−λ)); computed from λ when absent.
     pub prior_weight: Option<f64>,
     /// Where u came from.
@@ -124,6 +127,15 @@ pub struct ModelInfo {
 }
 
 impl ModelInfo {
+    /// What λ is the share of, for labels.
+    pub fn lambda_scope(&self) -> &'static str {
+        if self.training == "blocks" {
+            "among all record pairs"
+        } else {
+            "among candidate pairs"
+        }
+    }
+
     /// The prior weight, from the manifest or from λ.
     pub fn prior(&self) -> f64 {
         self.prior_weight.unwrap_or_else(|| {
