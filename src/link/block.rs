@@ -112,22 +112,27 @@ pub struct Blocks {
 }
 
 impl Blocks {
-    /// Builds every block over all records.
-    pub fn build(recs: &Records, cfg: &BlockingConfig) -> Blocks {
-        let mut b = Blocks {
+    /// No blocks yet, over records of these agencies.
+    fn empty(agency_of: Vec<u16>, within_agency: bool) -> Blocks {
+        Blocks {
             members: Vec::new(),
             starts: vec![0],
             slots: 0,
             block_slot: Vec::new(),
             slot_kind: Vec::new(),
             rec_slots: Vec::new(),
-            agency_of: recs.agency_of.clone(),
-            within_agency: cfg.within_agency,
+            agency_of,
+            within_agency,
             block_pairs: Vec::new(),
             block_kind: Vec::new(),
             kinds: Vec::new(),
             stats: BlockingStats::default(),
-        };
+        }
+    }
+
+    /// Builds every block over all records.
+    pub fn build(recs: &Records, cfg: &BlockingConfig) -> Blocks {
+        let mut b = Blocks::empty(recs.agency_of.clone(), cfg.within_agency);
         let mut sizes: Vec<BlockSize> = Vec::new();
         let budget = (cfg.pairs_per_record * recs.len() as f64) as u64;
         for (name, col) in recs.token_columns() {
@@ -511,20 +516,7 @@ mod tests {
     }
 
     fn blocks_from(lists: &[&[u32]], agency_of: Vec<u16>, within: bool) -> Blocks {
-        let mut b = Blocks {
-            members: Vec::new(),
-            starts: vec![0],
-            slots: 0,
-            block_slot: Vec::new(),
-            slot_kind: Vec::new(),
-            rec_slots: Vec::new(),
-            agency_of,
-            within_agency: within,
-            block_pairs: Vec::new(),
-            block_kind: Vec::new(),
-            kinds: Vec::new(),
-            stats: BlockingStats::default(),
-        };
+        let mut b = Blocks::empty(agency_of, within);
         let n = b.agency_of.len();
         let mut sizes = Vec::new();
         for (k, l) in lists.iter().enumerate() {

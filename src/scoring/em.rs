@@ -775,7 +775,7 @@ pub fn fit(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
@@ -797,7 +797,8 @@ mod tests {
         (m, u, vec![3, 4, 2, 3])
     }
 
-    fn draw(rng: &mut ChaCha8Rng, p: &[f64]) -> u8 {
+    /// A level drawn from the table `p` (entry 0, the null level, is skipped).
+    pub(crate) fn draw(rng: &mut ChaCha8Rng, p: &[f64]) -> u8 {
         let x: f64 = rng.random();
         let mut acc = 0.0;
         for (l, &q) in p.iter().enumerate().skip(1) {

@@ -243,20 +243,9 @@ fn log_likelihood(all: &Patterns, model: &Model) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scoring::em::tests::draw;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
-
-    fn draw(rng: &mut ChaCha8Rng, p: &[f64]) -> u8 {
-        let x: f64 = rng.random();
-        let mut acc = 0.0;
-        for (l, &q) in p.iter().enumerate().skip(1) {
-            acc += q;
-            if x < acc {
-                return l as u8;
-            }
-        }
-        (p.len() - 1) as u8
-    }
 
     /// Four fields A, B, C, D (exact, else). Kind "a" blocks on A (every pair agrees on A), kind
     /// "b" on B; C and D are never blocked on. Training by blocks recovers m of each field from the pairs
