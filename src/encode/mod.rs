@@ -8,6 +8,7 @@
 //! distinct value.
 
 pub mod bloom;
+pub mod harden;
 mod job;
 pub mod tokens;
 
@@ -121,6 +122,12 @@ struct FieldKeys {
     filter: Subkey,
     record: Subkey,
     token: Subkey,
+    /// Keyed permutation of the (balanced) filter's bits, when hardened so.
+    permutation: Option<Vec<u16>>,
+    /// BLIP randomness.
+    blip: Subkey,
+    /// Schema index of the date field whose year salts this field.
+    salt_field: Option<usize>,
 }
 
 /// Turns raw rows into encoded rows. Cheap to share across threads.
@@ -149,6 +156,8 @@ struct Caches {
     tokens: Tokens,
     record_words: Vec<u64>,
     field_words: Vec<u64>,
+    spare_words: Vec<u64>,
+    salted: Vec<u8>,
     bytes: Vec<u8>,
 }
 
@@ -165,10 +174,24 @@ impl Encoder {
         let keys = schema
             .fields
             .iter()
-            .map(|f| FieldKeys {
-                filter: key.subkey(Purpose::FieldFilter, &f.name),
-                record: key.subkey(Purpose::RecordFilter, &f.name),
-                token: key.subkey(Purpose::Token, &f.name),
+            .map(|f| {
+                let h = &f.hardening;
+                let width = f.bits * if h.balance { 2 } else { 1 };
+                FieldKeys {
+                    filter: key.subkey(Purpose::FieldFilter, &f.name),
+                    record: key.subkey(Purpose::RecordFilter, &f.name),
+                    token: key.subkey(Purpose::Token, &f.name),
+                    permutation: h.permute.then(|| {
+                        harden::permutation(
+                            &key.subkey(Purpose::Hardening, &format!("permute:{}", f.name)),
+                            width,
+                        )
+                    }),
+                    blip: key.subkey(Purpose::Hardening, &format!("blip:{}", f.name)),
+                    salt_field: (!h.salt.is_empty())
+                        .then(|| schema.fields.iter().position(|s| s.name == h.salt))
+                        .flatten(),
+                }
             })
             .collect();
         let block_keys = Layout::block_kinds(schema)
@@ -247,6 +270,8 @@ impl Encoder {
             tokens: Tokens::default(),
             record_words: vec![0; self.schema.record_filter.bits / 64],
             field_words: Vec::new(),
+            spare_words: Vec::new(),
+            salted: Vec::new(),
             bytes: Vec::new(),
         }
     }
@@ -407,7 +432,15 @@ impl Encoder {
                     caches.field_words.clear();
                     caches.field_words.resize(spec.bits / 64, 0);
                     let keys = &self.keys[fi];
+                    let salt = self.salt(fi, values);
                     for t in caches.tokens.iter() {
+                        let t = match salt {
+                            Some(s) => {
+                                salted(t, s, &mut caches.salted);
+                                &caches.salted[..]
+                            }
+                            None => t,
+                        };
                         let p = caches.filter[fi].get(&keys.filter, t, spec.hashes, spec.bits);
                         bloom::set_bits(&mut caches.field_words, p);
                         if spec.record_hashes > 0 {
@@ -416,12 +449,22 @@ impl Encoder {
                             bloom::set_bits(&mut caches.record_words, p);
                         }
                     }
+                    self.harden(fi, row, caches);
                     caches.bytes.clear();
                     bloom::words_to_bytes(&caches.field_words, &mut caches.bytes);
                     buf.push(&caches.bytes);
                 }
                 ColumnRole::Token(fi) => match values[fi].as_ref().and_then(tokens::exact_text) {
-                    Some(text) => buf.push(&self.keys[fi].token.token(text.as_bytes())),
+                    Some(text) => {
+                        let t = match self.salt(fi, values) {
+                            Some(s) => {
+                                salted(text.as_bytes(), s, &mut caches.salted);
+                                self.keys[fi].token.token(&caches.salted)
+                            }
+                            None => self.keys[fi].token.token(text.as_bytes()),
+                        };
+                        buf.push(&t)
+                    }
                     None => buf.push_null(),
                 },
                 ColumnRole::Block(kind) => match self.block_text(kind, values) {
@@ -460,6 +503,40 @@ impl Encoder {
         }
     }
 
+    /// The salt of field `fi` for this row: `None` when the field is not salted, else the year of
+    /// its salt field (`b""` when that is missing).
+    fn salt(&self, fi: usize, values: &[Option<Value>]) -> Option<&'static [u8]> {
+        let si = self.keys[fi].salt_field?;
+        Some(match &values[si] {
+            Some(Value::Date(d)) => year_bytes(d.year),
+            _ => b"",
+        })
+    }
+
+    /// Balancing, permutation, folding and BLIP of the field filter in `caches.field_words`.
+    fn harden(&self, fi: usize, row: &RawRow, caches: &mut Caches) {
+        let h = &self.schema.fields[fi].hardening;
+        let keys = &self.keys[fi];
+        if h.balance {
+            harden::balance(&mut caches.field_words);
+        }
+        if let Some(perm) = &keys.permutation {
+            harden::permute(&caches.field_words, perm, &mut caches.spare_words);
+            std::mem::swap(&mut caches.field_words, &mut caches.spare_words);
+        }
+        if h.fold {
+            harden::fold(&mut caches.field_words);
+        }
+        let p = h.blip_probability();
+        if p > 0.0 {
+            caches.salted.clear();
+            caches.salted.extend_from_slice(self.opts.agency.as_bytes());
+            caches.salted.push(0);
+            caches.salted.extend_from_slice(row.id.as_bytes());
+            harden::blip(&mut caches.field_words, &keys.blip, &caches.salted, p);
+        }
+    }
+
     fn block_text(&self, kind: BlockKind, values: &[Option<Value>]) -> Option<String> {
         let date = match self.date_field.and_then(|i| values[i].as_ref()) {
             Some(Value::Date(d)) => Some(d),
@@ -490,6 +567,26 @@ impl Encoder {
                 Some(format!("{}|{}", codes.join(" "), d.year))
             }
         }
+    }
+}
+
+/// A salted token: the token, a 0 byte, then the salt (so no salted token equals an unsalted one
+/// or another token's salted form).
+fn salted(token: &[u8], salt: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.extend_from_slice(token);
+    out.push(0);
+    out.extend_from_slice(salt);
+}
+
+/// The decimal year as static bytes (years are bounded by the date options, 0..=9999).
+fn year_bytes(year: i32) -> &'static [u8] {
+    use std::sync::OnceLock;
+    static YEARS: OnceLock<Vec<String>> = OnceLock::new();
+    let years = YEARS.get_or_init(|| (0..10_000).map(|y| y.to_string()).collect());
+    match usize::try_from(year) {
+        Ok(y) if y < years.len() => years[y].as_bytes(),
+        _ => b"?",
     }
 }
 

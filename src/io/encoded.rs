@@ -106,7 +106,7 @@ impl Layout {
                 columns.push(ColumnDef {
                     name: format!("filter_{}", f.name),
                     role: ColumnRole::FieldFilter(i),
-                    width: f.bits / 8,
+                    width: f.stored_bits() / 8,
                 });
             }
         }
