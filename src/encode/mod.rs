@@ -625,3 +625,153 @@ impl Counts {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCHEMA: &str = r#"
+version = 1
+[[fields]]
+name = "name"
+kind = "name"
+exact_token = true
+record_hashes = 8
+[fields.hardening]
+HARDENING
+[[fields]]
+name = "dob"
+kind = "date"
+record_hashes = 6
+"#;
+
+    fn encoder(hardening: &str) -> Encoder {
+        let schema = Schema::from_toml(&SCHEMA.replace("HARDENING", hardening), "test").unwrap();
+        let key = SecretKey::from_bytes([7; 32]);
+        Encoder::new(
+            &schema,
+            &key,
+            EncodeOptions {
+                date_order: DateOrder::Dmy,
+                pseudonymize_ids: false,
+                agency: "kemlu".into(),
+            },
+        )
+    }
+
+    fn row(id: &str, name: &str, dob: Option<&str>) -> RawRow {
+        RawRow {
+            line: 2,
+            id: id.into(),
+            cells: vec![Some(name.into()), dob.map(str::to_string)],
+            problem: None,
+        }
+    }
+
+    /// (name filter, name token, record filter) of each row.
+    fn encode(e: &Encoder, rows: &[RawRow]) -> Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> {
+        let b = e.encode_batch(rows);
+        let l = e.layout();
+        let col = |role| &b.columns[l.position(role).unwrap()];
+        (0..b.ids.len())
+            .map(|i| {
+                (
+                    col(ColumnRole::FieldFilter(0)).get(i).unwrap().to_vec(),
+                    col(ColumnRole::Token(0)).get(i).unwrap().to_vec(),
+                    col(ColumnRole::RecordFilter).get(i).unwrap().to_vec(),
+                )
+            })
+            .collect()
+    }
+
+    fn ones(b: &[u8]) -> u32 {
+        b.iter().map(|x| x.count_ones()).sum()
+    }
+
+    #[test]
+    fn salting_changes_filters_token_and_record_filter_with_the_year_only() {
+        let e = encoder(r#"salt = "dob""#);
+        let out = encode(
+            &e,
+            &[
+                row("1", "Siti Aminah", Some("01/02/1990")),
+                row("2", "Siti Aminah", Some("17/11/1990")),
+                row("3", "Siti Aminah", Some("01/02/1991")),
+                row("4", "Siti Aminah", None),
+                row("5", "Siti Aminah", None),
+            ],
+        );
+        assert_eq!(out[0].0, out[1].0, "same year, same salt: same name filter");
+        assert_eq!(out[0].1, out[1].1, "same year: same name token");
+        assert_ne!(out[0].0, out[2].0, "another year moves the bits");
+        assert_ne!(out[0].1, out[2].1, "another year changes the token");
+        assert_ne!(out[0].2, out[2].2, "the record filter is salted too");
+        assert_eq!(out[3].0, out[4].0, "no year: the fixed empty salt");
+        assert_ne!(out[3].0, out[0].0);
+        let plain = encode(&encoder(""), &[row("1", "Siti Aminah", Some("01/02/1990"))]);
+        assert_ne!(plain[0].0, out[0].0, "salted differs from unsalted");
+        assert_ne!(plain[0].1, out[0].1);
+    }
+
+    #[test]
+    fn permutation_balancing_folding_keep_their_bit_level_promises() {
+        let rows = [
+            row("1", "Siti Aminah", Some("01/02/1990")),
+            row("2", "Budi Santoso", Some("1985")),
+        ];
+        let plain = encode(&encoder(""), &rows);
+        let perm = encode(&encoder("permute = true"), &rows);
+        for (p, q) in plain.iter().zip(&perm) {
+            assert_eq!(p.0.len(), q.0.len());
+            assert_eq!(ones(&p.0), ones(&q.0), "permutation keeps the popcount");
+            assert_ne!(p.0, q.0);
+            assert_eq!(p.1, q.1, "the token is not permuted");
+        }
+        let bal = encode(&encoder("permute = true\nbalance = true"), &rows);
+        for (p, b) in plain.iter().zip(&bal) {
+            assert_eq!(b.0.len(), 2 * p.0.len(), "balancing doubles the width");
+            assert_eq!(
+                ones(&b.0) as usize,
+                p.0.len() * 8,
+                "exactly half the bits set"
+            );
+        }
+        let fold = encode(&encoder("fold = true"), &rows);
+        for (p, f) in plain.iter().zip(&fold) {
+            assert_eq!(f.0.len() * 2, p.0.len(), "folding halves the width");
+            let half = p.0.len() / 2;
+            let x: Vec<u8> = (0..half).map(|i| p.0[i] ^ p.0[half + i]).collect();
+            assert_eq!(f.0, x, "folded = first half XOR second half");
+        }
+        assert_eq!(
+            e_layout_width(&encoder("permute = true\nbalance = true\nfold = true")),
+            64
+        );
+    }
+
+    fn e_layout_width(e: &Encoder) -> usize {
+        e.layout().columns[0].width
+    }
+
+    #[test]
+    fn blip_is_deterministic_per_record_and_differs_between_records() {
+        let e = encoder("blip_epsilon = 2.0");
+        let rows = [
+            row("1", "Siti Aminah", Some("01/02/1990")),
+            row("2", "Siti Aminah", Some("01/02/1990")),
+        ];
+        let a = encode(&e, &rows);
+        let b = encode(&encoder("blip_epsilon = 2.0"), &rows);
+        assert_eq!(a, b, "same key, same records: same bytes");
+        assert_ne!(a[0].0, a[1].0, "identical names get different noise");
+        let plain = encode(&encoder(""), &rows);
+        let flipped: u32 = plain[0]
+            .0
+            .iter()
+            .zip(&a[0].0)
+            .map(|(x, y)| (x ^ y).count_ones())
+            .sum();
+        // p = 1/(1+e^2) = 0.119 of 512 bits ≈ 61; allow a wide band for one record
+        assert!((30..=95).contains(&flipped), "{flipped} bits flipped");
+    }
+}

@@ -525,4 +525,54 @@ mod tests {
             assert!(e.contains("s.toml"), "{e:?} names the file");
         }
     }
+
+    #[test]
+    fn hardening_is_validated_and_absent_from_unhardened_canonical_forms() {
+        let base = "version = 1\n[[fields]]\nname = \"n\"\nkind = \"name\"\nrecord_hashes = 5\n[fields.hardening]\nHARD\n[[fields]]\nname = \"d\"\nkind = \"date\"\n[[fields]]\nname = \"s\"\nkind = \"sex\"\nexact_token = true\n";
+        let bad = [
+            ("salt = \"s\"", "hardening.salt"),
+            ("salt = \"n\"", "hardening.salt"),
+            ("salt = \"nope\"", "hardening.salt"),
+            ("balance = true", "hardening.balance"),
+            ("blip_epsilon = -1.0", "hardening.blip_epsilon"),
+            ("shuffle = true", "unknown field"),
+        ];
+        for (h, want) in bad {
+            let e = Schema::from_toml(&base.replace("HARD", h), "s.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(want), "{h}: {e:?} should contain {want:?}");
+        }
+        let ok = Schema::from_toml(
+            &base.replace(
+                "HARD",
+                "salt = \"d\"\npermute = true\nbalance = true\nfold = true\nblip_epsilon = 3.0",
+            ),
+            "s.toml",
+        )
+        .unwrap();
+        assert_eq!(ok.fields[0].stored_bits(), 512);
+        assert!(ok.is_hardened() && !ok.unhardened().is_hardened());
+        assert!((ok.fields[0].hardening.blip_probability() - 0.0474).abs() < 1e-3);
+        // Without hardening the canonical form has no trace of it: fingerprints of existing
+        // unhardened schemas do not change.
+        let plain = Schema::from_toml(&base.replace("HARD", ""), "s.toml").unwrap();
+        assert!(!plain.canonical_json().contains("hardening"));
+        assert_eq!(ok.unhardened().fingerprint(), plain.fingerprint());
+        assert_ne!(ok.fingerprint(), plain.fingerprint());
+        let e = Schema::from_toml(
+            "version = 1\n[[fields]]\nname = \"n\"\nkind = \"name\"\nbits = 64\nrecord_hashes = 5\n[fields.hardening]\nfold = true\n",
+            "s.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("hardening.fold"), "{e}");
+        let e = Schema::from_toml(
+            "version = 1\n[[fields]]\nname = \"n\"\nkind = \"name\"\nrecord_hashes = 5\n[[fields]]\nname = \"s\"\nkind = \"sex\"\nexact_token = true\n[fields.hardening]\npermute = true\n",
+            "s.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("no filter to harden"), "{e}");
+    }
 }
