@@ -507,3 +507,79 @@ pub fn qgram_pattern(
     }
     guesses
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: u32, salt: &str) -> ListEntry {
+        ListEntry {
+            name,
+            salt: salt.into(),
+        }
+    }
+
+    #[test]
+    fn frequency_alignment_pairs_ranks_and_leaves_singletons_alone() {
+        // name 0 ×4, name 1 ×3, name 2 ×2, names 3 and 4 once; filters mirror it.
+        let names = [0u32, 0, 0, 0, 1, 1, 1, 2, 2, 3, 4];
+        let list: Vec<ListEntry> = names.iter().map(|&n| entry(n, "")).collect();
+        let rows = names
+            .iter()
+            .map(|&n| Some(vec![1u64 << n, 0]))
+            .collect::<Vec<_>>();
+        let fs = FilterSet { words: 2, rows };
+        let g = frequency_filters(&fs, &list, false, None);
+        for (i, &n) in names.iter().enumerate() {
+            if n <= 2 {
+                assert_eq!(g[i], Some(n), "record {i}");
+            } else {
+                assert_eq!(g[i], None, "a singleton carries no frequency information");
+            }
+        }
+        // Tokens: the same.
+        let toks: Vec<Option<u128>> = names.iter().map(|&n| Some(n as u128 + 7)).collect();
+        let t = frequency_tokens(&toks, &list, false);
+        assert_eq!(t[0], Some(0));
+        assert_eq!(t[5], Some(1));
+        // Salted, with every (name, year) unique: nothing to align.
+        let salted: Vec<ListEntry> = names
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| entry(n, &format!("{}", 1970 + i)))
+            .collect();
+        let unique = FilterSet {
+            words: 2,
+            rows: (0..names.len())
+                .map(|i| Some(vec![i as u64 + 1, 9]))
+                .collect(),
+        };
+        assert!(frequency_filters(&unique, &salted, true, None)
+            .iter()
+            .all(Option::is_none));
+    }
+
+    #[test]
+    fn blip_clustering_groups_near_identical_filters() {
+        let base: Vec<u64> = vec![0xFFFF_0000_FFFF_0000, 0x0F0F_0F0F_0F0F_0F0F];
+        let mut noisy = base.clone();
+        noisy[0] ^= 0b101; // a few flipped bits
+        let other: Vec<u64> = vec![0x0000_FFFF_0000_FFFF, 0xF0F0_F0F0_F0F0_F0F0];
+        let fs = FilterSet {
+            words: 2,
+            rows: vec![
+                Some(base.clone()),
+                Some(noisy),
+                Some(other.clone()),
+                Some(other),
+            ],
+        };
+        let list = vec![entry(5, ""), entry(5, ""), entry(6, ""), entry(6, "")];
+        let exact = frequency_filters(&fs, &list, false, None);
+        assert_eq!(exact[0], None, "exact grouping splits the noisy copy off");
+        let clustered = frequency_filters(&fs, &list, false, Some(0.9));
+        assert!(clustered[0].is_some() && clustered[0] == clustered[1]);
+        assert!(clustered[2].is_some() && clustered[2] == clustered[3]);
+        assert_ne!(clustered[0], clustered[2]);
+    }
+}
