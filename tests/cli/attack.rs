@@ -30,9 +30,11 @@ fn share(v: &serde_json::Value, which: &str, attack: &str) -> f64 {
 /// The default schema with the name field's hardening removed.
 fn unhardened_schema(d: &Dir) -> std::path::PathBuf {
     let text = padan::schema::DEFAULT_SCHEMA_TOML;
+    // The table itself, not its mention in the header comment.
     let start = text
-        .find("[fields.hardening]")
-        .expect("the default hardens a field");
+        .find("\n[fields.hardening]")
+        .expect("the default hardens a field")
+        + 1;
     let end = start + text[start..].find("\n\n").unwrap();
     d.write("plain.toml", format!("{}{}", &text[..start], &text[end..]))
 }
