@@ -291,12 +291,20 @@ fn mine_from(
     Pattern { bits, holders: s }
 }
 
-/// The q-gram / bit-pattern attack (after Christen et al.'s pattern mining): a tree of q-grams,
-/// each mined as the set of bits that co-occur in about as many filters as the list has names
-/// with that q-gram, splits filters and list alike; leaves where both sides agree give seed
-/// pairs; from the seeds each q-gram's bits are learned (bits set in nearly every seed filter of
-/// a name holding the q-gram), every filter is re-identified as the list name whose predicted
-/// filter fits best (Dice), and confident re-identifications seed the next round.
+/// The q-gram / bit-pattern attack (after Christen et al.'s pattern mining), key-less:
+///
+/// 1. mining: from each bit not yet explained (most frequent first), `mine_from` grows the
+///    pattern of bits that co-occur with it — one q-gram's bits;
+/// 2. naming: patterns, largest support first, are named after the list q-gram whose support
+///    (share of list names holding it, scaled to the file) is within 25 % and whose
+///    co-occurrence with the q-grams named so far fits best;
+/// 3. re-identification: each filter gets the list name whose predicted filter (the union of
+///    its q-grams' learned bits) has the highest Dice with it;
+/// 4. bootstrapping: confident re-identifications become known pairs, from which every q-gram
+///    held by at least three of them is re-learned (bits set in nearly all their filters), and
+///    step 3 runs again (`rounds` times).
+///
+/// Under BLIP (`noise` > 0) every "set in all" becomes "set in a share 1 − noise".
 pub fn qgram_pattern(
     filters: &FilterSet,
     vocab: &Vocabulary,
