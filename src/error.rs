@@ -84,6 +84,9 @@ pub enum Error {
         /// The library's message (never contains cell values for our files).
         message: String,
     },
+    /// A check the user asked for failed (e.g. `padan attack --max-reidentified`).
+    #[error("check failed: {0}")]
+    CheckFailed(String),
     /// A bug in padan: please report it.
     #[error("internal error (a bug in padan, please report it): {0}")]
     Internal(String),
@@ -145,6 +148,7 @@ impl Error {
     /// | 3 | bad input data |
     /// | 4 | incompatible inputs |
     /// | 5 | I/O or file format error |
+    /// | 6 | a requested check failed (`padan attack --max-reidentified`) |
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Internal(_) => 1,
@@ -152,6 +156,7 @@ impl Error {
             Error::Input { .. } => 3,
             Error::Incompatible(_) => 4,
             Error::Io { .. } | Error::Format { .. } => 5,
+            Error::CheckFailed(_) => 6,
         }
     }
 }

@@ -12,6 +12,7 @@
 //! | `plaintext` | no plaintext identifier in any encoded file |
 //! | `malformed` | malformed extracts (fixtures/malformed) and bad key files: clear errors or counted rejects |
 //! | `link` | `padan link`, `evaluate`, `report`, `demo`: invariants, quality floors (synthetic, Febrl4), determinism, refusals, no identifier values |
+//! | `attack` | `padan attack`: unhardened encodings fall to the attacks, the default schema holds them under 1 % |
 //! | `props` | property tests through the CLI: every row is encoded or rejected |
 //! | `python` | the encoded file in pyarrow, polars and DuckDB (tests/python/check_encoded.py) |
 //! | `reveal` | `padan encode --decoys` and `padan reveal`: decoys deterministic and hidden, reveal resolves own ids, drops decoys, refuses wrong agency / lookup |
@@ -22,6 +23,7 @@
 mod cli {
     pub mod harness;
 
+    mod attack;
     mod encode;
     mod kat;
     mod keygen;

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 use crate::error::Result;
 
+pub mod attack;
 pub mod bench;
 pub mod demo;
 pub mod encode;
@@ -49,6 +50,8 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Link 2..N agencies' encoded files into a match set (at the linkage unit).
     Link(link::LinkArgs),
+    /// Attack your own encoded file: how many names would a curious linkage unit re-identify?
+    Attack(attack::AttackArgs),
     /// Measure padan's kernels (prints a table, or JSON with --json).
     Bench(bench::BenchArgs),
     /// Measure a match set against known truth (precision, recall, F1, blocking completeness).
@@ -81,6 +84,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Encode(a) => encode::run(a),
         Command::Import(a) => import::run(a),
         Command::Link(a) => link::run(a),
+        Command::Attack(a) => attack::run(a),
         Command::Bench(a) => bench::run_bench(a),
         Command::Evaluate(a) => evaluate::run(a),
         Command::Report(a) => report::run(a),

@@ -56,6 +56,35 @@ pub fn run(args: SchemaArgs) -> Result<()> {
                         f.record_hashes,
                         if f.required { " required" } else { "" }
                     );
+                    let h = &f.hardening;
+                    if !h.is_off() {
+                        let mut parts = Vec::new();
+                        if !h.salt.is_empty() {
+                            parts.push(format!("salt=year({})", h.salt));
+                        }
+                        if h.permute {
+                            parts.push("permute".into());
+                        }
+                        if h.balance {
+                            parts.push("balance".into());
+                        }
+                        if h.fold {
+                            parts.push("fold".into());
+                        }
+                        if h.blip_epsilon > 0.0 {
+                            parts.push(format!(
+                                "blip ε={} (p={:.3})",
+                                h.blip_epsilon,
+                                h.blip_probability()
+                            ));
+                        }
+                        println!(
+                            "  {:<12} hardened: {} → {} bits stored",
+                            "",
+                            parts.join(", "),
+                            f.stored_bits()
+                        );
+                    }
                 } else {
                     println!("  {:<12} {:<9} token only", f.name, f.kind.as_str());
                 }

@@ -8,6 +8,7 @@
 //! distinct value.
 
 pub mod bloom;
+pub mod harden;
 mod job;
 pub mod tokens;
 
@@ -124,6 +125,12 @@ struct FieldKeys {
     filter: Subkey,
     record: Subkey,
     token: Subkey,
+    /// Keyed permutation of the (balanced) filter's bits, when hardened so.
+    permutation: Option<Vec<u16>>,
+    /// BLIP randomness.
+    blip: Subkey,
+    /// Schema index of the date field whose year salts this field.
+    salt_field: Option<usize>,
 }
 
 /// Turns raw rows into encoded rows. Cheap to share across threads.
@@ -152,6 +159,8 @@ struct Caches {
     tokens: Tokens,
     record_words: Vec<u64>,
     field_words: Vec<u64>,
+    spare_words: Vec<u64>,
+    salted: Vec<u8>,
     bytes: Vec<u8>,
 }
 
@@ -168,10 +177,24 @@ impl Encoder {
         let keys = schema
             .fields
             .iter()
-            .map(|f| FieldKeys {
-                filter: key.subkey(Purpose::FieldFilter, &f.name),
-                record: key.subkey(Purpose::RecordFilter, &f.name),
-                token: key.subkey(Purpose::Token, &f.name),
+            .map(|f| {
+                let h = &f.hardening;
+                let width = f.bits * if h.balance { 2 } else { 1 };
+                FieldKeys {
+                    filter: key.subkey(Purpose::FieldFilter, &f.name),
+                    record: key.subkey(Purpose::RecordFilter, &f.name),
+                    token: key.subkey(Purpose::Token, &f.name),
+                    permutation: h.permute.then(|| {
+                        harden::permutation(
+                            &key.subkey(Purpose::Hardening, &format!("permute:{}", f.name)),
+                            width,
+                        )
+                    }),
+                    blip: key.subkey(Purpose::Hardening, &format!("blip:{}", f.name)),
+                    salt_field: (!h.salt.is_empty())
+                        .then(|| schema.fields.iter().position(|s| s.name == h.salt))
+                        .flatten(),
+                }
             })
             .collect();
         let block_keys = Layout::block_kinds(schema)
@@ -250,6 +273,8 @@ impl Encoder {
             tokens: Tokens::default(),
             record_words: vec![0; self.schema.record_filter.bits / 64],
             field_words: Vec::new(),
+            spare_words: Vec::new(),
+            salted: Vec::new(),
             bytes: Vec::new(),
         }
     }
@@ -410,7 +435,15 @@ impl Encoder {
                     caches.field_words.clear();
                     caches.field_words.resize(spec.bits / 64, 0);
                     let keys = &self.keys[fi];
+                    let salt = self.salt(fi, values);
                     for t in caches.tokens.iter() {
+                        let t = match salt {
+                            Some(s) => {
+                                salted(t, s, &mut caches.salted);
+                                &caches.salted[..]
+                            }
+                            None => t,
+                        };
                         let p = caches.filter[fi].get(&keys.filter, t, spec.hashes, spec.bits);
                         bloom::set_bits(&mut caches.field_words, p);
                         if spec.record_hashes > 0 {
@@ -419,12 +452,22 @@ impl Encoder {
                             bloom::set_bits(&mut caches.record_words, p);
                         }
                     }
+                    self.harden(fi, row, caches);
                     caches.bytes.clear();
                     bloom::words_to_bytes(&caches.field_words, &mut caches.bytes);
                     buf.push(&caches.bytes);
                 }
                 ColumnRole::Token(fi) => match values[fi].as_ref().and_then(tokens::exact_text) {
-                    Some(text) => buf.push(&self.keys[fi].token.token(text.as_bytes())),
+                    Some(text) => {
+                        let t = match self.salt(fi, values) {
+                            Some(s) => {
+                                salted(text.as_bytes(), s, &mut caches.salted);
+                                self.keys[fi].token.token(&caches.salted)
+                            }
+                            None => self.keys[fi].token.token(text.as_bytes()),
+                        };
+                        buf.push(&t)
+                    }
                     None => buf.push_null(),
                 },
                 ColumnRole::Block(kind) => match self.block_text(kind, values) {
@@ -463,6 +506,40 @@ impl Encoder {
         }
     }
 
+    /// The salt of field `fi` for this row: `None` when the field is not salted, else the year of
+    /// its salt field (`b""` when that is missing).
+    fn salt(&self, fi: usize, values: &[Option<Value>]) -> Option<&'static [u8]> {
+        let si = self.keys[fi].salt_field?;
+        Some(match &values[si] {
+            Some(Value::Date(d)) => year_bytes(d.year),
+            _ => b"",
+        })
+    }
+
+    /// Balancing, permutation, folding and BLIP of the field filter in `caches.field_words`.
+    fn harden(&self, fi: usize, row: &RawRow, caches: &mut Caches) {
+        let h = &self.schema.fields[fi].hardening;
+        let keys = &self.keys[fi];
+        if h.balance {
+            harden::balance(&mut caches.field_words);
+        }
+        if let Some(perm) = &keys.permutation {
+            harden::permute(&caches.field_words, perm, &mut caches.spare_words);
+            std::mem::swap(&mut caches.field_words, &mut caches.spare_words);
+        }
+        if h.fold {
+            harden::fold(&mut caches.field_words);
+        }
+        let p = h.blip_probability();
+        if p > 0.0 {
+            caches.salted.clear();
+            caches.salted.extend_from_slice(self.opts.agency.as_bytes());
+            caches.salted.push(0);
+            caches.salted.extend_from_slice(row.id.as_bytes());
+            harden::blip(&mut caches.field_words, &keys.blip, &caches.salted, p);
+        }
+    }
+
     fn block_text(&self, kind: BlockKind, values: &[Option<Value>]) -> Option<String> {
         let date = match self.date_field.and_then(|i| values[i].as_ref()) {
             Some(Value::Date(d)) => Some(d),
@@ -493,6 +570,26 @@ impl Encoder {
                 Some(format!("{}|{}", codes.join(" "), d.year))
             }
         }
+    }
+}
+
+/// A salted token: the token, a 0 byte, then the salt (so no salted token equals an unsalted one
+/// or another token's salted form).
+fn salted(token: &[u8], salt: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.extend_from_slice(token);
+    out.push(0);
+    out.extend_from_slice(salt);
+}
+
+/// The decimal year as static bytes (years are bounded by the date options, 0..=9999).
+fn year_bytes(year: i32) -> &'static [u8] {
+    use std::sync::OnceLock;
+    static YEARS: OnceLock<Vec<String>> = OnceLock::new();
+    let years = YEARS.get_or_init(|| (0..10_000).map(|y| y.to_string()).collect());
+    match usize::try_from(year) {
+        Ok(y) if y < years.len() => years[y].as_bytes(),
+        _ => b"?",
     }
 }
 
@@ -529,5 +626,155 @@ impl Counts {
             };
             *m.entry(e.reason.to_string()).or_insert(0) += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCHEMA: &str = r#"
+version = 1
+[[fields]]
+name = "name"
+kind = "name"
+exact_token = true
+record_hashes = 8
+[fields.hardening]
+HARDENING
+[[fields]]
+name = "dob"
+kind = "date"
+record_hashes = 6
+"#;
+
+    fn encoder(hardening: &str) -> Encoder {
+        let schema = Schema::from_toml(&SCHEMA.replace("HARDENING", hardening), "test").unwrap();
+        let key = SecretKey::from_bytes([7; 32]);
+        Encoder::new(
+            &schema,
+            &key,
+            EncodeOptions {
+                date_order: DateOrder::Dmy,
+                pseudonymize_ids: false,
+                agency: "kemlu".into(),
+            },
+        )
+    }
+
+    fn row(id: &str, name: &str, dob: Option<&str>) -> RawRow {
+        RawRow {
+            line: 2,
+            id: id.into(),
+            cells: vec![Some(name.into()), dob.map(str::to_string)],
+            problem: None,
+        }
+    }
+
+    /// (name filter, name token, record filter) of each row.
+    fn encode(e: &Encoder, rows: &[RawRow]) -> Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> {
+        let b = e.encode_batch(rows);
+        let l = e.layout();
+        let col = |role| &b.columns[l.position(role).unwrap()];
+        (0..b.ids.len())
+            .map(|i| {
+                (
+                    col(ColumnRole::FieldFilter(0)).get(i).unwrap().to_vec(),
+                    col(ColumnRole::Token(0)).get(i).unwrap().to_vec(),
+                    col(ColumnRole::RecordFilter).get(i).unwrap().to_vec(),
+                )
+            })
+            .collect()
+    }
+
+    fn ones(b: &[u8]) -> u32 {
+        b.iter().map(|x| x.count_ones()).sum()
+    }
+
+    #[test]
+    fn salting_changes_filters_token_and_record_filter_with_the_year_only() {
+        let e = encoder(r#"salt = "dob""#);
+        let out = encode(
+            &e,
+            &[
+                row("1", "Siti Aminah", Some("01/02/1990")),
+                row("2", "Siti Aminah", Some("17/11/1990")),
+                row("3", "Siti Aminah", Some("01/02/1991")),
+                row("4", "Siti Aminah", None),
+                row("5", "Siti Aminah", None),
+            ],
+        );
+        assert_eq!(out[0].0, out[1].0, "same year, same salt: same name filter");
+        assert_eq!(out[0].1, out[1].1, "same year: same name token");
+        assert_ne!(out[0].0, out[2].0, "another year moves the bits");
+        assert_ne!(out[0].1, out[2].1, "another year changes the token");
+        assert_ne!(out[0].2, out[2].2, "the record filter is salted too");
+        assert_eq!(out[3].0, out[4].0, "no year: the fixed empty salt");
+        assert_ne!(out[3].0, out[0].0);
+        let plain = encode(&encoder(""), &[row("1", "Siti Aminah", Some("01/02/1990"))]);
+        assert_ne!(plain[0].0, out[0].0, "salted differs from unsalted");
+        assert_ne!(plain[0].1, out[0].1);
+    }
+
+    #[test]
+    fn permutation_balancing_folding_keep_their_bit_level_promises() {
+        let rows = [
+            row("1", "Siti Aminah", Some("01/02/1990")),
+            row("2", "Budi Santoso", Some("1985")),
+        ];
+        let plain = encode(&encoder(""), &rows);
+        let perm = encode(&encoder("permute = true"), &rows);
+        for (p, q) in plain.iter().zip(&perm) {
+            assert_eq!(p.0.len(), q.0.len());
+            assert_eq!(ones(&p.0), ones(&q.0), "permutation keeps the popcount");
+            assert_ne!(p.0, q.0);
+            assert_eq!(p.1, q.1, "the token is not permuted");
+        }
+        let bal = encode(&encoder("permute = true\nbalance = true"), &rows);
+        for (p, b) in plain.iter().zip(&bal) {
+            assert_eq!(b.0.len(), 2 * p.0.len(), "balancing doubles the width");
+            assert_eq!(
+                ones(&b.0) as usize,
+                p.0.len() * 8,
+                "exactly half the bits set"
+            );
+        }
+        let fold = encode(&encoder("fold = true"), &rows);
+        for (p, f) in plain.iter().zip(&fold) {
+            assert_eq!(f.0.len() * 2, p.0.len(), "folding halves the width");
+            let half = p.0.len() / 2;
+            let x: Vec<u8> = (0..half).map(|i| p.0[i] ^ p.0[half + i]).collect();
+            assert_eq!(f.0, x, "folded = first half XOR second half");
+        }
+        assert_eq!(
+            e_layout_width(&encoder("permute = true\nbalance = true\nfold = true")),
+            64
+        );
+    }
+
+    fn e_layout_width(e: &Encoder) -> usize {
+        e.layout().columns[0].width
+    }
+
+    #[test]
+    fn blip_is_deterministic_per_record_and_differs_between_records() {
+        let e = encoder("blip_epsilon = 2.0");
+        let rows = [
+            row("1", "Siti Aminah", Some("01/02/1990")),
+            row("2", "Siti Aminah", Some("01/02/1990")),
+        ];
+        let a = encode(&e, &rows);
+        let b = encode(&encoder("blip_epsilon = 2.0"), &rows);
+        assert_eq!(a, b, "same key, same records: same bytes");
+        assert_ne!(a[0].0, a[1].0, "identical names get different noise");
+        let plain = encode(&encoder(""), &rows);
+        let flipped: u32 = plain[0]
+            .0
+            .iter()
+            .zip(&a[0].0)
+            .map(|(x, y)| (x ^ y).count_ones())
+            .sum();
+        // p = 1/(1+e^2) = 0.119 of 512 bits ≈ 61; allow a wide band for one record
+        assert!((30..=95).contains(&flipped), "{flipped} bits flipped");
     }
 }

@@ -45,6 +45,7 @@ pub fn import_schema(bits: usize) -> Result<Schema> {
             record_hashes: 1,
             required: false,
             options: FieldOptions::default(),
+            hardening: Default::default(),
         }],
     };
     schema.validate("the clkhash import schema")?;

@@ -156,7 +156,11 @@ impl Records {
         let filters = schema
             .fields
             .iter()
-            .map(|f| f.kind.has_filter().then(|| FilterMatrix::new(f.bits / 64)))
+            .map(|f| {
+                f.kind
+                    .has_filter()
+                    .then(|| FilterMatrix::new(f.stored_bits() / 64))
+            })
             .collect();
         let tokens = schema
             .fields

@@ -37,9 +37,21 @@ pub const DEFAULT_SCHEMA_TOML: &str = r#"# padan linkage schema — shared, unch
 #   record_hashes  bits per q-gram in the record-level filter used for LSH blocking (0 = none)
 #   required       reject a row whose value is missing or unusable
 #   [fields.options] kind-specific options (see docs/schema.md)
+#   [fields.hardening] defences of the field's filter against a curious linkage unit (all off
+#                  when absent; docs/privacy.md has what each defends against and costs):
+#     salt         name of a date field: its birth YEAR is hashed into every q-gram of this field
+#                  (field filter, record filter, exact token). Identical names with different
+#                  birth years no longer look alike, which defeats frequency and q-gram pattern
+#                  attacks; cost: a pair whose years disagree (typo, missing at one agency) loses
+#                  its name agreement. Records without a year share one fixed empty salt.
+#     permute      keyed permutation of the filter's bit positions (cheap; needed by balance)
+#     balance      filter followed by its complement: twice as wide, exactly half the bits set
+#     fold         XOR of the filter's two halves: half as wide, noisier similarities
+#     blip_epsilon randomized response: each bit flips with probability 1/(1+e^ε), keyed per
+#                  record (deterministic); 0 = off. Smaller ε = more noise, lower recall.
 
 version = 1
-name = "victims-v1"
+name = "victims-v2"
 
 [record_filter]
 bits = 1024              # record-level filter for LSH blocking
@@ -53,6 +65,11 @@ hashes = 20
 exact_token = true       # keyed token of the normalized name (and phonetic key + birth year)
 record_hashes = 8
 required = true          # a record without a usable name cannot be linked
+
+[fields.hardening]         # measured: `padan attack` on synth data re-identifies < 1 % (86 % unhardened)
+salt = "dob"             # birth year salts the name's q-grams and its exact token
+permute = true
+blip_epsilon = 3.0       # each bit flips with probability 1/(1+e^3) = 4.7 %
 
 [[fields]]
 name = "passport"        # letter prefix + 7 digits; compared on the digits

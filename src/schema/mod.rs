@@ -90,6 +90,64 @@ pub struct FieldSpec {
     /// Normalizer options.
     #[serde(default)]
     pub options: FieldOptions,
+    /// Hardening of the field's filter against attacks by a curious linkage unit (all off when
+    /// absent; left out of the canonical form when all off, so unhardened schemas keep their
+    /// fingerprints).
+    #[serde(default, skip_serializing_if = "Hardening::is_off")]
+    pub hardening: Hardening,
+}
+
+impl FieldSpec {
+    /// Width in bits of the filter as stored in the encoded file: `bits`, doubled by balancing,
+    /// halved by XOR-folding (0 for `sex`).
+    pub fn stored_bits(&self) -> usize {
+        let mut b = self.bits;
+        if self.hardening.balance {
+            b *= 2;
+        }
+        if self.hardening.fold {
+            b /= 2;
+        }
+        b
+    }
+}
+
+/// Hardening of one field's Bloom filter (see docs/privacy.md for what each option defends
+/// against and what it costs). Applied in this order: salted q-grams → balancing → keyed
+/// permutation → XOR-folding → BLIP.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Hardening {
+    /// Name of a `date` field whose year salts this field's q-grams (in the field filter, the
+    /// record-level filter and the exact token); records without that year use the empty salt.
+    /// Empty = no salt.
+    pub salt: String,
+    /// Keyed permutation of the filter's bit positions.
+    pub permute: bool,
+    /// Balancing: the filter followed by its complement (then permuted): doubles the width, every
+    /// filter has exactly half its bits set. Requires `permute`.
+    pub balance: bool,
+    /// XOR-folding: the two halves XORed together: halves the width.
+    pub fold: bool,
+    /// Random bit flipping (BLIP): each bit flips with probability 1/(1+e^ε), from keyed
+    /// randomness per (agency, record id, field). 0 = off.
+    pub blip_epsilon: f64,
+}
+
+impl Hardening {
+    /// Whether every option is off.
+    pub fn is_off(&self) -> bool {
+        *self == Hardening::default()
+    }
+
+    /// The BLIP flip probability 1/(1+e^ε), 0 when off.
+    pub fn blip_probability(&self) -> f64 {
+        if self.blip_epsilon > 0.0 {
+            1.0 / (1.0 + self.blip_epsilon.exp())
+        } else {
+            0.0
+        }
+    }
 }
 
 fn default_q() -> usize {
@@ -265,6 +323,42 @@ impl Schema {
                     "a 'sex' field is compared by its exact token: set exact_token = true".into(),
                 );
             }
+            let h = &f.hardening;
+            if !h.is_off() && !f.kind.has_filter() {
+                return err(
+                    format!("{key}.hardening"),
+                    format!("a '{}' field has no filter to harden", f.kind.as_str()),
+                );
+            }
+            if !h.salt.is_empty() {
+                match self.field(&h.salt) {
+                    Some(s) if s.kind == FieldKind::Date && s.name != f.name => {}
+                    _ => {
+                        return err(
+                            format!("{key}.hardening.salt"),
+                            "must name another field of kind 'date' (its year is the salt)".into(),
+                        )
+                    }
+                }
+            }
+            if h.balance && !h.permute {
+                return err(
+                    format!("{key}.hardening.balance"),
+                    "balancing needs permute = true (a filter followed by its plain complement hides nothing)".into(),
+                );
+            }
+            if h.fold && f.bits * if h.balance { 2 } else { 1 } < 128 {
+                return err(
+                    format!("{key}.hardening.fold"),
+                    "folding needs a filter of at least 128 bits (the folded filter is at least 64)".into(),
+                );
+            }
+            if !(0.0..=20.0).contains(&h.blip_epsilon) {
+                return err(
+                    format!("{key}.hardening.blip_epsilon"),
+                    format!("must be in 0..=20 (0 = off), got {}", h.blip_epsilon),
+                );
+            }
             let o = &f.options;
             if !(0.5..=1.0).contains(&o.place_threshold) {
                 return err(
@@ -307,6 +401,20 @@ impl Schema {
             .map_err(|e| Error::config(source, format!("embedded schema: {e}")))?;
         schema.validate(source)?;
         Ok(schema)
+    }
+
+    /// The same schema with every hardening option off (what `padan attack` compares against).
+    pub fn unhardened(&self) -> Schema {
+        let mut s = self.clone();
+        for f in &mut s.fields {
+            f.hardening = Hardening::default();
+        }
+        s
+    }
+
+    /// Whether any field is hardened.
+    pub fn is_hardened(&self) -> bool {
+        self.fields.iter().any(|f| !f.hardening.is_off())
     }
 
     /// The schema fingerprint: the first 16 hex digits of blake3 over the canonical form.
@@ -416,5 +524,55 @@ mod tests {
             assert!(e.contains(want), "{e:?} should contain {want:?}");
             assert!(e.contains("s.toml"), "{e:?} names the file");
         }
+    }
+
+    #[test]
+    fn hardening_is_validated_and_absent_from_unhardened_canonical_forms() {
+        let base = "version = 1\n[[fields]]\nname = \"n\"\nkind = \"name\"\nrecord_hashes = 5\n[fields.hardening]\nHARD\n[[fields]]\nname = \"d\"\nkind = \"date\"\n[[fields]]\nname = \"s\"\nkind = \"sex\"\nexact_token = true\n";
+        let bad = [
+            ("salt = \"s\"", "hardening.salt"),
+            ("salt = \"n\"", "hardening.salt"),
+            ("salt = \"nope\"", "hardening.salt"),
+            ("balance = true", "hardening.balance"),
+            ("blip_epsilon = -1.0", "hardening.blip_epsilon"),
+            ("shuffle = true", "unknown field"),
+        ];
+        for (h, want) in bad {
+            let e = Schema::from_toml(&base.replace("HARD", h), "s.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(want), "{h}: {e:?} should contain {want:?}");
+        }
+        let ok = Schema::from_toml(
+            &base.replace(
+                "HARD",
+                "salt = \"d\"\npermute = true\nbalance = true\nfold = true\nblip_epsilon = 3.0",
+            ),
+            "s.toml",
+        )
+        .unwrap();
+        assert_eq!(ok.fields[0].stored_bits(), 512);
+        assert!(ok.is_hardened() && !ok.unhardened().is_hardened());
+        assert!((ok.fields[0].hardening.blip_probability() - 0.0474).abs() < 1e-3);
+        // Without hardening the canonical form has no trace of it: fingerprints of existing
+        // unhardened schemas do not change.
+        let plain = Schema::from_toml(&base.replace("HARD", ""), "s.toml").unwrap();
+        assert!(!plain.canonical_json().contains("hardening"));
+        assert_eq!(ok.unhardened().fingerprint(), plain.fingerprint());
+        assert_ne!(ok.fingerprint(), plain.fingerprint());
+        let e = Schema::from_toml(
+            "version = 1\n[[fields]]\nname = \"n\"\nkind = \"name\"\nbits = 64\nrecord_hashes = 5\n[fields.hardening]\nfold = true\n",
+            "s.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("hardening.fold"), "{e}");
+        let e = Schema::from_toml(
+            "version = 1\n[[fields]]\nname = \"n\"\nkind = \"name\"\nrecord_hashes = 5\n[[fields]]\nname = \"s\"\nkind = \"sex\"\nexact_token = true\n[fields.hardening]\npermute = true\n",
+            "s.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("no filter to harden"), "{e}");
     }
 }

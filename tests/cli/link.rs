@@ -119,9 +119,16 @@ fn seven_agencies_link_with_cluster_invariants_and_quality_floors() {
         p >= 0.97,
         "pairwise precision {p} below the floor 0.97: {ev}"
     );
-    assert!(r >= 0.85, "pairwise recall {r} below the floor 0.85: {ev}");
+    // Measured with the default (hardened) schema and the default link config: precision 1.000,
+    // recall 0.818 (training by blocks; one EM over the candidates gives 0.881 at precision 0.996
+    // here, and collapses at a million records: docs/matching.md §4). The name salt is what costs
+    // recall: a pair whose birth years differ has unrelated name filters and tokens.
+    assert!(r >= 0.80, "pairwise recall {r} below the floor 0.80: {ev}");
+    // The default schema salts the name by birth year (docs/privacy.md): a true pair whose
+    // birth years disagree shares no name bits in the record filter and no name token, so the
+    // blockers miss more of them (measured: 0.976 unhardened → 0.83 with the default schema).
     let pc = ev["blocking"]["all"]["completeness"].as_f64().unwrap();
-    assert!(pc >= 0.95, "pair completeness {pc} below 0.95");
+    assert!(pc >= 0.80, "pair completeness {pc} below 0.80");
 }
 
 #[test]
@@ -349,4 +356,55 @@ fn demo_runs_end_to_end_and_prints_its_quality() {
     d.padan(["demo", "--dir", other.to_str().unwrap(), "--people", "50"])
         .fails(2);
     assert!(other.join("precious.txt").exists());
+}
+
+/// Balancing, folding and BLIP change filter widths and Dice distributions: link must read the
+/// widths from the file and its EM fit must cope. Name: permute + balance + fold + BLIP ε = 3
+/// (no salt); birthplace: fold. Measured on this fixture: P 0.993, R 0.938 (unhardened: P 0.993,
+/// R 0.947; docs/privacy.md).
+#[test]
+fn balanced_folded_blipped_filters_link_within_the_documented_cost() {
+    let d = Dir::new();
+    let text = padan::schema::DEFAULT_SCHEMA_TOML;
+    let start = text.find("\n[fields.hardening]").unwrap() + 1;
+    let end = start + text[start..].find("\n\n").unwrap();
+    let schema = format!(
+        "{}[fields.hardening]\npermute = true\nbalance = true\nfold = true\nblip_epsilon = 3.0{}",
+        &text[..start],
+        &text[end..]
+    )
+    .replacen(
+        "record_hashes = 4\n\n[fields.options]\nplace_threshold",
+        "record_hashes = 4\n\n[fields.hardening]\nfold = true\n\n[fields.options]\nplace_threshold",
+        1,
+    );
+    assert_eq!(schema.matches("[fields.hardening]").count(), 3, "{schema}"); // + the comment
+    let schema = d.write("hardened.toml", schema);
+    let inputs: Vec<PathBuf> = AGENCIES
+        .iter()
+        .map(|a| {
+            let out = format!("{a}.padan.parquet");
+            d.encode_synth(a, &out, &["--schema", schema.to_str().unwrap()])
+                .ok();
+            d.path(&out)
+        })
+        .collect();
+    // Stored widths: name 512 bits ×2 (balance) ÷2 (fold) = 64 bytes; birthplace 256 ÷ 2 = 16.
+    let widths: BTreeMap<String, usize> = read_columns(&inputs[0])
+        .into_iter()
+        .filter(|(name, _)| name.starts_with("filter_"))
+        .map(|(name, arrays)| {
+            let a = arrays[0].as_fixed_size_binary();
+            (name, a.value_length() as usize)
+        })
+        .collect();
+    assert_eq!(widths["filter_name"], 64, "{widths:?}");
+    assert_eq!(widths["filter_birthplace"], 16, "{widths:?}");
+    assert_eq!(widths["filter_passport"], 32, "{widths:?}");
+    link(&d, &inputs, "ms", &[]).ok();
+    let ev = evaluate_json(&d, &d.path("ms"), &repo().join("fixtures/synth/truth.csv"));
+    let p = ev["clusters"]["pairwise"]["precision"].as_f64().unwrap();
+    let r = ev["clusters"]["pairwise"]["recall"].as_f64().unwrap();
+    assert!(p >= 0.97, "precision {p}: {ev}");
+    assert!(r >= 0.92, "recall {r} (unhardened 0.947): {ev}");
 }

@@ -14,12 +14,18 @@ fn the_default_schema_passes_check_and_has_the_victim_fields() {
             "field {field} in {c:#?}"
         );
     }
-    // The committed KAT schema is the default schema: same fingerprint.
+    assert!(
+        c.stdout
+            .contains("hardened: salt=year(dob), permute, blip ε=3 (p=0.047)"),
+        "{}",
+        c.stdout
+    );
+    // The committed hardened KAT schema is the default schema: same fingerprint.
     let k = d
         .padan([
             "schema".as_ref(),
             "check".as_ref(),
-            fixture("kat/schema.toml").as_os_str(),
+            fixture("kat/schema-hardened.toml").as_os_str(),
         ])
         .ok();
     let fp = |s: &str| {
