@@ -389,9 +389,18 @@ impl Blocks {
         let of_kind =
             |k: FieldKind| -> Vec<bool> { schema.fields.iter().map(|f| f.kind == k).collect() };
         // A NIK spells out its holder's date of birth and sex: a key built from either also
-        // selects on the NIK, and a NIK key on both. Given names are gendered (Siti, Muhammad):
+        // selects on the NIK, and a NIK key on both. A salted field's key also selects on the
+        // salt's field (a name token salted by birth year is a name + year key). Given names are gendered (Siti, Muhammad):
         // a name key also selects on sex.
-        let entangle = |used: Vec<bool>| -> Vec<bool> {
+        let entangle = |mut used: Vec<bool>| -> Vec<bool> {
+            // A field salted with another's year (hardening) selects on that field too.
+            for (i, f) in schema.fields.iter().enumerate() {
+                if used[i] && !f.hardening.salt.is_empty() {
+                    if let Some(j) = schema.fields.iter().position(|g| g.name == f.hardening.salt) {
+                        used[j] = true;
+                    }
+                }
+            }
             let any = |k: FieldKind| {
                 schema
                     .fields
