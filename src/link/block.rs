@@ -396,7 +396,11 @@ impl Blocks {
             // A field salted with another's year (hardening) selects on that field too.
             for (i, f) in schema.fields.iter().enumerate() {
                 if used[i] && !f.hardening.salt.is_empty() {
-                    if let Some(j) = schema.fields.iter().position(|g| g.name == f.hardening.salt) {
+                    if let Some(j) = schema
+                        .fields
+                        .iter()
+                        .position(|g| g.name == f.hardening.salt)
+                    {
                         used[j] = true;
                     }
                 }
