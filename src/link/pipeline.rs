@@ -369,6 +369,10 @@ impl LinkJob {
                     blocks.stats.possible_pairs,
                 );
                 for &f in &trained.fallback_fields {
+                    // A field no candidate pair has on both sides has nothing to train.
+                    if !patterns.iter().any(|(v, _)| v[f] != 0) {
+                        continue;
+                    }
                     warnings.push(format!(
                         "no block kind leaves field '{}' free to train its m: it was fitted by one EM over all candidates",
                         names[f]
