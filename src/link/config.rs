@@ -69,6 +69,10 @@ pub struct BlockingConfig {
     pub pairs_per_record: f64,
     /// Also compare records of the same agency (finds within-agency duplicates).
     pub within_agency: bool,
+    /// Record-level mode only (inputs with no field filters, e.g. imported clkhash CLKs): compare
+    /// every pair with the all-pairs Dice kernel while the possible pairs are at most this many
+    /// (exact, as anonlink); above it, candidates come from the LSH bands. 0 = always LSH.
+    pub record_all_pairs_max: u64,
 }
 
 impl Default for BlockingConfig {
@@ -81,6 +85,7 @@ impl Default for BlockingConfig {
             max_block_size: DEFAULT_MAX_BLOCK_SIZE,
             pairs_per_record: DEFAULT_PAIRS_PER_RECORD,
             within_agency: true,
+            record_all_pairs_max: DEFAULT_RECORD_ALL_PAIRS_MAX,
         }
     }
 }
@@ -196,6 +201,17 @@ impl Default for ModelConfig {
     }
 }
 
+/// Default largest number of possible pairs compared exhaustively in record-level mode (about 10 s
+/// on two cores at 200 M comparisons/s).
+pub const DEFAULT_RECORD_ALL_PAIRS_MAX: u64 = 2_000_000_000;
+
+/// Default Dice threshold of a match in record-level mode (measured on the Febrl4 clkhash CLKs:
+/// see docs/matching.md, "Record-level mode").
+pub const DEFAULT_RECORD_DICE: f64 = 0.78;
+
+/// Default Dice threshold of a review pair in record-level mode.
+pub const DEFAULT_RECORD_DICE_REVIEW: f64 = 0.76;
+
 /// Decision thresholds on match probability.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -204,6 +220,12 @@ pub struct Thresholds {
     pub match_probability: f64,
     /// Pairs at or above this probability (and below `match`) are `review`.
     pub review_probability: f64,
+    /// Record-level mode only (inputs that carry no field filters, e.g. imported clkhash CLKs):
+    /// pairs whose record-filter Dice is at or above this are `match`.
+    pub record_dice: f64,
+    /// Record-level mode only: pairs at or above this Dice (and below `record_dice`) are
+    /// `review`.
+    pub record_dice_review: f64,
 }
 
 impl Default for Thresholds {
@@ -211,6 +233,8 @@ impl Default for Thresholds {
         Thresholds {
             match_probability: 0.8,
             review_probability: 0.3,
+            record_dice: DEFAULT_RECORD_DICE,
+            record_dice_review: DEFAULT_RECORD_DICE_REVIEW,
         }
     }
 }
@@ -272,6 +296,15 @@ impl LinkConfig {
             return err(
                 "thresholds.review_probability",
                 "must not be above match_probability".into(),
+            );
+        }
+        if !(0.0..=1.0).contains(&t.record_dice) || !(0.0..=1.0).contains(&t.record_dice_review) {
+            return err("thresholds", "record_dice values must be in 0..=1".into());
+        }
+        if t.record_dice_review > t.record_dice {
+            return err(
+                "thresholds.record_dice_review",
+                "must not be above record_dice".into(),
             );
         }
         let b = &self.blocking;
@@ -347,6 +380,9 @@ pairs_per_record = 10.0 # per block kind (all LSH bands together): at most this 
                         # record; the kind's largest blocks are skipped until it fits, so work
                         # grows linearly with the records (0 = no budget)
 within_agency = true    # also compare records of one agency: finds duplicates inside an agency
+record_all_pairs_max = 2000000000  # record-level mode (imported clkhash CLKs) only: compare every
+                        # pair exactly up to this many possible pairs, else LSH (dense CLKs make
+                        # bit-sampling LSH miss matches: see docs/matching.md)
 
 # Per-field comparison levels: exact (equal keyed tokens, or Dice = 1), then one level per
 # descending Dice threshold, then "else"; missing on either side is the neutral null level.
@@ -373,6 +409,11 @@ floor = 1e-6
 [thresholds]
 match_probability = 0.8    # at or above: decision = match (and clustered)
 review_probability = 0.3   # at or above (below match): decision = review
+# Record-level mode, only for inputs that carry no field filters (imported clkhash CLKs): no
+# model is fitted (one comparison cannot identify one); pairs are decided on the Dice of their
+# record-level filters, as anonlink does.
+record_dice = 0.78         # at or above: decision = match
+record_dice_review = 0.76  # at or above (below record_dice): decision = review
 
 [resolution]
 one_to_one = false                  # two inputs only: strict one-to-one, no within-agency merges
@@ -402,6 +443,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("comparison.name.thresholds"), "{e}");
+        let e = LinkConfig::from_toml(
+            "[thresholds]\nrecord_dice = 0.7\nrecord_dice_review = 0.8\n",
+            "l.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("record_dice_review"), "{e}");
         let e = LinkConfig::from_toml("[blocking]\nbands = 3\n", "l.toml")
             .unwrap_err()
             .to_string();

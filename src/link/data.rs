@@ -219,6 +219,20 @@ impl Records {
         self.ids.extend(file.ids);
     }
 
+    /// Whether any record carries a field value to compare (a field filter or an exact token).
+    /// Files imported from clkhash carry only the record-level filter.
+    pub fn has_field_data(&self) -> bool {
+        self.filters
+            .iter()
+            .flatten()
+            .any(|m| (0..m.len()).any(|i| !m.is_missing(i)))
+            || self
+                .tokens
+                .iter()
+                .flatten()
+                .any(|t| t.valid.iter().any(|&v| v))
+    }
+
     /// Every blocking-capable token column: (column name, tokens): exact tokens then keys.
     pub fn token_columns(&self) -> Vec<(String, &TokenColumn)> {
         let mut v = Vec::new();

@@ -12,6 +12,7 @@
 //! - [`bench`]: the `padan bench dice` benchmark.
 //! - [`config`]: the `link.toml` configuration.
 //! - [`pipeline`]: one whole run ([`pipeline::LinkJob`]).
+//! - [`record`]: record-level mode, for inputs with only a record-level filter (imported CLKs).
 pub mod bench;
 pub mod block;
 pub mod compare;
@@ -20,6 +21,7 @@ pub mod data;
 pub mod dice;
 pub mod output;
 pub mod pipeline;
+pub mod record;
 
 pub use config::{LinkConfig, DEFAULT_CONFIG_TOML};
 pub use pipeline::{LinkJob, Manifest};

@@ -280,6 +280,10 @@ impl LinkJob {
             }
         }
         timings.read = t.elapsed().as_secs_f64();
+        if !recs.has_field_data() {
+            // Imported clkhash CLKs: only the record-level filter to compare.
+            return super::record::run(self, recs, timings, stage, t_total);
+        }
 
         stage("blocking");
         let t = Instant::now();
@@ -505,31 +509,35 @@ impl LinkJob {
             outputs: BTreeMap::new(),
             warnings,
         };
-        manifest.inputs = recs
-            .inputs
-            .iter()
-            .map(|i| {
-                Ok(ManifestInput {
-                    file: i.path.display().to_string(),
-                    blake3: crate::io::file_blake3(&i.path)?,
-                    agency: i.meta.agency.clone(),
-                    rows: i.rows as u64,
-                    rows_read: i.meta.rows_read,
-                    rows_rejected: i.meta.rows_rejected,
-                    encoding_version: i.meta.encoding_version,
-                    schema_fingerprint: i.meta.schema_fingerprint.clone(),
-                    key_fingerprint: i.meta.key_fingerprint.clone(),
-                    rejects_by_reason: i.meta.rejects_by_reason.clone(),
-                    dropped_by_reason: i.meta.dropped_by_reason.clone(),
-                    flags_by_reason: i.meta.flags_by_reason.clone(),
-                })
-            })
-            .collect::<Result<_>>()?;
+        manifest.inputs = manifest_inputs(&recs)?;
         manifest.timings = timings;
         prepare_out_dir(&self.out_dir)?;
         output::write_match_set(&self.out_dir, &outcome, &mut manifest, t, t_total)?;
         Ok(manifest)
     }
+}
+
+/// The manifest's description of every input (hashes each file).
+pub(super) fn manifest_inputs(recs: &Records) -> Result<Vec<ManifestInput>> {
+    recs.inputs
+        .iter()
+        .map(|i| {
+            Ok(ManifestInput {
+                file: i.path.display().to_string(),
+                blake3: crate::io::file_blake3(&i.path)?,
+                agency: i.meta.agency.clone(),
+                rows: i.rows as u64,
+                rows_read: i.meta.rows_read,
+                rows_rejected: i.meta.rows_rejected,
+                encoding_version: i.meta.encoding_version,
+                schema_fingerprint: i.meta.schema_fingerprint.clone(),
+                key_fingerprint: i.meta.key_fingerprint.clone(),
+                rejects_by_reason: i.meta.rejects_by_reason.clone(),
+                dropped_by_reason: i.meta.dropped_by_reason.clone(),
+                flags_by_reason: i.meta.flags_by_reason.clone(),
+            })
+        })
+        .collect()
 }
 
 /// Warnings for skipped blocks: kind and sizes, never a key.
@@ -593,7 +601,7 @@ pub fn random_pairs(recs: &Records, n: usize, seed: u64, within: bool) -> Vec<Pa
     out
 }
 
-fn counts(
+pub(super) fn counts(
     recs: &Records,
     stats: &BlockingStats,
     scored: &ScoredPairs,
