@@ -29,6 +29,8 @@ use super::pipeline::{
 use crate::error::Result;
 use crate::scoring::{self, ClusterOptions, Edge, EmReport};
 
+/// Kept pairs of a chunk and their Dice.
+type Segment = (Vec<PairKey>, Vec<f64>);
 /// The `model.training` value written to the manifest in record-level mode.
 pub const RECORD_DICE_TRAINING: &str = "record_dice";
 
@@ -149,7 +151,7 @@ pub(super) fn run(
         );
     }
     // Chunks of (kept pairs, their Dice).
-    let (segments, stats): (Vec<(Vec<PairKey>, Vec<f64>)>, BlockingStats) = match &mut blocks {
+    let (segments, stats): (Vec<Segment>, BlockingStats) = match &mut blocks {
         None => {
             let segs = all_pairs_above(&kernel, &recs, review_dice, false);
             let stats = BlockingStats {
