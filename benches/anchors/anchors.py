@@ -5,7 +5,8 @@ Called by run.sh (which makes the venv and builds padan); see README.md. Every p
 the wall clock in this process (padan as a subprocess, the anchors in-process). A part that fails
 is recorded as failed with its error, and the run goes on.
 
-Writes WORK/results.json and docs/performance-anchors.md, and prints the table.
+Writes WORK/results.json and the anchors section of docs/performance.md (between the
+<!-- anchors:begin --> and <!-- anchors:end --> markers), and prints the table.
 """
 
 import argparse
@@ -95,6 +96,17 @@ def febrl4_truth_pairs():
         return {(r["rec_id_a"], r["rec_id_b"]) for r in csv.DictReader(f)}
 
 
+def febrl4_padan_truth():
+    """The Febrl4 truth as padan evaluate reads it (agency,record_id,person_id)."""
+    truth = WORK / "febrl4_truth_padan.csv"
+    with open(DATA / "febrl4_truth.csv") as f, open(truth, "w") as o:
+        o.write("agency,record_id,person_id\n")
+        for i, line in enumerate(f.read().splitlines()[1:]):
+            a, b = line.split(",")
+            o.write(f"febrl4_a,{a},p{i}\nfebrl4_b,{b},p{i}\n")
+    return truth
+
+
 @part("(a) Febrl4 encode: padan encode vs clkhash")
 def febrl4_encode():
     out = {}
@@ -131,16 +143,33 @@ def febrl4_padan_link():
     ms = WORK / "febrl4_ms"
     secs, _ = padan(["link", "--out", ms, WORK / "febrl4_a.padan.parquet",
                      WORK / "febrl4_b.padan.parquet"])
-    truth = WORK / "febrl4_truth_padan.csv"
-    with open(DATA / "febrl4_truth.csv") as f, open(truth, "w") as o:
-        o.write("agency,record_id,person_id\n")
-        for i, line in enumerate(f.read().splitlines()[1:]):
-            a, b = line.split(",")
-            o.write(f"febrl4_a,{a},p{i}\nfebrl4_b,{b},p{i}\n")
-    _, js = padan(["evaluate", ms, "--truth", truth, "--json"])
+    _, js = padan(["evaluate", ms, "--truth", febrl4_padan_truth(), "--json"])
     ev = json.loads(js)["clusters"]["pairwise"]
     out = dict(seconds=secs, precision=ev["precision"], recall=ev["recall"], f1=ev["f1"])
     RAW["febrl4_padan_link"] = out
+    return out
+
+
+@part("(b) Febrl4 link: padan link on the same clkhash CLKs (padan import clkhash)")
+def febrl4_padan_clks(clks):
+    """padan's record-level mode on the CLKs anonlink links: import, link (defaults), evaluate."""
+    secs = 0.0
+    for s in "ab":
+        b64 = WORK / f"febrl4_anchor_clks_{s}.b64"
+        write_b64(b64, [c.tobytes() for c in clks[s]])
+        t, _ = padan(["import", "clkhash", "--agency", f"febrl4_{s}", "--input", b64,
+                      "--ids", DATA / f"febrl4_{s}.csv",
+                      "--out", WORK / f"febrl4_anchor_clks_{s}.padan.parquet"])
+        secs += t
+    ms = WORK / "febrl4_clks_ms"
+    link_secs, _ = padan(["link", "--out", ms, WORK / "febrl4_anchor_clks_a.padan.parquet",
+                          WORK / "febrl4_anchor_clks_b.padan.parquet"])
+    _, js = padan(["evaluate", ms, "--truth", febrl4_padan_truth(), "--json"])
+    ev = json.loads(js)["clusters"]["pairwise"]
+    th = json.loads((ms / "manifest.json").read_text())["config"]["thresholds"]["record_dice"]
+    out = dict(seconds=link_secs, import_seconds=secs, precision=ev["precision"],
+               recall=ev["recall"], f1=ev["f1"], record_dice=th)
+    RAW["febrl4_padan_clks"] = out
     return out
 
 
@@ -222,6 +251,17 @@ def febrl4_splink():
     m["seconds"] = secs
     RAW["febrl4_splink"] = m
     return m
+
+
+def clk_rows(pc, an):
+    if pc is None or an is None:
+        return
+    note = (f"the same clkhash CLKs: padan import clkhash + link (record-level mode, default "
+            f"record_dice {pc['record_dice']}; import adds {pc['import_seconds']:.2f} s) vs "
+            f"anonlink (threshold {an['threshold']:.2f}, best F1 of the sweep)")
+    row("Febrl4 CLKs", "link time (s)", pc["seconds"], "anonlink", an["seconds"], note=note)
+    for k in ["precision", "recall", "f1"]:
+        row("Febrl4 CLKs", f"link {k if k != 'f1' else 'F1'}", pc[k], "anonlink", an[k], "higher")
 
 
 def link_rows(p, an, sp):
@@ -570,7 +610,8 @@ def table():
     lines = ["| data | measure | padan | anchor | anchor's value | padan / anchor | notes |",
              "| --- | --- | ---: | --- | ---: | ---: | --- |"]
     for r in ROWS:
-        ratio = "—" if r["ratio"] is None else f"{r['ratio']:.2f}×"
+        ratio = "—" if r["ratio"] is None else (
+            f"{r['ratio']:.2f}×" if r["ratio"] >= 0.1 else f"{r['ratio']:.2g}×")
         better = "lower is better" if r["better"] == "lower" else "higher is better"
         note = "; ".join(x for x in [better, r["note"]] if x)
         lines.append(f"| {r['part']} | {r['measure']} | {fmt(r['padan'])} | {r['anchor']} | "
@@ -588,7 +629,7 @@ def write_doc(path, total, mach, vers):
                       f"{m['f1']:.4f} | {m['seconds']:.3f} |"
                       for m in RAW["febrl4_anonlink"]["sweep"])
     failed = "\n".join(f"- **{p}** failed: `{e}`" for p, e in FAILED) or "- none"
-    text = f"""# Performance against the anchors: clkhash/anonlink and Splink
+    text = f"""## Against the anchors: clkhash/anonlink and Splink (issue #6)
 
 Written by `benches/anchors/run.sh` (see benches/anchors/README.md) on
 {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, in one run of {total / 60:.1f} minutes on one
@@ -598,18 +639,18 @@ reading); the anchors run in-process in Python (wall clock of the library calls 
 
 {t}{sweep}
 
-## Machine
+### Machine of this run
 
 - CPU: {mach['cpu']} — {mach['nproc']} logical CPUs (nproc); SIMD: {mach['simd']}
 - OS: {mach['os']}
 - Load average (1 / 5 / 15 min) at the end of the run: {mach['load']} (at the start:
   {LOAD0}) — anything above 0 that is not this run is other work sharing the cores.
 
-## Versions
+### Versions
 
 {chr(10).join(f"- {k}: {v}" for k, v in vers.items())}
 
-## What each row is
+### What each row is
 
 - **Febrl4 encode**: `padan encode` of febrl4_a.csv and febrl4_b.csv (fixtures/febrl4 schema and
   column maps, fixtures/test.key), summed, against clkhash 0.18 `clk.generate_clk_from_csv` with
@@ -628,17 +669,29 @@ reading); the anchors run in-process in Python (wall clock of the library calls 
   repetitions). Random: 20,000 × 20,000 1024-bit filters from numpy (seed 42) with 20 planted
   near-copies, threshold 0.95. Febrl4: the committed clkhash CLKs, threshold 0.8. "kept" must be
   equal on both sides.
+- **Febrl4 CLKs link**: the CLKs clkhash wrote in the encode row, written as base64 CLK files,
+  `padan import clkhash` (with the record ids), `padan link` with the default config (record-level
+  mode: every cross-agency pair by the all-pairs Dice kernel, match at `thresholds.record_dice`,
+  greedy clusters with at most one record per agency) and `padan evaluate`, against anonlink's
+  best threshold on the same CLKs (the row above).
 - **Synthetic 7 agencies**: `padan synth` (7 agencies), `padan encode` of each, `padan link` of the
   7 files, `padan evaluate` against truth.csv; Splink on the same CSVs after a plaintext
   preparation in Python (column maps applied, names case-folded and split into first/last token,
   dates parsed to ISO, sex codes mapped; the preparation is not timed), clustered at 0.9,
   pairwise precision/recall/F1 of the clusters.
 
-## Failed or missing parts
+### Failed or missing parts
 
 {failed}
 """
-    path.write_text(text)
+    begin, end = "<!-- anchors:begin -->", "<!-- anchors:end -->"
+    old = path.read_text() if path.exists() else ""
+    block = f"{begin}\n{text.rstrip()}\n{end}"
+    if begin in old and end in old:
+        new = old[:old.index(begin)] + block + old[old.index(end) + len(end):]
+    else:
+        new = old.rstrip() + "\n\n" + block + "\n"
+    path.write_text(new)
 
 
 def main():
@@ -646,7 +699,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--padan", required=True)
     ap.add_argument("--work", required=True)
-    ap.add_argument("--doc", default=str(REPO / "docs/performance-anchors.md"))
+    ap.add_argument("--doc", default=str(REPO / "docs/performance.md"),
+                    help="the doc whose anchors section (between the markers) is replaced")
     ap.add_argument("--kernel-n", type=int, default=20000)
     ap.add_argument("--synth-people", type=int, default=0,
                     help="people for the 7-agency synth set (0: skip part d)")
@@ -663,8 +717,10 @@ def main():
         if "b" in a.only:
             p = febrl4_padan_link()
             an = febrl4_anonlink(clks) if clks else None
+            pc = febrl4_padan_clks(clks) if clks else None
             sp = febrl4_splink()
             link_rows(p, an, sp)
+            clk_rows(pc, an)
     if "c" in a.only:
         kernel_random(a.kernel_n)
         kernel_febrl4()

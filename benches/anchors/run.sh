@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # padan side by side with clkhash/anonlink and Splink, in one run on this machine.
-# Not part of CI: it downloads packages from PyPI. See README.md.
+# Not part of CI: it downloads Python packages with pip. See README.md.
 #
 #   benches/anchors/run.sh                 # everything (≈ 6 min after the venv and the build, 2 cores)
 #   SYNTH_PEOPLE=0 benches/anchors/run.sh  # skip the 7-agency synthetic part
@@ -32,5 +32,5 @@ rm -rf "$WORK"
 mkdir -p "$WORK"
 echo "== running the comparison (work directory $WORK)"
 "$VENV/bin/python" "$HERE/anchors.py" --padan "$PADAN" --work "$WORK" \
-    --synth-people "$SYNTH_PEOPLE" --only "$ONLY" --doc "$REPO/docs/performance-anchors.md" \
+    --synth-people "$SYNTH_PEOPLE" --only "$ONLY" --doc "$REPO/docs/performance.md" \
     2>&1 | tee "$WORK/run.log"
