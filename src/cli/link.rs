@@ -106,23 +106,34 @@ pub fn run(args: LinkArgs) -> Result<()> {
         "  blocking     {} candidate pairs (reduction ratio {:.6})",
         c.blocking.candidates, c.blocking.reduction_ratio
     );
-    println!(
-        "  model        λ = {:.5}, EM {} iterations{}",
-        manifest.model.lambda,
-        manifest.model.em.iterations,
-        if manifest.model.em.converged {
-            ""
-        } else {
-            " (not converged)"
-        }
-    );
-    println!(
-        "  decisions    {} match (≥ {:.3}), {} review (≥ {:.3})",
-        c.pairs_match,
-        manifest.thresholds.match_probability,
-        c.pairs_review,
-        manifest.thresholds.review_probability
-    );
+    if manifest.model.training == crate::link::record::RECORD_DICE_TRAINING {
+        println!("  model        none: record-level mode (inputs carry only record filters)");
+        println!(
+            "  decisions    {} match (Dice ≥ {:.3}), {} review (Dice ≥ {:.3})",
+            c.pairs_match,
+            manifest.thresholds.match_weight,
+            c.pairs_review,
+            manifest.thresholds.review_weight
+        );
+    } else {
+        println!(
+            "  model        λ = {:.5}, EM {} iterations{}",
+            manifest.model.lambda,
+            manifest.model.em.iterations,
+            if manifest.model.em.converged {
+                ""
+            } else {
+                " (not converged)"
+            }
+        );
+        println!(
+            "  decisions    {} match (≥ {:.3}), {} review (≥ {:.3})",
+            c.pairs_match,
+            manifest.thresholds.match_probability,
+            c.pairs_review,
+            manifest.thresholds.review_probability
+        );
+    }
     println!(
         "  clusters     {} ({} with 2+ records, {} holding a within-agency duplicate)",
         c.clusters, c.clusters_multi, c.clusters_with_duplicates
