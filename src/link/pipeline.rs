@@ -213,6 +213,22 @@ pub struct ScoredPairs {
     pub is_match: Vec<bool>,
 }
 
+impl ScoredPairs {
+    /// The pairs decided `match`, as clustering edges weighted by their score.
+    pub fn match_edges(&self) -> Vec<Edge> {
+        self.pairs
+            .iter()
+            .zip(&self.weights)
+            .zip(&self.is_match)
+            .filter(|(_, &m)| m)
+            .map(|((&p, &w), _)| {
+                let (a, b) = unpack(p);
+                Edge { a, b, weight: w }
+            })
+            .collect()
+    }
+}
+
 /// Everything a run computed, for the writers.
 pub struct LinkOutcome<'a> {
     /// All records.
@@ -446,17 +462,7 @@ impl LinkJob {
 
         stage("clustering");
         let t = Instant::now();
-        let edges: Vec<Edge> = scored
-            .pairs
-            .iter()
-            .zip(&scored.weights)
-            .zip(&scored.is_match)
-            .filter(|(_, &m)| m)
-            .map(|((&p, &w), _)| {
-                let (a, b) = unpack(p);
-                Edge { a, b, weight: w }
-            })
-            .collect();
+        let edges = scored.match_edges();
         let opts = ClusterOptions {
             one_to_one: cfg.resolution.one_to_one,
             within_agency: cfg.blocking.within_agency,

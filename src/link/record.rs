@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use super::block::{pack, possible_pairs, unpack, BlockingStats, Blocks, PairKey};
+use super::block::{pack, possible_pairs, BlockingStats, Blocks, PairKey};
 use super::compare::Comparator;
 use super::data::Records;
 use super::dice::{FilterMatrix, Kernel};
@@ -27,7 +27,7 @@ use super::pipeline::{
     ManifestModel, ManifestThresholds, ScoredPairs, Timings,
 };
 use crate::error::Result;
-use crate::scoring::{self, ClusterOptions, Edge, EmReport};
+use crate::scoring::{self, ClusterOptions, EmReport};
 
 /// Kept pairs of a chunk and their Dice.
 type Segment = (Vec<PairKey>, Vec<f64>);
@@ -215,17 +215,7 @@ pub(super) fn run(
 
     stage("clustering");
     let t = Instant::now();
-    let edges: Vec<Edge> = scored
-        .pairs
-        .iter()
-        .zip(&scored.weights)
-        .zip(&scored.is_match)
-        .filter(|(_, &is_match)| is_match)
-        .map(|((&p, &w), _)| {
-            let (a, b) = unpack(p);
-            Edge { a, b, weight: w }
-        })
-        .collect();
+    let edges = scored.match_edges();
     // No probability to reach `duplicate_min_probability`: never two records of one agency in a
     // cluster (for two inputs, anonlink's greedy one-to-one solution).
     let opts = ClusterOptions {
