@@ -219,20 +219,8 @@ impl Truth {
     }
 
     fn read(path: &Path) -> Result<Truth> {
-        let at = |line: Option<u64>, column: Option<&str>| Location {
-            file: Some(path.to_path_buf()),
-            line,
-            column: column.map(str::to_string),
-        };
-        let file = std::fs::File::open(path).map_err(|e| Error::io("opening", path, e))?;
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .flexible(false)
-            .from_reader(std::io::BufReader::with_capacity(1 << 20, file));
-        let headers = rdr
-            .headers()
-            .map_err(|e| Error::input(at(Some(1), None), format!("cannot read the header: {e}")))?
-            .clone();
+        let at = |line: Option<u64>, column: Option<&str>| crate::io::location(path, line, column);
+        let (mut rdr, headers) = crate::io::open_csv_table(path)?;
         let col = |name: &str| {
             headers
                 .iter()

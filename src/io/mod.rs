@@ -86,3 +86,34 @@ pub fn file_blake3(path: &Path) -> Result<String> {
         .map_err(|e| Error::io("reading", path, e))?;
     Ok(h.finalize().to_hex().to_string())
 }
+
+/// Where in `path` something went wrong (for errors: a place, never a value).
+pub fn location(path: &Path, line: Option<u64>, column: Option<&str>) -> crate::error::Location {
+    crate::error::Location {
+        file: Some(path.to_path_buf()),
+        line,
+        column: column.map(str::to_string),
+    }
+}
+
+/// Opens a small CSV table with a header row and a fixed number of fields per row (truth files,
+/// pseudonym lookups): its reader and its header. Errors name the file and line 1.
+pub fn open_csv_table(
+    path: &Path,
+) -> Result<(csv::Reader<std::io::BufReader<File>>, csv::StringRecord)> {
+    let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(std::io::BufReader::with_capacity(1 << 20, file));
+    let headers = rdr
+        .headers()
+        .map_err(|e| {
+            Error::input(
+                location(path, Some(1), None),
+                format!("cannot read the header: {e}"),
+            )
+        })?
+        .clone();
+    Ok((rdr, headers))
+}
