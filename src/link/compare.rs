@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use super::block::{unpack, PairKey};
 use super::config::{ComparisonConfig, LinkConfig};
 use super::data::Records;
-use super::dice::{dice_value, FilterMatrix, Kernel};
+use super::dice::{dice_value, Kernel};
 
 /// How every field of a pair is compared.
 pub struct Comparator<'a> {
@@ -139,18 +139,6 @@ impl<'a> Comparator<'a> {
     /// Compares field `f` of records `a` and `b`: (level, similarity or NaN when null).
     #[inline]
     pub fn field(&self, f: usize, a: usize, b: usize) -> (u8, f32) {
-        self.field_with(f, a, b, |m, i, j| self.kernel.dice(m, i, m, j))
-    }
-
-    /// [`Comparator::field`] with the Dice computed by `dice` (inlined into the callers).
-    #[inline(always)]
-    fn field_with(
-        &self,
-        f: usize,
-        a: usize,
-        b: usize,
-        dice: impl Fn(&FilterMatrix, usize, usize) -> Option<f32>,
-    ) -> (u8, f32) {
         let comp = &self.comparisons[f];
         let token = self.recs.tokens[f].as_ref();
         if let Some(t) = token {
@@ -161,7 +149,7 @@ impl<'a> Comparator<'a> {
             }
         }
         match &self.recs.filters[f] {
-            Some(m) => match dice(m, a, b) {
+            Some(m) => match self.kernel.dice(m, a, m, b) {
                 None => (0, f32::NAN),
                 Some(s) => {
                     if token.is_none() && s >= 1.0 {
