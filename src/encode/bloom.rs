@@ -6,10 +6,11 @@
 //! hashing `h1 + i·h2`, whose structure the published pattern-mining attacks exploit — and cannot
 //! be recomputed without the key.
 //!
-//! q-grams repeat enormously across records, so [`PositionCache`] memoizes token → positions: the
-//! hashing cost is paid once per distinct token, not once per occurrence.
+//! q-grams repeat enormously across records, so [`TokenCache`] memoizes token → ready filter mask
+//! (balanced and permuted through a [`FilterPlan`]) and record-filter positions: the hashing cost
+//! is paid once per distinct token, not once per occurrence.
 
-use rustc_hash::FxHashMap;
+use std::collections::HashMap;
 
 use crate::keys::Subkey;
 
@@ -46,45 +47,238 @@ pub fn words_to_bytes(words: &[u64], out: &mut Vec<u8>) {
     }
 }
 
-/// A memo of token → bit positions for one (field, purpose, k, bits).
-#[derive(Default)]
-pub struct PositionCache {
-    map: FxHashMap<Box<[u8]>, (u32, u32)>,
-    arena: Vec<u16>,
+/// Where a field's filter bits end up after balancing and the keyed permutation, worked out once
+/// so that each token's contribution is a ready mask of output words.
+///
+/// Balancing appends the complement and the permutation moves every bit; together the output is
+/// `C XOR base`, where `C` has, for every set input position `p`, the output bits of `p` and of
+/// its complement `bits + p`, and `base` has the output bits of the whole complement half (what
+/// an empty filter balances to). Without balancing `base` is empty and `C` is the (permuted)
+/// filter itself. Both are ORs over tokens, so a token's mask can be cached.
+#[derive(Debug, Clone)]
+pub struct FilterPlan {
+    k: usize,
+    bits: usize,
+    words: usize,
+    map: Option<Vec<u16>>,
+    balance: bool,
+    base: Vec<u64>,
 }
 
-/// Distinct tokens kept per cache before it is cleared (bounds memory on huge vocabularies).
-pub const DEFAULT_CACHE_TOKENS: usize = 1 << 20;
-
-impl PositionCache {
-    /// Positions of `token`, hashing it on first sight.
-    pub fn get(&mut self, subkey: &Subkey, token: &[u8], k: usize, bits: usize) -> &[u16] {
-        if self.map.len() >= DEFAULT_CACHE_TOKENS {
-            self.map.clear();
-            self.arena.clear();
+impl FilterPlan {
+    /// The plan of a filter of `bits` bits and `k` positions per token, balanced or not, permuted
+    /// by `perm` (over the balanced width) or not.
+    pub fn new(k: usize, bits: usize, balance: bool, perm: Option<&[u16]>) -> FilterPlan {
+        let width = bits * if balance { 2 } else { 1 };
+        debug_assert!(perm.is_none_or(|p| p.len() == width));
+        let out = |i: usize| perm.map_or(i, |p| p[i] as usize);
+        let mut base = Vec::new();
+        if balance {
+            base = vec![0; width / 64];
+            for i in bits..width {
+                let o = out(i);
+                base[o >> 6] |= 1 << (o & 63);
+            }
         }
-        let (start, len) = match self.map.get(token) {
-            Some(&v) => v,
+        FilterPlan {
+            k,
+            bits,
+            words: width / 64,
+            map: perm.map(<[u16]>::to_vec),
+            balance,
+            base,
+        }
+    }
+
+    /// Output words (before folding).
+    pub fn words(&self) -> usize {
+        self.words
+    }
+
+    /// ORs the output bits of input `positions` into `mask`.
+    fn add(&self, positions: &[u16], mask: &mut [u64]) {
+        let mut set = |i: usize| {
+            let o = self.map.as_ref().map_or(i, |m| m[i] as usize);
+            mask[o >> 6] |= 1 << (o & 63);
+        };
+        for &p in positions {
+            set(p as usize);
+            if self.balance {
+                set(self.bits + p as usize);
+            }
+        }
+    }
+
+    /// Turns the OR of the tokens' masks into the balanced, permuted filter.
+    pub fn finish(&self, words: &mut [u64]) {
+        for (w, b) in words.iter_mut().zip(&self.base) {
+            *w ^= b;
+        }
+    }
+}
+
+/// A per-thread memo of token → (filter mask, record-filter positions) for one field.
+///
+/// q-grams repeat enormously across records, so the keyed hashing, permutation and balancing of
+/// a token are paid once per distinct (token, salt), not once per occurrence. Tokens of up to 15
+/// bytes (with their salt) are looked up by a packed `u128`; longer ones by their bytes.
+pub struct TokenCache {
+    short: HashMap<u128, u32, ahash::RandomState>,
+    long: HashMap<Box<[u8]>, u32, ahash::RandomState>,
+    masks: Vec<u64>,
+    record: Vec<u16>,
+    mask_words: usize,
+    record_k: usize,
+    positions: Vec<u16>,
+    bytes: Vec<u8>,
+}
+
+/// Cache size (mask words plus a quarter of the position count) before it is cleared: 16 MiB.
+const CACHE_BUDGET_WORDS: usize = 2 << 20;
+
+impl TokenCache {
+    /// A cache whose entries have a mask of `mask_words` words (0: no field filter) and
+    /// `record_k` record-filter positions.
+    pub fn new(mask_words: usize, record_k: usize) -> TokenCache {
+        TokenCache {
+            short: HashMap::with_hasher(fixed_state()),
+            long: HashMap::with_hasher(fixed_state()),
+            masks: Vec::new(),
+            record: Vec::new(),
+            mask_words,
+            record_k,
+            positions: Vec::new(),
+            bytes: Vec::new(),
+        }
+    }
+
+    /// The entry of `token` salted by `salt` (hashed as `token 0 salt`), computing it on first
+    /// sight: the filter mask under `filter` and the positions under `record` (a subkey and the
+    /// record filter's width), each when the cache has them.
+    #[inline]
+    pub fn entry(
+        &mut self,
+        token: &[u8],
+        salt: Option<&[u8]>,
+        filter: Option<(&Subkey, &FilterPlan)>,
+        record: Option<(&Subkey, usize)>,
+    ) -> usize {
+        let packed = pack(token, salt);
+        let found = match packed {
+            Some(k) => self.short.get(&k).copied(),
             None => {
-                let start = self.arena.len();
-                positions(subkey, token, k, bits, &mut self.arena);
-                let v = (start as u32, (self.arena.len() - start) as u32);
-                self.map.insert(token.into(), v);
-                v
+                salted(token, salt, &mut self.bytes);
+                self.long.get(&self.bytes[..]).copied()
             }
         };
-        &self.arena[start as usize..(start + len) as usize]
+        match found {
+            Some(i) => i as usize,
+            None => self.insert(packed, token, salt, filter, record),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn insert(
+        &mut self,
+        packed: Option<u128>,
+        token: &[u8],
+        salt: Option<&[u8]>,
+        filter: Option<(&Subkey, &FilterPlan)>,
+        record: Option<(&Subkey, usize)>,
+    ) -> usize {
+        if self.masks.len() + self.record.len() / 4 >= CACHE_BUDGET_WORDS {
+            self.short.clear();
+            self.long.clear();
+            self.masks.clear();
+            self.record.clear();
+        }
+        salted(token, salt, &mut self.bytes);
+        let i = self.short.len() + self.long.len();
+        let start = self.masks.len();
+        self.masks.resize(start + self.mask_words, 0);
+        if let Some((key, plan)) = filter {
+            debug_assert_eq!(plan.words, self.mask_words);
+            self.positions.clear();
+            positions(key, &self.bytes, plan.k, plan.bits, &mut self.positions);
+            plan.add(&self.positions, &mut self.masks[start..]);
+        }
+        let start = self.record.len();
+        if let Some((key, bits)) = record {
+            positions(key, &self.bytes, self.record_k, bits, &mut self.record);
+        }
+        self.record.resize(start + self.record_k, 0);
+        match packed {
+            Some(k) => self.short.insert(k, i as u32),
+            None => self.long.insert(self.bytes.as_slice().into(), i as u32),
+        };
+        i
+    }
+
+    /// The filter mask of entry `i`.
+    #[inline]
+    pub fn mask(&self, i: usize) -> &[u64] {
+        &self.masks[i * self.mask_words..(i + 1) * self.mask_words]
+    }
+
+    /// The record-filter positions of entry `i`.
+    #[inline]
+    pub fn record(&self, i: usize) -> &[u16] {
+        &self.record[i * self.record_k..(i + 1) * self.record_k]
     }
 
     /// Distinct tokens cached.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.short.len() + self.long.len()
     }
 
     /// Whether the cache is empty.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.len() == 0
     }
+}
+
+/// A well-mixing hasher with fixed seeds. Packed tokens differ mostly in their middle bytes (the
+/// salt), which a multiplicative hash like Fx leaves out of the low bits that pick a bucket.
+fn fixed_state() -> ahash::RandomState {
+    ahash::RandomState::with_seeds(
+        0x243f_6a88_85a3_08d3,
+        0x1319_8a2e_0370_7344,
+        0xa409_3822_299f_31d0,
+        0x082e_fa98_ec4e_6c89,
+    )
+}
+
+/// The bytes hashed for a token: the token, then (salted) a 0 byte and the salt, so no salted
+/// token equals an unsalted one.
+fn salted(token: &[u8], salt: Option<&[u8]>, out: &mut Vec<u8>) {
+    out.clear();
+    out.extend_from_slice(token);
+    if let Some(s) = salt {
+        out.push(0);
+        out.extend_from_slice(s);
+    }
+}
+
+/// The hashed bytes of a short token packed in a `u128` (length in the top byte), or `None`.
+#[inline]
+fn pack(token: &[u8], salt: Option<&[u8]>) -> Option<u128> {
+    let len = token.len() + salt.map_or(0, |s| s.len() + 1);
+    if len > 15 {
+        return None;
+    }
+    // Shifts, not byte stores: a u128 read back from just-written bytes stalls store forwarding.
+    let mut k = (len as u128) << 120;
+    for (i, &c) in token.iter().enumerate() {
+        k |= (c as u128) << (8 * i);
+    }
+    if let Some(s) = salt {
+        let at = token.len() + 1;
+        for (i, &c) in s.iter().enumerate() {
+            k |= (c as u128) << (8 * (at + i));
+        }
+    }
+    Some(k)
 }
 
 #[cfg(test)]
@@ -103,10 +297,92 @@ mod tests {
         assert_eq!(a.len(), 20);
         assert!(a.iter().all(|&p| p < 512));
         assert_ne!(a, b);
-        let mut cache = PositionCache::default();
-        assert_eq!(cache.get(&k1, b"_a", 20, 512), &a[..]);
-        assert_eq!(cache.get(&k1, b"_a", 20, 512), &a[..]);
+        let plan = FilterPlan::new(20, 512, false, None);
+        let mut cache = TokenCache::new(8, 20);
+        let e = cache.entry(b"_a", None, Some((&k1, &plan)), Some((&k1, 512)));
+        assert_eq!(cache.record(e), &a[..]);
+        let mut mask = vec![0u64; 8];
+        set_bits(&mut mask, &a);
+        assert_eq!(cache.mask(e), &mask[..]);
+        assert_eq!(cache.entry(b"_a", None, Some((&k1, &plan)), None), e);
         assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn a_plan_gives_what_setting_balancing_and_permuting_bit_by_bit_gives() {
+        use crate::encode::harden;
+        let key = SecretKey::from_bytes([3; 32]);
+        let perm_key = key.subkey(Purpose::Hardening, "permute:name");
+        let filter_key = key.subkey(Purpose::FieldFilter, "name");
+        let tokens: [&[u8]; 5] = [b"_s", b"si", b"it", b"ti", b"i_"];
+        for (balance, permute) in [(false, false), (false, true), (true, false), (true, true)] {
+            let width = 256 * if balance { 2 } else { 1 };
+            let perm = permute.then(|| harden::permutation(&perm_key, width));
+            let plan = FilterPlan::new(20, 256, balance, perm.as_deref());
+            let mut cache = TokenCache::new(plan.words(), 0);
+            for n in 0..=tokens.len() {
+                // the bit-by-bit path
+                let mut w = vec![0u64; 4];
+                for t in &tokens[..n] {
+                    let mut p = Vec::new();
+                    positions(&filter_key, t, 20, 256, &mut p);
+                    set_bits(&mut w, &p);
+                }
+                if balance {
+                    harden::balance(&mut w);
+                }
+                if let Some(perm) = &perm {
+                    let mut out = Vec::new();
+                    harden::permute(&w, perm, &mut out);
+                    w = out;
+                }
+                // the planned path
+                let mut c = vec![0u64; plan.words()];
+                for t in &tokens[..n] {
+                    let e = cache.entry(t, None, Some((&filter_key, &plan)), None);
+                    for (a, b) in c.iter_mut().zip(cache.mask(e)) {
+                        *a |= b;
+                    }
+                }
+                plan.finish(&mut c);
+                assert_eq!(c, w, "balance {balance} permute {permute}, {n} tokens");
+            }
+        }
+    }
+
+    #[test]
+    fn salted_short_and_long_tokens_are_cached_by_their_hashed_bytes() {
+        let k = SecretKey::from_bytes([1; 32]).subkey(Purpose::RecordFilter, "name");
+        let mut cache = TokenCache::new(0, 4);
+        let long = b"a-token-longer-than-fifteen-bytes";
+        let mut expect = |bytes: &[u8]| {
+            let mut p = Vec::new();
+            positions(&k, bytes, 4, 1024, &mut p);
+            p
+        };
+        let cases: [(&[u8], Option<&[u8]>, Vec<u8>); 5] = [
+            (b"ab", None, b"ab".to_vec()),
+            (b"ab", Some(b"1990"), b"ab\x001990".to_vec()),
+            (b"ab", Some(b""), b"ab\x00".to_vec()),
+            (b"abcdefghij", Some(b"1990"), b"abcdefghij\x001990".to_vec()),
+            (long, Some(b"1990"), [&long[..], b"\x001990"].concat()),
+        ];
+        let mut seen = Vec::new();
+        for (t, s, bytes) in &cases {
+            let e = cache.entry(t, *s, None, Some((&k, 1024)));
+            assert_eq!(cache.record(e), &expect(bytes)[..]);
+            assert!(
+                !seen.contains(&e),
+                "distinct hashed bytes, distinct entries"
+            );
+            seen.push(e);
+        }
+        // a token already holding the 0 byte and salt hashes (and caches) as the salted one
+        assert_eq!(
+            cache.entry(b"ab\x001990", None, None, Some((&k, 1024))),
+            seen[1]
+        );
+        assert_eq!(cache.len(), cases.len());
     }
 
     #[test]

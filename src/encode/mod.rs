@@ -29,7 +29,7 @@ use crate::io::encoded::{BlockKind, ColumnBuf, ColumnRole, Layout};
 use crate::keys::{Purpose, SecretKey, Subkey};
 use crate::normalize::{self, place::Gazetteer};
 use crate::schema::{DateOrder, FieldKind, FieldSpec, Schema};
-use bloom::PositionCache;
+use bloom::{FilterPlan, TokenCache};
 use tokens::{Tokens, Value};
 
 /// Rows per parallel work unit.
@@ -125,8 +125,8 @@ struct FieldKeys {
     filter: Subkey,
     record: Subkey,
     token: Subkey,
-    /// Keyed permutation of the (balanced) filter's bits, when hardened so.
-    permutation: Option<Vec<u16>>,
+    /// Balancing and keyed permutation of the filter, folded into each token's mask.
+    plan: FilterPlan,
     /// BLIP randomness.
     blip: Subkey,
     /// Schema index of the date field whose year salts this field.
@@ -153,13 +153,12 @@ static NEXT_ENCODER_ID: AtomicU64 = AtomicU64::new(1);
 /// Per-thread caches, tagged with the encoder they belong to.
 struct Caches {
     encoder: u64,
-    filter: Vec<PositionCache>,
-    record: Vec<PositionCache>,
+    /// Per field: token → filter mask and record-filter positions.
+    filter: Vec<TokenCache>,
     values: Vec<FxHashMap<String, Result<Value, &'static str>>>,
     tokens: Tokens,
     record_words: Vec<u64>,
     field_words: Vec<u64>,
-    spare_words: Vec<u64>,
     salted: Vec<u8>,
     bytes: Vec<u8>,
 }
@@ -180,16 +179,17 @@ impl Encoder {
             .map(|f| {
                 let h = &f.hardening;
                 let width = f.bits * if h.balance { 2 } else { 1 };
+                let permutation = (h.permute && f.kind.has_filter()).then(|| {
+                    harden::permutation(
+                        &key.subkey(Purpose::Hardening, &format!("permute:{}", f.name)),
+                        width,
+                    )
+                });
                 FieldKeys {
                     filter: key.subkey(Purpose::FieldFilter, &f.name),
                     record: key.subkey(Purpose::RecordFilter, &f.name),
                     token: key.subkey(Purpose::Token, &f.name),
-                    permutation: h.permute.then(|| {
-                        harden::permutation(
-                            &key.subkey(Purpose::Hardening, &format!("permute:{}", f.name)),
-                            width,
-                        )
-                    }),
+                    plan: FilterPlan::new(f.hashes, f.bits, h.balance, permutation.as_deref()),
                     blip: key.subkey(Purpose::Hardening, &format!("blip:{}", f.name)),
                     salt_field: (!h.salt.is_empty())
                         .then(|| schema.fields.iter().position(|s| s.name == h.salt))
@@ -267,13 +267,24 @@ impl Encoder {
         let n = self.schema.fields.len();
         Caches {
             encoder: self.id,
-            filter: (0..n).map(|_| PositionCache::default()).collect(),
-            record: (0..n).map(|_| PositionCache::default()).collect(),
+            filter: self
+                .schema
+                .fields
+                .iter()
+                .zip(&self.keys)
+                .map(|(f, k)| {
+                    let words = if f.kind.has_filter() {
+                        k.plan.words()
+                    } else {
+                        0
+                    };
+                    TokenCache::new(words, f.record_hashes)
+                })
+                .collect(),
             values: (0..n).map(|_| FxHashMap::default()).collect(),
             tokens: Tokens::default(),
             record_words: vec![0; self.schema.record_filter.bits / 64],
             field_words: Vec::new(),
-            spare_words: Vec::new(),
             salted: Vec::new(),
             bytes: Vec::new(),
         }
@@ -432,26 +443,20 @@ impl Encoder {
                     };
                     caches.tokens.clear();
                     tokens::filter_tokens(v, spec.q, &mut caches.tokens);
-                    caches.field_words.clear();
-                    caches.field_words.resize(spec.bits / 64, 0);
                     let keys = &self.keys[fi];
+                    caches.field_words.clear();
+                    caches.field_words.resize(keys.plan.words(), 0);
                     let salt = self.salt(fi, values);
+                    let record = (spec.record_hashes > 0).then_some((&keys.record, rbits));
+                    let cache = &mut caches.filter[fi];
                     for t in caches.tokens.iter() {
-                        let t = match salt {
-                            Some(s) => {
-                                salted(t, s, &mut caches.salted);
-                                &caches.salted[..]
-                            }
-                            None => t,
-                        };
-                        let p = caches.filter[fi].get(&keys.filter, t, spec.hashes, spec.bits);
-                        bloom::set_bits(&mut caches.field_words, p);
-                        if spec.record_hashes > 0 {
-                            let p =
-                                caches.record[fi].get(&keys.record, t, spec.record_hashes, rbits);
-                            bloom::set_bits(&mut caches.record_words, p);
+                        let e = cache.entry(t, salt, Some((&keys.filter, &keys.plan)), record);
+                        for (w, m) in caches.field_words.iter_mut().zip(cache.mask(e)) {
+                            *w |= m;
                         }
+                        bloom::set_bits(&mut caches.record_words, cache.record(e));
                     }
+                    keys.plan.finish(&mut caches.field_words);
                     self.harden(fi, row, caches);
                     caches.bytes.clear();
                     bloom::words_to_bytes(&caches.field_words, &mut caches.bytes);
@@ -489,13 +494,10 @@ impl Encoder {
                             continue;
                         }
                         if let Some(text) = values[fi].as_ref().and_then(tokens::exact_text) {
-                            let p = caches.record[fi].get(
-                                &self.keys[fi].record,
-                                text.as_bytes(),
-                                spec.record_hashes,
-                                rbits,
-                            );
-                            bloom::set_bits(&mut caches.record_words, p);
+                            let cache = &mut caches.filter[fi];
+                            let record = Some((&self.keys[fi].record, rbits));
+                            let e = cache.entry(text.as_bytes(), None, None, record);
+                            bloom::set_bits(&mut caches.record_words, cache.record(e));
                         }
                     }
                     caches.bytes.clear();
@@ -516,17 +518,10 @@ impl Encoder {
         })
     }
 
-    /// Balancing, permutation, folding and BLIP of the field filter in `caches.field_words`.
+    /// Folding and BLIP of the (balanced, permuted) field filter in `caches.field_words`.
     fn harden(&self, fi: usize, row: &RawRow, caches: &mut Caches) {
         let h = &self.schema.fields[fi].hardening;
         let keys = &self.keys[fi];
-        if h.balance {
-            harden::balance(&mut caches.field_words);
-        }
-        if let Some(perm) = &keys.permutation {
-            harden::permute(&caches.field_words, perm, &mut caches.spare_words);
-            std::mem::swap(&mut caches.field_words, &mut caches.spare_words);
-        }
         if h.fold {
             harden::fold(&mut caches.field_words);
         }
