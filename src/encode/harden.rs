@@ -65,25 +65,44 @@ pub fn fold(words: &mut Vec<u64>) {
 /// BLIP: flips each bit independently with probability `p`, the flips drawn from the keyed XOF of
 /// `subkey` over `seed` (agency and record id), so a record always gets the same noise and two
 /// records with the same value get different noise.
+///
+/// The flips are drawn as geometric gaps between flipped bits (inverse transform of a uniform
+/// 53-bit draw: `gap = ⌊ln U / ln(1 − p)⌋`), which is exactly a Bernoulli(p) process over the bits
+/// and needs about `p · bits + 1` draws instead of one per bit.
 pub fn blip(words: &mut [u64], subkey: &Subkey, seed: &[u8], p: f64) {
     if p <= 0.0 {
         return;
     }
-    let threshold = (p * 4_294_967_296.0).min(4_294_967_295.0) as u32;
+    let bits = words.len() * 64;
+    if p >= 1.0 {
+        words.iter_mut().for_each(|w| *w = !*w);
+        return;
+    }
+    let ln_q = (-p).ln_1p();
     let mut h = subkey.hasher();
-    h.update(b"blip");
+    h.update(b"blip-geometric");
     h.update(seed);
     let mut xof = h.finalize_xof();
     let mut buf = [0u8; 256];
-    for w in words.iter_mut() {
-        xof.fill(&mut buf);
-        let mut flips = 0u64;
-        for (b, c) in buf.chunks_exact(4).enumerate() {
-            if u32::from_le_bytes([c[0], c[1], c[2], c[3]]) < threshold {
-                flips |= 1u64 << b;
-            }
+    let mut used = buf.len();
+    let mut at = 0usize;
+    loop {
+        if used == buf.len() {
+            xof.fill(&mut buf);
+            used = 0;
         }
-        *w ^= flips;
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&buf[used..used + 8]);
+        used += 8;
+        // U uniform in (0, 1]
+        let u = ((u64::from_le_bytes(b) >> 11) + 1) as f64 * (1.0 / (1u64 << 53) as f64);
+        let gap = (u.ln() / ln_q).floor();
+        if gap >= (bits - at) as f64 {
+            return;
+        }
+        at += gap as usize;
+        words[at >> 6] ^= 1 << (at & 63);
+        at += 1;
     }
 }
 
