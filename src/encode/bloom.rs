@@ -12,6 +12,8 @@
 
 use std::collections::HashMap;
 
+use super::tokens::Tokens;
+
 use crate::keys::Subkey;
 
 /// The keyed bit positions of one token.
@@ -238,6 +240,121 @@ impl TokenCache {
     }
 }
 
+/// A per-thread memo of unit → (OR of its tokens' masks, union of their record-filter
+/// positions) for one field, a unit being a run of tokens that always come together: the q-grams
+/// of one name word, all the tokens of one date. Names share words and dates repeat, so most
+/// records then cost one look-up per word instead of one per q-gram.
+pub struct UnitCache {
+    short: HashMap<u128, u32, ahash::RandomState>,
+    long: HashMap<Box<[u8]>, u32, ahash::RandomState>,
+    masks: Vec<u64>,
+    spans: Vec<(u32, u32)>,
+    record: Vec<u16>,
+    mask_words: usize,
+    bytes: Vec<u8>,
+    tokens: Tokens,
+}
+
+impl UnitCache {
+    /// A cache whose entries have a mask of `mask_words` words.
+    pub fn new(mask_words: usize) -> UnitCache {
+        UnitCache {
+            short: HashMap::with_hasher(fixed_state()),
+            long: HashMap::with_hasher(fixed_state()),
+            masks: Vec::new(),
+            spans: Vec::new(),
+            record: Vec::new(),
+            mask_words,
+            bytes: Vec::new(),
+            tokens: Tokens::default(),
+        }
+    }
+
+    /// The entry of the unit named `unit` (salted by `salt`), whose tokens `make` pushes; on
+    /// first sight it is built from the tokens' entries in `cache` (which get the same salt).
+    #[inline]
+    pub fn entry(
+        &mut self,
+        unit: &[u8],
+        salt: Option<&[u8]>,
+        cache: &mut TokenCache,
+        make: impl FnOnce(&mut Tokens),
+        filter: Option<(&Subkey, &FilterPlan)>,
+        record: Option<(&Subkey, usize)>,
+    ) -> usize {
+        let packed = pack(unit, salt);
+        let found = match packed {
+            Some(k) => self.short.get(&k).copied(),
+            None => {
+                salted(unit, salt, &mut self.bytes);
+                self.long.get(&self.bytes[..]).copied()
+            }
+        };
+        if let Some(i) = found {
+            return i as usize;
+        }
+        if self.masks.len() + self.record.len() / 4 >= CACHE_BUDGET_WORDS {
+            self.short.clear();
+            self.long.clear();
+            self.masks.clear();
+            self.spans.clear();
+            self.record.clear();
+        }
+        self.tokens.clear();
+        make(&mut self.tokens);
+        let i = self.spans.len();
+        let start = self.masks.len();
+        self.masks.resize(start + self.mask_words, 0);
+        let rstart = self.record.len();
+        for t in self.tokens.iter() {
+            let e = cache.entry(t, salt, filter, record);
+            for (w, m) in self.masks[start..].iter_mut().zip(cache.mask(e)) {
+                *w |= m;
+            }
+            self.record.extend_from_slice(cache.record(e));
+        }
+        self.record[rstart..].sort_unstable();
+        let mut n = rstart;
+        for j in rstart..self.record.len() {
+            if j == rstart || self.record[j] != self.record[n - 1] {
+                self.record[n] = self.record[j];
+                n += 1;
+            }
+        }
+        self.record.truncate(n);
+        self.spans.push((rstart as u32, n as u32));
+        salted(unit, salt, &mut self.bytes);
+        match packed {
+            Some(k) => self.short.insert(k, i as u32),
+            None => self.long.insert(self.bytes.as_slice().into(), i as u32),
+        };
+        i
+    }
+
+    /// The filter mask of entry `i`.
+    #[inline]
+    pub fn mask(&self, i: usize) -> &[u64] {
+        &self.masks[i * self.mask_words..(i + 1) * self.mask_words]
+    }
+
+    /// The record-filter positions of entry `i` (sorted, distinct).
+    #[inline]
+    pub fn record(&self, i: usize) -> &[u16] {
+        let (a, b) = self.spans[i];
+        &self.record[a as usize..b as usize]
+    }
+
+    /// Distinct units cached.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether the cache is empty.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+}
+
 /// A well-mixing hasher with fixed seeds. Packed tokens differ mostly in their middle bytes (the
 /// salt), which a multiplicative hash like Fx leaves out of the low bits that pick a bucket.
 fn fixed_state() -> ahash::RandomState {
@@ -355,12 +472,13 @@ mod tests {
         let k = SecretKey::from_bytes([1; 32]).subkey(Purpose::RecordFilter, "name");
         let mut cache = TokenCache::new(0, 4);
         let long = b"a-token-longer-than-fifteen-bytes";
-        let mut expect = |bytes: &[u8]| {
+        let expect = |bytes: &[u8]| {
             let mut p = Vec::new();
             positions(&k, bytes, 4, 1024, &mut p);
             p
         };
-        let cases: [(&[u8], Option<&[u8]>, Vec<u8>); 5] = [
+        type Case<'a> = (&'a [u8], Option<&'a [u8]>, Vec<u8>);
+        let cases: [Case; 5] = [
             (b"ab", None, b"ab".to_vec()),
             (b"ab", Some(b"1990"), b"ab\x001990".to_vec()),
             (b"ab", Some(b""), b"ab\x00".to_vec()),

@@ -105,12 +105,12 @@ impl EncodeJob<'_> {
                 agency: self.agency.clone(),
             },
         );
-        let mut writer = EncodedWriter::create(&self.output, encoder.layout())?;
+        let writer = EncodedWriter::create(&self.output, encoder.layout())?;
         let rejects = AtomicFile::create(&self.rejects)?;
         let mut rejects_out = std::io::BufWriter::new(rejects.try_clone()?);
         writeln!(rejects_out, "line,record_id,field,column,outcome,reason")
             .map_err(|e| Error::io("writing", &self.rejects, e))?;
-        let mut lookup = match &self.lookup {
+        let lookup = match &self.lookup {
             Some(p) => {
                 let f = AtomicFile::create(p)?;
                 let mut w = std::io::BufWriter::new(f.try_clone()?);
@@ -135,10 +135,16 @@ impl EncodeJob<'_> {
         let mut seen = HashSet::<u128>::new();
         let mut decoy_state = DecoyState::default();
         let mut decoys_encoded = 0u64;
-        // A reader thread parses the extract while this thread encodes and writes.
-        let (tx, rx) = sync_channel::<Result<(Vec<RawRow>, (u64, u64))>>(2);
+        // A reader thread parses the extract, this thread encodes (in parallel) and a writer
+        // thread writes the encoded file, the rejects and the lookup: the three overlap.
         let batch_rows = self.batch_rows.max(1);
-        std::thread::scope(|scope| -> Result<()> {
+        let rejects_path = &self.rejects;
+        let field_columns = &field_columns;
+        let (writer, mut rejects_out, lookup) = std::thread::scope(|scope| -> Result<_> {
+            // Both channels are owned here and dropped before the scope joins, so a reader
+            // or writer stuck on a full or empty channel wakes up whatever went wrong.
+            let (tx, rx) = sync_channel::<Result<(Vec<RawRow>, (u64, u64))>>(2);
+            let (wtx, wrx) = sync_channel::<(EncodedBatch, Vec<bool>, (u64, u64))>(2);
             let ex = &mut extract;
             scope.spawn(move || loop {
                 let b = ex.next_batch(batch_rows);
@@ -148,39 +154,52 @@ impl EncodeJob<'_> {
                     break;
                 }
             });
-            for msg in rx.iter() {
-                let (mut rows, pos) = msg?;
-                if rows.is_empty() {
-                    break;
+            let written = scope.spawn(move || -> Result<_> {
+                let (mut writer, mut rejects_out, mut lookup) = (writer, rejects_out, lookup);
+                for (batch, is_decoy, pos) in wrx.iter() {
+                    writer.write(&batch.ids, &batch.columns)?;
+                    write_log(&mut rejects_out, &batch, field_columns)
+                        .map_err(|e| Error::io("writing", rejects_path, e))?;
+                    if let Some((_, w, p)) = lookup.as_mut() {
+                        write_lookup(w, &batch, &is_decoy)
+                            .map_err(|e| Error::io("writing", p, e))?;
+                    }
+                    progress(pos.0, pos.1);
                 }
-                mark_duplicates(&mut rows, &mut seen);
-                let (rows, slots) = match &decoys {
-                    Some(d) => interleave(d, rows, &mut decoy_state),
-                    None => (rows, Vec::new()),
-                };
-                let mut batch = encoder.encode_batch(&rows);
-                let is_decoy = match &decoys {
-                    Some(d) => mark_decoys(d, &rows, &slots, &mut batch)?,
-                    None => Vec::new(),
-                };
-                decoys_encoded += is_decoy.iter().filter(|&&d| d).count() as u64;
-                counts.add(&batch);
-                writer.write(&batch.ids, &batch.columns)?;
-                write_log(&mut rejects_out, &batch, &field_columns)
-                    .map_err(|e| Error::io("writing", &self.rejects, e))?;
-                if let Some((_, w, p)) = lookup.as_mut() {
-                    for (k, (orig, ps)) in batch.original_ids.iter().zip(&batch.ids).enumerate() {
-                        let r = match is_decoy.get(k) {
-                            None => write_csv_row(w, &[orig, ps]),
-                            Some(true) => write_csv_row(w, &["", ps, "true"]),
-                            Some(false) => write_csv_row(w, &[orig, ps, "false"]),
-                        };
-                        r.map_err(|e| Error::io("writing", p, e))?;
+                Ok((writer, rejects_out, lookup))
+            });
+            let encoded = (|| -> Result<()> {
+                for msg in rx.iter() {
+                    let (mut rows, pos) = msg?;
+                    if rows.is_empty() {
+                        break;
+                    }
+                    mark_duplicates(&mut rows, &mut seen);
+                    let (rows, slots) = match &decoys {
+                        Some(d) => interleave(d, rows, &mut decoy_state),
+                        None => (rows, Vec::new()),
+                    };
+                    let mut batch = encoder.encode_batch(&rows);
+                    let is_decoy = match &decoys {
+                        Some(d) => mark_decoys(d, &rows, &slots, &mut batch)?,
+                        None => Vec::new(),
+                    };
+                    decoys_encoded += is_decoy.iter().filter(|&&d| d).count() as u64;
+                    counts.add(&batch);
+                    if wtx.send((batch, is_decoy, pos)).is_err() {
+                        // the writer stopped on an error, which its join reports
+                        break;
                     }
                 }
-                progress(pos.0, pos.1);
-            }
-            Ok(())
+                Ok(())
+            })();
+            drop(rx);
+            drop(wtx);
+            let written = written
+                .join()
+                .map_err(|_| Error::Internal("the encoded-file writer panicked".into()))?;
+            encoded?;
+            written
         })?;
         let input_format = extract.describe();
 
@@ -278,6 +297,22 @@ fn mark_duplicates(rows: &mut [RawRow], seen: &mut HashSet<u128>) {
             r.problem = Some((ReadProblem::DuplicateId, "record id".to_string()));
         }
     }
+}
+
+/// The lookup lines of a batch: own id and pseudonym (and, with decoys, whether it is one).
+fn write_lookup(
+    w: &mut impl Write,
+    batch: &EncodedBatch,
+    is_decoy: &[bool],
+) -> std::io::Result<()> {
+    for (k, (orig, ps)) in batch.original_ids.iter().zip(&batch.ids).enumerate() {
+        match is_decoy.get(k) {
+            None => write_csv_row(w, &[orig, ps])?,
+            Some(true) => write_csv_row(w, &["", ps, "true"])?,
+            Some(false) => write_csv_row(w, &[orig, ps, "false"])?,
+        }
+    }
+    Ok(())
 }
 
 fn write_csv_row(w: &mut impl Write, cells: &[&str]) -> std::io::Result<()> {

@@ -29,7 +29,7 @@ use crate::io::encoded::{BlockKind, ColumnBuf, ColumnRole, Layout};
 use crate::keys::{Purpose, SecretKey, Subkey};
 use crate::normalize::{self, place::Gazetteer};
 use crate::schema::{DateOrder, FieldKind, FieldSpec, Schema};
-use bloom::{FilterPlan, TokenCache};
+use bloom::{FilterPlan, TokenCache, UnitCache};
 use tokens::{Tokens, Value};
 
 /// Rows per parallel work unit.
@@ -88,12 +88,13 @@ pub struct EncodedBatch {
 }
 
 impl EncodedBatch {
-    fn new(layout: &Layout) -> EncodedBatch {
+    fn with_capacity(layout: &Layout, rows: usize) -> EncodedBatch {
         EncodedBatch {
+            ids: Vec::with_capacity(rows),
             columns: layout
                 .columns
                 .iter()
-                .map(|c| ColumnBuf::new(c.width))
+                .map(|c| ColumnBuf::with_capacity(c.width, rows))
                 .collect(),
             ..EncodedBatch::default()
         }
@@ -155,6 +156,8 @@ struct Caches {
     encoder: u64,
     /// Per field: token → filter mask and record-filter positions.
     filter: Vec<TokenCache>,
+    /// Per field: name word or date → the same for all its tokens.
+    units: Vec<UnitCache>,
     values: Vec<FxHashMap<String, Result<Value, &'static str>>>,
     tokens: Tokens,
     record_words: Vec<u64>,
@@ -238,7 +241,7 @@ impl Encoder {
             .par_chunks(DEFAULT_CHUNK_ROWS)
             .map(|chunk| self.encode_chunk(chunk))
             .collect();
-        let mut out = EncodedBatch::new(&self.layout);
+        let mut out = EncodedBatch::with_capacity(&self.layout, rows.len());
         for p in parts {
             out.append(p);
         }
@@ -253,7 +256,7 @@ impl Encoder {
                 *slot = Some(self.new_caches());
             }
             let caches = slot.as_mut().expect("caches just set");
-            let mut out = EncodedBatch::new(&self.layout);
+            let mut out = EncodedBatch::with_capacity(&self.layout, rows.len());
             let mut values: Vec<Option<Value>> = Vec::with_capacity(self.schema.fields.len());
             for row in rows {
                 out.rows_in += 1;
@@ -280,6 +283,11 @@ impl Encoder {
                     };
                     TokenCache::new(words, f.record_hashes)
                 })
+                .collect(),
+            units: self
+                .keys
+                .iter()
+                .map(|k| UnitCache::new(k.plan.words()))
                 .collect(),
             values: (0..n).map(|_| FxHashMap::default()).collect(),
             tokens: Tokens::default(),
@@ -436,26 +444,14 @@ impl Encoder {
             let buf = &mut out.columns[ci];
             match col.role {
                 ColumnRole::FieldFilter(fi) => {
-                    let spec = &self.schema.fields[fi];
                     let Some(v) = &values[fi] else {
                         buf.push_null();
                         continue;
                     };
-                    caches.tokens.clear();
-                    tokens::filter_tokens(v, spec.q, &mut caches.tokens);
                     let keys = &self.keys[fi];
                     caches.field_words.clear();
                     caches.field_words.resize(keys.plan.words(), 0);
-                    let salt = self.salt(fi, values);
-                    let record = (spec.record_hashes > 0).then_some((&keys.record, rbits));
-                    let cache = &mut caches.filter[fi];
-                    for t in caches.tokens.iter() {
-                        let e = cache.entry(t, salt, Some((&keys.filter, &keys.plan)), record);
-                        for (w, m) in caches.field_words.iter_mut().zip(cache.mask(e)) {
-                            *w |= m;
-                        }
-                        bloom::set_bits(&mut caches.record_words, cache.record(e));
-                    }
+                    self.add_filter_tokens(fi, v, self.salt(fi, values), caches);
                     keys.plan.finish(&mut caches.field_words);
                     self.harden(fi, row, caches);
                     caches.bytes.clear();
@@ -503,6 +499,53 @@ impl Encoder {
                     caches.bytes.clear();
                     bloom::words_to_bytes(&caches.record_words, &mut caches.bytes);
                     buf.push(&caches.bytes);
+                }
+            }
+        }
+    }
+
+    /// ORs the filter masks of value `v` of field `fi` into `caches.field_words` and sets its
+    /// record-filter bits. Name and place words and whole dates go through the unit cache (one
+    /// look-up per word or date); other values token by token. Both give the OR over
+    /// [`tokens::filter_tokens`], which OR makes independent of order and repetition.
+    fn add_filter_tokens(&self, fi: usize, v: &Value, salt: Option<&[u8]>, caches: &mut Caches) {
+        let spec = &self.schema.fields[fi];
+        let keys = &self.keys[fi];
+        let filter = Some((&keys.filter, &keys.plan));
+        let rbits = self.schema.record_filter.bits;
+        let record = (spec.record_hashes > 0).then_some((&keys.record, rbits));
+        let cache = &mut caches.filter[fi];
+        let units = &mut caches.units[fi];
+        let field_words = &mut caches.field_words;
+        let record_words = &mut caches.record_words;
+        let mut unit = |name: &[u8], make: &dyn Fn(&mut Tokens)| {
+            let e = units.entry(name, salt, cache, make, filter, record);
+            for (w, m) in field_words.iter_mut().zip(units.mask(e)) {
+                *w |= m;
+            }
+            bloom::set_bits(record_words, units.record(e));
+        };
+        match v {
+            Value::Name(n) => {
+                for w in &n.tokens {
+                    unit(w.as_bytes(), &|t| tokens::push_qgrams(w, spec.q, t));
+                }
+            }
+            Value::Place(s) | Value::Text(s) => {
+                for w in s.split(' ').filter(|w| !w.is_empty()) {
+                    unit(w.as_bytes(), &|t| tokens::push_qgrams(w, spec.q, t));
+                }
+            }
+            Value::Date(d) => unit(&tokens::date_key(d), &|t| tokens::date_tokens(d, t)),
+            _ => {
+                caches.tokens.clear();
+                tokens::filter_tokens(v, spec.q, &mut caches.tokens);
+                for t in caches.tokens.iter() {
+                    let e = cache.entry(t, salt, filter, record);
+                    for (w, m) in field_words.iter_mut().zip(cache.mask(e)) {
+                        *w |= m;
+                    }
+                    bloom::set_bits(record_words, cache.record(e));
                 }
             }
         }
@@ -655,6 +698,75 @@ record_hashes = 6
                 agency: "kemlu".into(),
             },
         )
+    }
+
+    #[test]
+    fn words_and_dates_through_the_unit_cache_give_the_token_by_token_filters() {
+        use crate::normalize::date::PartialDate;
+        let schema = Schema::default_victims();
+        let key = SecretKey::from_bytes([5; 32]);
+        let e = Encoder::new(
+            &schema,
+            &key,
+            EncodeOptions {
+                date_order: DateOrder::Dmy,
+                pseudonymize_ids: false,
+                agency: "kemlu".into(),
+            },
+        );
+        let fi = |k| schema.fields.iter().position(|f| f.kind == k).unwrap();
+        let date = |year, month, day| Value::Date(PartialDate { year, month, day });
+        let name = |s| Value::Name(normalize::name::normalize(s).unwrap());
+        let values = [
+            (fi(FieldKind::Name), name("Siti Nur Aminah binti Ahmad")),
+            (fi(FieldKind::Name), name("Aminah Siti")),
+            (fi(FieldKind::Name), name("Siti Siti")),
+            (fi(FieldKind::Date), date(1990, Some(3), Some(7))),
+            (fi(FieldKind::Date), date(1990, Some(7), Some(3))),
+            (fi(FieldKind::Date), date(1990, Some(4), Some(3))),
+            (fi(FieldKind::Date), date(1990, None, Some(3))),
+            (fi(FieldKind::Date), date(1991, None, None)),
+            (
+                fi(FieldKind::Place),
+                Value::Place("kota tangerang selatan".into()),
+            ),
+            (
+                fi(FieldKind::Passport),
+                Value::Passport(normalize::passport::normalize("B 1234567").unwrap()),
+            ),
+        ];
+        let mut caches = e.new_caches();
+        let rbits = schema.record_filter.bits;
+        for salt in [None, Some(&b"1990"[..])] {
+            // twice: the second time every unit comes from the cache
+            for _ in 0..2 {
+                for (f, v) in &values {
+                    let (spec, keys) = (&schema.fields[*f], &e.keys[*f]);
+                    caches.field_words = vec![0; keys.plan.words()];
+                    caches.record_words.iter_mut().for_each(|w| *w = 0);
+                    e.add_filter_tokens(*f, v, salt, &mut caches);
+                    let mut field = vec![0u64; keys.plan.words()];
+                    let mut record = vec![0u64; rbits / 64];
+                    let mut toks = Tokens::default();
+                    tokens::filter_tokens(v, spec.q, &mut toks);
+                    let mut reference = TokenCache::new(keys.plan.words(), spec.record_hashes);
+                    for t in toks.iter() {
+                        let i = reference.entry(
+                            t,
+                            salt,
+                            Some((&keys.filter, &keys.plan)),
+                            Some((&keys.record, rbits)),
+                        );
+                        for (w, m) in field.iter_mut().zip(reference.mask(i)) {
+                            *w |= m;
+                        }
+                        bloom::set_bits(&mut record, reference.record(i));
+                    }
+                    assert_eq!(caches.field_words, field, "{v:?} salt {salt:?}");
+                    assert_eq!(caches.record_words, record, "{v:?} salt {salt:?}");
+                }
+            }
+        }
     }
 
     fn row(id: &str, name: &str, dob: Option<&str>) -> RawRow {

@@ -125,6 +125,19 @@ pub fn push_qgrams(word: &str, q: usize, out: &mut Tokens) {
     }
 }
 
+/// A short key naming a date's filter tokens (year, month, day; 0 for an unknown part).
+pub fn date_key(d: &PartialDate) -> [u8; 6] {
+    let y = d.year.to_le_bytes();
+    [
+        y[0],
+        y[1],
+        y[2],
+        y[3],
+        d.month.unwrap_or(0),
+        d.day.unwrap_or(0),
+    ]
+}
+
 fn two(n: u8) -> [u8; 2] {
     [b'0' + n / 10, b'0' + n % 10]
 }
@@ -157,7 +170,8 @@ pub fn filter_tokens(value: &Value, q: usize, out: &mut Tokens) {
     }
 }
 
-fn date_tokens(d: &PartialDate, out: &mut Tokens) {
+/// The filter tokens of a date (see the module table).
+pub fn date_tokens(d: &PartialDate, out: &mut Tokens) {
     let y = d.year.to_string();
     let h = d.year.div_euclid(2).to_string();
     let o = (d.year + 1).div_euclid(2).to_string();

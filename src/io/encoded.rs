@@ -189,6 +189,15 @@ impl ColumnBuf {
         }
     }
 
+    /// An empty column of a width with room for `rows` rows.
+    pub fn with_capacity(width: usize, rows: usize) -> ColumnBuf {
+        ColumnBuf {
+            width,
+            data: Vec::with_capacity(width * rows),
+            valid: Vec::with_capacity(rows),
+        }
+    }
+
     /// Appends a value.
     pub fn push(&mut self, bytes: &[u8]) {
         debug_assert_eq!(bytes.len(), self.width);
