@@ -125,14 +125,12 @@ impl FilterPlan {
 /// a token are paid once per distinct (token, salt), not once per occurrence. Tokens of up to 15
 /// bytes (with their salt) are looked up by a packed `u128`; longer ones by their bytes.
 pub struct TokenCache {
-    short: HashMap<u128, u32, ahash::RandomState>,
-    long: HashMap<Box<[u8]>, u32, ahash::RandomState>,
+    index: KeyIndex,
     masks: Vec<u64>,
     record: Vec<u16>,
     mask_words: usize,
     record_k: usize,
     positions: Vec<u16>,
-    bytes: Vec<u8>,
 }
 
 /// Cache size (mask words plus a quarter of the position count) before it is cleared: 16 MiB.
@@ -143,14 +141,12 @@ impl TokenCache {
     /// `record_k` record-filter positions.
     pub fn new(mask_words: usize, record_k: usize) -> TokenCache {
         TokenCache {
-            short: HashMap::with_hasher(fixed_state()),
-            long: HashMap::with_hasher(fixed_state()),
+            index: KeyIndex::default(),
             masks: Vec::new(),
             record: Vec::new(),
             mask_words,
             record_k,
             positions: Vec::new(),
-            bytes: Vec::new(),
         }
     }
 
@@ -165,17 +161,9 @@ impl TokenCache {
         filter: Option<(&Subkey, &FilterPlan)>,
         record: Option<(&Subkey, usize)>,
     ) -> usize {
-        let packed = pack(token, salt);
-        let found = match packed {
-            Some(k) => self.short.get(&k).copied(),
-            None => {
-                salted(token, salt, &mut self.bytes);
-                self.long.get(&self.bytes[..]).copied()
-            }
-        };
-        match found {
-            Some(i) => i as usize,
-            None => self.insert(packed, token, salt, filter, record),
+        match self.index.get(token, salt) {
+            Ok(i) => i,
+            Err(packed) => self.insert(packed, token, salt, filter, record),
         }
     }
 
@@ -190,30 +178,25 @@ impl TokenCache {
         record: Option<(&Subkey, usize)>,
     ) -> usize {
         if self.masks.len() + self.record.len() / 4 >= CACHE_BUDGET_WORDS {
-            self.short.clear();
-            self.long.clear();
+            self.index.clear();
             self.masks.clear();
             self.record.clear();
         }
-        salted(token, salt, &mut self.bytes);
-        let i = self.short.len() + self.long.len();
+        let i = self.index.insert(packed, token, salt);
+        let bytes = self.index.hashed();
         let start = self.masks.len();
         self.masks.resize(start + self.mask_words, 0);
         if let Some((key, plan)) = filter {
             debug_assert_eq!(plan.words, self.mask_words);
             self.positions.clear();
-            positions(key, &self.bytes, plan.k, plan.bits, &mut self.positions);
+            positions(key, bytes, plan.k, plan.bits, &mut self.positions);
             plan.add(&self.positions, &mut self.masks[start..]);
         }
         let start = self.record.len();
         if let Some((key, bits)) = record {
-            positions(key, &self.bytes, self.record_k, bits, &mut self.record);
+            positions(key, bytes, self.record_k, bits, &mut self.record);
         }
         self.record.resize(start + self.record_k, 0);
-        match packed {
-            Some(k) => self.short.insert(k, i as u32),
-            None => self.long.insert(self.bytes.as_slice().into(), i as u32),
-        };
         i
     }
 
@@ -231,7 +214,7 @@ impl TokenCache {
 
     /// Distinct tokens cached.
     pub fn len(&self) -> usize {
-        self.short.len() + self.long.len()
+        self.index.len()
     }
 
     /// Whether the cache is empty.
@@ -245,13 +228,11 @@ impl TokenCache {
 /// of one name word, all the tokens of one date. Names share words and dates repeat, so most
 /// records then cost one look-up per word instead of one per q-gram.
 pub struct UnitCache {
-    short: HashMap<u128, u32, ahash::RandomState>,
-    long: HashMap<Box<[u8]>, u32, ahash::RandomState>,
+    index: KeyIndex,
     masks: Vec<u64>,
     spans: Vec<(u32, u32)>,
     record: Vec<u16>,
     mask_words: usize,
-    bytes: Vec<u8>,
     tokens: Tokens,
 }
 
@@ -259,13 +240,11 @@ impl UnitCache {
     /// A cache whose entries have a mask of `mask_words` words.
     pub fn new(mask_words: usize) -> UnitCache {
         UnitCache {
-            short: HashMap::with_hasher(fixed_state()),
-            long: HashMap::with_hasher(fixed_state()),
+            index: KeyIndex::default(),
             masks: Vec::new(),
             spans: Vec::new(),
             record: Vec::new(),
             mask_words,
-            bytes: Vec::new(),
             tokens: Tokens::default(),
         }
     }
@@ -282,27 +261,19 @@ impl UnitCache {
         filter: Option<(&Subkey, &FilterPlan)>,
         record: Option<(&Subkey, usize)>,
     ) -> usize {
-        let packed = pack(unit, salt);
-        let found = match packed {
-            Some(k) => self.short.get(&k).copied(),
-            None => {
-                salted(unit, salt, &mut self.bytes);
-                self.long.get(&self.bytes[..]).copied()
-            }
+        let packed = match self.index.get(unit, salt) {
+            Ok(i) => return i,
+            Err(packed) => packed,
         };
-        if let Some(i) = found {
-            return i as usize;
-        }
         if self.masks.len() + self.record.len() / 4 >= CACHE_BUDGET_WORDS {
-            self.short.clear();
-            self.long.clear();
+            self.index.clear();
             self.masks.clear();
             self.spans.clear();
             self.record.clear();
         }
         self.tokens.clear();
         make(&mut self.tokens);
-        let i = self.spans.len();
+        let i = self.index.insert(packed, unit, salt);
         let start = self.masks.len();
         self.masks.resize(start + self.mask_words, 0);
         let rstart = self.record.len();
@@ -323,11 +294,6 @@ impl UnitCache {
         }
         self.record.truncate(n);
         self.spans.push((rstart as u32, n as u32));
-        salted(unit, salt, &mut self.bytes);
-        match packed {
-            Some(k) => self.short.insert(k, i as u32),
-            None => self.long.insert(self.bytes.as_slice().into(), i as u32),
-        };
         i
     }
 
@@ -352,6 +318,66 @@ impl UnitCache {
     /// Whether the cache is empty.
     pub fn is_empty(&self) -> bool {
         self.spans.is_empty()
+    }
+}
+
+/// The index of a cache: the hashed bytes of a key (`token 0 salt`) → entry number, packed in a
+/// `u128` when they fit in 15 bytes. Entries are numbered in insertion order.
+struct KeyIndex {
+    short: HashMap<u128, u32, ahash::RandomState>,
+    long: HashMap<Box<[u8]>, u32, ahash::RandomState>,
+    bytes: Vec<u8>,
+}
+
+impl Default for KeyIndex {
+    fn default() -> KeyIndex {
+        KeyIndex {
+            short: HashMap::with_hasher(fixed_state()),
+            long: HashMap::with_hasher(fixed_state()),
+            bytes: Vec::new(),
+        }
+    }
+}
+
+impl KeyIndex {
+    /// The entry of a key, or (not there) its packed form for [`KeyIndex::insert`].
+    #[inline]
+    fn get(&mut self, token: &[u8], salt: Option<&[u8]>) -> Result<usize, Option<u128>> {
+        let packed = pack(token, salt);
+        let found = match packed {
+            Some(k) => self.short.get(&k),
+            None => {
+                salted(token, salt, &mut self.bytes);
+                self.long.get(&self.bytes[..])
+            }
+        };
+        found.map(|&i| i as usize).ok_or(packed)
+    }
+
+    /// Adds a key missing from the index; returns its entry number. Its hashed bytes are then in
+    /// [`KeyIndex::hashed`].
+    fn insert(&mut self, packed: Option<u128>, token: &[u8], salt: Option<&[u8]>) -> usize {
+        salted(token, salt, &mut self.bytes);
+        let i = self.len();
+        match packed {
+            Some(k) => self.short.insert(k, i as u32),
+            None => self.long.insert(self.bytes.as_slice().into(), i as u32),
+        };
+        i
+    }
+
+    /// The hashed bytes of the last key inserted.
+    fn hashed(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    fn len(&self) -> usize {
+        self.short.len() + self.long.len()
+    }
+
+    fn clear(&mut self) {
+        self.short.clear();
+        self.long.clear();
     }
 }
 

@@ -688,10 +688,13 @@ record_hashes = 6
 
     fn encoder(hardening: &str) -> Encoder {
         let schema = Schema::from_toml(&SCHEMA.replace("HARDENING", hardening), "test").unwrap();
-        let key = SecretKey::from_bytes([7; 32]);
+        encoder_for(&schema, 7)
+    }
+
+    fn encoder_for(schema: &Schema, key: u8) -> Encoder {
         Encoder::new(
-            &schema,
-            &key,
+            schema,
+            &SecretKey::from_bytes([key; 32]),
             EncodeOptions {
                 date_order: DateOrder::Dmy,
                 pseudonymize_ids: false,
@@ -704,16 +707,7 @@ record_hashes = 6
     fn words_and_dates_through_the_unit_cache_give_the_token_by_token_filters() {
         use crate::normalize::date::PartialDate;
         let schema = Schema::default_victims();
-        let key = SecretKey::from_bytes([5; 32]);
-        let e = Encoder::new(
-            &schema,
-            &key,
-            EncodeOptions {
-                date_order: DateOrder::Dmy,
-                pseudonymize_ids: false,
-                agency: "kemlu".into(),
-            },
-        );
+        let e = encoder_for(&schema, 5);
         let fi = |k| schema.fields.iter().position(|f| f.kind == k).unwrap();
         let date = |year, month, day| Value::Date(PartialDate { year, month, day });
         let name = |s| Value::Name(normalize::name::normalize(s).unwrap());
