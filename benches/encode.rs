@@ -46,14 +46,7 @@ fn load() -> Vec<Agency> {
                 TextEncoding::Auto,
             )
             .expect("open extract");
-            let mut rows = Vec::new();
-            loop {
-                let b = ex.next_batch(16_384).expect("read");
-                if b.is_empty() {
-                    break;
-                }
-                rows.extend(b);
-            }
+            let rows = ex.read_all().expect("read");
             let encoder = Encoder::new(
                 &schema,
                 &key,

@@ -6,7 +6,6 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use padan::encode::EncodeJob;
-use padan::extract::{TextEncoding, DEFAULT_BATCH_ROWS};
 use padan::keys::SecretKey;
 use padan::link::block;
 use padan::link::compare::Comparator;
@@ -36,21 +35,10 @@ fn encoded_set(dir: &std::path::Path) -> Vec<PathBuf> {
             let columns =
                 ColumnMap::load(&src.join(format!("{name}.columns.toml"))).expect("column map");
             let output = dir.join(format!("{name}.padan.parquet"));
-            EncodeJob {
-                schema: &schema,
-                key: &key,
-                columns: &columns,
-                agency: name.to_string(),
-                input: src.join(format!("{name}.csv")),
-                rejects: EncodeJob::default_rejects(&output),
-                output: output.clone(),
-                lookup: None,
-                decoys: None,
-                encoding: TextEncoding::Auto,
-                batch_rows: DEFAULT_BATCH_ROWS,
-            }
-            .run(&|_, _| {})
-            .expect("encode");
+            let input = src.join(format!("{name}.csv"));
+            EncodeJob::new(&schema, &key, &columns, name, &input, &output)
+                .run(&|_, _| {})
+                .expect("encode");
             output
         })
         .collect()

@@ -11,7 +11,7 @@
 //! with a target rate on a given number of cores.
 
 use padan::encode::{EncodeOptions, Encoder};
-use padan::extract::{Extract, TextEncoding};
+use padan::extract::{Extract, TextEncoding, DEFAULT_BATCH_ROWS};
 use padan::io::encoded::EncodedWriter;
 use padan::keys::SecretKey;
 use padan::schema::{ColumnMap, Schema};
@@ -45,15 +45,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let t = Instant::now();
     let mut ex = Extract::open(Path::new(&args[0]), &schema, &map, TextEncoding::Auto)?;
-    let mut batches = Vec::new();
-    loop {
-        let b = ex.next_batch(16_384)?;
-        if b.is_empty() {
-            break;
-        }
-        batches.push(b);
-    }
-    let rows: usize = batches.iter().map(Vec::len).sum();
+    let all = ex.read_all()?;
+    let rows = all.len();
     line("read", t.elapsed().as_secs_f64(), rows, 1);
 
     let encoder = Encoder::new(
@@ -69,7 +62,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut encoded = Vec::new();
     for _ in 0..rounds.max(1) {
         let t = Instant::now();
-        encoded = batches.iter().map(|b| encoder.encode_batch(b)).collect();
+        encoded = all
+            .chunks(DEFAULT_BATCH_ROWS)
+            .map(|b| encoder.encode_batch(b))
+            .collect();
         best = best.min(t.elapsed().as_secs_f64());
     }
     line("encode", best, rows, threads);

@@ -26,7 +26,7 @@ use serde::Serialize;
 use crate::encode::tokens::{self, Tokens, Value};
 use crate::encode::{EncodeOptions, Encoder};
 use crate::error::{Error, Result};
-use crate::extract::{Extract, RawRow, TextEncoding};
+use crate::extract::{Extract, TextEncoding};
 use crate::io::encoded::{ColumnRole, EncodedFile};
 use crate::keys::SecretKey;
 use crate::normalize;
@@ -175,14 +175,7 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
     job.columns.check(&schema, "column map")?;
     // The extract, whole (bounded by max_records rows of the file below).
     let mut ex = Extract::open(&job.extract, &schema, job.columns, job.encoding)?;
-    let mut rows: Vec<RawRow> = Vec::new();
-    loop {
-        let b = ex.next_batch(16_384)?;
-        if b.is_empty() {
-            break;
-        }
-        rows.extend(b);
-    }
+    let rows = ex.read_all()?;
     let opts = EncodeOptions {
         date_order: job.columns.date_order,
         pseudonymize_ids: file.meta.pseudonymized_ids,

@@ -8,7 +8,6 @@ use super::progress::Progress;
 use crate::encode::EncodeJob;
 use crate::error::{Error, Result};
 use crate::evaluate::{self, Blocking};
-use crate::extract::{TextEncoding, DEFAULT_BATCH_ROWS};
 use crate::keys::SecretKey;
 use crate::link::{LinkConfig, LinkJob};
 use crate::schema::{ColumnMap, Schema};
@@ -102,19 +101,7 @@ fn run_inner(args: &DemoArgs) -> Result<()> {
         bar.message(&format!("encode {}", a.agency));
         let columns = ColumnMap::load(&a.columns_file)?;
         let out = encoded.join(format!("{}.padan.parquet", a.agency));
-        let job = EncodeJob {
-            schema: &schema,
-            key: &key,
-            columns: &columns,
-            agency: a.agency.clone(),
-            input: a.file.clone(),
-            output: out.clone(),
-            rejects: EncodeJob::default_rejects(&out),
-            lookup: None,
-            decoys: None,
-            encoding: TextEncoding::Auto,
-            batch_rows: DEFAULT_BATCH_ROWS,
-        };
+        let job = EncodeJob::new(&schema, &key, &columns, &a.agency, &a.file, &out);
         let s = job.run(&|_, _| {})?;
         rejected += s.counts.rows_rejected;
         inputs.push(out);

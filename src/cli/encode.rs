@@ -126,17 +126,12 @@ pub fn run(args: EncodeArgs) -> Result<()> {
             .unwrap_or_else(|| EncodeJob::default_lookup(&args.input))
     });
     let job = EncodeJob {
-        schema: &schema,
-        key: &key,
-        columns: &columns,
-        agency: agency.clone(),
-        input: args.input.clone(),
-        output: args.out.clone(),
         rejects: rejects.clone(),
         lookup: lookup.clone(),
         encoding: args.encoding,
         batch_rows: args.batch_rows,
         decoys: args.decoys,
+        ..EncodeJob::new(&schema, &key, &columns, &agency, &args.input, &args.out)
     };
     let bar = Progress::bytes(args.quiet, "encoding");
     let summary = super::with_threads(args.threads, || job.run(&|d, t| bar.update(d, t)))?;

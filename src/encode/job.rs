@@ -10,7 +10,7 @@ use std::time::Instant;
 use super::decoy::{interleave, DecoyState, Decoys};
 use super::{Counts, EncodeOptions, EncodedBatch, Encoder};
 use crate::error::{Error, Result};
-use crate::extract::{Extract, RawRow, ReadProblem, TextEncoding};
+use crate::extract::{Extract, RawRow, ReadProblem, TextEncoding, DEFAULT_BATCH_ROWS};
 use crate::io::encoded::{EncodedMeta, EncodedWriter, ENCODING_VERSION};
 use crate::io::AtomicFile;
 use crate::keys::SecretKey;
@@ -57,7 +57,33 @@ pub struct EncodeSummary {
     pub decoys: u64,
 }
 
-impl EncodeJob<'_> {
+impl<'a> EncodeJob<'a> {
+    /// A job with the defaults of `padan encode`: rejects beside the output
+    /// ([`EncodeJob::default_rejects`]), record ids kept, no decoys, text encoding detected, batches
+    /// of [`DEFAULT_BATCH_ROWS`]. The fields are public: set others before running.
+    pub fn new(
+        schema: &'a Schema,
+        key: &'a SecretKey,
+        columns: &'a ColumnMap,
+        agency: &str,
+        input: &Path,
+        output: &Path,
+    ) -> EncodeJob<'a> {
+        EncodeJob {
+            schema,
+            key,
+            columns,
+            agency: agency.to_string(),
+            input: input.to_path_buf(),
+            rejects: EncodeJob::default_rejects(output),
+            output: output.to_path_buf(),
+            lookup: None,
+            encoding: TextEncoding::Auto,
+            batch_rows: DEFAULT_BATCH_ROWS,
+            decoys: None,
+        }
+    }
+
     /// The default rejects path for an output: `<out>.rejects.csv`.
     pub fn default_rejects(output: &Path) -> PathBuf {
         let mut s = output.as_os_str().to_os_string();

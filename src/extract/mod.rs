@@ -191,6 +191,19 @@ impl Extract {
         }
     }
 
+    /// All the (remaining) rows, read in batches of [`DEFAULT_BATCH_ROWS`]: for tools that need
+    /// the whole extract in memory (the command itself streams).
+    pub fn read_all(&mut self) -> Result<Vec<RawRow>> {
+        let mut rows = Vec::new();
+        loop {
+            let b = self.next_batch(DEFAULT_BATCH_ROWS)?;
+            if b.is_empty() {
+                return Ok(rows);
+            }
+            rows.extend(b);
+        }
+    }
+
     /// Bytes (CSV) or rows (Parquet) consumed so far, and the total, for progress bars.
     pub fn progress(&self) -> (u64, u64) {
         match self {

@@ -304,7 +304,6 @@ mod tests {
     #[test]
     fn packed_levels_equal_per_field_levels() {
         use crate::encode::EncodeJob;
-        use crate::extract::{TextEncoding, DEFAULT_BATCH_ROWS};
         use crate::keys::SecretKey;
         use crate::schema::{ColumnMap, Schema};
         let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/synth");
@@ -317,21 +316,10 @@ mod tests {
                 let columns = ColumnMap::load(&fixtures.join(format!("{name}.columns.toml")))
                     .expect("column map");
                 let output = dir.path().join(format!("{name}.padan.parquet"));
-                EncodeJob {
-                    schema: &schema,
-                    key: &key,
-                    columns: &columns,
-                    agency: name.to_string(),
-                    input: fixtures.join(format!("{name}.csv")),
-                    rejects: EncodeJob::default_rejects(&output),
-                    output: output.clone(),
-                    lookup: None,
-                    decoys: None,
-                    encoding: TextEncoding::Auto,
-                    batch_rows: DEFAULT_BATCH_ROWS,
-                }
-                .run(&|_, _| {})
-                .expect("encode");
+                let input = fixtures.join(format!("{name}.csv"));
+                EncodeJob::new(&schema, &key, &columns, name, &input, &output)
+                    .run(&|_, _| {})
+                    .expect("encode");
                 output
             })
             .collect();
