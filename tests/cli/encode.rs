@@ -114,18 +114,7 @@ fn output_is_byte_identical_at_one_and_two_threads_when_chunks_run_in_parallel()
     // extract from all of bp2mi's rows (ids made unique) to make both threads work, each with its
     // own caches, and with --pseudonymize-ids on.
     let d = Dir::new();
-    let text = std::fs::read_to_string(synth_extract("bp2mi")).unwrap();
-    let mut lines = text.lines();
-    let mut big = String::from(lines.next().unwrap());
-    big.push('\n');
-    let rows: Vec<&str> = lines.collect();
-    for copy in 0..4 {
-        for r in &rows {
-            let (id, rest) = r.split_once(',').unwrap();
-            big.push_str(&format!("{id}-{copy},{rest}\n"));
-        }
-    }
-    let input = d.write("big.csv", &big);
+    let (input, n_rows) = super::harness::big_extract(&d);
     let cols = super::harness::synth_columns("bp2mi").display().to_string();
     assert_deterministic(&d, "big", |out, t| {
         let lookup = format!("{out}.lookup.csv");
@@ -144,7 +133,7 @@ fn output_is_byte_identical_at_one_and_two_threads_when_chunks_run_in_parallel()
         std::fs::read(d.path("big.t2.padan.parquet.lookup.csv")).unwrap()
     );
     let (read, _, _) = check_counts(&d.path("big.t2.padan.parquet"));
-    assert_eq!(read, 4 * rows.len() as u64);
+    assert_eq!(read, n_rows as u64);
 }
 
 #[test]

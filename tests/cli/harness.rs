@@ -44,6 +44,23 @@ pub fn synth_extract(agency: &str) -> PathBuf {
     fixture(&format!("synth/{agency}.csv"))
 }
 
+/// `big.csv` in `d`: bp2mi's synthetic rows repeated 4 times (ids made unique), bigger than one
+/// parallel chunk (1024 rows); and its row count.
+pub fn big_extract(d: &Dir) -> (PathBuf, usize) {
+    let text = std::fs::read_to_string(synth_extract("bp2mi")).unwrap();
+    let mut lines = text.lines();
+    let mut big = String::from(lines.next().unwrap());
+    big.push('\n');
+    let rows: Vec<&str> = lines.collect();
+    for copy in 0..4 {
+        for r in &rows {
+            let (id, rest) = r.split_once(',').unwrap();
+            big.push_str(&format!("{id}-{copy},{rest}\n"));
+        }
+    }
+    (d.write("big.csv", &big), 4 * rows.len())
+}
+
 /// The column map of a synthetic agency.
 pub fn synth_columns(agency: &str) -> PathBuf {
     fixture(&format!("synth/{agency}.columns.toml"))

@@ -10,8 +10,8 @@ use arrow_array::types::{Float64Type, Int64Type};
 use arrow_array::Array;
 
 use super::harness::{
-    check_counts, fixture, kv_metadata, kv_num, parquet_rows, read_columns, record_ids, rejects_of,
-    synth_extract, Dir, AGENCIES,
+    big_extract, check_counts, fixture, kv_metadata, kv_num, parquet_rows, read_columns,
+    record_ids, rejects_of, synth_extract, Dir, AGENCIES,
 };
 
 /// A lookup file: (record_id, pseudonym, decoy).
@@ -61,22 +61,6 @@ fn floats(path: &Path, name: &str) -> Vec<Option<f64>> {
         .iter()
         .flat_map(|a| a.as_primitive::<Float64Type>().iter().collect::<Vec<_>>())
         .collect()
-}
-
-/// An extract of bp2mi's rows repeated 4 times (ids made unique): bigger than one parallel chunk.
-fn big_extract(d: &Dir) -> (PathBuf, usize) {
-    let text = std::fs::read_to_string(synth_extract("bp2mi")).unwrap();
-    let mut lines = text.lines();
-    let mut big = String::from(lines.next().unwrap());
-    big.push('\n');
-    let rows: Vec<&str> = lines.collect();
-    for copy in 0..4 {
-        for r in &rows {
-            let (id, rest) = r.split_once(',').unwrap();
-            big.push_str(&format!("{id}-{copy},{rest}\n"));
-        }
-    }
-    (d.write("big.csv", &big), 4 * rows.len())
 }
 
 #[test]
