@@ -284,16 +284,12 @@ impl UnitCache {
             }
             self.record.extend_from_slice(cache.record(e));
         }
-        self.record[rstart..].sort_unstable();
-        let mut n = rstart;
-        for j in rstart..self.record.len() {
-            if j == rstart || self.record[j] != self.record[n - 1] {
-                self.record[n] = self.record[j];
-                n += 1;
-            }
-        }
-        self.record.truncate(n);
-        self.spans.push((rstart as u32, n as u32));
+        // the unit's positions, sorted and distinct (a miss: the cold path)
+        let mut own = self.record.split_off(rstart);
+        own.sort_unstable();
+        own.dedup();
+        self.record.extend_from_slice(&own);
+        self.spans.push((rstart as u32, self.record.len() as u32));
         i
     }
 
@@ -392,9 +388,9 @@ fn fixed_state() -> ahash::RandomState {
     )
 }
 
-/// The bytes hashed for a token: the token, then (salted) a 0 byte and the salt, so no salted
-/// token equals an unsalted one.
-fn salted(token: &[u8], salt: Option<&[u8]>, out: &mut Vec<u8>) {
+/// The bytes hashed for a token (q-gram or exact token): the token, then (salted) a 0 byte and the
+/// salt, so no salted token equals an unsalted one.
+pub(crate) fn salted(token: &[u8], salt: Option<&[u8]>, out: &mut Vec<u8>) {
     out.clear();
     out.extend_from_slice(token);
     if let Some(s) = salt {

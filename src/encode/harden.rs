@@ -1,6 +1,10 @@
 //! Hardening of field filters: keyed permutation, balancing, XOR-folding and BLIP (salting is
 //! applied to the q-grams themselves, in [`super::Encoder`]).
 //!
+//! The encoder applies balancing and the permutation through each token's cached mask
+//! ([`super::bloom::FilterPlan`]); `balance` and `permute` here (test builds only) are their
+//! bit-by-bit definitions, which the tests hold the plan to.
+//!
 //! Every random choice comes from a keyed blake3 XOF under a [`Purpose::Hardening`] subkey, so
 //! encoding stays deterministic and nobody without the key can undo it. Filters are `u64` words,
 //! bit `p` = word `p / 64`, bit `p % 64` (as in [`super::bloom`]).
@@ -28,11 +32,13 @@ pub fn permutation(subkey: &Subkey, bits: usize) -> Vec<u16> {
     perm
 }
 
+#[cfg(test)]
 fn get(words: &[u64], p: usize) -> bool {
     words[p >> 6] >> (p & 63) & 1 == 1
 }
 
 /// Applies a permutation: `out` (resized to `words.len()`) gets bit `perm[i]` = bit `i` of `words`.
+#[cfg(test)]
 pub fn permute(words: &[u64], perm: &[u16], out: &mut Vec<u64>) {
     debug_assert_eq!(perm.len(), words.len() * 64);
     out.clear();
@@ -45,6 +51,7 @@ pub fn permute(words: &[u64], perm: &[u16], out: &mut Vec<u64>) {
 }
 
 /// Balancing: appends the complement, so exactly half of the (doubled) bits are set.
+#[cfg(test)]
 pub fn balance(words: &mut Vec<u64>) {
     let n = words.len();
     for i in 0..n {

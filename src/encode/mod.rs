@@ -462,7 +462,7 @@ impl Encoder {
                     Some(text) => {
                         let t = match self.salt(fi, values) {
                             Some(s) => {
-                                salted(text.as_bytes(), s, &mut caches.salted);
+                                bloom::salted(text.as_bytes(), Some(s), &mut caches.salted);
                                 self.keys[fi].token.token(&caches.salted)
                             }
                             None => self.keys[fi].token.token(text.as_bytes()),
@@ -609,15 +609,6 @@ impl Encoder {
             }
         }
     }
-}
-
-/// A salted token: the token, a 0 byte, then the salt (so no salted token equals an unsalted one
-/// or another token's salted form).
-fn salted(token: &[u8], salt: &[u8], out: &mut Vec<u8>) {
-    out.clear();
-    out.extend_from_slice(token);
-    out.push(0);
-    out.extend_from_slice(salt);
 }
 
 /// The decimal year as static bytes (years are bounded by the date options, 0..=9999).
