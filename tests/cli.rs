@@ -16,6 +16,7 @@
 //! | `props` | property tests through the CLI: every row is encoded or rejected |
 //! | `python` | the encoded file in pyarrow, polars and DuckDB (tests/python/check_encoded.py) |
 //! | `reveal` | `padan encode --decoys` and `padan reveal`: decoys deterministic and hidden, reveal resolves own ids, drops decoys, refuses wrong agency / lookup |
+//! | `sentinel` | every command fed malformed inputs whose every cell is a sentinel: no sentinel in any output |
 //! | `regression` | one test per bug found |
 //!
 //! Run them with `cargo test --test cli` (add a name filter, e.g. `cargo test --test cli kat`).
@@ -35,4 +36,5 @@ mod cli {
     mod regression;
     mod reveal;
     mod schema;
+    mod sentinel;
 }

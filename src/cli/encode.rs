@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use super::progress::Progress;
 use crate::encode::EncodeJob;
 use crate::error::{Error, Result};
-use crate::extract::{TextEncoding, DEFAULT_BATCH_ROWS};
+use crate::extract::{parse_delimiter, ReadOptions, TextEncoding, DEFAULT_BATCH_ROWS};
 use crate::keys::SecretKey;
 use crate::schema::{ColumnMap, DateOrder, Schema};
 
@@ -33,7 +33,9 @@ pub struct EncodeArgs {
     /// This agency's name, as the linkage unit will see it (default: from the column map).
     #[arg(long)]
     pub agency: Option<String>,
-    /// The extract: .csv/.tsv/.txt (comma, semicolon or tab) or .parquet.
+    /// The extract, or - for standard input. Told by content, whatever its name: delimited text
+    /// (CSV/TSV/pipe..., UTF-8, UTF-16 with BOM or Windows-1252, plain or gzip), Excel
+    /// .xlsx/.xls, OpenDocument .ods, or Parquet.
     #[arg(long)]
     pub input: PathBuf,
     /// The encoded file to write (conventionally NAME.padan.parquet).
@@ -54,6 +56,18 @@ pub struct EncodeArgs {
     /// Text encoding of a CSV extract: auto, utf-8 or windows-1252.
     #[arg(long, default_value = "auto")]
     pub encoding: TextEncoding,
+    /// Delimiter of a text extract: one character, or comma, semicolon, tab, pipe, space
+    /// (default: Excel's `sep=` line if there is one, else the most frequent of , ; tab | in the
+    /// header).
+    #[arg(long, value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
+    /// Rows above the header to skip (title rows of a text or spreadsheet extract).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub skip_rows: usize,
+    /// The sheet of a workbook (.xlsx/.xls/.ods): its name or 1-based position (default: the
+    /// first).
+    #[arg(long)]
+    pub sheet: Option<String>,
     /// Where to write rejected rows (default: OUT.rejects.csv).
     #[arg(long)]
     pub rejects: Option<PathBuf>,
@@ -128,7 +142,12 @@ pub fn run(args: EncodeArgs) -> Result<()> {
     let job = EncodeJob {
         rejects: rejects.clone(),
         lookup: lookup.clone(),
-        encoding: args.encoding,
+        read: ReadOptions {
+            encoding: args.encoding,
+            delimiter: args.delimiter,
+            skip_rows: args.skip_rows,
+            sheet: args.sheet.clone(),
+        },
         batch_rows: args.batch_rows,
         decoys: args.decoys,
         ..EncodeJob::new(&schema, &key, &columns, &agency, &args.input, &args.out)

@@ -10,7 +10,7 @@ use std::time::Instant;
 use super::decoy::{interleave, DecoyState, Decoys};
 use super::{Counts, EncodeOptions, EncodedBatch, Encoder};
 use crate::error::{Error, Result};
-use crate::extract::{Extract, RawRow, ReadProblem, TextEncoding, DEFAULT_BATCH_ROWS};
+use crate::extract::{Extract, RawRow, ReadOptions, ReadProblem, DEFAULT_BATCH_ROWS};
 use crate::io::encoded::{EncodedMeta, EncodedWriter, ENCODING_VERSION};
 use crate::io::AtomicFile;
 use crate::keys::SecretKey;
@@ -34,8 +34,8 @@ pub struct EncodeJob<'a> {
     pub rejects: PathBuf,
     /// The pseudonym lookup to write (when pseudonymizing).
     pub lookup: Option<PathBuf>,
-    /// Text encoding of a CSV extract.
-    pub encoding: TextEncoding,
+    /// How to read the extract (text encoding, delimiter, rows to skip, sheet).
+    pub read: ReadOptions,
     /// Rows per batch.
     pub batch_rows: usize,
     /// Decoy records per extract row, on average (`--decoys`; needs `lookup`). `None`: no decoys.
@@ -78,7 +78,7 @@ impl<'a> EncodeJob<'a> {
             rejects: EncodeJob::default_rejects(output),
             output: output.to_path_buf(),
             lookup: None,
-            encoding: TextEncoding::Auto,
+            read: ReadOptions::default(),
             batch_rows: DEFAULT_BATCH_ROWS,
             decoys: None,
         }
@@ -91,8 +91,12 @@ impl<'a> EncodeJob<'a> {
         PathBuf::from(s)
     }
 
-    /// The default lookup path: beside the extract, `<extract stem>.padan-lookup.csv`.
+    /// The default lookup path: beside the extract, `<extract stem>.padan-lookup.csv` (for
+    /// standard input, `-`: `padan-lookup.csv` in the current directory).
     pub fn default_lookup(input: &Path) -> PathBuf {
+        if input.as_os_str() == "-" {
+            return PathBuf::from("padan-lookup.csv");
+        }
         let stem = input
             .file_stem()
             .map(|s| s.to_string_lossy().to_string())
@@ -121,7 +125,7 @@ impl<'a> EncodeJob<'a> {
                 f,
             )?),
         };
-        let mut extract = Extract::open(&self.input, self.schema, self.columns, self.encoding)?;
+        let mut extract = Extract::open_with(&self.input, self.schema, self.columns, &self.read)?;
         let encoder = Encoder::new(
             self.schema,
             self.key,

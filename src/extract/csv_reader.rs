@@ -1,12 +1,16 @@
-//! Delimited text extracts: comma, semicolon or tab; a header row; UTF-8 with or without BOM, or
-//! Windows-1252 as spreadsheet tools export it.
+//! Delimited text extracts: comma, semicolon, tab, pipe or any `--delimiter`; Excel's `sep=` first
+//! line; title rows above the header (`--skip-rows`); a header row; UTF-8 with or without BOM,
+//! Windows-1252 as spreadsheet tools export it, or UTF-16 with BOM ("Unicode text"); plain or
+//! gzip-compressed.
 
 use std::borrow::Cow;
-use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
-use super::{Projection, RawRow, ReadProblem};
+use super::source::{Bytes, Counting, Utf16ToUtf8};
+use super::{Projection, RawRow, ReadOptions, ReadProblem};
 use crate::error::{Error, Location, Result};
 use crate::schema::{ColumnMap, Schema};
 
@@ -39,36 +43,42 @@ impl std::str::FromStr for TextEncoding {
 /// A streaming CSV extract reader.
 pub struct CsvReader {
     path: PathBuf,
-    reader: csv::Reader<BufReader<File>>,
+    reader: csv::Reader<BufReader<Box<dyn Read + Send>>>,
     projection: Projection,
     encoding: TextEncoding,
     delimiter: u8,
     saw_cp1252: bool,
     total_bytes: u64,
+    consumed: Arc<AtomicU64>,
     record: csv::ByteRecord,
     done: bool,
-    /// Line of the last record (the header is line 1).
+    /// Line of the last record (the header is line 1 + `offset`).
     last_line: u64,
+    /// Lines before the header (Excel's `sep=` line, title rows).
+    offset: u64,
+    /// How the bytes were decoded and what was skipped, for [`CsvReader::describe`].
+    notes: Vec<String>,
 }
 
-/// Chooses the delimiter from the header line: the most frequent of `,` `;` tab outside quotes.
+/// Chooses the delimiter from the header line: the most frequent of `,` `;` tab `|` outside
+/// quotes.
 fn sniff_delimiter(head: &[u8]) -> u8 {
     let line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
     let line = &head[..line_end];
-    let mut counts = [0usize; 3];
+    let cands = [b',', b';', b'\t', b'|'];
+    let mut counts = [0usize; 4];
     let mut in_quotes = false;
     for &b in line {
-        match b {
-            b'"' => in_quotes = !in_quotes,
-            b',' if !in_quotes => counts[0] += 1,
-            b';' if !in_quotes => counts[1] += 1,
-            b'\t' if !in_quotes => counts[2] += 1,
-            _ => {}
+        if b == b'"' {
+            in_quotes = !in_quotes;
+        } else if !in_quotes {
+            if let Some(i) = cands.iter().position(|&c| c == b) {
+                counts[i] += 1;
+            }
         }
     }
-    let cands = [b',', b';', b'\t'];
     let mut best = 0;
-    for i in 1..3 {
+    for i in 1..cands.len() {
         if counts[i] > counts[best] {
             best = i;
         }
@@ -76,49 +86,120 @@ fn sniff_delimiter(head: &[u8]) -> u8 {
     cands[best]
 }
 
+/// Excel's `sep=X` first line (optionally quoted, after a BOM): the delimiter it names.
+fn sep_line(line: &[u8]) -> Option<u8> {
+    let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
+    let t: Vec<u8> = line
+        .iter()
+        .copied()
+        .filter(|&b| b != b'"' && b != b'\r' && b != b'\n')
+        .collect();
+    match t.as_slice() {
+        [s, e, p, b'=', d] if [s, e, p].map(|c| c.to_ascii_lowercase()) == [b's', b'e', b'p'] => {
+            Some(*d)
+        }
+        _ => None,
+    }
+}
+
+/// The name of a delimiter, for the summary.
+pub(crate) fn delimiter_name(d: u8) -> String {
+    match d {
+        b',' => "comma".into(),
+        b';' => "semicolon".into(),
+        b'\t' => "tab".into(),
+        b'|' => "pipe".into(),
+        b' ' => "space".into(),
+        _ => format!("'{}'", d as char),
+    }
+}
+
+/// Parses `--delimiter`: one ASCII character, or a name (comma, semicolon, tab, pipe, space).
+pub fn parse_delimiter(s: &str) -> std::result::Result<u8, String> {
+    let d = match s.to_ascii_lowercase().as_str() {
+        "comma" => b',',
+        "semicolon" => b';',
+        "tab" | "\\t" => b'\t',
+        "pipe" => b'|',
+        "space" => b' ',
+        _ if s.len() == 1 && s.as_bytes()[0].is_ascii() && s != "\"" && s != "\n" && s != "\r" => s.as_bytes()[0],
+        _ => {
+            return Err(
+                "the delimiter is one ASCII character (not a quote or line end) or comma, semicolon, tab, pipe, space"
+                    .into(),
+            )
+        }
+    };
+    Ok(d)
+}
+
 impl CsvReader {
     /// Opens a CSV extract and resolves the column map against its header.
-    pub fn open(
+    pub(crate) fn open(
         path: &Path,
+        bytes: &Bytes,
+        kind: (bool, Option<&'static encoding_rs::Encoding>),
         schema: &Schema,
         map: &ColumnMap,
-        encoding: TextEncoding,
+        opts: &ReadOptions,
     ) -> Result<CsvReader> {
-        let mut file = File::open(path).map_err(|e| Error::io("opening extract", path, e))?;
-        let total_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let mut head = vec![0u8; 64 * 1024];
-        let mut n = 0;
-        loop {
-            let k = file
-                .read(&mut head[n..])
-                .map_err(|e| Error::io("reading extract", path, e))?;
-            if k == 0 {
-                break;
-            }
-            n += k;
-            if n == head.len() {
-                break;
+        let total_bytes = bytes.len(path)?;
+        let (raw, consumed) = Counting::new(bytes.reader(path)?);
+        let (gzip, utf16) = kind;
+        let mut notes = Vec::new();
+        let mut src: Box<dyn Read + Send> = Box::new(raw);
+        if gzip {
+            src = Box::new(flate2::read::MultiGzDecoder::new(src));
+            notes.push("gzip".to_string());
+        }
+        if let Some(enc) = utf16 {
+            src = Box::new(Utf16ToUtf8::new(src, enc));
+            notes.push(enc.name().to_ascii_lowercase());
+        }
+        let mut buf = BufReader::with_capacity(1 << 20, src);
+        let read_err = |e| Error::io("reading extract", path, e);
+        let mut offset = 0u64;
+        let mut delimiter = opts.delimiter;
+        let mut line = Vec::new();
+        // Excel's `sep=` line comes first.
+        {
+            let head = buf.fill_buf().map_err(read_err)?;
+            let end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
+            if let Some(d) = sep_line(&head[..end]) {
+                buf.read_until(b'\n', &mut line).map_err(read_err)?;
+                offset += 1;
+                delimiter = delimiter.or(Some(d));
+                notes.push("sep= line".to_string());
             }
         }
-        head.truncate(n);
-        let body = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head);
+        for _ in 0..opts.skip_rows {
+            line.clear();
+            if buf.read_until(b'\n', &mut line).map_err(read_err)? == 0 {
+                break;
+            }
+            offset += 1;
+        }
+        if opts.skip_rows > 0 {
+            notes.push(format!("{} rows skipped above the header", opts.skip_rows));
+        }
+        let head = buf.fill_buf().map_err(read_err)?;
+        let body = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
         if body.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(Error::input_file(
                 path,
                 "the file is empty: an extract needs a header row and data rows",
             ));
         }
-        let delimiter = sniff_delimiter(body);
-        let file = File::open(path).map_err(|e| Error::io("opening extract", path, e))?;
+        let delimiter = delimiter.unwrap_or_else(|| sniff_delimiter(body));
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .has_headers(true)
             .flexible(true)
             .trim(csv::Trim::None)
-            .from_reader(BufReader::with_capacity(1 << 20, file));
+            .from_reader(buf);
         let header_rec = reader
             .byte_headers()
-            .map_err(|e| csv_error(path, &e))?
+            .map_err(|e| csv_error(path, &e, offset))?
             .clone();
         let mut header = Vec::with_capacity(header_rec.len());
         let mut saw_cp1252 = false;
@@ -128,7 +209,7 @@ impl CsvReader {
             } else {
                 h
             };
-            let text = match decode(h, encoding) {
+            let text = match decode(h, opts.encoding) {
                 Some((t, cp)) => {
                     saw_cp1252 |= cp;
                     t.trim().to_string()
@@ -137,7 +218,7 @@ impl CsvReader {
                     return Err(Error::input(
                         Location {
                             file: Some(path.to_path_buf()),
-                            line: Some(1),
+                            line: Some(offset + 1),
                             column: Some(format!("#{}", i + 1)),
                         },
                         "the header is not valid UTF-8 (try --encoding windows-1252)",
@@ -146,18 +227,21 @@ impl CsvReader {
             };
             header.push(text);
         }
-        let projection = Projection::resolve(path, &header, schema, map)?;
+        let projection = Projection::resolve(path, offset + 1, &header, schema, map)?;
         Ok(CsvReader {
             path: path.to_path_buf(),
             reader,
             projection,
-            encoding,
+            encoding: opts.encoding,
             delimiter,
             saw_cp1252,
             total_bytes,
+            consumed,
             record: csv::ByteRecord::new(),
             done: false,
-            last_line: 1,
+            last_line: offset + 1,
+            offset,
+            notes,
         })
     }
 
@@ -169,7 +253,7 @@ impl CsvReader {
             let more = self
                 .reader
                 .read_byte_record(&mut self.record)
-                .map_err(|e| csv_error(&self.path, &e))?;
+                .map_err(|e| csv_error(&self.path, &e, self.offset))?;
             if !more {
                 self.done = true;
                 break;
@@ -179,7 +263,7 @@ impl CsvReader {
             let line = self
                 .record
                 .position()
-                .map(|p| p.line())
+                .map(|p| p.line() + self.offset)
                 .unwrap_or(0)
                 .max(self.last_line + 1);
             self.last_line = line;
@@ -224,22 +308,30 @@ impl CsvReader {
 
     /// Bytes consumed and total bytes.
     pub fn progress(&self) -> (u64, u64) {
-        (self.reader.position().byte(), self.total_bytes)
+        (
+            self.consumed.load(Ordering::Relaxed).min(self.total_bytes),
+            self.total_bytes,
+        )
     }
 
     /// Detected dialect and encoding.
     pub fn describe(&self) -> String {
-        let delim = match self.delimiter {
-            b',' => "comma",
-            b';' => "semicolon",
-            _ => "tab",
-        };
+        let delim = delimiter_name(self.delimiter);
         let enc = match (self.encoding, self.saw_cp1252) {
             (TextEncoding::Windows1252, _) => "windows-1252",
             (TextEncoding::Auto, true) => "windows-1252 (detected)",
             _ => "utf-8",
         };
-        format!("csv, {delim}-separated, {enc}")
+        let enc = match self.notes.iter().find(|n| n.starts_with("utf-16")) {
+            Some(u) => u.as_str(),
+            None => enc,
+        };
+        let mut s = format!("csv, {delim}-separated, {enc}");
+        for n in self.notes.iter().filter(|n| !n.starts_with("utf-16")) {
+            s.push_str(", ");
+            s.push_str(n);
+        }
+        s
     }
 }
 
@@ -265,10 +357,10 @@ fn decode(bytes: &[u8], enc: TextEncoding) -> Option<(Cow<'_, str>, bool)> {
 }
 
 /// A csv error without any cell content.
-fn csv_error(path: &Path, e: &csv::Error) -> Error {
-    let line = e.position().map(|p| p.line());
+fn csv_error(path: &Path, e: &csv::Error, offset: u64) -> Error {
+    let line = e.position().map(|p| p.line() + offset);
     let msg = match e.kind() {
-        csv::ErrorKind::Io(err) => format!("read error: {err}"),
+        csv::ErrorKind::Io(err) => format!("read error ({:?})", err.kind()),
         csv::ErrorKind::Utf8 { .. } => "text is not valid UTF-8".to_string(),
         csv::ErrorKind::UnequalLengths { .. } => "a row has the wrong number of fields".into(),
         _ => "malformed CSV".to_string(),
@@ -293,6 +385,20 @@ mod tests {
         assert_eq!(sniff_delimiter(b"a;b;\"c,d,e\"\n"), b';');
         assert_eq!(sniff_delimiter(b"a\tb\tc"), b'\t');
         assert_eq!(sniff_delimiter(b"single"), b',');
+        assert_eq!(sniff_delimiter(b"a|b|c,d"), b'|');
+    }
+
+    #[test]
+    fn reads_excel_sep_lines_and_delimiter_names() {
+        assert_eq!(sep_line(b"sep=;\r\n"), Some(b';'));
+        assert_eq!(sep_line(b"\xef\xbb\xbf\"SEP=|\""), Some(b'|'));
+        assert_eq!(sep_line(b"sep,id"), None);
+        assert_eq!(sep_line(b"separator=,"), None);
+        assert_eq!(parse_delimiter("pipe"), Ok(b'|'));
+        assert_eq!(parse_delimiter("\\t"), Ok(b'\t'));
+        assert_eq!(parse_delimiter("#"), Ok(b'#'));
+        assert!(parse_delimiter("\"").is_err());
+        assert!(parse_delimiter("ab").is_err());
     }
 
     #[test]

@@ -1,4 +1,9 @@
-//! Reading agency extracts (CSV or Parquet) into batches of raw rows.
+//! Reading agency extracts (delimited text, spreadsheets or Parquet) into batches of raw rows.
+//!
+//! The format is told by content, never by the file name ([`source`]): delimited text (any
+//! delimiter, UTF-8 / UTF-16 / Windows-1252, plain or gzip), Excel `.xlsx` / `.xls`,
+//! OpenDocument `.ods`, Parquet; from a file or standard input (`-`). Anything else is refused
+//! with one line saying what it looks like.
 //!
 //! A reader applies the agency's [`ColumnMap`]: each [`RawRow`] carries the record id and, per
 //! schema field, the text of the column(s) feeding it (several columns joined with a space), or
@@ -10,9 +15,14 @@
 
 mod csv_reader;
 mod parquet_reader;
+mod sheet_reader;
+pub mod source;
 
-pub use csv_reader::{CsvReader, TextEncoding};
+pub use csv_reader::{parse_delimiter, CsvReader, TextEncoding};
 pub use parquet_reader::ParquetReader;
+pub use sheet_reader::SheetReader;
+
+use source::{Bytes, Kind};
 
 use std::path::Path;
 
@@ -21,6 +31,19 @@ use crate::schema::{ColumnMap, Schema};
 
 /// Rows per batch handed to the encoder.
 pub const DEFAULT_BATCH_ROWS: usize = 16_384;
+
+/// How to read an extract beyond what its content tells.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Text encoding of a delimited text extract (UTF-16 is told by its BOM).
+    pub encoding: TextEncoding,
+    /// The delimiter of a text extract (default: Excel's `sep=` line, else sniffed).
+    pub delimiter: Option<u8>,
+    /// Rows above the header to skip (title rows), in a text or spreadsheet extract.
+    pub skip_rows: usize,
+    /// The sheet of a workbook, by name or 1-based position (default: the first).
+    pub sheet: Option<String>,
+}
 
 /// Why a row could not be read at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -72,44 +95,81 @@ pub(crate) struct Projection {
 }
 
 impl Projection {
-    /// Resolves the column map against the header; a missing column is an error naming it and
-    /// listing the columns present.
+    /// Resolves the column map against the header (on `header_line`; 0 when not a line, as in
+    /// Parquet). A missing column is an error naming it; the columns present are listed only
+    /// when the header is one (some mapped column is in it), and only names that look like column
+    /// names: a first line of data never reaches a message.
     pub(crate) fn resolve(
         path: &Path,
+        header_line: u64,
         header: &[String],
         schema: &Schema,
         map: &ColumnMap,
     ) -> Result<Projection> {
-        let find = |col: &str| -> Result<usize> {
-            header
-                .iter()
-                .position(|h| h == col)
-                .or_else(|| {
+        let find = |col: &str| -> Option<usize> {
+            header.iter().position(|h| h == col).or_else(|| {
+                header
+                    .iter()
+                    .position(|h| h.trim().eq_ignore_ascii_case(col.trim()))
+            })
+        };
+        let mut wanted: Vec<&str> = vec![map.id_column.as_str()];
+        for f in &schema.fields {
+            if let Some(src) = map.columns.get(&f.name) {
+                wanted.extend(src.columns().iter().copied());
+            }
+        }
+        let missing: Vec<&str> = wanted
+            .iter()
+            .copied()
+            .filter(|c| find(c).is_none())
+            .collect();
+        if !missing.is_empty() {
+            let names = |v: &[&str]| {
+                v.iter()
+                    .map(|c| format!("'{c}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let at = if header_line > 0 {
+                format!("line {header_line}")
+            } else {
+                "the file's columns".to_string()
+            };
+            let msg = if missing.len() == wanted.len() {
+                format!(
+                    "none of the mapped columns ({}) is in the header ({at}, {} columns): is the first row a header? A file without a header row needs one added; title rows above the header are skipped with --skip-rows N",
+                    names(&wanted),
+                    header.len()
+                )
+            } else {
+                format!(
+                    "the column map names column{} {}, which {} not in the file; columns present: {}",
+                    if missing.len() > 1 { "s" } else { "" },
+                    names(&missing),
+                    if missing.len() > 1 { "are" } else { "is" },
                     header
                         .iter()
-                        .position(|h| h.trim().eq_ignore_ascii_case(col.trim()))
-                })
-                .ok_or_else(|| {
-                    Error::input_file(
-                        path,
-                        format!(
-                            "the column map names column '{col}', which is not in the file; columns present: {}",
-                            header
-                                .iter()
-                                .map(|h| format!("'{h}'"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    )
-                })
-        };
-        let id = find(&map.id_column)?;
+                        .enumerate()
+                        .map(|(i, h)| if looks_like_column_name(h) {
+                            format!("'{h}'")
+                        } else {
+                            format!("#{} (name not shown)", i + 1)
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            return Err(Error::input_file(path, msg));
+        }
+        let get = |c: &str| find(c).expect("checked above");
+        let id = get(&map.id_column);
         let mut fields = Vec::with_capacity(schema.fields.len());
         for f in &schema.fields {
             let mut idx = Vec::new();
             if let Some(src) = map.columns.get(&f.name) {
                 for c in src.columns() {
-                    idx.push(find(c)?);
+                    idx.push(get(c));
                 }
             }
             fields.push(idx);
@@ -155,32 +215,69 @@ impl Projection {
     }
 }
 
-/// An open extract of either format.
+/// Whether a header cell may be shown in a message: a short name without control characters,
+/// long digit runs, `@` or date-like shapes. Anything else may be a cell of a first row of data.
+fn looks_like_column_name(h: &str) -> bool {
+    let digits = h.chars().filter(char::is_ascii_digit).count();
+    !h.is_empty()
+        && h.chars().count() <= 40
+        && digits <= 4
+        && !h.chars().any(|c| c.is_control() || c == '@')
+        && !(digits >= 2 && h.contains(['/', '-', '.']) && h.chars().any(|c| c.is_ascii_digit()))
+}
+
+/// An open extract of any format.
 pub enum Extract {
     /// A delimited text file.
     Csv(CsvReader),
     /// A Parquet file.
     Parquet(ParquetReader),
+    /// A spreadsheet (.xlsx, .xls, .ods).
+    Sheet(SheetReader),
 }
 
 impl Extract {
-    /// Opens an extract, choosing the format by extension (`.parquet`/`.pq` → Parquet, else CSV).
+    /// Opens an extract with the default [`ReadOptions`] and the given text encoding.
     pub fn open(
         path: &Path,
         schema: &Schema,
         map: &ColumnMap,
         encoding: TextEncoding,
     ) -> Result<Extract> {
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        if ext == "parquet" || ext == "pq" {
-            Ok(Extract::Parquet(ParquetReader::open(path, schema, map)?))
-        } else {
-            Ok(Extract::Csv(CsvReader::open(path, schema, map, encoding)?))
-        }
+        Extract::open_with(
+            path,
+            schema,
+            map,
+            &ReadOptions {
+                encoding,
+                ..ReadOptions::default()
+            },
+        )
+    }
+
+    /// Opens an extract (a file, or standard input for `-`), telling its format by content.
+    pub fn open_with(
+        path: &Path,
+        schema: &Schema,
+        map: &ColumnMap,
+        opts: &ReadOptions,
+    ) -> Result<Extract> {
+        let (bytes, name) = Bytes::open(path)?;
+        let kind = bytes.kind(&name)?;
+        Ok(match kind {
+            Kind::Text { gzip, utf16 } => Extract::Csv(CsvReader::open(
+                &name,
+                &bytes,
+                (gzip, utf16),
+                schema,
+                map,
+                opts,
+            )?),
+            Kind::Parquet => Extract::Parquet(ParquetReader::open(&name, &bytes, schema, map)?),
+            Kind::Xlsx | Kind::Xls | Kind::Ods => {
+                Extract::Sheet(SheetReader::open(&name, &bytes, kind, schema, map, opts)?)
+            }
+        })
     }
 
     /// The next batch of at most `max` rows; empty when the file is done.
@@ -188,6 +285,7 @@ impl Extract {
         match self {
             Extract::Csv(r) => r.next_batch(max),
             Extract::Parquet(r) => r.next_batch(max),
+            Extract::Sheet(r) => r.next_batch(max),
         }
     }
 
@@ -209,6 +307,7 @@ impl Extract {
         match self {
             Extract::Csv(r) => r.progress(),
             Extract::Parquet(r) => r.progress(),
+            Extract::Sheet(r) => r.progress(),
         }
     }
 
@@ -217,6 +316,7 @@ impl Extract {
         match self {
             Extract::Csv(r) => r.describe(),
             Extract::Parquet(_) => "parquet".to_string(),
+            Extract::Sheet(r) => r.describe(),
         }
     }
 }

@@ -1,14 +1,22 @@
-//! Parquet extracts: string columns (integer and date columns are turned into text too).
+//! Parquet extracts. String columns are read as they are; other columns are turned into the text
+//! a CSV export would hold, so they go through the same normalization: integers (any width) as
+//! digits (an integer NIK → its 16 digits), whole floats as digits while exact (below 2^53 for
+//! float64: pandas writes an integer column with gaps as float64), larger ones in scientific
+//! notation (counted as spreadsheet damage for a NIK), decimals in plain notation, date32/date64
+//! and timestamps (any unit; with a fixed-offset time zone, local) as ISO dates, booleans as
+//! `TRUE`/`FALSE`, dictionary-encoded columns through their values.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Date32Type, Int32Type, Int64Type};
-use arrow_array::{Array, RecordBatch};
-use arrow_schema::DataType;
+use arrow_array::types::*;
+use arrow_array::{Array, ArrowPrimitiveType, RecordBatch};
+use arrow_schema::{DataType, TimeUnit};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
+use super::sheet_reader::number_text;
+use super::source::Bytes;
 use super::{Projection, RawRow};
 use crate::error::{Error, Result};
 use crate::schema::{ColumnMap, Schema};
@@ -25,18 +33,40 @@ pub struct ParquetReader {
 
 impl ParquetReader {
     /// Opens a Parquet extract and resolves the column map against its schema.
-    pub fn open(path: &Path, schema: &Schema, map: &ColumnMap) -> Result<ParquetReader> {
-        let file = File::open(path).map_err(|e| Error::io("opening extract", path, e))?;
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(|e| Error::format("reading Parquet extract", path, e))?;
-        let total_rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
-        let arrow_schema = builder.schema().clone();
+    pub(crate) fn open(
+        path: &Path,
+        bytes: &Bytes,
+        schema: &Schema,
+        map: &ColumnMap,
+    ) -> Result<ParquetReader> {
+        // The library's messages name structures, not values; still, only our own words are shown.
+        let bad = |_| {
+            Error::input_file(
+                path,
+                "looks like a Parquet file but cannot be read (damaged or truncated?)",
+            )
+        };
+        let builder = match bytes {
+            Bytes::File(p) => {
+                let file = File::open(p).map_err(|e| Error::io("opening extract", path, e))?;
+                ParquetRecordBatchReaderBuilder::try_new(file)
+                    .map(Builder::File)
+                    .map_err(bad)?
+            }
+            Bytes::Memory(b) => ParquetRecordBatchReaderBuilder::try_new(b.clone())
+                .map(Builder::Memory)
+                .map_err(bad)?,
+        };
+        let (total_rows, arrow_schema) = match &builder {
+            Builder::File(b) => (b.metadata().file_metadata().num_rows(), b.schema().clone()),
+            Builder::Memory(b) => (b.metadata().file_metadata().num_rows(), b.schema().clone()),
+        };
         let header: Vec<String> = arrow_schema
             .fields()
             .iter()
             .map(|f| f.name().clone())
             .collect();
-        let projection = Projection::resolve(path, &header, schema, map)?;
+        let projection = Projection::resolve(path, 0, &header, schema, map)?;
         for idx in std::iter::once(projection.id).chain(projection.fields.iter().flatten().copied())
         {
             let dt = arrow_schema.field(idx).data_type();
@@ -44,21 +74,22 @@ impl ParquetReader {
                 return Err(Error::input_file(
                     path,
                     format!(
-                        "column '{}' has type {dt}; padan reads string, integer and date columns",
+                        "column '{}' has type {dt}; padan reads text, integer, float, decimal, boolean, date and timestamp columns (also dictionary-encoded)",
                         header[idx]
                     ),
                 ));
             }
         }
-        let reader = builder
-            .with_batch_size(8192)
-            .build()
-            .map_err(|e| Error::format("reading Parquet extract", path, e))?;
+        let reader = match builder {
+            Builder::File(b) => b.with_batch_size(8192).build(),
+            Builder::Memory(b) => b.with_batch_size(8192).build(),
+        }
+        .map_err(bad)?;
         Ok(ParquetReader {
             path: path.to_path_buf(),
             reader,
             projection,
-            total_rows,
+            total_rows: total_rows.max(0) as u64,
             rows_done: 0,
             pending: Vec::new(),
         })
@@ -70,8 +101,16 @@ impl ParquetReader {
             match self.reader.next() {
                 None => break,
                 Some(batch) => {
-                    let batch = batch
-                        .map_err(|e| Error::format("reading Parquet extract", &self.path, e))?;
+                    let batch = batch.map_err(|_| {
+                        Error::input(
+                            crate::error::Location {
+                                file: Some(self.path.clone()),
+                                line: Some(self.rows_done + 1),
+                                column: None,
+                            },
+                            "a Parquet page cannot be read (damaged file?)",
+                        )
+                    })?;
                     self.convert(&batch);
                 }
             }
@@ -106,75 +145,252 @@ impl ParquetReader {
     }
 }
 
-fn supported(dt: &DataType) -> bool {
-    matches!(
-        dt,
-        DataType::Utf8
-            | DataType::LargeUtf8
-            | DataType::Utf8View
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::Date32
-            | DataType::Null
-    )
+enum Builder {
+    File(ParquetRecordBatchReaderBuilder<File>),
+    Memory(ParquetRecordBatchReaderBuilder<bytes::Bytes>),
 }
 
-fn to_strings(a: &dyn Array) -> Vec<Option<String>> {
-    let n = a.len();
-    let get = |i: usize, f: &dyn Fn(usize) -> String| -> Option<String> {
-        if a.is_null(i) {
-            None
-        } else {
-            Some(f(i))
-        }
+fn supported(dt: &DataType) -> bool {
+    match dt {
+        DataType::Dictionary(_, v) => supported(v),
+        DataType::Utf8
+        | DataType::LargeUtf8
+        | DataType::Utf8View
+        | DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32
+        | DataType::UInt64
+        | DataType::Float16
+        | DataType::Float32
+        | DataType::Float64
+        | DataType::Decimal128(..)
+        | DataType::Boolean
+        | DataType::Date32
+        | DataType::Date64
+        | DataType::Timestamp(..)
+        | DataType::Null => true,
+        _ => false,
+    }
+}
+
+fn prim<T: ArrowPrimitiveType>(
+    a: &dyn Array,
+    f: impl Fn(T::Native) -> Option<String>,
+) -> Vec<Option<String>> {
+    let s = a.as_primitive::<T>();
+    (0..a.len())
+        .map(|i| if a.is_null(i) { None } else { f(s.value(i)) })
+        .collect()
+}
+
+fn iso_date(d: chrono::NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+fn epoch() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date")
+}
+
+/// A timestamp as the ISO date it falls on (local to a fixed-offset zone such as `+07:00`).
+fn timestamp_date(v: i64, unit: TimeUnit, tz: Option<&str>) -> Option<String> {
+    let (secs, nanos) = match unit {
+        TimeUnit::Second => (v, 0),
+        TimeUnit::Millisecond => (v.div_euclid(1000), v.rem_euclid(1000) * 1_000_000),
+        TimeUnit::Microsecond => (v.div_euclid(1_000_000), v.rem_euclid(1_000_000) * 1000),
+        TimeUnit::Nanosecond => (v.div_euclid(1_000_000_000), v.rem_euclid(1_000_000_000)),
     };
+    let t = chrono::DateTime::from_timestamp(secs, nanos as u32)?.naive_utc();
+    let offset = tz.and_then(fixed_offset_secs).unwrap_or(0);
+    Some(iso_date(
+        (t + chrono::TimeDelta::seconds(offset as i64)).date(),
+    ))
+}
+
+/// `+07:00`, `-0530`, `+07` → seconds east of UTC; named zones → `None` (read as UTC).
+fn fixed_offset_secs(tz: &str) -> Option<i32> {
+    let (sign, rest) = match tz.as_bytes().first()? {
+        b'+' => (1, &tz[1..]),
+        b'-' => (-1, &tz[1..]),
+        _ => return None,
+    };
+    let digits: String = rest.chars().filter(|c| *c != ':').collect();
+    if !digits.bytes().all(|b| b.is_ascii_digit()) || !(digits.len() == 2 || digits.len() == 4) {
+        return None;
+    }
+    let h: i32 = digits[..2].parse().ok()?;
+    let m: i32 = if digits.len() == 4 {
+        digits[2..].parse().ok()?
+    } else {
+        0
+    };
+    Some(sign * (h * 3600 + m * 60))
+}
+
+/// A decimal's text: the integer digits when it is whole, else plain notation.
+fn decimal_text(v: i128, scale: i8) -> String {
+    if scale <= 0 {
+        return (v * 10i128.pow((-scale) as u32)).to_string();
+    }
+    let p = 10i128.pow(scale as u32);
+    let (int, frac) = (v / p, (v % p).abs());
+    if frac == 0 {
+        int.to_string()
+    } else {
+        let sign = if v < 0 && int == 0 { "-" } else { "" };
+        let f = format!("{frac:0width$}", width = scale as usize);
+        format!("{sign}{int}.{}", f.trim_end_matches('0'))
+    }
+}
+
+/// Float64 whole numbers are exact below 2^53, float32 below 2^24.
+const EXACT_F64: f64 = 9_007_199_254_740_992.0;
+const EXACT_F32: f64 = 16_777_216.0;
+
+pub(crate) fn to_strings(a: &dyn Array) -> Vec<Option<String>> {
+    let n = a.len();
+    let s = |v: &dyn std::fmt::Display| Some(v.to_string());
     match a.data_type() {
-        DataType::Utf8 => {
-            let s = a.as_string::<i32>();
-            (0..n)
-                .map(|i| get(i, &|i| s.value(i).to_string()))
-                .collect()
+        DataType::Utf8 => a
+            .as_string::<i32>()
+            .iter()
+            .map(|v| v.map(String::from))
+            .collect(),
+        DataType::LargeUtf8 => a
+            .as_string::<i64>()
+            .iter()
+            .map(|v| v.map(String::from))
+            .collect(),
+        DataType::Utf8View => a
+            .as_string_view()
+            .iter()
+            .map(|v| v.map(String::from))
+            .collect(),
+        DataType::Int8 => prim::<Int8Type>(a, |v| s(&v)),
+        DataType::Int16 => prim::<Int16Type>(a, |v| s(&v)),
+        DataType::Int32 => prim::<Int32Type>(a, |v| s(&v)),
+        DataType::Int64 => prim::<Int64Type>(a, |v| s(&v)),
+        DataType::UInt8 => prim::<UInt8Type>(a, |v| s(&v)),
+        DataType::UInt16 => prim::<UInt16Type>(a, |v| s(&v)),
+        DataType::UInt32 => prim::<UInt32Type>(a, |v| s(&v)),
+        DataType::UInt64 => prim::<UInt64Type>(a, |v| s(&v)),
+        DataType::Float16 => prim::<Float16Type>(a, |v| Some(number_text(v.to_f64(), 2048.0))),
+        DataType::Float32 => prim::<Float32Type>(a, |v| Some(number_text(v as f64, EXACT_F32))),
+        DataType::Float64 => prim::<Float64Type>(a, |v| Some(number_text(v, EXACT_F64))),
+        DataType::Decimal128(_, scale) => {
+            let scale = *scale;
+            prim::<Decimal128Type>(a, |v| Some(decimal_text(v, scale)))
         }
-        DataType::LargeUtf8 => {
-            let s = a.as_string::<i64>();
-            (0..n)
-                .map(|i| get(i, &|i| s.value(i).to_string()))
-                .collect()
+        DataType::Boolean => a
+            .as_boolean()
+            .iter()
+            .map(|v| v.map(|b| if b { "TRUE" } else { "FALSE" }.to_string()))
+            .collect(),
+        DataType::Date32 => prim::<Date32Type>(a, |d| {
+            epoch()
+                .checked_add_signed(chrono::TimeDelta::days(d as i64))
+                .map(iso_date)
+        }),
+        DataType::Date64 => {
+            prim::<Date64Type>(a, |ms| timestamp_date(ms, TimeUnit::Millisecond, None))
         }
-        DataType::Utf8View => {
-            let s = a.as_string_view();
-            (0..n)
-                .map(|i| get(i, &|i| s.value(i).to_string()))
-                .collect()
+        DataType::Timestamp(unit, tz) => {
+            let (unit, tz) = (*unit, tz.clone());
+            let tz = tz.as_deref();
+            match unit {
+                TimeUnit::Second => prim::<TimestampSecondType>(a, |v| timestamp_date(v, unit, tz)),
+                TimeUnit::Millisecond => {
+                    prim::<TimestampMillisecondType>(a, |v| timestamp_date(v, unit, tz))
+                }
+                TimeUnit::Microsecond => {
+                    prim::<TimestampMicrosecondType>(a, |v| timestamp_date(v, unit, tz))
+                }
+                TimeUnit::Nanosecond => {
+                    prim::<TimestampNanosecondType>(a, |v| timestamp_date(v, unit, tz))
+                }
+            }
         }
-        DataType::Int32 => {
-            let s = a.as_primitive::<Int32Type>();
-            (0..n)
-                .map(|i| get(i, &|i| s.value(i).to_string()))
-                .collect()
-        }
-        DataType::Int64 => {
-            let s = a.as_primitive::<Int64Type>();
-            (0..n)
-                .map(|i| get(i, &|i| s.value(i).to_string()))
-                .collect()
-        }
-        DataType::Date32 => {
-            let s = a.as_primitive::<Date32Type>();
+        DataType::Dictionary(..) => {
+            let d = a.as_any_dictionary();
+            let values = to_strings(d.values().as_ref());
+            let keys = d.normalized_keys();
             (0..n)
                 .map(|i| {
-                    get(i, &|i| {
-                        let days = s.value(i);
-                        chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
-                            .and_then(|d| {
-                                d.checked_add_signed(chrono::TimeDelta::days(days as i64))
-                            })
-                            .map(|d| d.format("%Y-%m-%d").to_string())
-                            .unwrap_or_default()
-                    })
+                    if a.is_null(i) {
+                        None
+                    } else {
+                        values.get(keys[i]).cloned().flatten()
+                    }
                 })
                 .collect()
         }
         _ => vec![None; n],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{
+        DictionaryArray, Float64Array, Int64Array, LargeStringArray, TimestampNanosecondArray,
+    };
+    use std::sync::Arc;
+
+    #[test]
+    fn casts_columns_to_the_text_a_csv_would_hold() {
+        let f = Float64Array::from(vec![
+            Some(3201014703900001.0),
+            None,
+            Some(9.1e15),
+            Some(1.5),
+        ]);
+        assert_eq!(
+            to_strings(&f),
+            [
+                Some("3201014703900001".to_string()),
+                None,
+                Some("9.1e15".to_string()),
+                Some("1.5".to_string())
+            ]
+        );
+        let i = Int64Array::from(vec![3201014703900001]);
+        assert_eq!(to_strings(&i), [Some("3201014703900001".to_string())]);
+        // 1990-03-07 12:00 at +07:00 is still the 7th; 23:30 UTC on the 6th is the 7th there.
+        let t =
+            TimestampNanosecondArray::from(vec![636_768_000_000_000_000 + 43_200 * 1_000_000_000]);
+        assert_eq!(to_strings(&t), [Some("1990-03-07".to_string())]);
+        let t =
+            TimestampNanosecondArray::from(vec![636_768_000_000_000_000 - 1_800 * 1_000_000_000])
+                .with_timezone("+07:00");
+        assert_eq!(to_strings(&t), [Some("1990-03-07".to_string())]);
+        let d: DictionaryArray<Int32Type> = vec![Some("P"), None, Some("L"), Some("P")]
+            .into_iter()
+            .collect();
+        assert_eq!(
+            to_strings(&d),
+            [
+                Some("P".to_string()),
+                None,
+                Some("L".to_string()),
+                Some("P".to_string())
+            ]
+        );
+        let l = LargeStringArray::from(vec![Some("x"), None]);
+        assert_eq!(to_strings(&l), [Some("x".to_string()), None]);
+        let _ = Arc::new(l);
+    }
+
+    #[test]
+    fn decimals_and_offsets() {
+        assert_eq!(decimal_text(320101470390000100, 2), "3201014703900001");
+        assert_eq!(decimal_text(-5, 1), "-0.5");
+        assert_eq!(decimal_text(125, 2), "1.25");
+        assert_eq!(decimal_text(7, -2), "700");
+        assert_eq!(fixed_offset_secs("+07:00"), Some(25200));
+        assert_eq!(fixed_offset_secs("-0530"), Some(-19800));
+        assert_eq!(fixed_offset_secs("Asia/Jakarta"), None);
     }
 }

@@ -105,6 +105,32 @@ impl Dir {
         Run::of(cmd)
     }
 
+    /// Runs `padan ARGS` in this directory with `stdin` on its standard input.
+    pub fn padan_stdin<I, S>(&self, args: I, stdin: &[u8]) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        use std::io::Write;
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_padan"));
+        cmd.args(args)
+            .current_dir(self.tmp.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let cmdline = format!("{cmd:?}");
+        let mut child = cmd.spawn().expect("running the padan binary");
+        let mut input = child.stdin.take().expect("a stdin pipe");
+        let bytes = stdin.to_vec();
+        // Written from a thread: padan may stop reading early (and close the pipe) on an error.
+        let writer = std::thread::spawn(move || {
+            let _ = input.write_all(&bytes);
+        });
+        let out = child.wait_with_output().expect("waiting for padan");
+        let _ = writer.join();
+        Run::from_output(cmdline, out)
+    }
+
     /// `padan encode` with the test key, writing `out` (inside this directory) and its rejects
     /// beside it. `extra` adds arguments (the column map or `--column` flags, `--threads` ...).
     pub fn encode(&self, input: &Path, out: &str, extra: &[&str]) -> Run {
@@ -148,6 +174,10 @@ impl Run {
     fn of(mut cmd: Command) -> Run {
         let cmdline = format!("{cmd:?}");
         let out = cmd.output().expect("running the padan binary");
+        Run::from_output(cmdline, out)
+    }
+
+    fn from_output(cmdline: String, out: std::process::Output) -> Run {
         let run = Run {
             code: out
                 .status
