@@ -58,6 +58,9 @@ pub enum Reason {
     PassportMalformed,
     /// A placeholder such as `0000000`: one character repeated.
     PassportPlaceholder,
+    /// A spreadsheet turned the passport number into a number: scientific notation, a trailing
+    /// `.0`, or leading zeros lost (fewer than 6 digits, digits only). Export the column as text.
+    PassportSpreadsheetNumber,
     /// The date cell was empty.
     DateEmpty,
     /// Not a date in any accepted form.
@@ -68,6 +71,9 @@ pub enum Reason {
     DateOutOfRange,
     /// The NIK cell was empty.
     NikEmpty,
+    /// A spreadsheet turned the NIK into a number: scientific notation (`3.20813E+15`) or a
+    /// trailing `.0`; its last digits are lost. Export the column as text.
+    NikSpreadsheetNumber,
     /// Not 16 digits after removing separators.
     NikMalformed,
     /// The province code (digits 1–2) is not a plausible province (11..=94).
@@ -84,18 +90,20 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in order (for reports that list all counts, zeros included).
-    pub const ALL: [Reason; 17] = [
+    pub const ALL: [Reason; 19] = [
         Reason::NameEmpty,
         Reason::PassportEmpty,
         Reason::PassportTooShort,
         Reason::PassportTooLong,
         Reason::PassportMalformed,
         Reason::PassportPlaceholder,
+        Reason::PassportSpreadsheetNumber,
         Reason::DateEmpty,
         Reason::DateUnparseable,
         Reason::DateImpossible,
         Reason::DateOutOfRange,
         Reason::NikEmpty,
+        Reason::NikSpreadsheetNumber,
         Reason::NikMalformed,
         Reason::NikBadRegion,
         Reason::NikBadDate,
@@ -118,6 +126,8 @@ impl Reason {
             Reason::DateImpossible => "date_impossible",
             Reason::DateOutOfRange => "date_out_of_range",
             Reason::NikEmpty => "nik_empty",
+            Reason::NikSpreadsheetNumber => "nik_spreadsheet_number",
+            Reason::PassportSpreadsheetNumber => "passport_spreadsheet_number",
             Reason::NikMalformed => "nik_malformed",
             Reason::NikBadRegion => "nik_bad_region",
             Reason::NikBadDate => "nik_bad_date",
@@ -145,6 +155,12 @@ impl Reason {
             Reason::DateImpossible => "the date does not exist (day or month out of range)",
             Reason::DateOutOfRange => "the year is outside the configured range",
             Reason::NikEmpty => "the NIK is empty",
+            Reason::NikSpreadsheetNumber => {
+                "a spreadsheet turned the NIK into a number (scientific notation or a trailing .0): its last digits are lost"
+            }
+            Reason::PassportSpreadsheetNumber => {
+                "a spreadsheet turned the passport number into a number (scientific notation, a trailing .0 or lost leading zeros)"
+            }
             Reason::NikMalformed => "the NIK is not 16 digits",
             Reason::NikBadRegion => "the NIK's province code is not a plausible province",
             Reason::NikBadDate => "the NIK's embedded birth day or month is invalid",
@@ -152,6 +168,43 @@ impl Reason {
             Reason::PlaceEmpty => "the place is empty",
             Reason::TextEmpty => "the text is empty",
         }
+    }
+}
+
+impl Reason {
+    /// Whether this reason is damage done by a spreadsheet (the summary explains the fix).
+    pub fn is_spreadsheet_damage(self) -> bool {
+        matches!(
+            self,
+            Reason::NikSpreadsheetNumber | Reason::PassportSpreadsheetNumber
+        )
+    }
+}
+
+/// How to export a column as text from a spreadsheet, for the encode summary.
+pub const SPREADSHEET_TEXT_HINT: &str = "a spreadsheet stored these identifiers as numbers and lost digits: re-export from the source system, or in the spreadsheet format the column as Text before typing or pasting the values (or import the CSV with that column set to Text), then export again";
+
+/// Whether a cell holds a number the way a spreadsheet writes one: scientific notation
+/// (`3.20813E+15`, `3,20813E+15`) or whole digits with a decimal zero (`3201014703900001.0`).
+pub fn spreadsheet_number(raw: &str) -> bool {
+    let t = raw.trim().as_bytes();
+    let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
+    // mantissa [eE] [+-] exponent
+    if let Some(e) = t.iter().position(|&b| b == b'e' || b == b'E') {
+        let (m, x) = (&t[..e], &t[e + 1..]);
+        let x = x
+            .strip_prefix(b"+")
+            .or_else(|| x.strip_prefix(b"-"))
+            .unwrap_or(x);
+        let m_ok = match m.iter().position(|&b| b == b'.' || b == b',') {
+            Some(p) => digits(&m[..p]) && digits(&m[p + 1..]),
+            None => digits(m),
+        };
+        return m_ok && digits(x);
+    }
+    match t.iter().position(|&b| b == b'.' || b == b',') {
+        Some(p) => digits(&t[..p]) && t.len() > p + 1 && t[p + 1..].iter().all(|&b| b == b'0'),
+        None => false,
     }
 }
 

@@ -4,7 +4,9 @@
 //!
 //! 1. A leading apostrophe (spreadsheets' "keep as text" mark), whitespace, `.` and `-` are
 //!    removed; empty → `nik_empty`; anything but exactly 16 ASCII digits → `nik_malformed`
-//!    (including the `3.2E+15` a spreadsheet makes of a number: the digits are lost).
+//!    A number the way a spreadsheet writes it (`3.20813E+15`, `3201014703900001.0`) →
+//!    `nik_spreadsheet_number`: its last digits are lost, and the summary says how to export it
+//!    as text.
 //! 2. Digits 1–6 are the region: province (11..=94 plausible, else `nik_bad_region`), regency,
 //!    district. Digits 7–8 are the birth day, **plus 40 for women**; 9–10 the month; 11–12 the
 //!    year modulo 100; 13–16 a serial (`0000` → `nik_malformed`).
@@ -91,6 +93,9 @@ impl Nik {
 
 /// Parses and decodes a NIK.
 pub fn parse(raw: &str) -> Result<Nik, Reason> {
+    if super::spreadsheet_number(raw) {
+        return Err(Reason::NikSpreadsheetNumber);
+    }
     let t = raw.trim();
     let t = t.strip_prefix(['\'', '\u{2019}']).unwrap_or(t);
     let mut d = [0u8; 16];
@@ -172,7 +177,11 @@ mod tests {
             ("'", Err(NikEmpty)),
             ("320101070390000", Err(NikMalformed)),
             ("32010107039000011", Err(NikMalformed)),
-            ("3.20101E+15", Err(NikMalformed)),
+            ("3.20101E+15", Err(NikSpreadsheetNumber)),
+            ("3,20813E+15", Err(NikSpreadsheetNumber)),
+            ("3.2010147039e15", Err(NikSpreadsheetNumber)),
+            ("3201014703900001.0", Err(NikSpreadsheetNumber)),
+            ("3201014703900001,00", Err(NikSpreadsheetNumber)),
             ("32010107O3900001", Err(NikMalformed)),
             ("abc", Err(NikMalformed)),
             ("3201010703900000", Err(NikMalformed)),

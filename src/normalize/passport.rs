@@ -5,7 +5,9 @@
 //! 1. NFKC (full-width characters), upper case; whitespace, `-`, `.`, `/`, `_` removed. Any other
 //!    character → `passport_malformed`. Empty → `passport_empty`; fewer than 6 characters →
 //!    `passport_too_short`; more than 9 → `passport_too_long`; no digit at all →
-//!    `passport_malformed`; one character repeated (`0000000`) → `passport_placeholder`.
+//!    `passport_malformed`; one character repeated (`0000000`) → `passport_placeholder`. A number
+//!    the way a spreadsheet writes it (`1.23457E+8`, `1234567.0`) or 3–5 digits only (leading
+//!    zeros dropped) → `passport_spreadsheet_number`.
 //! 2. **Indonesian form:** 1–2 letters + 7 digits (`B1234567`, `AB1234567`). In the 7-digit part,
 //!    OCR and typing confusions are folded to digits: `O`/`Q`/`D` → 0, `I`/`L` → 1, `Z` → 2,
 //!    `S` → 5, `G` → 6, `B` → 8 — provided at least 4 of the 7 are real digits (so a foreign
@@ -67,6 +69,9 @@ fn digits7(s: &[u8]) -> Option<String> {
 
 /// Normalizes a passport number.
 pub fn normalize(raw: &str) -> Result<Passport, Reason> {
+    if super::spreadsheet_number(raw) {
+        return Err(Reason::PassportSpreadsheetNumber);
+    }
     let mut s: Vec<u8> = Vec::with_capacity(raw.len());
     let mut push = |c: char| -> Result<(), Reason> {
         if c.is_ascii_alphanumeric() {
@@ -92,7 +97,12 @@ pub fn normalize(raw: &str) -> Result<Passport, Reason> {
         return Err(Reason::PassportEmpty);
     }
     if s.len() < 6 {
-        return Err(Reason::PassportTooShort);
+        // Digits only and too short: a number whose leading zeros a spreadsheet dropped.
+        return Err(if s.iter().all(u8::is_ascii_digit) && s.len() >= 3 {
+            Reason::PassportSpreadsheetNumber
+        } else {
+            Reason::PassportTooShort
+        });
     }
     if s.len() > 9 {
         return Err(Reason::PassportTooLong);
@@ -189,6 +199,10 @@ mod tests {
             ("", Err(PassportEmpty)),
             (" - ", Err(PassportEmpty)),
             ("B123", Err(PassportTooShort)),
+            ("12", Err(PassportTooShort)),
+            ("12345", Err(PassportSpreadsheetNumber)),
+            ("1.23457E+8", Err(PassportSpreadsheetNumber)),
+            ("1234567.0", Err(PassportSpreadsheetNumber)),
             ("B12345678901", Err(PassportTooLong)),
             ("TIDAK ADA", Err(PassportMalformed)),
             ("B1234567#", Err(PassportMalformed)),
