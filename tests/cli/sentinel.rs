@@ -34,6 +34,18 @@ fn csv_text(header: Option<&[&str]>, rows: &[Vec<String>], sep: &str) -> String 
     t
 }
 
+/// Record ids are not identities (messages name rows by line and id): where a row can be
+/// encoded, its id is a plain one, and every other cell a sentinel.
+fn with_plain_ids(rows: Vec<Vec<String>>) -> Vec<Vec<String>> {
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, mut r)| {
+            r[0] = format!("R{i}");
+            r
+        })
+        .collect()
+}
+
 const HEADER: [&str; 4] = ["id", "nama", "tgl_lahir", "jk"];
 
 /// The malformed inputs, written under `in/` of `d`: (name, path).
@@ -80,7 +92,7 @@ fn inputs(d: &Dir) -> Vec<(&'static str, PathBuf)> {
     for u in csv_text(None, &grid(300, 4, 4), "\t").encode_utf16() {
         utf16.extend_from_slice(&u.to_le_bytes());
     }
-    let v = vec![
+    let mut v = vec![
         ("json", w("extract.json.csv", json.into_bytes())),
         ("ndjson", w("extract.ndjson", ndjson.into_bytes())),
         (
@@ -118,20 +130,7 @@ fn inputs(d: &Dir) -> Vec<(&'static str, PathBuf)> {
             "all-cells-bad",
             w(
                 "bad-cells.csv",
-                csv_text(
-                    Some(&HEADER),
-                    &grid(700, 5, 4)
-                        .into_iter()
-                        .enumerate()
-                        // Record ids are not identities: they may be named (not sentinels).
-                        .map(|(i, mut r)| {
-                            r[0] = format!("R{i}");
-                            r
-                        })
-                        .collect::<Vec<_>>(),
-                    ",",
-                )
-                .into_bytes(),
+                csv_text(Some(&HEADER), &with_plain_ids(grid(700, 5, 4)), ",").into_bytes(),
             ),
         ),
         (
@@ -156,13 +155,29 @@ fn inputs(d: &Dir) -> Vec<(&'static str, PathBuf)> {
                 format!(
                     "{}\n{}",
                     s(850),
-                    csv_text(Some(&HEADER), &grid(860, 3, 4), ",")
+                    csv_text(Some(&HEADER), &with_plain_ids(grid(860, 3, 4)), ",")
                 )
                 .into_bytes(),
             ),
         ),
     ];
+    v.push((
+        "gzip-headerless",
+        w(
+            "headerless.csv.gz",
+            gzip(csv_text(None, &grid(1000, 4, 4), ",").as_bytes()),
+        ),
+    ));
+    // A workbook whose every cell is a sentinel (scripts/make_format_fixtures.py).
+    v.push(("sentinel-xlsx", fixture("formats/sentinel.xlsx")));
     v
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
 }
 
 /// A zip archive of one stored (uncompressed) member.
@@ -324,8 +339,14 @@ fn encode_never_echoes_a_cell() {
     let d = Dir::new();
     let mut found = Vec::new();
     for (what, input) in inputs(&d) {
-        let r = d.padan(encode_args(&input, &FLAGS));
-        found.extend(leaks(&d, &r, what, &[".rejects.csv"]));
+        for extra in [
+            FLAGS.to_vec(),
+            [&FLAGS[..], &["--skip-rows", "1"]].concat(),
+            [&FLAGS[..], &["--json", "--max-reject-rate", "1"]].concat(),
+        ] {
+            let r = d.padan(encode_args(&input, &extra));
+            found.extend(leaks(&d, &r, what, &[".rejects.csv"]));
+        }
         // The extract handed over as a column map or a schema: the TOML error quotes no line.
         let r = d.padan(encode_args(
             &fixture("malformed/comma.csv"),
