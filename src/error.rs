@@ -87,10 +87,26 @@ pub enum Error {
     /// A check the user asked for failed (e.g. `padan attack --max-reidentified`).
     #[error("check failed: {0}")]
     CheckFailed(String),
+    /// Too many of an extract's rows were rejected (`padan encode --max-reject-rate`, or all of
+    /// them): the rejects file is written, the encoded file is not.
+    #[error("{0}")]
+    TooManyRejects(String),
     /// A bug in padan: please report it.
     #[error("internal error (a bug in padan, please report it): {0}")]
     Internal(String),
 }
+
+/// The exit codes, for every command's `--help` (docs/cli.md has the same table).
+pub const EXIT_CODES_HELP: &str = "Exit codes:
+  0  success (rows may still have been rejected: see the summary and the rejects file)
+  1  internal error (a bug in padan, please report it)
+  2  usage or configuration error
+  3  bad input data (an unsupported or empty file, a mapped column missing, a bad key file)
+  4  incompatible inputs (files of different keys, schemas or encoding versions)
+  5  I/O or file format error
+  6  a check you asked for failed (attack --max-reidentified)
+  7  too many rows rejected (encode --max-reject-rate, default 0.5, or every row): the rejects
+     file is written, no encoded file";
 
 impl Error {
     /// A configuration error.
@@ -149,6 +165,7 @@ impl Error {
     /// | 4 | incompatible inputs |
     /// | 5 | I/O or file format error |
     /// | 6 | a requested check failed (`padan attack --max-reidentified`) |
+    /// | 7 | too many rows rejected (`padan encode --max-reject-rate`, or all rows) |
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Internal(_) => 1,
@@ -157,6 +174,7 @@ impl Error {
             Error::Incompatible(_) => 4,
             Error::Io { .. } | Error::Format { .. } => 5,
             Error::CheckFailed(_) => 6,
+            Error::TooManyRejects(_) => 7,
         }
     }
 }

@@ -8,6 +8,7 @@
 //! | `keygen` | `padan keygen` / `padan fingerprint` |
 //! | `schema` | `padan schema default` / `padan schema check` |
 //! | `encode` | `padan encode` on the synthetic fixtures: counts, metadata, thread determinism |
+//! | `formats` | the formats agencies export (fixtures/formats): xlsx, gzip, UTF-16, pipe, title rows, stdin, pandas Parquet; reject-rate limit; `--json` |
 //! | `kat` | known-answer vectors (fixtures/kat): the encoding is an API |
 //! | `plaintext` | no plaintext identifier in any encoded file |
 //! | `malformed` | malformed extracts (fixtures/malformed) and bad key files: clear errors or counted rejects |
@@ -26,6 +27,7 @@ mod cli {
 
     mod attack;
     mod encode;
+    mod formats;
     mod kat;
     mod keygen;
     mod link;

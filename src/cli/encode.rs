@@ -8,6 +8,7 @@ use crate::encode::EncodeJob;
 use crate::error::{Error, Result};
 use crate::extract::{parse_delimiter, ReadOptions, TextEncoding, DEFAULT_BATCH_ROWS};
 use crate::keys::SecretKey;
+use crate::normalize::{Reason, SPREADSHEET_TEXT_HINT};
 use crate::schema::{ColumnMap, DateOrder, Schema};
 
 /// Normalize and encode one agency extract (CSV or Parquet) into an encoded Parquet file.
@@ -87,6 +88,14 @@ pub struct EncodeArgs {
     /// Rows per batch.
     #[arg(long, default_value_t = DEFAULT_BATCH_ROWS)]
     pub batch_rows: usize,
+    /// Largest share of rejected rows (0..1) for which the encoded file is still written. Above
+    /// it, the rejects file is written, no encoded file, and the exit code is 7. An extract
+    /// whose every row is rejected always exits with 7.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.5)]
+    pub max_reject_rate: f64,
+    /// Print the summary as JSON on standard output (also when too many rows are rejected).
+    #[arg(long)]
+    pub json: bool,
     /// Print only errors.
     #[arg(long, short)]
     pub quiet: bool,
@@ -139,7 +148,14 @@ pub fn run(args: EncodeArgs) -> Result<()> {
             .clone()
             .unwrap_or_else(|| EncodeJob::default_lookup(&args.input))
     });
+    if !(0.0..=1.0).contains(&args.max_reject_rate) {
+        return Err(Error::config(
+            "--max-reject-rate",
+            "the maximum reject rate is a share between 0 and 1 (e.g. 0.5)",
+        ));
+    }
     let job = EncodeJob {
+        max_reject_rate: Some(args.max_reject_rate),
         rejects: rejects.clone(),
         lookup: lookup.clone(),
         read: ReadOptions {
@@ -152,12 +168,77 @@ pub fn run(args: EncodeArgs) -> Result<()> {
         decoys: args.decoys,
         ..EncodeJob::new(&schema, &key, &columns, &agency, &args.input, &args.out)
     };
-    let bar = Progress::bytes(args.quiet, "encoding");
+    let bar = Progress::bytes(args.quiet || args.json, "encoding");
     let summary = super::with_threads(args.threads, || job.run(&|d, t| bar.update(d, t)))?;
     bar.finish();
-    if args.quiet {
-        return Ok(());
+    let c = &summary.counts;
+    let damaged: Vec<(&str, u64)> = Reason::ALL
+        .iter()
+        .filter(|r| r.is_spreadsheet_damage())
+        .filter_map(|r| {
+            let n = c.rejected.get(r.code()).copied().unwrap_or(0)
+                + c.dropped.get(r.code()).copied().unwrap_or(0);
+            (n > 0).then_some((r.code(), n))
+        })
+        .collect();
+    let written = summary.refused.is_none();
+    if args.json {
+        let v = serde_json::json!({
+            "status": if written { "ok" } else { "too_many_rejects" },
+            "agency": agency,
+            "input": args.input.display().to_string(),
+            "input_format": summary.input_format,
+            "rows_read": c.rows_read,
+            "rows_encoded": c.rows_encoded,
+            "rows_rejected": c.rows_rejected,
+            "reject_rate": c.rows_rejected as f64 / c.rows_read.saturating_sub(summary.decoys).max(1) as f64,
+            "max_reject_rate": args.max_reject_rate,
+            "rejected_by_reason": c.rejected,
+            "dropped_by_reason": c.dropped,
+            "flagged_by_reason": c.flagged,
+            "decoys": summary.decoys,
+            "output": written.then(|| args.out.display().to_string()),
+            "rejects": rejects.display().to_string(),
+            "lookup": lookup.as_ref().filter(|_| written).map(|l| l.display().to_string()),
+            "schema_fingerprint": summary.meta.schema_fingerprint,
+            "key_fingerprint": summary.meta.key_fingerprint,
+            "seconds": summary.seconds,
+            "refused": summary.refused,
+            "hints": if damaged.is_empty() { vec![] } else { vec![SPREADSHEET_TEXT_HINT] },
+        });
+        println!("{v:#}");
+    } else if !args.quiet {
+        print_summary(
+            &args,
+            &agency,
+            &summary,
+            &rejects,
+            lookup.as_deref(),
+            &damaged,
+        );
     }
+    match summary.refused {
+        None => Ok(()),
+        Some(why) => Err(Error::TooManyRejects(format!(
+            "{why}: no encoded file written; the rejects file {} says which rows and why{}",
+            rejects.display(),
+            if damaged.is_empty() {
+                String::new()
+            } else {
+                format!(" ({SPREADSHEET_TEXT_HINT})")
+            }
+        ))),
+    }
+}
+
+fn print_summary(
+    args: &EncodeArgs,
+    agency: &str,
+    summary: &crate::encode::EncodeSummary,
+    rejects: &std::path::Path,
+    lookup: Option<&std::path::Path>,
+    damaged: &[(&str, u64)],
+) {
     let c = &summary.counts;
     println!("padan encode — agency {agency}");
     println!(
@@ -184,9 +265,16 @@ pub fn run(args: EncodeArgs) -> Result<()> {
     for (r, n) in &c.flagged {
         println!("    flagged    {n:>8}  {r} (row kept)");
     }
-    println!("  output       {}", args.out.display());
+    for (code, n) in damaged {
+        println!("  spreadsheet  {n} value(s) counted as {code}: {SPREADSHEET_TEXT_HINT}");
+    }
+    if summary.refused.is_none() {
+        println!("  output       {}", args.out.display());
+    } else {
+        println!("  output       none (too many rows rejected)");
+    }
     println!("  rejects      {}", rejects.display());
-    if let Some(l) = &lookup {
+    if let Some(l) = lookup.filter(|_| summary.refused.is_none()) {
         println!("  lookup       {} (keep at the agency)", l.display());
     }
     println!(
@@ -198,5 +286,4 @@ pub fn run(args: EncodeArgs) -> Result<()> {
         summary.seconds,
         c.rows_read as f64 / summary.seconds.max(1e-9)
     );
-    Ok(())
 }

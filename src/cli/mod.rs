@@ -6,7 +6,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::error::Result;
+use crate::error::{Result, EXIT_CODES_HELP};
 
 pub mod attack;
 pub mod bench;
@@ -35,30 +35,43 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the whole job on built-in synthetic data and print a summary (start here).
+    #[command(after_help = EXIT_CODES_HELP)]
     Demo(demo::DemoArgs),
     /// Make a new secret key file and print its fingerprint.
+    #[command(after_help = EXIT_CODES_HELP)]
     Keygen(keygen::KeygenArgs),
     /// Print the fingerprint of a key file.
+    #[command(after_help = EXIT_CODES_HELP)]
     Fingerprint(keygen::FingerprintArgs),
     /// Write realistic synthetic agency extracts, their column maps and the truth.
+    #[command(after_help = EXIT_CODES_HELP)]
     Synth(synth::SynthArgs),
     /// Print or check a linkage schema.
+    #[command(after_help = EXIT_CODES_HELP)]
     Schema(schema::SchemaArgs),
     /// Normalize and encode one agency extract (at the agency).
+    #[command(after_help = EXIT_CODES_HELP)]
     Encode(encode::EncodeArgs),
     /// Write clkhash CLKs (base64, one per line) as a padan encoded file.
+    #[command(after_help = EXIT_CODES_HELP)]
     Import(import::ImportArgs),
     /// Link 2..N agencies' encoded files into a match set (at the linkage unit).
+    #[command(after_help = EXIT_CODES_HELP)]
     Link(link::LinkArgs),
     /// Attack your own encoded file: how many names would a curious linkage unit re-identify?
+    #[command(after_help = EXIT_CODES_HELP)]
     Attack(attack::AttackArgs),
     /// Measure padan's kernels (prints a table, or JSON with --json).
+    #[command(after_help = EXIT_CODES_HELP)]
     Bench(bench::BenchArgs),
     /// Measure a match set against known truth (precision, recall, F1, blocking completeness).
+    #[command(after_help = EXIT_CODES_HELP)]
     Evaluate(evaluate::EvaluateArgs),
     /// Write the auditors' HTML report of a match set.
+    #[command(after_help = EXIT_CODES_HELP)]
     Report(report::ReportArgs),
     /// Map a match set back to this agency's own record ids, dropping its decoys (at the agency).
+    #[command(after_help = EXIT_CODES_HELP)]
     Reveal(reveal::RevealArgs),
 }
 

@@ -40,6 +40,10 @@ pub struct EncodeJob<'a> {
     pub batch_rows: usize,
     /// Decoy records per extract row, on average (`--decoys`; needs `lookup`). `None`: no decoys.
     pub decoys: Option<f64>,
+    /// Largest share of rejected rows for which the encoded file is still written
+    /// (`--max-reject-rate`). `None`: no limit, except that an extract whose every row is rejected
+    /// never gives an encoded file.
+    pub max_reject_rate: Option<f64>,
 }
 
 /// What an encode run did.
@@ -55,6 +59,9 @@ pub struct EncodeSummary {
     pub meta: EncodedMeta,
     /// Decoy records in the encoded file (included in the counts; known only at the agency).
     pub decoys: u64,
+    /// Why no encoded file was written (too many rows rejected), when that happened: the rejects
+    /// file is written, the encoded file and the lookup are not.
+    pub refused: Option<String>,
 }
 
 impl<'a> EncodeJob<'a> {
@@ -81,6 +88,7 @@ impl<'a> EncodeJob<'a> {
             read: ReadOptions::default(),
             batch_rows: DEFAULT_BATCH_ROWS,
             decoys: None,
+            max_reject_rate: None,
         }
     }
 
@@ -252,12 +260,30 @@ impl<'a> EncodeJob<'a> {
             .flush()
             .map_err(|e| Error::io("writing", &self.rejects, e))?;
         drop(rejects_out);
-        if let Some((f, mut w, p)) = lookup {
-            w.flush().map_err(|e| Error::io("writing", &p, e))?;
-            drop(w);
-            f.commit()?;
+        let real_read = counts.rows_read.saturating_sub(decoys_encoded);
+        let rate = counts.rows_rejected as f64 / real_read.max(1) as f64;
+        let refused = if real_read > 0 && counts.rows_rejected >= real_read {
+            Some(format!("all {real_read} rows of the extract were rejected"))
+        } else {
+            match self.max_reject_rate {
+                Some(max) if rate > max => Some(format!(
+                    "{} of {real_read} rows rejected ({:.1} %), above the maximum reject rate {max}",
+                    counts.rows_rejected,
+                    rate * 100.0
+                )),
+                _ => None,
+            }
+        };
+        if refused.is_none() {
+            if let Some((f, mut w, p)) = lookup {
+                w.flush().map_err(|e| Error::io("writing", &p, e))?;
+                drop(w);
+                f.commit()?;
+            }
+            writer.finish(&meta)?;
         }
-        writer.finish(&meta)?;
+        // When refused, the encoded file's and the lookup's temporary files are removed as they
+        // drop: nothing that looks like a complete encoded file is left.
         rejects.commit()?;
         Ok(EncodeSummary {
             counts,
@@ -265,6 +291,7 @@ impl<'a> EncodeJob<'a> {
             input_format,
             meta,
             decoys: decoys_encoded,
+            refused,
         })
     }
 }

@@ -169,14 +169,20 @@ pub(crate) fn sniff(head: &[u8]) -> std::result::Result<Kind, &'static str> {
         }
     }
     let body = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
-    // UTF-16 without a BOM: every other byte NUL.
+    // UTF-16 without a BOM: every other byte NUL. Binary data: NULs or many control bytes (a
+    // few stray ones in a text export are left to the row checks).
     let nuls = body.iter().filter(|&&b| b == 0).count();
-    if nuls > 0 {
-        return Err(if nuls * 3 > body.len() {
-            "UTF-16 text without a byte order mark (save it as UTF-8, or as UTF-16 with BOM)"
-        } else {
-            "a binary file"
-        });
+    let controls = body
+        .iter()
+        .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n' | 0x0c)) || b == 0x7f)
+        .count();
+    if nuls * 3 > body.len() && nuls > 0 {
+        return Err(
+            "UTF-16 text without a byte order mark (save it as UTF-8, or as UTF-16 with BOM)",
+        );
+    }
+    if nuls * 100 > body.len() || controls * 20 > body.len() {
+        return Err("a binary file");
     }
     let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
     match first {

@@ -25,7 +25,9 @@ fn malformed(name: &str) -> std::path::PathBuf {
 }
 
 fn encode(d: &Dir, input: &std::path::Path, out: &str, extra: &[&str]) -> Run {
+    // These files are mostly bad rows on purpose: no reject-rate limit.
     let mut args = FLAGS.to_vec();
+    args.extend_from_slice(&["--max-reject-rate", "1"]);
     args.extend_from_slice(extra);
     d.encode(input, out, &args)
 }

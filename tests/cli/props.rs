@@ -1,10 +1,33 @@
 //! Property tests through the CLI: whatever the extract holds, every row read ends up encoded or
 //! rejected (read = encoded + rejected; one `row_rejected` line per rejected row), padan exits 0
-//! and never panics.
+//! (or refuses a binary file with exit 3, an extract whose every row is rejected with exit 7) and
+//! never panics.
 
 use proptest::prelude::*;
 
-use super::harness::{check_counts, read_rejects, record_ids, rejects_of, Dir};
+use super::harness::{check_counts, read_rejects, record_ids, rejects_of, Dir, Run};
+
+/// The counts of a run that wrote an encoded file; `None` when it refused, as it must, with
+/// nothing that looks like an encoded file left: a file of binary data (exit 3), or too many
+/// rows rejected (exit 7, the rejects file written).
+fn counts_or_refusal(d: &Dir, run: Run) -> Option<(u64, u64, u64)> {
+    let out = d.path("out.padan.parquet");
+    match run.code {
+        0 => Some(check_counts(&out)),
+        3 => {
+            assert!(run.stderr.contains("looks like a binary file"), "{run:#?}");
+            assert!(!out.exists());
+            None
+        }
+        7 => {
+            assert!(!out.exists());
+            let rej = read_rejects(&rejects_of(&out));
+            assert!(rej.iter().any(|l| l.outcome == "row_rejected"), "{run:#?}");
+            None
+        }
+        _ => panic!("unexpected exit: {run:#?}"),
+    }
+}
 
 const HEADER: &str = "id,nama,tgl_lahir,jk,nik\n";
 
@@ -84,7 +107,8 @@ fn encodings() -> impl Strategy<Value = &'static str> {
 fn run_encode(d: &Dir, bytes: &[u8], encoding: &str, extra: &[&str]) -> super::harness::Run {
     let input = d.write("extract.csv", bytes);
     let mut args = FLAGS.to_vec();
-    args.extend_from_slice(&["--encoding", encoding]);
+    // Random rows are mostly bad: no reject-rate limit (every row rejected still exits 7).
+    args.extend_from_slice(&["--encoding", encoding, "--max-reject-rate", "1"]);
     args.extend_from_slice(extra);
     d.encode(&input, "out.padan.parquet", &args)
 }
@@ -116,9 +140,11 @@ proptest! {
         }
         let d = Dir::new();
         let br = batch_rows.to_string();
-        run_encode(&d, &bytes, encoding, &["--batch-rows", &br]).ok();
+        let run = run_encode(&d, &bytes, encoding, &["--batch-rows", &br]);
         let out = d.path("out.padan.parquet");
-        let (read, encoded, rejected) = check_counts(&out);
+        let Some((read, encoded, rejected)) = counts_or_refusal(&d, run) else {
+            return Ok(());
+        };
         prop_assert_eq!(read, lines.len() as u64, "one record per line");
         prop_assert_eq!(read, encoded + rejected);
         // Every line is accounted for exactly once: encoded ids and rejected lines are disjoint
@@ -148,8 +174,9 @@ proptest! {
         let mut bytes = HEADER.as_bytes().to_vec();
         bytes.extend_from_slice(&body);
         let d = Dir::new();
-        run_encode(&d, &bytes, encoding, &[]).ok();
-        let (read, encoded, rejected) = check_counts(&d.path("out.padan.parquet"));
-        prop_assert_eq!(read, encoded + rejected);
+        let run = run_encode(&d, &bytes, encoding, &[]);
+        if let Some((read, encoded, rejected)) = counts_or_refusal(&d, run) {
+            prop_assert_eq!(read, encoded + rejected);
+        }
     }
 }

@@ -25,6 +25,8 @@ fn bare_cr_line_ends_give_distinct_increasing_line_numbers() {
             "name=nama",
             "--column",
             "dob=tgl_lahir",
+            "--max-reject-rate",
+            "1",
         ],
     )
     .ok();
