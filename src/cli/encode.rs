@@ -186,7 +186,7 @@ pub fn run(args: EncodeArgs) -> Result<()> {
         let v = serde_json::json!({
             "status": if written { "ok" } else { "too_many_rejects" },
             "agency": agency,
-            "input": args.input.display().to_string(),
+            "input": input_name(&args.input),
             "input_format": summary.input_format,
             "rows_read": c.rows_read,
             "rows_encoded": c.rows_encoded,
@@ -231,6 +231,15 @@ pub fn run(args: EncodeArgs) -> Result<()> {
     }
 }
 
+/// The extract's name in the summary (`-` is standard input).
+fn input_name(input: &std::path::Path) -> String {
+    if input.as_os_str() == "-" {
+        crate::extract::source::STDIN_NAME.to_string()
+    } else {
+        input.display().to_string()
+    }
+}
+
 fn print_summary(
     args: &EncodeArgs,
     agency: &str,
@@ -243,7 +252,7 @@ fn print_summary(
     println!("padan encode — agency {agency}");
     println!(
         "  input        {} ({})",
-        args.input.display(),
+        input_name(&args.input),
         summary.input_format
     );
     println!(

@@ -41,6 +41,10 @@ pub struct LinkArgs {
     /// Print the commented default configuration and exit.
     #[arg(long)]
     pub print_default_config: bool,
+    /// Print the summary as JSON on standard output (counts, inputs, thresholds, model, timings,
+    /// warnings, output directory); warnings still go to standard error too.
+    #[arg(long)]
+    pub json: bool,
     /// Print only errors and warnings.
     #[arg(long, short)]
     pub quiet: bool,
@@ -83,11 +87,36 @@ pub fn run(args: LinkArgs) -> Result<()> {
         out_dir: out.clone(),
         config,
     };
-    let bar = Progress::spinner(args.quiet, "linking");
+    let bar = Progress::spinner(args.quiet || args.json, "linking");
     let manifest = super::with_threads(args.threads, || job.run(&|s| bar.message(s)))?;
     bar.finish();
     for w in &manifest.warnings {
         eprintln!("warning: {w}");
+    }
+    if args.json {
+        let m = serde_json::to_value(&manifest)
+            .map_err(|e| Error::Internal(format!("the link summary as JSON: {e}")))?;
+        let mut v = serde_json::json!({
+            "status": "ok",
+            "out": out.display().to_string(),
+            "manifest": out.join("manifest.json").display().to_string(),
+        });
+        for k in [
+            "inputs",
+            "schema_fingerprint",
+            "key_fingerprint",
+            "counts",
+            "thresholds",
+            "model",
+            "timings",
+            "threads",
+            "outputs",
+            "warnings",
+        ] {
+            v[k] = m[k].clone();
+        }
+        println!("{v:#}");
+        return Ok(());
     }
     if args.quiet {
         return Ok(());

@@ -303,3 +303,32 @@ fn every_exit_code_is_in_each_commands_help() {
         );
     }
 }
+
+#[test]
+fn link_json_prints_a_machine_readable_summary() {
+    let d = Dir::new();
+    for a in ["kemlu", "polri"] {
+        d.encode_synth(a, &format!("{a}.padan.parquet"), &[]).ok();
+    }
+    let r = d
+        .padan([
+            "link",
+            "--json",
+            "--out",
+            "ms",
+            "kemlu.padan.parquet",
+            "polri.padan.parquet",
+        ])
+        .ok();
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("link --json prints JSON");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.path("ms/manifest.json")).unwrap()).unwrap();
+    assert_eq!(v["status"], "ok");
+    assert!(v["out"].as_str().unwrap().ends_with("ms"));
+    assert_eq!(
+        v["counts"], manifest["counts"],
+        "the counts of the manifest"
+    );
+    assert_eq!(v["inputs"].as_array().unwrap().len(), 2);
+    assert!(v["counts"]["records"].as_u64().unwrap() > 0);
+}
