@@ -283,7 +283,19 @@ impl<'a> EncodeJob<'a> {
             writer.finish(&meta)?;
         }
         // When refused, the encoded file's and the lookup's temporary files are removed as they
-        // drop: nothing that looks like a complete encoded file is left.
+        // drop, and an encoded file left at the output path by an earlier run is removed too:
+        // nothing that looks like this run's complete encoded file is left.
+        let refused = match refused {
+            Some(why) if self.output.is_file() => {
+                std::fs::remove_file(&self.output)
+                    .map_err(|e| Error::io("removing the earlier", &self.output, e))?;
+                Some(format!(
+                    "{why} (the encoded file an earlier run left at {} was removed)",
+                    self.output.display()
+                ))
+            }
+            r => r,
+        };
         rejects.commit()?;
         Ok(EncodeSummary {
             counts,

@@ -180,7 +180,10 @@ impl CsvReader {
             offset += 1;
         }
         if opts.skip_rows > 0 {
-            notes.push(format!("{} rows skipped above the header", opts.skip_rows));
+            notes.push(format!(
+                "{} row(s) skipped above the header",
+                opts.skip_rows
+            ));
         }
         let head = buf.fill_buf().map_err(read_err)?;
         let body = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);

@@ -39,21 +39,23 @@ impl SheetReader {
         opts: &ReadOptions,
     ) -> Result<SheetReader> {
         let r = bytes.reader(path)?;
-        let (names, range, kind_name) = match kind {
-            Kind::Xlsx => load::<calamine::Xlsx<_>>(path, r, opts, "xlsx")?,
-            Kind::Xls => load::<calamine::Xls<_>>(path, r, opts, "xls")?,
-            Kind::Ods => load::<calamine::Ods<_>>(path, r, opts, "ods")?,
+        let kind_name = match kind {
+            Kind::Xlsx => "xlsx",
+            Kind::Xls => "xls",
+            Kind::Ods => "ods",
             _ => return Err(Error::Internal("not a spreadsheet".into())),
+        };
+        let (sheet, range) = match kind {
+            Kind::Xlsx => load::<calamine::Xlsx<_>>(path, r, opts, kind_name)?,
+            Kind::Xls => load::<calamine::Xls<_>>(path, r, opts, kind_name)?,
+            _ => load::<calamine::Ods<_>>(path, r, opts, kind_name)?,
         };
         let start_row = range.start().map(|s| s.0 as u64).unwrap_or(0);
         let mut rows_iter = range.rows().enumerate().skip(opts.skip_rows);
         let Some((hi, header_cells)) = rows_iter.next() else {
             return Err(Error::input_file(
                 path,
-                format!(
-                    "sheet '{}' is empty: an extract needs a header row and data rows",
-                    names.1
-                ),
+                format!("sheet '{sheet}' is empty: an extract needs a header row and data rows"),
             ));
         };
         let header: Vec<String> = header_cells
@@ -79,7 +81,7 @@ impl SheetReader {
             total: out.len() as u64,
             rows: out.into_iter(),
             done: 0,
-            sheet: names.1,
+            sheet,
             kind: kind_name,
         })
     }
@@ -102,13 +104,13 @@ impl SheetReader {
     }
 }
 
-/// Opens the workbook and reads the chosen sheet: ((sheet names, chosen), range, kind).
+/// Opens the workbook and reads the chosen sheet: (its name, its cells).
 fn load<W: Reader<Box<dyn ReadSeek>>>(
     path: &Path,
     r: Box<dyn ReadSeek>,
     opts: &ReadOptions,
     kind: &'static str,
-) -> Result<((Vec<String>, String), Range<Data>, &'static str)> {
+) -> Result<(String, Range<Data>)> {
     // calamine's messages are not shown: they may quote the file's content.
     let mut wb = W::new(r).map_err(|_| {
         Error::input_file(
@@ -143,7 +145,7 @@ fn load<W: Reader<Box<dyn ReadSeek>>>(
             format!("sheet '{sheet}' cannot be read: open the workbook in a spreadsheet and save it again, or export the sheet as CSV"),
         )
     })?;
-    Ok(((names, sheet), range, kind))
+    Ok((sheet, range))
 }
 
 fn list(names: &[String]) -> String {

@@ -246,8 +246,9 @@ fn too_many_rejects_exit_7_after_writing_the_rejects_and_no_encoded_file() {
     );
     encode(&d, &half, "half.parquet", &[]).ok();
     assert_eq!(check_counts(&d.path("half.parquet")), (4, 2, 2));
-    std::fs::remove_file(d.path("half.parquet")).unwrap();
+    // A refused run also removes the encoded file an earlier run left at its output path.
     let r = encode(&d, &half, "half.parquet", &["--max-reject-rate", "0.4"]).fails(7);
+    assert!(r.stderr.contains("was removed"), "{r:#?}");
     assert!(r.stderr.contains("2 of 4 rows rejected"), "{r:#?}");
     assert!(!d.path("half.parquet").exists());
     // --json: the summary on stdout, also when refused.
