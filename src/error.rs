@@ -96,6 +96,49 @@ pub enum Error {
     Internal(String),
 }
 
+/// Whether a fragment quoted by a parser may be shown: it looks like a configuration key or
+/// keyword (lower-case ASCII letters, digits, `_`, `-`, `.`; at most 40 characters). A fragment
+/// of a data file handed over as a configuration by mistake (a name, a number) is not shown.
+pub fn looks_like_config_key(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 40
+        && s.bytes().any(|b| b.is_ascii_lowercase())
+        && s.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.')
+        })
+}
+
+/// A TOML / JSON parser's message with every quoted fragment that does not look like a
+/// configuration key replaced by `…` (parsers quote the file's text: `unknown field `X``).
+pub fn redact_parser_message(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(i) = rest.find(['`', '"', '\'']) {
+        let q = rest[i..].chars().next().expect("found above");
+        out.push_str(&rest[..i + 1]);
+        let after = &rest[i + 1..];
+        match after.find(q) {
+            Some(j) => {
+                let frag = &after[..j];
+                out.push_str(if looks_like_config_key(frag) {
+                    frag
+                } else {
+                    "…"
+                });
+                out.push(q);
+                rest = &after[j + 1..];
+            }
+            None => {
+                // An unbalanced quote: drop the rest rather than risk echoing text.
+                out.push('…');
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The exit codes, for every command's `--help` (docs/cli.md has the same table).
 pub const EXIT_CODES_HELP: &str = "Exit codes:
   0  success (rows may still have been rejected: see the summary and the rejects file)
@@ -176,5 +219,28 @@ impl Error {
             Error::CheckFailed(_) => 6,
             Error::TooManyRejects(_) => 7,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parser_messages_keep_config_keys_and_drop_other_fragments() {
+        assert_eq!(
+            redact_parser_message("unknown field `ZQXV03`, expected one of `agency`, `id_column`"),
+            "unknown field `…`, expected one of `agency`, `id_column`"
+        );
+        assert_eq!(
+            redact_parser_message("unknown field `bitz`, expected `bits`"),
+            "unknown field `bitz`, expected `bits`"
+        );
+        assert_eq!(
+            redact_parser_message("invalid value \"Siti Aminah\" here"),
+            "invalid value \"…\" here"
+        );
+        assert_eq!(redact_parser_message("bad `3201014703900001"), "bad `…");
+        assert_eq!(redact_parser_message("no quotes"), "no quotes");
     }
 }

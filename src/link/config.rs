@@ -270,7 +270,7 @@ impl LinkConfig {
     /// Parses and validates a config; errors name the key.
     pub fn from_toml(text: &str, source: &str) -> Result<LinkConfig> {
         let c: LinkConfig = toml::from_str(text).map_err(|e| {
-            let msg = e.message().to_string();
+            let msg = crate::error::redact_parser_message(e.message());
             Error::config(source, msg)
         })?;
         c.validate(source)?;

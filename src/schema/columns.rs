@@ -75,7 +75,7 @@ impl ColumnMap {
     /// Parses a column map from TOML.
     pub fn from_toml(text: &str, source: &str) -> Result<ColumnMap> {
         toml::from_str(text).map_err(|e| {
-            let msg = e.message().to_string();
+            let msg = crate::error::redact_parser_message(e.message());
             Error::config(source, msg)
         })
     }

@@ -397,8 +397,15 @@ impl Schema {
 
     /// Parses the canonical JSON stored in an encoded file.
     pub fn from_canonical_json(text: &str, source: &str) -> Result<Schema> {
-        let schema: Schema = serde_json::from_str(text)
-            .map_err(|e| Error::config(source, format!("embedded schema: {e}")))?;
+        let schema: Schema = serde_json::from_str(text).map_err(|e| {
+            Error::config(
+                source,
+                format!(
+                    "embedded schema: {}",
+                    crate::error::redact_parser_message(&e.to_string())
+                ),
+            )
+        })?;
         schema.validate(source)?;
         Ok(schema)
     }
@@ -436,7 +443,7 @@ impl Schema {
 
 /// A toml error message without the source snippet (which could echo a value).
 fn toml_error(e: &toml::de::Error, text: &str) -> String {
-    let msg = e.message().to_string();
+    let msg = crate::error::redact_parser_message(e.message());
     match e.span() {
         Some(span) => {
             let upto = &text[..span.start.min(text.len())];
@@ -447,7 +454,7 @@ fn toml_error(e: &toml::de::Error, text: &str) -> String {
                 .nth(line - 1)
                 .and_then(|l| l.split_once('='))
                 .map(|(k, _)| k.trim().to_string())
-                .filter(|k| !k.is_empty() && !k.starts_with('['));
+                .filter(|k| crate::error::looks_like_config_key(k));
             match key {
                 Some(k) => format!("line {line}, key '{k}': {msg}"),
                 None => format!("line {line}: {msg}"),
