@@ -51,7 +51,10 @@ impl SheetReader {
             _ => load::<calamine::Ods<_>>(path, r, opts, kind_name)?,
         };
         let start_row = range.start().map(|s| s.0 as u64).unwrap_or(0);
-        let mut rows_iter = range.rows().enumerate().skip(opts.skip_rows);
+        // `--skip-rows N` puts the header on sheet row N + 1, as the spreadsheet numbers rows
+        // (the range starts at the first used row).
+        let skip = opts.skip_rows.saturating_sub(start_row as usize);
+        let mut rows_iter = range.rows().enumerate().skip(skip);
         let Some((hi, header_cells)) = rows_iter.next() else {
             return Err(Error::input_file(
                 path,

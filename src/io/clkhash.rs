@@ -64,9 +64,18 @@ pub fn read_clks(path: &Path) -> Result<Vec<Vec<u8>>> {
         if line.is_empty() {
             continue;
         }
-        let bytes = engine
-            .decode(line)
-            .map_err(|e| Error::input_file(path, format!("line {}: not base64 ({e})", n + 1)))?;
+        let bytes = engine.decode(line).map_err(|e| {
+            // Not `{e}`: base64's message quotes the offending character.
+            let what = match e {
+                base64::DecodeError::InvalidByte(at, _)
+                | base64::DecodeError::InvalidLastSymbol(at, _) => {
+                    format!("a character that is not base64 at offset {at}")
+                }
+                base64::DecodeError::InvalidLength(_) => "a wrong length".to_string(),
+                base64::DecodeError::InvalidPadding => "wrong padding".to_string(),
+            };
+            Error::input_file(path, format!("line {}: not base64 ({what})", n + 1))
+        })?;
         if let Some(first) = out.first() {
             if first.len() != bytes.len() {
                 return Err(Error::input_file(
