@@ -320,3 +320,62 @@ impl Extract {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_header_like_names_are_shown() {
+        for ok in [
+            "id",
+            "nama_lengkap",
+            "Tgl Lahir",
+            "NIK",
+            "kolom_2024",
+            "No. Paspor",
+        ] {
+            assert!(looks_like_column_name(ok), "{ok}");
+        }
+        for data in [
+            "3201014703900001",
+            "07/03/1990",
+            "1990-03-07",
+            "siti@example.org",
+            "",
+            "a\u{0}b",
+            "Nama yang sangat panjang sekali untuk sebuah kolom",
+        ] {
+            assert!(!looks_like_column_name(data), "{data}");
+        }
+    }
+
+    #[test]
+    fn a_first_row_of_data_is_never_listed() {
+        let schema = Schema::default_victims();
+        let map = ColumnMap::from_flags(
+            "id",
+            &["name=nama".to_string(), "dob=tgl".to_string()],
+            Default::default(),
+        )
+        .unwrap();
+        let data: Vec<String> = ["A1", "Siti Aminah", "07/03/1990"]
+            .map(String::from)
+            .to_vec();
+        let e = Projection::resolve(Path::new("x.csv"), 1, &data, &schema, &map)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !e.contains("Siti") && !e.contains("1990") && e.contains("header"),
+            "{e}"
+        );
+        let partial: Vec<String> = ["id", "nama", "07/03/1990"].map(String::from).to_vec();
+        let e = Projection::resolve(Path::new("x.csv"), 1, &partial, &schema, &map)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("'tgl'") && e.contains("'nama'") && e.contains("#3") && !e.contains("1990"),
+            "{e}"
+        );
+    }
+}
