@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes fixtures/formats/: the same few synthetic records in the formats agencies export.
 
-Run once from the repository root (needs openpyxl, pandas, pyarrow):
+Run once from the repository root (needs openpyxl, odfpy, pandas, pyarrow):
     python3 scripts/make_format_fixtures.py
 The records are invented; none is a real person.
 """
@@ -70,6 +70,19 @@ def main():
     for r in range(5):
         ws.append([f"ZQXV{3000 + r * 4 + c:05d}K" for c in range(4)])
     wb.save(os.path.join(OUT, "sentinel.xlsx"))
+
+    # An OpenDocument spreadsheet (pandas with odfpy): dates as date cells, F4's NIK a number.
+    ods = pd.DataFrame(
+        {
+            "id": [r[0] for r in ROWS],
+            "nama": [r[1] for r in ROWS],
+            "tgl_lahir": [dt.datetime.strptime(r[2], "%Y-%m-%d") for r in ROWS],
+            "jk": [r[3] for r in ROWS],
+            "nik": [r[4] if r[0] != "F4" else 3271010206790000 for r in ROWS],
+        },
+        dtype=object,
+    )
+    ods.to_excel(os.path.join(OUT, "people.ods"), sheet_name="Korban", index=False, engine="odf")
 
     # pandas: float64 NIK (a gap makes pandas store integers as float), timestamp dates,
     # a categorical (dictionary) sex, large_string names.

@@ -1,4 +1,5 @@
-//! The formats agencies export (fixtures/formats/, written by scripts/make_format_fixtures.py),
+//! The formats agencies export (fixtures/formats/, written by scripts/make_format_fixtures.py:
+//! xlsx, ods, gzip, UTF-16, pipe, sep= and title rows, pandas Parquet),
 //! told by content: each encodes exactly like the same records in a plain CSV. Also standard
 //! input, the reject-rate limit (exit code 7) and `encode --json`.
 
@@ -38,7 +39,7 @@ fn every_format_encodes_like_the_plain_csv() {
     let d = Dir::new();
     encode(&d, &formats("people.csv"), "ref.parquet", &[]).ok();
     assert_eq!(check_counts(&d.path("ref.parquet")), (4, 4, 0));
-    let cases: [(&str, &[&str]); 5] = [
+    let cases: [(&str, &[&str]); 6] = [
         ("people.csv.gz", &[]),
         ("people-utf16.txt", &[]),
         ("people-pipe.txt", &[]),
@@ -46,6 +47,8 @@ fn every_format_encodes_like_the_plain_csv() {
         ("people-title.csv", &["--skip-rows", "2"]),
         // Data on the second sheet, under a title row; dates as date cells, F4's NIK a number.
         ("people.xlsx", &["--sheet", "Korban", "--skip-rows", "1"]),
+        // OpenDocument (pandas with odfpy), the header on the first row.
+        ("people.ods", &["--sheet", "Korban"]),
     ];
     for (name, extra) in cases {
         let out = format!("{name}.parquet");
