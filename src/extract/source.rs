@@ -265,11 +265,17 @@ pub(crate) struct Utf16ToUtf8<R> {
 
 impl<R: Read> Utf16ToUtf8<R> {
     pub(crate) fn new(inner: R, enc: &'static encoding_rs::Encoding) -> Self {
+        const CHUNK: usize = 32 * 1024;
+        let decoder = enc.new_decoder_with_bom_removal();
+        // Room for a whole input chunk's worth of output, so that each call consumes its input.
+        let out_len = decoder
+            .max_utf8_buffer_length(CHUNK)
+            .unwrap_or(3 * CHUNK + 16);
         Utf16ToUtf8 {
             inner,
-            decoder: enc.new_decoder_with_bom_removal(),
-            input: vec![0; 32 * 1024],
-            output: vec![0; 3 * 32 * 1024 + 16],
+            decoder,
+            input: vec![0; CHUNK],
+            output: vec![0; out_len],
             out_start: 0,
             out_end: 0,
             eof: false,
@@ -288,7 +294,9 @@ impl<R: Read> Read for Utf16ToUtf8<R> {
             let (_, read, written, _) =
                 self.decoder
                     .decode_to_utf8(&self.input[..n], &mut self.output, self.eof);
-            debug_assert_eq!(read, n, "the output buffer holds a whole input buffer");
+            if read != n {
+                return Err(io::Error::other("UTF-16 decoding fell behind its input"));
+            }
             self.out_start = 0;
             self.out_end = written;
         }
