@@ -452,6 +452,24 @@ fn link_evaluate_report_reveal_and_import_never_echo_a_cell() {
             ),
         ),
     ));
+    truths.push((
+        "lookup-right-columns",
+        d.write(
+            "in/lookup.csv",
+            csv_text(Some(&["record_id", "pseudonym"]), &grid(2100, 5, 2), ","),
+        ),
+    ));
+    truths.push((
+        "lookup-with-decoy-column",
+        d.write(
+            "in/lookup3.csv",
+            csv_text(
+                Some(&["record_id", "pseudonym", "decoy"]),
+                &grid(2200, 5, 3),
+                ",",
+            ),
+        ),
+    ));
     for (what, input) in &truths {
         let i = input.display().to_string();
         let runs = [
