@@ -39,15 +39,15 @@
 
 use std::path::Path;
 
-use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::error::{Error, Location, Result};
-use crate::io::lookup::{Lookup, LookupEntry};
+use crate::io::lookup::Lookup;
 use crate::io::matchset::{
     scan_candidates, scan_clusters, scan_pairs, Decision, CANDIDATES_FILE, CLUSTERS_FILE,
     PAIRS_FILE,
 };
+use crate::io::truth::Truth;
 use crate::metrics::{cluster_metrics, pair_metrics, true_pair_count, ClusterMetrics, PairMetrics};
 
 /// What `padan evaluate` reports (also its `--json` output).
@@ -159,151 +159,6 @@ impl Completeness {
 
 /// The hint shown when `candidates.parquet` is absent.
 pub const CANDIDATES_HINT: &str = "not recorded — run padan link with --write-candidates";
-
-/// The truth: every `(agency, record_id)` mapped once to a dense index.
-struct Truth {
-    agencies: FxHashMap<String, u32>,
-    /// Per agency: record id → dense index.
-    ids: Vec<FxHashMap<String, u32>>,
-    /// Per dense index: person (dense id).
-    person: Vec<u64>,
-    /// Per dense index: agency index.
-    agency: Vec<u32>,
-}
-
-impl Truth {
-    /// Renames `agency`'s truth ids to their pseudonyms and adds its decoys as one-record persons.
-    /// Returns the decoys added.
-    fn apply_lookup(&mut self, agency: &str, lookup: &Lookup) -> Result<u64> {
-        let a = match self.agencies.get(agency) {
-            Some(&a) => a,
-            None => {
-                let a = self.ids.len() as u32;
-                self.agencies.insert(agency.to_string(), a);
-                self.ids.push(FxHashMap::default());
-                a
-            }
-        };
-        let by_id = std::mem::take(&mut self.ids[a as usize]);
-        let mut next_person = self.person.iter().max().map_or(0, |p| p + 1);
-        let mut entries: Vec<(&String, &LookupEntry)> = lookup.entries.iter().collect();
-        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        let mut renamed = FxHashMap::default();
-        let mut decoys = 0;
-        for (pseudonym, entry) in entries {
-            let idx = match entry {
-                LookupEntry::Record(id) => match by_id.get(id.as_str()) {
-                    Some(&idx) => idx,
-                    None => continue,
-                },
-                LookupEntry::Decoy => {
-                    let idx = u32::try_from(self.person.len()).map_err(|_| {
-                        Error::input_file(&lookup.path, "more than 4 294 967 295 truth records")
-                    })?;
-                    self.person.push(next_person);
-                    self.agency.push(a);
-                    next_person += 1;
-                    decoys += 1;
-                    idx
-                }
-            };
-            renamed.insert(pseudonym.clone(), idx);
-        }
-        self.ids[a as usize] = renamed;
-        Ok(decoys)
-    }
-
-    fn lookup(&self, agency: &str, record_id: &str) -> Option<u32> {
-        let a = *self.agencies.get(agency)?;
-        self.ids[a as usize].get(record_id).copied()
-    }
-
-    fn read(path: &Path) -> Result<Truth> {
-        let at = |line: Option<u64>, column: Option<&str>| crate::io::location(path, line, column);
-        let (mut rdr, headers) = crate::io::open_csv_table(path)?;
-        let col = |name: &str| {
-            headers
-                .iter()
-                .position(|h| h.trim() == name)
-                .ok_or_else(|| {
-                    Error::input(
-                        at(Some(1), Some(name)),
-                        "missing column (a truth file has columns agency,record_id,person_id)",
-                    )
-                })
-        };
-        let (ca, cr, cp) = (col("agency")?, col("record_id")?, col("person_id")?);
-
-        let mut truth = Truth {
-            agencies: FxHashMap::default(),
-            ids: Vec::new(),
-            person: Vec::new(),
-            agency: Vec::new(),
-        };
-        let mut persons: FxHashMap<String, u64> = FxHashMap::default();
-        let mut rec = csv::ByteRecord::new();
-        let mut line = 1u64;
-        loop {
-            match rdr.read_byte_record(&mut rec) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => {
-                    let l = e.position().map(|p| p.line()).or(Some(line + 1));
-                    // csv's messages give positions and lengths, not cell contents.
-                    return Err(Error::input(at(l, None), format!("unreadable row: {e}")));
-                }
-            }
-            line = rec.position().map_or(line + 1, |p| p.line());
-            let cell = |i: usize, name: &str| -> Result<&str> {
-                match rec.get(i).map(std::str::from_utf8) {
-                    Some(Ok(v)) if !v.trim().is_empty() => Ok(v.trim()),
-                    Some(Err(_)) => Err(Error::input(at(Some(line), Some(name)), "not UTF-8")),
-                    _ => Err(Error::input(at(Some(line), Some(name)), "empty value")),
-                }
-            };
-            let (agency, record_id, person) = (
-                cell(ca, "agency")?,
-                cell(cr, "record_id")?,
-                cell(cp, "person_id")?,
-            );
-            let idx = u32::try_from(truth.person.len()).map_err(|_| {
-                Error::input(
-                    at(Some(line), None),
-                    "more than 4 294 967 295 truth records",
-                )
-            })?;
-            let a = match truth.agencies.get(agency) {
-                Some(&a) => a,
-                None => {
-                    let a = truth.ids.len() as u32;
-                    truth.agencies.insert(agency.to_string(), a);
-                    truth.ids.push(FxHashMap::default());
-                    a
-                }
-            };
-            if truth.ids[a as usize]
-                .insert(record_id.to_string(), idx)
-                .is_some()
-            {
-                return Err(Error::input(
-                    at(Some(line), Some("record_id")),
-                    "this (agency, record_id) already appeared on an earlier line",
-                ));
-            }
-            let p = match persons.get(person) {
-                Some(&p) => p,
-                None => {
-                    let p = persons.len() as u64;
-                    persons.insert(person.to_string(), p);
-                    p
-                }
-            };
-            truth.person.push(p);
-            truth.agency.push(a);
-        }
-        Ok(truth)
-    }
-}
 
 /// A pair of dense indices as one unordered key.
 fn pair_key(a: u32, b: u32) -> u64 {

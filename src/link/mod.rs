@@ -19,9 +19,9 @@ pub mod compare;
 pub mod config;
 pub mod data;
 pub mod dice;
-pub mod output;
 pub mod pipeline;
 pub mod record;
 
+pub use crate::io::manifest::Manifest;
 pub use config::{LinkConfig, DEFAULT_CONFIG_TOML};
-pub use pipeline::{LinkJob, Manifest};
+pub use pipeline::LinkJob;

@@ -3,7 +3,6 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -12,11 +11,12 @@ use super::block::{self, pack, unpack, BlockingStats, Blocks, PairKey};
 use super::compare::{Comparator, LevelCoder};
 use super::config::{LinkConfig, Training};
 use super::data::Records;
-use super::output;
 use crate::error::{Error, Result};
-use crate::scoring::{
-    self, ClusterOptions, Edge, EmReport, KindFit, KindPatterns, Model, Patterns,
+use crate::io::manifest::{
+    Counts, FieldInfo, InputInfo, LevelInfo, Manifest, ModelInfo, ThresholdInfo, Timings,
 };
+use crate::io::matchset::{MatchSetWriter, PairsData, RecordIds};
+use crate::scoring::{self, ClusterOptions, Edge, KindPatterns, Model, Patterns};
 
 /// A link run.
 pub struct LinkJob {
@@ -26,179 +26,6 @@ pub struct LinkJob {
     pub out_dir: PathBuf,
     /// The configuration.
     pub config: LinkConfig,
-}
-
-/// One input as recorded in the manifest.
-#[derive(Debug, Clone, Serialize)]
-pub struct ManifestInput {
-    /// File name as given.
-    pub file: String,
-    /// blake3 of the file.
-    pub blake3: String,
-    /// Agency.
-    pub agency: String,
-    /// Records in the file.
-    pub rows: u64,
-    /// Rows the agency read.
-    pub rows_read: u64,
-    /// Rows the agency rejected.
-    pub rows_rejected: u64,
-    /// Encoding format version.
-    pub encoding_version: u32,
-    /// Schema fingerprint.
-    pub schema_fingerprint: String,
-    /// Key fingerprint.
-    pub key_fingerprint: String,
-    /// Rejected rows by reason.
-    pub rejects_by_reason: BTreeMap<String, u64>,
-    /// Dropped values by reason.
-    pub dropped_by_reason: BTreeMap<String, u64>,
-    /// Flags by reason.
-    pub flags_by_reason: BTreeMap<String, u64>,
-}
-
-/// One level of a field in the fitted model.
-#[derive(Debug, Clone, Serialize)]
-pub struct ManifestLevel {
-    /// Level index (1 = best).
-    pub index: u8,
-    /// Label.
-    pub label: String,
-    /// P(level | match).
-    pub m: f64,
-    /// P(level | non-match).
-    pub u: f64,
-    /// log2(m/u).
-    pub weight: f64,
-}
-
-/// One field of the fitted model.
-#[derive(Debug, Clone, Serialize)]
-pub struct ManifestField {
-    /// Field name.
-    pub name: String,
-    /// Field kind.
-    pub kind: String,
-    /// Whether m/u came from the config rather than the fit.
-    pub fixed: bool,
-    /// Levels (null excluded: its weight is 0).
-    pub levels: Vec<ManifestLevel>,
-}
-
-/// The fitted model.
-#[derive(Debug, Clone, Serialize)]
-pub struct ManifestModel {
-    /// Prior P(match) among candidate pairs.
-    pub lambda: f64,
-    /// log2(λ / (1 − λ)).
-    pub prior_weight: f64,
-    /// Where u came from.
-    pub u_source: String,
-    /// Random pairs compared for u.
-    pub random_pairs: u64,
-    /// Fields.
-    pub fields: Vec<ManifestField>,
-    /// EM convergence.
-    pub em: EmReport,
-    /// How m and λ were trained (`blocks` or `candidates`).
-    pub training: String,
-    /// With `blocks`: what EM found on each block kind's pairs.
-    pub training_by_kind: Vec<KindFit>,
-}
-
-/// Thresholds in both scales.
-#[derive(Debug, Clone, Serialize)]
-pub struct ManifestThresholds {
-    /// Match threshold on probability.
-    pub match_probability: f64,
-    /// Review threshold on probability.
-    pub review_probability: f64,
-    /// The same on match weight.
-    pub match_weight: f64,
-    /// The same on match weight.
-    pub review_weight: f64,
-}
-
-/// Counts at each stage.
-#[derive(Debug, Clone, Serialize)]
-pub struct ManifestCounts {
-    /// Records linked.
-    pub records: u64,
-    /// Records per agency.
-    pub records_by_agency: BTreeMap<String, u64>,
-    /// Blocking stats.
-    #[serde(flatten)]
-    pub blocking: BlockingStats,
-    /// Pairs decided review.
-    pub pairs_review: u64,
-    /// Pairs decided match.
-    pub pairs_match: u64,
-    /// Match pairs inside one agency.
-    pub pairs_match_within_agency: u64,
-    /// Clusters (singletons included).
-    pub clusters: u64,
-    /// Clusters of two or more records.
-    pub clusters_multi: u64,
-    /// Clusters holding two records of one agency.
-    pub clusters_with_duplicates: u64,
-    /// Match edges the agency constraint refused.
-    pub merges_refused: u64,
-}
-
-/// Timings in seconds.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Timings {
-    /// Reading inputs.
-    pub read: f64,
-    /// Blocking.
-    pub block: f64,
-    /// Comparing candidates.
-    pub compare: f64,
-    /// Estimating u and fitting m, λ.
-    pub fit: f64,
-    /// Scoring and deciding.
-    pub score: f64,
-    /// Clustering.
-    pub resolve: f64,
-    /// Writing outputs.
-    pub write: f64,
-    /// Total.
-    pub total: f64,
-}
-
-/// The match set's manifest.
-#[derive(Debug, Clone, Serialize)]
-pub struct Manifest {
-    /// `padan-match-set`.
-    pub format: String,
-    /// Format version.
-    pub format_version: u32,
-    /// padan version.
-    pub padan_version: String,
-    /// Inputs.
-    pub inputs: Vec<ManifestInput>,
-    /// Shared schema fingerprint.
-    pub schema_fingerprint: String,
-    /// Shared key fingerprint.
-    pub key_fingerprint: String,
-    /// The config as used.
-    pub config: LinkConfig,
-    /// The fitted model.
-    pub model: ManifestModel,
-    /// Thresholds.
-    pub thresholds: ManifestThresholds,
-    /// Counts.
-    pub counts: ManifestCounts,
-    /// Timings.
-    pub timings: Timings,
-    /// Rayon threads used.
-    pub threads: usize,
-    /// Popcount instruction set used.
-    pub isa: String,
-    /// Output file names.
-    pub outputs: BTreeMap<String, Option<String>>,
-    /// Warnings raised during the run (no values).
-    pub warnings: Vec<String>,
 }
 
 /// Scored pairs above the review threshold, in output order.
@@ -499,36 +326,30 @@ impl LinkJob {
         };
         manifest_model.training_by_kind = kind_fits;
         let mut manifest = Manifest {
-            format: "padan-match-set".into(),
-            format_version: 1,
-            padan_version: crate::VERSION.into(),
-            inputs: Vec::new(),
+            inputs: manifest_inputs(&recs)?,
             schema_fingerprint: recs.schema.fingerprint(),
             key_fingerprint: recs.inputs[0].meta.key_fingerprint.clone(),
-            config: cfg.clone(),
+            config: config_json(cfg)?,
             model: manifest_model,
             thresholds: th,
             counts,
-            timings: Timings::default(),
+            timings,
             threads: rayon::current_num_threads(),
             isa: comparator.isa().to_string(),
-            outputs: BTreeMap::new(),
             warnings,
+            ..Manifest::new()
         };
-        manifest.inputs = manifest_inputs(&recs)?;
-        manifest.timings = timings;
-        prepare_out_dir(&self.out_dir)?;
-        output::write_match_set(&self.out_dir, &outcome, &mut manifest, t, t_total)?;
+        write_match_set(&self.out_dir, &outcome, &mut manifest, t, t_total)?;
         Ok(manifest)
     }
 }
 
 /// The manifest's description of every input (hashes each file).
-pub(super) fn manifest_inputs(recs: &Records) -> Result<Vec<ManifestInput>> {
+pub(super) fn manifest_inputs(recs: &Records) -> Result<Vec<InputInfo>> {
     recs.inputs
         .iter()
         .map(|i| {
-            Ok(ManifestInput {
+            Ok(InputInfo {
                 file: i.path.display().to_string(),
                 blake3: crate::io::file_blake3(&i.path)?,
                 agency: i.meta.agency.clone(),
@@ -569,16 +390,15 @@ pub fn blocking_warnings(
     w
 }
 
-/// Thresholds in probability and weight.
 /// The match weight at which a pair reaches probability `p` under the model's prior.
 fn weight_for_probability(model: &Model, p: f64) -> f64 {
-    let p = p.clamp(1e-12, 1.0 - 1e-12);
-    (p / (1.0 - p)).log2() - model.prior_weight()
+    scoring::weight_for_probability(p, model.prior_weight())
 }
 
-fn thresholds(model: &Model, cfg: &LinkConfig) -> ManifestThresholds {
+/// Thresholds in probability and weight.
+fn thresholds(model: &Model, cfg: &LinkConfig) -> ThresholdInfo {
     let w = |p: f64| weight_for_probability(model, p);
-    ManifestThresholds {
+    ThresholdInfo {
         match_probability: cfg.thresholds.match_probability,
         review_probability: cfg.thresholds.review_probability,
         match_weight: w(cfg.thresholds.match_probability),
@@ -612,7 +432,7 @@ pub(super) fn counts(
     stats: &BlockingStats,
     scored: &ScoredPairs,
     clustering: &scoring::Clustering,
-) -> ManifestCounts {
+) -> Counts {
     let mut by_agency = BTreeMap::new();
     for i in &recs.inputs {
         by_agency.insert(i.meta.agency.clone(), i.rows as u64);
@@ -636,7 +456,7 @@ pub(super) fn counts(
             dup_clusters.insert(c);
         }
     }
-    ManifestCounts {
+    Counts {
         records: recs.len() as u64,
         records_by_agency: by_agency,
         blocking: stats.clone(),
@@ -656,7 +476,7 @@ fn manifest_model(
     model: &Model,
     fixed: &[Option<scoring::FieldParams>],
     random: usize,
-) -> ManifestModel {
+) -> ModelInfo {
     let fields = recs
         .schema
         .fields
@@ -666,12 +486,12 @@ fn manifest_model(
             let labels = comparator.comparisons[f].labels();
             let p = &model.fields[f];
             let w = p.weights();
-            ManifestField {
+            FieldInfo {
                 name: spec.name.clone(),
                 kind: spec.kind.as_str().into(),
                 fixed: fixed[f].is_some(),
                 levels: (1..p.m.len())
-                    .map(|l| ManifestLevel {
+                    .map(|l| LevelInfo {
                         index: l as u8,
                         label: labels.get(l).cloned().unwrap_or_default(),
                         m: p.m[l],
@@ -682,7 +502,7 @@ fn manifest_model(
             }
         })
         .collect();
-    ManifestModel {
+    ModelInfo {
         lambda: model.lambda,
         prior_weight: model.prior_weight(),
         u_source: "random record pairs".into(),
@@ -694,15 +514,54 @@ fn manifest_model(
     }
 }
 
-/// The default output directory check: refuses a path that is a file.
-pub fn prepare_out_dir(dir: &Path) -> Result<()> {
-    if dir.exists() && !dir.is_dir() {
-        return Err(Error::config(
-            "--out",
-            format!("{} exists and is not a directory", dir.display()),
-        ));
+/// The link config as recorded in the manifest.
+pub(super) fn config_json(cfg: &LinkConfig) -> Result<serde_json::Value> {
+    serde_json::to_value(cfg).map_err(|e| Error::Internal(format!("link config as JSON: {e}")))
+}
+
+/// Writes the match set of a run into `dir` ([`MatchSetWriter`]); the manifest gets the write
+/// and total timings.
+pub(super) fn write_match_set(
+    dir: &Path,
+    o: &LinkOutcome<'_>,
+    manifest: &mut Manifest,
+    t_write: Instant,
+    t_total: Instant,
+) -> Result<()> {
+    let recs = o.recs;
+    let ids = RecordIds {
+        agencies: &recs.agencies,
+        agency_of: &recs.agency_of,
+        ids: &recs.ids,
+    };
+    let mut w = MatchSetWriter::try_new(dir, manifest, ids)?;
+    let ab: Vec<(u32, u32)> = o.scored.pairs.iter().map(|&p| unpack(p)).collect();
+    let names: Vec<String> = recs.schema.fields.iter().map(|f| f.name.clone()).collect();
+    let pairs = PairsData {
+        pairs: &ab,
+        weights: &o.scored.weights,
+        probabilities: &o.scored.probabilities,
+        is_match: &o.scored.is_match,
+        cluster_of: &o.cluster_of,
+        fields: &names,
+    };
+    w.write_pairs(&pairs, |f, a, b| {
+        let (l, s) = o.comparator.field(f, a as usize, b as usize);
+        (
+            (l != 0).then_some(s),
+            i64::from(l),
+            o.weights[f][l as usize],
+        )
+    })?;
+    drop(ab);
+    w.write_clusters(&o.cluster_of)?;
+    if let Some((pairs, weights)) = &o.candidates {
+        let ab: Vec<(u32, u32)> = pairs.iter().map(|&p| unpack(p)).collect();
+        w.write_candidates(&ab, weights)?;
     }
-    std::fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))
+    manifest.timings.write = t_write.elapsed().as_secs_f64();
+    manifest.timings.total = t_total.elapsed().as_secs_f64();
+    w.close(manifest)
 }
 
 /// Candidates of a run of blocks: pairs in block order and their level codes.

@@ -21,12 +21,12 @@ use super::block::{pack, possible_pairs, BlockingStats, Blocks, PairKey};
 use super::compare::Comparator;
 use super::data::Records;
 use super::dice::{FilterMatrix, Kernel};
-use super::output;
 use super::pipeline::{
-    blocking_warnings, counts, manifest_inputs, prepare_out_dir, LinkJob, LinkOutcome, Manifest,
-    ManifestModel, ManifestThresholds, ScoredPairs, Timings,
+    blocking_warnings, config_json, counts, manifest_inputs, write_match_set, LinkJob, LinkOutcome,
+    ScoredPairs,
 };
 use crate::error::Result;
+use crate::io::manifest::{Manifest, ModelInfo, ThresholdInfo, Timings};
 use crate::scoring::{self, ClusterOptions, EmReport};
 
 /// Kept pairs of a chunk and their Dice.
@@ -237,14 +237,11 @@ pub(super) fn run(
         .map(|&n| vec![0.0; usize::from(n) + 1])
         .collect();
     let mut manifest = Manifest {
-        format: "padan-match-set".into(),
-        format_version: 1,
-        padan_version: crate::VERSION.into(),
         inputs: manifest_inputs(&recs)?,
         schema_fingerprint: recs.schema.fingerprint(),
         key_fingerprint: recs.inputs[0].meta.key_fingerprint.clone(),
-        config: cfg.clone(),
-        model: ManifestModel {
+        config: config_json(cfg)?,
+        model: ModelInfo {
             lambda: f64::NAN,
             prior_weight: f64::NAN,
             u_source: "none: record-level mode decides on the record Dice, no model".into(),
@@ -259,7 +256,7 @@ pub(super) fn run(
             training: RECORD_DICE_TRAINING.into(),
             training_by_kind: Vec::new(),
         },
-        thresholds: ManifestThresholds {
+        thresholds: ThresholdInfo {
             match_probability: f64::NAN,
             review_probability: f64::NAN,
             match_weight: match_dice,
@@ -269,8 +266,8 @@ pub(super) fn run(
         timings,
         threads: rayon::current_num_threads(),
         isa: kernel.isa().name().to_string(),
-        outputs: BTreeMap::new(),
         warnings,
+        ..Manifest::new()
     };
     let outcome = LinkOutcome {
         recs: &recs,
@@ -280,8 +277,7 @@ pub(super) fn run(
         candidates,
         cluster_of: clustering.cluster_of,
     };
-    prepare_out_dir(&job.out_dir)?;
-    output::write_match_set(&job.out_dir, &outcome, &mut manifest, t, t_total)?;
+    write_match_set(&job.out_dir, &outcome, &mut manifest, t, t_total)?;
     Ok(manifest)
 }
 

@@ -95,7 +95,7 @@ pub fn render(d: &ReportData) -> String {
         esc(&d.dir_name),
         agencies.len(),
         esc(&agencies.join(", ")),
-        fmt_int(d.clusters.records.max(m.counts.records.unwrap_or(0))),
+        fmt_int(d.clusters.records.max(m.counts.records)),
         esc(or_dash(&m.padan_version)),
         esc(crate::VERSION)
     );
@@ -176,8 +176,13 @@ fn table(o: &mut String, head: &[&str], rows: &[(bool, Vec<String>)]) {
     o.push_str("</tbody></table>\n");
 }
 
-fn opt_int(v: Option<u64>) -> String {
-    v.map(fmt_int).unwrap_or_else(|| "–".into())
+/// A ratio to 6 decimals ("–" when NaN: not recorded).
+fn ratio(r: f64) -> String {
+    if r.is_nan() {
+        "–".into()
+    } else {
+        fmt_f(r, 6)
+    }
 }
 
 fn short(h: &str, n: usize) -> String {
@@ -199,34 +204,31 @@ fn summary(o: &mut String, d: &ReportData) {
     kv(
         o,
         &[
+            (fmt_int(d.clusters.records.max(c.records)), "records linked"),
+            (fmt_int(c.blocking.candidates), "candidate pairs compared"),
+            (fmt_int(c.pairs_match), "pairs decided match"),
+            (fmt_int(c.pairs_review), "pairs for review"),
             (
-                fmt_int(d.clusters.records.max(c.records.unwrap_or(0))),
-                "records linked",
-            ),
-            (opt_int(c.candidates), "candidate pairs compared"),
-            (opt_int(c.pairs_match), "pairs decided match"),
-            (opt_int(c.pairs_review), "pairs for review"),
-            (
-                opt_int(c.clusters.or(Some(d.clusters.clusters))),
+                fmt_int(if c.clusters > 0 {
+                    c.clusters
+                } else {
+                    d.clusters.clusters
+                }),
                 "clusters (people)",
             ),
-            (opt_int(c.clusters_multi), "clusters of 2+ records"),
+            (fmt_int(c.clusters_multi), "clusters of 2+ records"),
         ],
     );
     o.push_str("<h3>Inputs</h3>\n");
     // fingerprints and encoding version are shared by compatible inputs: said once, unless
     // they differ (then per input)
-    let same = |f: &dyn Fn(&super::InputInfo) -> String| {
+    let same = |f: &dyn Fn(&crate::io::manifest::InputInfo) -> String| {
         let first = m.inputs.first().map(f);
         first.filter(|x| m.inputs.iter().all(|i| f(i) == *x))
     };
     let schema_fp = same(&|i| i.schema_fingerprint.clone());
     let key_fp = same(&|i| i.key_fingerprint.clone());
-    let enc = same(&|i| {
-        i.encoding_version
-            .map(|v| v.to_string())
-            .unwrap_or_default()
-    });
+    let enc = same(&|i| i.encoding_version.to_string());
     let mono = |s: &str| format!("<span class=\"mono\">{}</span>", esc(s));
     let rows: Vec<(bool, Vec<String>)> = m
         .inputs
@@ -235,9 +237,9 @@ fn summary(o: &mut String, d: &ReportData) {
             let mut r = vec![
                 esc(&i.agency),
                 mono(&i.file),
-                opt_int(i.rows_read),
+                fmt_int(i.rows_read),
                 fmt_int(i.rows),
-                opt_int(i.rows_rejected),
+                fmt_int(i.rows_rejected),
                 format!("<span class=\"mono\">{}</span>", short(&i.blake3, 12)),
             ];
             if schema_fp.is_none() {
@@ -247,7 +249,7 @@ fn summary(o: &mut String, d: &ReportData) {
                 r.push(mono(&i.key_fingerprint));
             }
             if enc.is_none() {
-                r.push(opt_int(i.encoding_version));
+                r.push(fmt_int(u64::from(i.encoding_version)));
             }
             (false, r)
         })
@@ -289,7 +291,13 @@ fn summary(o: &mut String, d: &ReportData) {
     }
     o.push_str("<h3>Thresholds and model</h3>\n");
     let t = &m.thresholds;
-    let pr = |v: Option<f64>| v.map(|x| fmt_f(x, 4)).unwrap_or_else(|| "–".into());
+    let pr = |v: f64| {
+        if v.is_nan() {
+            "–".into()
+        } else {
+            fmt_f(v, 4)
+        }
+    };
     let wt = |v: Option<f64>| v.map(|x| fmt_f(x, 2)).unwrap_or_else(|| "–".into());
     table(
         o,
@@ -335,12 +343,15 @@ fn summary(o: &mut String, d: &ReportData) {
                 false,
                 vec![
                     "random pairs sampled for u".into(),
-                    opt_int(m.model.random_pairs),
+                    fmt_int(m.model.random_pairs),
                 ],
             ),
             (
                 false,
-                vec!["EM iterations".into(), fmt_int(m.model.em.iterations)],
+                vec![
+                    "EM iterations".into(),
+                    fmt_int(u64::from(m.model.em.iterations)),
+                ],
             ),
             (
                 false,
@@ -351,48 +362,54 @@ fn summary(o: &mut String, d: &ReportData) {
     o.push_str("<h3>Counts at each stage</h3>\n");
     let mut rows: Vec<(bool, Vec<String>)> = Vec::new();
     let mut push = |k: &str, v: String| rows.push((false, vec![esc(k), v]));
-    push("records (all inputs)", opt_int(c.records));
-    push("candidate pairs (blocking)", opt_int(c.candidates));
-    push(
-        "reduction ratio",
-        c.reduction_ratio
-            .map(|r| fmt_f(r, 6))
-            .unwrap_or_else(|| "–".into()),
-    );
-    push("blocks capped for size", opt_int(c.capped_blocks));
-    push("pairs for review", opt_int(c.pairs_review));
-    push("pairs decided match", opt_int(c.pairs_match));
-    push("merges refused (agency rule)", opt_int(c.merges_refused));
-    push("clusters", opt_int(c.clusters));
-    push("clusters of two or more records", opt_int(c.clusters_multi));
-    for (k, v) in &c.extra {
-        push(k, scalar(v));
+    push("records (all inputs)", fmt_int(c.records));
+    push("candidate pairs (blocking)", fmt_int(c.blocking.candidates));
+    push("reduction ratio", ratio(c.blocking.reduction_ratio));
+    push("blocks capped for size", fmt_int(c.blocking.capped_blocks));
+    push("pairs for review", fmt_int(c.pairs_review));
+    push("pairs decided match", fmt_int(c.pairs_match));
+    push("merges refused (agency rule)", fmt_int(c.merges_refused));
+    push("clusters", fmt_int(c.clusters));
+    push("clusters of two or more records", fmt_int(c.clusters_multi));
+    // Every other count the linker recorded, by name.
+    const SHOWN: [&str; 11] = [
+        "records",
+        "candidates",
+        "candidates_by_block",
+        "reduction_ratio",
+        "largest_blocks",
+        "capped_blocks",
+        "pairs_review",
+        "pairs_match",
+        "clusters",
+        "clusters_multi",
+        "merges_refused",
+    ];
+    if let Ok(Value::Object(all)) = serde_json::to_value(c) {
+        let mut extra: Vec<(&String, &Value)> = all
+            .iter()
+            .filter(|(k, _)| !SHOWN.contains(&k.as_str()))
+            .collect();
+        extra.sort_by(|a, b| a.0.cmp(b.0));
+        for (k, v) in extra {
+            push(k, scalar(v));
+        }
     }
     table(o, &["stage", "#count"], &rows);
     o.push_str("<h3>Timings</h3>\n");
-    let order = [
-        "read", "block", "compare", "fit", "score", "resolve", "write", "total",
-    ];
-    let mut rows: Vec<(bool, Vec<String>)> = Vec::new();
-    for k in order {
-        if let Some(v) = m.timings.get(k) {
-            rows.push((k == "total", vec![esc(k), fmt_f(*v, 2)]));
-        }
-    }
-    for (k, v) in &m.timings {
-        if !order.contains(&k.as_str()) {
-            rows.push((false, vec![esc(k), fmt_f(*v, 2)]));
-        }
-    }
+    let rows: Vec<(bool, Vec<String>)> = m
+        .timings
+        .stages()
+        .into_iter()
+        .map(|(k, v)| (k == "total", vec![esc(k), fmt_f(v, 2)]))
+        .collect();
     table(o, &["stage", "#seconds"], &rows);
     let run = format!(
         "padan {} · match-set format {} · {} threads · comparison kernel {}",
         or_dash(&m.padan_version),
         m.format_version,
-        m.threads
-            .map(|t| t.to_string())
-            .unwrap_or_else(|| "–".into()),
-        m.isa.as_deref().unwrap_or("–")
+        m.threads,
+        or_dash(&m.isa)
     );
     let _ = writeln!(o, "<p class=\"note\">{}</p>", esc(&run));
     o.push_str("<h3>Configuration as used</h3>\n");
@@ -825,17 +842,18 @@ fn model(o: &mut String, d: &ReportData) {
     kv(
         o,
         &[
-            (fmt_int(mo.em.iterations), "EM iterations"),
+            (fmt_int(u64::from(mo.em.iterations)), "EM iterations"),
             (
                 format!("{:.2e}", mo.em.last_change),
                 "largest change, last iteration",
             ),
             (yes_no(mo.em.converged).into(), "converged"),
             (
-                mo.em
-                    .log_likelihood
-                    .map(|l| fmt_f(l, 1))
-                    .unwrap_or_else(|| "–".into()),
+                if mo.em.log_likelihood.is_nan() {
+                    "–".into()
+                } else {
+                    fmt_f(mo.em.log_likelihood, 1)
+                },
                 "log-likelihood",
             ),
             (format!("{:.3e}", mo.lambda), "prior λ"),
@@ -905,7 +923,7 @@ fn model(o: &mut String, d: &ReportData) {
                 false,
                 vec![
                     esc(&f.name),
-                    fmt_int(l.index.max(0) as u64),
+                    fmt_int(u64::from(l.index)),
                     esc(&l.label),
                     fmt_small(l.m),
                     fmt_small(l.u),
@@ -1066,20 +1084,19 @@ fn clusters(o: &mut String, d: &ReportData) {
 fn blocking(o: &mut String, d: &ReportData) {
     open_section(o, "blocking");
     let c = &d.manifest.counts;
-    let n = c.records.unwrap_or(d.clusters.records);
+    let n = if c.records > 0 {
+        c.records
+    } else {
+        d.clusters.records
+    };
     let all = n.saturating_mul(n.saturating_sub(1)) / 2;
     kv(
         o,
         &[
-            (opt_int(c.candidates), "candidate pairs"),
+            (fmt_int(c.blocking.candidates), "candidate pairs"),
             (fmt_int(all), "all possible pairs"),
-            (
-                c.reduction_ratio
-                    .map(|r| fmt_f(r, 6))
-                    .unwrap_or_else(|| "–".into()),
-                "reduction ratio",
-            ),
-            (opt_int(c.capped_blocks), "blocks capped for size"),
+            (ratio(c.blocking.reduction_ratio), "reduction ratio"),
+            (fmt_int(c.blocking.capped_blocks), "blocks capped for size"),
         ],
     );
     if let Some(t) = &d.truth {
@@ -1103,8 +1120,8 @@ fn blocking(o: &mut String, d: &ReportData) {
     } else {
         o.push_str("<p class=\"note\">Run with <code>--truth</code> (and link with <code>--write-candidates</code>) to measure pair completeness.</p>\n");
     }
-    if !c.candidates_by_block.is_empty() {
-        let mut kinds: Vec<(&String, &u64)> = c.candidates_by_block.iter().collect();
+    if !c.blocking.candidates_by_block.is_empty() {
+        let mut kinds: Vec<(&String, &u64)> = c.blocking.candidates_by_block.iter().collect();
         kinds.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         let chart = svg::bar_chart(&BarChart {
             title: "Candidate pairs by block kind".into(),
@@ -1129,8 +1146,9 @@ fn blocking(o: &mut String, d: &ReportData) {
             "Which blocking keys proposed the compared pairs.",
         );
     }
-    if !c.largest_blocks.is_empty() {
+    if !c.blocking.largest_blocks.is_empty() {
         let rows: Vec<(bool, Vec<String>)> = c
+            .blocking
             .largest_blocks
             .iter()
             .map(|b| (false, vec![esc(&b.kind), fmt_int(b.size)]))
@@ -1176,9 +1194,9 @@ fn rejects(o: &mut String, d: &ReportData) {
             false,
             vec![
                 esc(&i.agency),
-                opt_int(i.rows_read),
+                fmt_int(i.rows_read),
                 fmt_int(i.rows),
-                fmt_int(i.rows_rejected.unwrap_or(totals[0])),
+                fmt_int(i.rows_rejected),
                 fmt_int(totals[1]),
                 fmt_int(totals[2]),
             ],

@@ -373,17 +373,20 @@ impl FieldParams {
 }
 
 /// How the EM fit went.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct EmReport {
     /// EM iterations run (each an expectation and a maximisation step).
     pub iterations: u32,
     /// Largest absolute change of any updated parameter (λ, m, u) in the last iteration.
+    #[serde(deserialize_with = "crate::io::manifest::nan_if_null")]
     pub last_change: f64,
     /// True when EM stopped because `last_change < tolerance`; false when it stopped on
     /// `max_iterations`, or when there was nothing to fit (no pair).
     pub converged: bool,
     /// Log-likelihood (natural log) of the candidate pairs under the final model, counting null
     /// fields as uninformative.
+    #[serde(deserialize_with = "crate::io::manifest::nan_if_null")]
     pub log_likelihood: f64,
 }
 
@@ -431,6 +434,14 @@ impl Model {
     pub fn probability(&self, weight: f64) -> f64 {
         probability_from_weight(weight, self.lambda)
     }
+}
+
+/// The match weight at which a pair reaches probability `p` given the prior weight
+/// `prior_weight` (log2(λ/(1−λ))): the inverse of [`probability_from_weight`], with `p` clamped
+/// to `[1e-12, 1 − 1e-12]` so the weight stays finite.
+pub fn weight_for_probability(p: f64, prior_weight: f64) -> f64 {
+    let p = p.clamp(1e-12, 1.0 - 1e-12);
+    (p / (1.0 - p)).log2() - prior_weight
 }
 
 /// P(match) of a pair with match weight `weight` (`log2` Bayes factor) given prior `lambda`:

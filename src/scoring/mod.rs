@@ -13,7 +13,8 @@ pub mod resolve;
 pub mod train;
 
 pub use em::{
-    estimate_u, fit, probability_from_weight, EmOptions, EmReport, FieldParams, Model, Patterns,
+    estimate_u, fit, probability_from_weight, weight_for_probability, EmOptions, EmReport,
+    FieldParams, Model, Patterns,
 };
 pub use resolve::{clusters, ClusterOptions, Clustering, Edge};
 pub use train::{fit_by_blocks, KindFit, KindPatterns, Trained};

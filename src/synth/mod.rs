@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::io::AtomicFile;
 use crate::schema::{ColumnMap, ColumnSource};
 
 mod agency;
@@ -312,29 +313,21 @@ impl AgencyState {
     }
 }
 
-/// Temporary files that are removed unless the run completes.
-struct TempFiles(Vec<(PathBuf, PathBuf)>);
+/// Output files under temporary names, renamed in order when all are written.
+#[derive(Default)]
+struct TempFiles(Vec<AtomicFile>);
 
 impl TempFiles {
-    fn add(&mut self, dir: &Path, name: &str) -> PathBuf {
-        let tmp = dir.join(format!(".{name}.tmp"));
-        self.0.push((tmp.clone(), dir.join(name)));
-        tmp
+    /// A temporary file for `dir/name`; returns its temporary path.
+    fn add(&mut self, dir: &Path, name: &str) -> Result<PathBuf> {
+        let f = AtomicFile::create(&dir.join(name))?;
+        let tmp = f.temp_path().to_path_buf();
+        self.0.push(f);
+        Ok(tmp)
     }
 
-    fn commit(mut self) -> Result<()> {
-        for (tmp, fin) in std::mem::take(&mut self.0) {
-            std::fs::rename(&tmp, &fin).map_err(|e| Error::io("renaming", &tmp, e))?;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for TempFiles {
-    fn drop(&mut self) {
-        for (tmp, _) in &self.0 {
-            let _ = std::fs::remove_file(tmp);
-        }
+    fn commit(self) -> Result<()> {
+        self.0.into_iter().try_for_each(AtomicFile::commit)
     }
 }
 
@@ -427,12 +420,12 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary> {
     prepare_dir(out, cfg.force)?;
     let agencies = &AGENCIES[..cfg.agencies];
     let ext = cfg.format.extension();
-    let mut temps = TempFiles(Vec::new());
+    let mut temps = TempFiles::default();
 
     let mut states = Vec::with_capacity(agencies.len());
     for (i, a) in agencies.iter().enumerate() {
         let file_name = format!("{}.{ext}", a.name);
-        let tmp = temps.add(out, &file_name);
+        let tmp = temps.add(out, &file_name)?;
         let sink = match cfg.format {
             SynthFormat::Csv => Sink::csv(&tmp, a)?,
             SynthFormat::Parquet => Sink::parquet(&tmp, a)?,
@@ -463,7 +456,7 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary> {
             },
         });
     }
-    let truth_tmp = temps.add(out, "truth.csv");
+    let truth_tmp = temps.add(out, "truth.csv")?;
     let mut truth = Sink::plain_csv(&truth_tmp, &["agency", "record_id", "person_id"])?;
 
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
@@ -551,7 +544,7 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary> {
         if let Some(s) = st.sink.take() {
             s.finish()?;
         }
-        let tmp = temps.add(out, &format!("{}.columns.toml", st.agency.name));
+        let tmp = temps.add(out, &format!("{}.columns.toml", st.agency.name))?;
         sink::write_text(&tmp, &column_map_toml(st.agency, cfg.format)?)?;
         summaries.push(st.summary);
     }
@@ -567,7 +560,7 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary> {
         truth_file: out.join("truth.csv"),
         readme_file: out.join("README.md"),
     };
-    let readme_tmp = temps.add(out, "README.md");
+    let readme_tmp = temps.add(out, "README.md")?;
     sink::write_text(&readme_tmp, &readme(cfg, out, agencies, &summary))?;
     temps.commit()?;
     Ok(summary)
