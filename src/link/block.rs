@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::config::BlockingConfig;
-use super::data::{Records, TokenColumn};
+use super::records::{Records, TokenColumn};
 
 /// A candidate pair of global record indices, `a < b`, packed as `a << 32 | b`.
 pub type PairKey = u64;
