@@ -11,8 +11,10 @@
 //! probability and decision per pair, the few pairs shown as waterfalls (their per-field columns
 //! read in a second pass), and per-cluster agency counts.
 
+pub mod fmt;
 pub mod html;
 pub mod svg;
+pub mod sweep;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
