@@ -21,6 +21,7 @@
 //! stages together and shows progress.
 #![deny(missing_docs)]
 
+pub mod agency;
 pub mod attack;
 pub mod cli;
 pub mod encode;

@@ -105,6 +105,14 @@ impl Records {
             .iter()
             .map(|p| EncodedFile::read_meta(p.as_ref()))
             .collect::<Result<_>>()?;
+        for (p, m) in paths.iter().zip(&metas) {
+            crate::agency::AgencyName::check(&m.agency).map_err(|rule| {
+                Error::input_file(
+                    p.as_ref(),
+                    format!("padan.agency in the file's metadata: {rule}"),
+                )
+            })?;
+        }
         let first = &metas[0];
         let p0 = paths[0].as_ref().display();
         for (p, m) in paths.iter().zip(&metas).skip(1) {

@@ -17,6 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::agency::AgencyName;
 use crate::error::{Error, Result};
 use crate::io::AtomicFile;
 use crate::schema::{ColumnMap, ColumnSource};
@@ -47,7 +48,7 @@ pub const AGENCY_NAMES: [&str; 7] = [
 const CHUNK_ROWS: usize = 4096;
 
 /// The output file format of the agency extracts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SynthFormat {
     /// CSV in each agency's own dialect (delimiter, encoding, line ends).
     #[default]
@@ -424,7 +425,8 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary> {
 
     let mut states = Vec::with_capacity(agencies.len());
     for (i, a) in agencies.iter().enumerate() {
-        let file_name = format!("{}.{ext}", a.name);
+        let name = AgencyName::new(a.name, "synth agency")?;
+        let file_name = format!("{name}.{ext}");
         let tmp = temps.add(out, &file_name)?;
         let sink = match cfg.format {
             SynthFormat::Csv => Sink::csv(&tmp, a)?,
