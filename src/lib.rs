@@ -33,6 +33,7 @@ pub mod keys;
 pub mod link;
 pub mod metrics;
 pub mod normalize;
+pub mod population;
 pub mod report;
 pub mod reveal;
 pub mod schema;

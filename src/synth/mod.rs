@@ -23,14 +23,12 @@ use crate::io::AtomicFile;
 use crate::schema::{ColumnMap, ColumnSource};
 
 mod agency;
-pub(crate) mod decoy;
-mod lists;
-mod person;
 mod render;
 mod sink;
 
+use crate::population::person::{self, Person};
+use crate::population::PersonRates;
 use agency::{Agency, Col, AGENCIES, BP2MI};
-use person::Person;
 use sink::Sink;
 
 /// The short names of the seven agencies, in `--agencies K` order.
@@ -107,6 +105,7 @@ pub struct SynthConfig {
 
 impl Default for SynthConfig {
     fn default() -> Self {
+        let person = PersonRates::default();
         SynthConfig {
             agencies: 7,
             people: 2000,
@@ -116,11 +115,11 @@ impl Default for SynthConfig {
             agency_count_weights: [0.15, 0.35, 0.30, 0.13, 0.07],
             duplicate_rate: 0.05,
             bp2mi_workers_per_victim: 2.0,
-            female_share: 0.70,
-            passport_rate: 0.80,
-            second_passport_rate: 0.12,
-            nik_rate: 0.92,
-            falsified_age_rate: 0.05,
+            female_share: person.female_share,
+            passport_rate: person.passport_rate,
+            second_passport_rate: person.second_passport_rate,
+            nik_rate: person.nik_rate,
+            falsified_age_rate: person.falsified_age_rate,
             error_scale: 1.0,
             missing_scale: 1.0,
         }
@@ -128,6 +127,17 @@ impl Default for SynthConfig {
 }
 
 impl SynthConfig {
+    /// The rates of the person model ([`crate::population`]).
+    pub fn person_rates(&self) -> PersonRates {
+        PersonRates {
+            female_share: self.female_share,
+            passport_rate: self.passport_rate,
+            second_passport_rate: self.second_passport_rate,
+            nik_rate: self.nik_rate,
+            falsified_age_rate: self.falsified_age_rate,
+        }
+    }
+
     /// Checks ranges; names the offending setting.
     pub fn validate(&self) -> Result<()> {
         let bad = |what: &str, msg: &str| Err(Error::config(what, msg.to_string()));
@@ -506,10 +516,11 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary> {
         Ok(())
     };
 
+    let rates = cfg.person_rates();
     let mut chosen: Vec<usize> = Vec::with_capacity(5);
     let mut weights = intake.clone();
     for v in 0..cfg.people {
-        let p = Person::generate(&mut rng, v + 1, cfg);
+        let p = Person::generate(&mut rng, v + 1, &rates);
         let k = weighted_index(&mut rng, count_weights) + 1;
         chosen.clear();
         weights.copy_from_slice(&intake);
@@ -531,7 +542,7 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary> {
             let due = ((v + 1) as f64 * cfg.bp2mi_workers_per_victim).round() as u64;
             while workers < due {
                 workers += 1;
-                let w = Person::generate_worker(&mut rng, person::WORKER_BIT | workers, cfg);
+                let w = Person::generate_worker(&mut rng, person::WORKER_BIT | workers, &rates);
                 emit(&mut states, &mut truth, &mut rng, BP2MI, &w, true, false)?;
                 if rng.random_bool(cfg.duplicate_rate) {
                     emit(&mut states, &mut truth, &mut rng, BP2MI, &w, true, true)?;
