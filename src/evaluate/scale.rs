@@ -5,15 +5,7 @@ use super::*;
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use std::sync::Arc;
 
-const AGENCIES: [&str; 7] = [
-    "kemlu",
-    "kpppa",
-    "imigrasi",
-    "kemensos",
-    "polri",
-    "kejaksaan",
-    "bp2mi",
-];
+const AGENCIES: [&str; 7] = crate::synth::AGENCY_NAMES;
 
 fn write(
     path: &Path,

@@ -23,7 +23,7 @@ use crate::error::Result;
 pub use crate::io::manifest::Manifest;
 pub use crate::io::matchset::Decision;
 use crate::io::matchset::{
-    pair_field_names, read_pair_fields, scan_candidates, scan_clusters, scan_pairs,
+    pair_field_names, read_pair_fields, scan_candidates, scan_clusters, scan_pairs, PairRow,
     CANDIDATES_FILE, CLUSTERS_FILE, MANIFEST_FILE, PAIRS_FILE,
 };
 use crate::io::truth::Truth;
@@ -63,20 +63,8 @@ pub struct FieldPart {
 pub struct WaterfallPair {
     /// Which threshold it is near and on which side.
     pub near: String,
-    /// Left agency.
-    pub left_agency: String,
-    /// Left record id.
-    pub left_id: String,
-    /// Right agency.
-    pub right_agency: String,
-    /// Right record id.
-    pub right_id: String,
-    /// Match weight (Σ field weights).
-    pub match_weight: f64,
-    /// Match probability.
-    pub match_probability: f64,
-    /// Decision.
-    pub decision: Decision,
+    /// The pair as `pairs.parquet` holds it.
+    pub pair: PairRow,
     /// Per-field parts, in field order.
     pub parts: Vec<FieldPart>,
     /// Whether the pair is one person (with `--truth`).
@@ -316,13 +304,7 @@ fn read_pairs(
             };
             let pair = WaterfallPair {
                 near: side.label.clone(),
-                left_agency: p.left_agency.to_string(),
-                left_id: p.left_id.to_string(),
-                right_agency: p.right_agency.to_string(),
-                right_id: p.right_id.to_string(),
-                match_weight: p.match_weight,
-                match_probability: p.match_probability,
-                decision: p.decision,
+                pair: p.to_row(),
                 parts: Vec::new(),
                 is_true: t,
             };
@@ -333,12 +315,7 @@ fn read_pairs(
     let mut shown: Vec<(u64, WaterfallPair)> = Vec::new();
     for s in sides {
         for (_, row, p) in s.best {
-            let dup = shown.iter().any(|(_, q)| {
-                q.left_agency == p.left_agency
-                    && q.left_id == p.left_id
-                    && q.right_agency == p.right_agency
-                    && q.right_id == p.right_id
-            });
+            let dup = shown.iter().any(|(_, q)| q.pair.same_records(&p.pair));
             if !dup {
                 shown.push((row, p));
             }

@@ -171,7 +171,7 @@ fn full_report_has_every_section_and_is_well_formed() {
     assert!(data.waterfalls.len() >= 3, "{}", data.waterfalls.len());
     for w in &data.waterfalls {
         let s: f64 = w.parts.iter().map(|p| p.weight).sum();
-        assert!((s - w.match_weight).abs() < 1e-9);
+        assert!((s - w.pair.match_weight).abs() < 1e-9);
         assert!(w.parts.iter().all(|p| !p.label.starts_with("level ")));
     }
     assert!(data

@@ -136,6 +136,31 @@ pub struct PairRow {
     pub decision: Decision,
 }
 
+impl PairRef<'_> {
+    /// The row, owned.
+    pub fn to_row(&self) -> PairRow {
+        PairRow {
+            left_agency: self.left_agency.to_string(),
+            left_id: self.left_id.to_string(),
+            right_agency: self.right_agency.to_string(),
+            right_id: self.right_id.to_string(),
+            match_weight: self.match_weight,
+            match_probability: self.match_probability,
+            decision: self.decision,
+        }
+    }
+}
+
+impl PairRow {
+    /// Whether both rows pair the same two records (in the same order).
+    pub fn same_records(&self, other: &PairRow) -> bool {
+        self.left_agency == other.left_agency
+            && self.left_id == other.left_id
+            && self.right_agency == other.right_agency
+            && self.right_id == other.right_id
+    }
+}
+
 /// One row of `candidates.parquet`, borrowed from the batch.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CandidateRef<'a> {

@@ -361,15 +361,7 @@ pub fn scan_pairs(path: &Path, mut f: impl FnMut(PairRef<'_>) -> Result<()>) -> 
 pub fn read_pairs(path: &Path) -> Result<Vec<PairRow>> {
     let mut rows = Vec::new();
     scan_pairs(path, |r| {
-        rows.push(PairRow {
-            left_agency: r.left_agency.to_string(),
-            left_id: r.left_id.to_string(),
-            right_agency: r.right_agency.to_string(),
-            right_id: r.right_id.to_string(),
-            match_weight: r.match_weight,
-            match_probability: r.match_probability,
-            decision: r.decision,
-        });
+        rows.push(r.to_row());
         Ok(())
     })?;
     Ok(rows)

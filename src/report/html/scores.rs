@@ -242,10 +242,10 @@ pub(super) fn waterfalls(o: &mut String, d: &ReportData) {
         let _ = writeln!(
             o,
             "<p class=\"pair-h\">{} <span class=\"mono\">{}</span> ↔ {} <span class=\"mono\">{}</span> — {}</p>",
-            esc(&p.left_agency),
-            esc(&p.left_id),
-            esc(&p.right_agency),
-            esc(&p.right_id),
+            esc(&p.pair.left_agency),
+            esc(&p.pair.left_id),
+            esc(&p.pair.right_agency),
+            esc(&p.pair.right_id),
             esc(&p.near)
         );
         let mut thresholds = Vec::new();
@@ -258,9 +258,9 @@ pub(super) fn waterfalls(o: &mut String, d: &ReportData) {
         let chart = svg::waterfall(&Waterfall {
             title: format!(
                 "match weight {} · probability {} · {}",
-                fmt_f(p.match_weight, 2),
-                fmt_prob(p.match_probability),
-                p.decision.as_str()
+                fmt_f(p.pair.match_weight, 2),
+                fmt_prob(p.pair.match_probability),
+                p.pair.decision.as_str()
             ),
             y_label: "log2 odds".into(),
             start_label: "prior".into(),
@@ -282,7 +282,7 @@ pub(super) fn waterfalls(o: &mut String, d: &ReportData) {
             &chart,
             &format!(
                 "Decision: {}{truth}. Field levels are shown under each bar.",
-                p.decision.as_str()
+                p.pair.decision.as_str()
             ),
         );
     }
