@@ -1,5 +1,5 @@
 //! `manifest.json`, the description of a match set (docs/file-formats.md §2): one type, written
-//! by `padan link` ([`Manifest::write`]) and read by `report`, `reveal` and `evaluate`
+//! by `padan link` (through [`crate::io::matchset::MatchSetWriter`]) and read by `report`, `reveal` and `evaluate`
 //! ([`Manifest::read`]).
 //!
 //! The format is versioned: [`FORMAT`] and [`FORMAT_VERSION`]; a reader refuses another format
@@ -271,7 +271,7 @@ impl Manifest {
         self.inputs.iter().map(|i| i.agency.clone()).collect()
     }
 
-    /// The manifest as pretty JSON (what [`Manifest::write`] writes).
+    /// The manifest as pretty JSON (as the match-set writer writes it).
     pub fn to_json(&self) -> Result<String> {
         serde_json::to_string_pretty(self).map_err(|e| Error::Internal(format!("manifest: {e}")))
     }

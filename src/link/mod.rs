@@ -16,7 +16,7 @@
 //!   CLKs): its own block, compare and score stages, then the pipeline's resolve and write.
 //! - [`decided`]: what the scoring stage of either mode hands to resolve and write.
 //! - [`config`]: the `link.toml` configuration.
-//! - [`bench`]: the `padan bench dice` benchmark.
+//! - [`bench`](mod@bench): the `padan bench dice` benchmark.
 pub mod bench;
 pub mod block;
 pub mod compare;

@@ -58,7 +58,7 @@ impl LinkJob {
 
     /// Runs the job; `stage(label)` is called when a stage starts. Inputs with field data go
     /// through block → compare → fit → score; inputs with only a record-level filter (imported
-    /// CLKs) through [`record_level::decide`]; both then resolve and write.
+    /// CLKs) through `record_level::decide`; both then resolve and write.
     pub fn run(&self, stage: &(dyn Fn(&str) + Sync)) -> Result<Manifest> {
         let t_total = Instant::now();
         let cfg = &self.config;

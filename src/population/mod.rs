@@ -1,6 +1,6 @@
 //! The synthetic population model both `padan synth` and encode's decoy records draw from: value
-//! lists ([`lists`]), the true identity of a person ([`person`]) and a decoy's identity written
-//! down cleanly ([`identity`]). Pure and seeded: the same RNG gives the same people.
+//! lists (`lists`), the true identity of a person (`person`) and a decoy's identity written
+//! down cleanly (`identity`). Pure and seeded: the same RNG gives the same people.
 
 pub(crate) mod identity;
 pub(crate) mod lists;
