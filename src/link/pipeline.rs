@@ -104,9 +104,8 @@ impl LinkJob {
             &decided,
             &clustering.cluster_of,
             &mut manifest,
+            [t, t_total],
         )?;
-        manifest.timings.write = t.elapsed().as_secs_f64();
-        manifest.timings.total = t_total.elapsed().as_secs_f64();
         Ok(manifest)
     }
 }
@@ -392,13 +391,15 @@ fn resolve(recs: &Records, d: &Decided<'_>) -> scoring::Clustering {
     scoring::clusters(&recs.agency_of, &d.scored.match_edges(), &d.cluster)
 }
 
-/// Stage write: the match set ([`MatchSetWriter`]).
+/// Stage write: the match set ([`MatchSetWriter`]); the manifest gets the write and total
+/// timings (from `[write start, run start]`) before it is written.
 fn write(
     dir: &Path,
     recs: &Records,
     d: &Decided<'_>,
     cluster_of: &[u32],
     manifest: &mut Manifest,
+    [t_write, t_total]: [Instant; 2],
 ) -> Result<()> {
     let ids = RecordIds {
         agencies: &recs.agencies,
@@ -430,6 +431,8 @@ fn write(
         let ab: Vec<(u32, u32)> = pairs.iter().map(|&p| unpack(p)).collect();
         w.write_candidates(&ab, weights)?;
     }
+    manifest.timings.write = t_write.elapsed().as_secs_f64();
+    manifest.timings.total = t_total.elapsed().as_secs_f64();
     w.close(manifest)
 }
 

@@ -278,6 +278,30 @@ mod tests {
         Records::load(&[pa, pb]).unwrap()
     }
 
+    /// The run's shared write stage records the write and total timings in the manifest it
+    /// writes (not only in the one it returns).
+    #[test]
+    fn the_written_manifest_has_the_run_timings() {
+        let dir = tempfile::tempdir().unwrap();
+        let recs = imported(dir.path());
+        let job = super::super::LinkJob {
+            inputs: recs.inputs.iter().map(|i| i.path.clone()).collect(),
+            out_dir: dir.path().join("ms"),
+            config: LinkConfig::default(),
+        };
+        let returned = job.run(&|_| {}).unwrap();
+        let path = job.out_dir.join(crate::io::matchset::MANIFEST_FILE);
+        let written = crate::io::manifest::Manifest::read(&path).unwrap();
+        let t = &written.timings;
+        assert!(
+            t.total > 0.0 && t.write > 0.0 && t.total >= t.write,
+            "{t:?}"
+        );
+        assert!((t.total - returned.timings.total).abs() < 1e-9);
+        assert_eq!(written.counts.records, 70);
+        assert_eq!(written.model.training, RECORD_DICE_TRAINING);
+    }
+
     #[test]
     fn imported_inputs_carry_no_field_data() {
         let dir = tempfile::tempdir().unwrap();
