@@ -9,7 +9,7 @@ use padan::encode::EncodeJob;
 use padan::keys::SecretKey;
 use padan::link::block;
 use padan::link::compare::Comparator;
-use padan::link::data::Records;
+use padan::link::records::Records;
 use padan::link::LinkConfig;
 use padan::schema::{ColumnMap, Schema};
 use padan::synth::{self, SynthConfig, AGENCY_NAMES};

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use padan::link::block::{unpack, Blocks};
-use padan::link::data::Records;
+use padan::link::records::Records;
 use padan::link::LinkConfig;
 use rayon::prelude::*;
 

@@ -14,17 +14,16 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema as ArrowSchema};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Location, Result};
 use crate::io::lookup::{Lookup, LookupEntry};
+use crate::io::manifest::Manifest;
 use crate::io::matchset::{
     scan_clusters, scan_pairs, Decision, CLUSTERS_FILE, MANIFEST_FILE, PAIRS_FILE,
 };
-use crate::io::AtomicFile;
+use crate::io::{writer_properties, AtomicFile};
 
 /// Rows per row group of the revealed file.
 pub const DEFAULT_REVEAL_ROW_GROUP: usize = 131_072;
@@ -140,18 +139,8 @@ pub fn reveal(dir: &Path, agency: &str, lookup_path: &Path, out: &Path) -> Resul
             return Err(not_found(p, dir));
         }
     }
-    let manifest: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(&manifest_path).map_err(|e| Error::io("reading", &manifest_path, e))?,
-    )
-    .map_err(|e| Error::format("reading", &manifest_path, e))?;
-    let agencies: Vec<String> = manifest["inputs"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|i| i["agency"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let manifest = Manifest::read(&manifest_path)?;
+    let agencies = manifest.agencies();
     if !agencies.iter().any(|a| a == agency) {
         return Err(Error::config(
             "--agency",
@@ -334,7 +323,7 @@ fn write(
     out: &Path,
     rows: &[Row],
     agency: &str,
-    manifest: &serde_json::Value,
+    manifest: &Manifest,
     summary: &RevealSummary,
 ) -> Result<()> {
     let utf8 = |name: &str, nullable| Field::new(name, DataType::Utf8, nullable);
@@ -384,13 +373,7 @@ fn write(
     ];
     let batch = RecordBatch::try_new(schema.clone(), columns)
         .map_err(|e| Error::Internal(format!("building the revealed batch: {e}")))?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(
-            ZstdLevel::try_new(3).expect("valid level"),
-        ))
-        .set_max_row_group_row_count(Some(DEFAULT_REVEAL_ROW_GROUP))
-        .set_created_by(format!("padan {}", crate::VERSION))
-        .build();
+    let props = writer_properties(DEFAULT_REVEAL_ROW_GROUP).build();
     let file = AtomicFile::create(out)?;
     let mut w = ArrowWriter::try_new(file.try_clone()?, schema, Some(props))
         .map_err(|e| Error::format("writing", out, e))?;
@@ -401,16 +384,15 @@ fn write(
             .map_err(|e| Error::format("writing", out, e))?;
         start += len;
     }
-    let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
     for (k, v) in [
         ("padan.format", "revealed".to_string()),
         ("padan.version", crate::VERSION.to_string()),
         ("padan.agency", agency.to_string()),
         (
             "padan.schema_fingerprint",
-            s(&manifest["schema_fingerprint"]),
+            manifest.schema_fingerprint.clone(),
         ),
-        ("padan.key_fingerprint", s(&manifest["key_fingerprint"])),
+        ("padan.key_fingerprint", manifest.key_fingerprint.clone()),
         (
             "padan.counts",
             serde_json::to_string(summary).unwrap_or_default(),

@@ -133,12 +133,7 @@ pub fn run(args: EncodeArgs) -> Result<()> {
                 "name the agency with --agency (or `agency = ...` in the column map)",
             )
         })?;
-    if agency.is_empty() || agency.chars().any(|c| c.is_control() || c == ',') {
-        return Err(Error::config(
-            "--agency",
-            "the agency name must be non-empty, without commas or control characters",
-        ));
-    }
+    crate::agency::AgencyName::new(&agency, "--agency")?;
     let rejects = args
         .rejects
         .clone()

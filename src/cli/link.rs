@@ -135,7 +135,7 @@ pub fn run(args: LinkArgs) -> Result<()> {
         "  blocking     {} candidate pairs (reduction ratio {:.6})",
         c.blocking.candidates, c.blocking.reduction_ratio
     );
-    if manifest.model.training == crate::link::record::RECORD_DICE_TRAINING {
+    if manifest.model.training == crate::link::record_level::RECORD_DICE_TRAINING {
         println!("  model        none: record-level mode (inputs carry only record filters)");
         println!(
             "  decisions    {} match (Dice ≥ {:.3}), {} review (Dice ≥ {:.3})",

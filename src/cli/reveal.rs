@@ -3,7 +3,7 @@
 use clap::Args;
 use std::path::PathBuf;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::reveal::{default_output, reveal};
 
 /// Map a match set back to this agency's own record ids (run at the agency, with its lookup).
@@ -38,12 +38,7 @@ pub struct RevealArgs {
 
 /// Runs `padan reveal`.
 pub fn run(args: RevealArgs) -> Result<()> {
-    if args.agency.is_empty() {
-        return Err(Error::config(
-            "--agency",
-            "the agency name must not be empty",
-        ));
-    }
+    crate::agency::AgencyName::new(&args.agency, "--agency")?;
     let out = args
         .out
         .clone()

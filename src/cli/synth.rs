@@ -1,6 +1,6 @@
 //! `padan synth`.
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -28,8 +28,8 @@ pub struct SynthArgs {
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Output format of the extracts.
-    #[arg(long, value_enum, default_value_t = SynthFormat::Csv)]
-    pub format: SynthFormat,
+    #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
+    pub format: FormatArg,
     /// Write into a non-empty directory, replacing files of the same name.
     #[arg(long)]
     pub force: bool,
@@ -47,13 +47,31 @@ pub struct SynthArgs {
     pub missing_scale: f64,
 }
 
+/// `--format`: the output file format of the agency extracts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// CSV in each agency's own dialect (delimiter, encoding, line ends).
+    Csv,
+    /// Parquet, one UTF-8 string column per agency column, zstd-compressed.
+    Parquet,
+}
+
+impl From<FormatArg> for SynthFormat {
+    fn from(f: FormatArg) -> SynthFormat {
+        match f {
+            FormatArg::Csv => SynthFormat::Csv,
+            FormatArg::Parquet => SynthFormat::Parquet,
+        }
+    }
+}
+
 /// Runs `padan synth`.
 pub fn run(args: SynthArgs) -> Result<()> {
     let cfg = SynthConfig {
         agencies: args.agencies,
         people: args.people,
         seed: args.seed,
-        format: args.format,
+        format: args.format.into(),
         force: args.force,
         duplicate_rate: args.duplicate_rate,
         bp2mi_workers_per_victim: args.workers_per_victim,

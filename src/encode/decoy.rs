@@ -165,7 +165,7 @@ impl Decoys {
     pub fn row(&self, index: u64, donor: &RawRow, recent: &[Vec<Option<String>>]) -> RawRow {
         let seed = self.keyed(&self.content, b"person", index, 0);
         let mut rng = ChaCha8Rng::from_seed(seed);
-        let person = crate::synth::decoy::identity(&mut rng);
+        let person = crate::population::identity::identity(&mut rng);
         let (y, m, d) = person.dob;
         let cells = self
             .fields

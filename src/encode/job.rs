@@ -116,6 +116,7 @@ impl<'a> EncodeJob<'a> {
     pub fn run(&self, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<EncodeSummary> {
         let start = Instant::now();
         let map_source = "column map";
+        crate::agency::AgencyName::new(&self.agency, "--agency")?;
         self.columns.check(self.schema, map_source)?;
         let decoys = match self.decoys {
             None => None,

@@ -140,6 +140,7 @@ pub fn write_import(
     clks: &[Vec<u8>],
     ids: Option<Vec<String>>,
 ) -> Result<ImportSummary> {
+    crate::agency::AgencyName::new(agency, "--agency")?;
     let bits = clks.first().map_or(1024, |c| c.len() * 8);
     let schema = import_schema(bits)?;
     let ids = match ids {

@@ -26,7 +26,6 @@ use arrow_buffer::{Buffer, NullBuffer};
 use arrow_schema::{DataType, Field, Schema as ArrowSchema, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
@@ -45,9 +44,6 @@ pub const TOKEN_BYTES: usize = 16;
 
 /// Rows per Parquet row group.
 pub const DEFAULT_ROW_GROUP_ROWS: usize = 65_536;
-
-/// zstd level for encoded files.
-pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
 
 /// A kind of blocking key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -349,14 +345,9 @@ impl EncodedMeta {
 
 /// Writer properties for padan's binary-heavy files: zstd, no dictionary, no statistics.
 pub fn writer_properties(row_group_rows: usize) -> WriterProperties {
-    WriterProperties::builder()
-        .set_compression(Compression::ZSTD(
-            ZstdLevel::try_new(DEFAULT_ZSTD_LEVEL).expect("valid zstd level"),
-        ))
+    super::writer_properties(row_group_rows)
         .set_dictionary_enabled(false)
         .set_statistics_enabled(EnabledStatistics::None)
-        .set_max_row_group_row_count(Some(row_group_rows))
-        .set_created_by(format!("padan {}", crate::VERSION))
         .build()
 }
 

@@ -1,18 +1,39 @@
-//! Files padan writes and reads: encoded files, match sets, manifests.
+//! Files padan writes and reads, one owner per format: encoded files ([`encoded`], and
+//! [`clkhash`] imports), match sets ([`matchset`]: the Parquet files, [`manifest`]: their
+//! manifest), pseudonym lookups ([`lookup`]) and truth files ([`truth`]).
 //!
 //! Every writer writes under a temporary name in the destination directory and renames when the
 //! file is complete ([`AtomicFile`]), so a run that dies never leaves a partial file that looks
-//! complete.
+//! complete. Every Parquet writer starts from [`writer_properties`] (zstd at [`ZSTD_LEVEL`]).
 
 pub mod clkhash;
 pub mod encoded;
 pub mod lookup;
+pub mod manifest;
 pub mod matchset;
+pub mod truth;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{WriterProperties, WriterPropertiesBuilder};
+
 use crate::error::{Error, Result};
+
+/// The zstd level of every Parquet file padan writes.
+pub const ZSTD_LEVEL: i32 = 3;
+
+/// The Parquet writer settings every padan file starts from: zstd at [`ZSTD_LEVEL`], row groups
+/// of at most `row_group_rows`, `created_by` naming this padan. Writers add their own settings.
+pub fn writer_properties(row_group_rows: usize) -> WriterPropertiesBuilder {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(ZSTD_LEVEL).expect("valid zstd level"),
+        ))
+        .set_max_row_group_row_count(Some(row_group_rows))
+        .set_created_by(format!("padan {}", crate::VERSION))
+}
 
 /// A file written under `<name>.tmp-<pid>` and renamed to its final name by [`AtomicFile::commit`].
 /// Dropped without commit, the temporary file is removed.
@@ -53,6 +74,11 @@ impl AtomicFile {
             .expect("file is open until commit")
             .try_clone()
             .map_err(|e| Error::io("opening", &self.tmp, e))
+    }
+
+    /// The temporary path (for writers that open the file by name).
+    pub fn temp_path(&self) -> &Path {
+        &self.tmp
     }
 
     /// The final path.

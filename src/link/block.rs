@@ -22,11 +22,11 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::config::BlockingConfig;
-use super::data::{Records, TokenColumn};
+use super::records::{Records, TokenColumn};
 
 /// A candidate pair of global record indices, `a < b`, packed as `a << 32 | b`.
 pub type PairKey = u64;
@@ -44,7 +44,7 @@ pub fn unpack(k: PairKey) -> (u32, u32) {
 }
 
 /// A large block, for the stats (kind and size only).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
 pub struct BlockSize {
     /// Block kind (column name, or `lsh`).
     pub kind: String,
@@ -53,7 +53,8 @@ pub struct BlockSize {
 }
 
 /// What blocking did.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct BlockingStats {
     /// Distinct candidate pairs.
     pub candidates: u64,
@@ -62,6 +63,7 @@ pub struct BlockingStats {
     /// All pairs that could be compared (under the within-agency setting).
     pub possible_pairs: u64,
     /// 1 − candidates / possible pairs.
+    #[serde(deserialize_with = "crate::io::manifest::nan_if_null")]
     pub reduction_ratio: f64,
     /// The largest blocks compared.
     pub largest_blocks: Vec<BlockSize>,

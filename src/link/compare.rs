@@ -8,8 +8,8 @@ use rayon::prelude::*;
 
 use super::block::{unpack, PairKey};
 use super::config::{ComparisonConfig, LinkConfig};
-use super::data::Records;
 use super::dice::{dice_value, Kernel};
+use super::records::Records;
 
 /// How every field of a pair is compared.
 pub struct Comparator<'a> {

@@ -1,27 +1,32 @@
 //! The linkage side: everything the linkage unit runs on encoded files (no key, no raw data).
 //!
 //! ```text
-//! data (read + check inputs) → block (keyed tokens ∪ LSH) → compare (levels, Dice kernels)
-//!   → scoring::em (u from random pairs, m and λ by EM) → weights, decisions
-//!   → scoring::resolve (clusters) → output (pairs, clusters, candidates, manifest)
+//! records (read + check inputs) → block (keyed tokens ∪ LSH) → compare (levels, Dice kernels)
+//!   → fit (scoring: u from random pairs, m and λ by EM) → score (weights, decisions)
+//!   → resolve (scoring::clusters) → write (io::matchset::MatchSetWriter)
 //! ```
 //!
+//! - [`records`]: the columnar in-memory view of all inputs ([`records::Records`]).
+//! - [`block`], [`compare`]: candidate pairs and their comparison levels.
 //! - [`dice`]: the comparison kernels — Dice similarity of Bloom filters, one pair at a time
 //!   (random access, per candidate pair and field) and all pairs above a threshold, with SIMD
 //!   popcount paths chosen at run time and a portable fallback that gives identical results.
-//! - [`bench`]: the `padan bench dice` benchmark.
+//! - [`pipeline`]: one whole run ([`pipeline::LinkJob`]) as named stage functions.
+//! - [`record_level`]: record-level mode, for inputs with only a record-level filter (imported
+//!   CLKs): its own block, compare and score stages, then the pipeline's resolve and write.
+//! - [`decided`]: what the scoring stage of either mode hands to resolve and write.
 //! - [`config`]: the `link.toml` configuration.
-//! - [`pipeline`]: one whole run ([`pipeline::LinkJob`]).
-//! - [`record`]: record-level mode, for inputs with only a record-level filter (imported CLKs).
+//! - [`bench`](mod@bench): the `padan bench dice` benchmark.
 pub mod bench;
 pub mod block;
 pub mod compare;
 pub mod config;
-pub mod data;
+pub mod decided;
 pub mod dice;
-pub mod output;
 pub mod pipeline;
-pub mod record;
+pub mod record_level;
+pub mod records;
 
+pub use crate::io::manifest::Manifest;
 pub use config::{LinkConfig, DEFAULT_CONFIG_TOML};
-pub use pipeline::{LinkJob, Manifest};
+pub use pipeline::LinkJob;

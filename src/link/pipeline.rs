@@ -1,9 +1,10 @@
-//! One whole link run: read → block → compare → fit → score → resolve → write the match set.
+//! One whole link run, as named stages: `read` → block → `compare` → `fit` → `score` →
+//! `resolve` → `write` the match set. Record-level mode ([`record_level`]) replaces block to
+//! score and shares the rest.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -11,12 +12,17 @@ use std::time::Instant;
 use super::block::{self, pack, unpack, BlockingStats, Blocks, PairKey};
 use super::compare::{Comparator, LevelCoder};
 use super::config::{LinkConfig, Training};
-use super::data::Records;
-use super::output;
+use super::decided::{Decided, ScoredPairs};
+use super::record_level;
+use super::records::Records;
 use crate::error::{Error, Result};
-use crate::scoring::{
-    self, ClusterOptions, Edge, EmReport, KindFit, KindPatterns, Model, Patterns,
+use crate::io::manifest::{
+    Counts, FieldInfo, InputInfo, LevelInfo, Manifest, ModelInfo, ThresholdInfo, Timings,
 };
+use crate::io::matchset::{MatchSetWriter, PairsData, RecordIds};
+use crate::scoring::{self, ClusterOptions, KindPatterns, Model, Patterns};
+
+pub use super::decided::blocking_warnings;
 
 /// A link run.
 pub struct LinkJob {
@@ -26,223 +32,6 @@ pub struct LinkJob {
     pub out_dir: PathBuf,
     /// The configuration.
     pub config: LinkConfig,
-}
-
-/// One input as recorded in the manifest.
-#[derive(Debug, Clone, Serialize)]
-pub struct ManifestInput {
-    /// File name as given.
-    pub file: String,
-    /// blake3 of the file.
-    pub blake3: String,
-    /// Agency.
-    pub agency: String,
-    /// Records in the file.
-    pub rows: u64,
-    /// Rows the agency read.
-    pub rows_read: u64,
-    /// Rows the agency rejected.
-    pub rows_rejected: u64,
-    /// Encoding format version.
-    pub encoding_version: u32,
-    /// Schema fingerprint.
-    pub schema_fingerprint: String,
-    /// Key fingerprint.
-    pub key_fingerprint: String,
-    /// Rejected rows by reason.
-    pub rejects_by_reason: BTreeMap<String, u64>,
-    /// Dropped values by reason.
-    pub dropped_by_reason: BTreeMap<String, u64>,
-    /// Flags by reason.
-    pub flags_by_reason: BTreeMap<String, u64>,
-}
-
-/// One level of a field in the fitted model.
-#[derive(Debug, Clone, Serialize)]
-pub struct ManifestLevel {
-    /// Level index (1 = best).
-    pub index: u8,
-    /// Label.
-    pub label: String,
-    /// P(level | match).
-    pub m: f64,
-    /// P(level | non-match).
-    pub u: f64,
-    /// log2(m/u).
-    pub weight: f64,
-}
-
-/// One field of the fitted model.
-#[derive(Debug, Clone, Serialize)]
-pub struct ManifestField {
-    /// Field name.
-    pub name: String,
-    /// Field kind.
-    pub kind: String,
-    /// Whether m/u came from the config rather than the fit.
-    pub fixed: bool,
-    /// Levels (null excluded: its weight is 0).
-    pub levels: Vec<ManifestLevel>,
-}
-
-/// The fitted model.
-#[derive(Debug, Clone, Serialize)]
-pub struct ManifestModel {
-    /// Prior P(match) among candidate pairs.
-    pub lambda: f64,
-    /// log2(λ / (1 − λ)).
-    pub prior_weight: f64,
-    /// Where u came from.
-    pub u_source: String,
-    /// Random pairs compared for u.
-    pub random_pairs: u64,
-    /// Fields.
-    pub fields: Vec<ManifestField>,
-    /// EM convergence.
-    pub em: EmReport,
-    /// How m and λ were trained (`blocks` or `candidates`).
-    pub training: String,
-    /// With `blocks`: what EM found on each block kind's pairs.
-    pub training_by_kind: Vec<KindFit>,
-}
-
-/// Thresholds in both scales.
-#[derive(Debug, Clone, Serialize)]
-pub struct ManifestThresholds {
-    /// Match threshold on probability.
-    pub match_probability: f64,
-    /// Review threshold on probability.
-    pub review_probability: f64,
-    /// The same on match weight.
-    pub match_weight: f64,
-    /// The same on match weight.
-    pub review_weight: f64,
-}
-
-/// Counts at each stage.
-#[derive(Debug, Clone, Serialize)]
-pub struct ManifestCounts {
-    /// Records linked.
-    pub records: u64,
-    /// Records per agency.
-    pub records_by_agency: BTreeMap<String, u64>,
-    /// Blocking stats.
-    #[serde(flatten)]
-    pub blocking: BlockingStats,
-    /// Pairs decided review.
-    pub pairs_review: u64,
-    /// Pairs decided match.
-    pub pairs_match: u64,
-    /// Match pairs inside one agency.
-    pub pairs_match_within_agency: u64,
-    /// Clusters (singletons included).
-    pub clusters: u64,
-    /// Clusters of two or more records.
-    pub clusters_multi: u64,
-    /// Clusters holding two records of one agency.
-    pub clusters_with_duplicates: u64,
-    /// Match edges the agency constraint refused.
-    pub merges_refused: u64,
-}
-
-/// Timings in seconds.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Timings {
-    /// Reading inputs.
-    pub read: f64,
-    /// Blocking.
-    pub block: f64,
-    /// Comparing candidates.
-    pub compare: f64,
-    /// Estimating u and fitting m, λ.
-    pub fit: f64,
-    /// Scoring and deciding.
-    pub score: f64,
-    /// Clustering.
-    pub resolve: f64,
-    /// Writing outputs.
-    pub write: f64,
-    /// Total.
-    pub total: f64,
-}
-
-/// The match set's manifest.
-#[derive(Debug, Clone, Serialize)]
-pub struct Manifest {
-    /// `padan-match-set`.
-    pub format: String,
-    /// Format version.
-    pub format_version: u32,
-    /// padan version.
-    pub padan_version: String,
-    /// Inputs.
-    pub inputs: Vec<ManifestInput>,
-    /// Shared schema fingerprint.
-    pub schema_fingerprint: String,
-    /// Shared key fingerprint.
-    pub key_fingerprint: String,
-    /// The config as used.
-    pub config: LinkConfig,
-    /// The fitted model.
-    pub model: ManifestModel,
-    /// Thresholds.
-    pub thresholds: ManifestThresholds,
-    /// Counts.
-    pub counts: ManifestCounts,
-    /// Timings.
-    pub timings: Timings,
-    /// Rayon threads used.
-    pub threads: usize,
-    /// Popcount instruction set used.
-    pub isa: String,
-    /// Output file names.
-    pub outputs: BTreeMap<String, Option<String>>,
-    /// Warnings raised during the run (no values).
-    pub warnings: Vec<String>,
-}
-
-/// Scored pairs above the review threshold, in output order.
-pub struct ScoredPairs {
-    /// The pairs.
-    pub pairs: Vec<PairKey>,
-    /// Their match weights.
-    pub weights: Vec<f64>,
-    /// Their probabilities.
-    pub probabilities: Vec<f64>,
-    /// Whether decided match (else review).
-    pub is_match: Vec<bool>,
-}
-
-impl ScoredPairs {
-    /// The pairs decided `match`, as clustering edges weighted by their score.
-    pub fn match_edges(&self) -> Vec<Edge> {
-        self.pairs
-            .iter()
-            .zip(&self.weights)
-            .zip(&self.is_match)
-            .filter(|(_, &m)| m)
-            .map(|((&p, &w), _)| {
-                let (a, b) = unpack(p);
-                Edge { a, b, weight: w }
-            })
-            .collect()
-    }
-}
-
-/// Everything a run computed, for the writers.
-pub struct LinkOutcome<'a> {
-    /// All records.
-    pub recs: &'a Records,
-    /// The comparator (for per-field similarities).
-    pub comparator: &'a Comparator<'a>,
-    /// Weight tables.
-    pub weights: Vec<Vec<f64>>,
-    /// Pairs at or above review.
-    pub scored: ScoredPairs,
-    /// All candidates with their weights (when written).
-    pub candidates: Option<(Vec<PairKey>, Vec<f64>)>,
-    /// Cluster of each record.
-    pub cluster_of: Vec<u32>,
 }
 
 impl LinkJob {
@@ -267,268 +56,392 @@ impl LinkJob {
         Ok((recs.len() as u64, blocks.stats))
     }
 
-    /// Runs the job; `stage(label)` is called when a stage starts.
+    /// Runs the job; `stage(label)` is called when a stage starts. Inputs with field data go
+    /// through block → compare → fit → score; inputs with only a record-level filter (imported
+    /// CLKs) through `record_level::decide`; both then resolve and write.
     pub fn run(&self, stage: &(dyn Fn(&str) + Sync)) -> Result<Manifest> {
         let t_total = Instant::now();
         let cfg = &self.config;
         cfg.validate("link config")?;
         let mut timings = Timings::default();
-        let mut warnings = Vec::new();
 
         stage("reading");
         let t = Instant::now();
-        let recs = Records::load(&self.inputs)?;
-        if recs.is_empty() {
-            return Err(Error::input_file(
-                &self.inputs[0],
-                "the inputs hold no records",
-            ));
-        }
-        if recs.len() > u32::MAX as usize {
-            return Err(Error::config("inputs", "more than 4 294 967 295 records"));
-        }
-        for name in cfg.comparison.keys() {
-            if recs.schema.field(name).is_none() {
-                return Err(Error::config(
-                    "link config",
-                    format!("comparison.{name}: the schema has no field '{name}'"),
-                ));
-            }
-        }
+        let recs = read(&self.inputs, cfg)?;
         timings.read = t.elapsed().as_secs_f64();
-        if !recs.has_field_data() {
-            // Imported clkhash CLKs: only the record-level filter to compare.
-            return super::record::run(self, recs, timings, stage, t_total);
-        }
 
-        stage("blocking");
-        let t = Instant::now();
-        let mut blocks = block::Blocks::build(&recs, &cfg.blocking);
-        warnings.extend(blocking_warnings(&blocks.stats, &cfg.blocking));
-        timings.block = t.elapsed().as_secs_f64();
-
-        stage("comparing");
-        let t = Instant::now();
-        let comparator = Comparator::new(&recs, cfg);
-        let nf = comparator.n_fields();
-        let n_levels = comparator.n_levels();
-        let coder = LevelCoder::new(&n_levels).ok_or_else(|| {
-            Error::config(
-                "link config",
-                "comparison: too many levels in all (more than 2^32 level combinations); use fewer thresholds",
-            )
-        })?;
-        let segments = compare_blocks(&blocks, &comparator, &coder);
-        let n_candidates: u64 = segments.iter().map(|s| s.pairs.len() as u64).sum();
-        blocks.set_candidates(n_candidates);
-        let code_counts = count_codes(&segments, &coder, None);
-        timings.compare = t.elapsed().as_secs_f64();
-
-        stage("fitting");
-        let t = Instant::now();
-        let random = random_pairs(
-            &recs,
-            cfg.model.random_pairs,
-            cfg.model.seed,
-            cfg.blocking.within_agency,
-        );
-        let random_levels = comparator.levels_of(&random);
-        let u = scoring::estimate_u(&Patterns::from_levels(&random_levels, nf), &n_levels);
-        let fixed: Vec<_> = comparator.comparisons.iter().map(|c| c.fixed()).collect();
-        let mut decoded = vec![0u8; code_counts.len() * nf];
-        for (i, &(code, _)) in code_counts.iter().enumerate() {
-            coder.decode(code, &mut decoded[i * nf..(i + 1) * nf]);
-        }
-        let patterns = Patterns::from_counts(
-            nf,
-            code_counts
-                .iter()
-                .enumerate()
-                .map(|(i, &(_, n))| (&decoded[i * nf..(i + 1) * nf], n)),
-        );
-        let mut kind_fits = Vec::new();
-        let model = match cfg.model.training {
-            Training::Candidates => scoring::fit(&patterns, &n_levels, &u, &fixed, &cfg.model.em),
-            Training::Blocks => {
-                let uses = blocks.kind_fields(&recs.schema);
-                let kinds: Vec<KindPatterns> = blocks
-                    .kinds()
-                    .iter()
-                    .enumerate()
-                    .filter(|(k, _)| *k < 16 && uses[*k].iter().any(|&u| !u))
-                    .map(|(k, name)| {
-                        let counts = count_codes(&segments, &coder, Some(k as u8));
-                        let mut lv = vec![0u8; nf];
-                        let items: Vec<(Vec<u8>, u64)> = counts
-                            .iter()
-                            .map(|&(code, n)| {
-                                coder.decode(code, &mut lv);
-                                (lv.clone(), n)
-                            })
-                            .collect();
-                        KindPatterns {
-                            kind: name.clone(),
-                            uses: uses[k].clone(),
-                            patterns: Patterns::from_counts(
-                                nf,
-                                items.iter().map(|(v, n)| (v.as_slice(), *n)),
-                            ),
-                        }
-                    })
-                    .collect();
-                let names: Vec<String> =
-                    recs.schema.fields.iter().map(|f| f.name.clone()).collect();
-                let trained = scoring::fit_by_blocks(
-                    &patterns,
-                    &kinds,
-                    &names,
-                    &n_levels,
-                    &u,
-                    &fixed,
-                    &cfg.model.em,
-                    blocks.stats.possible_pairs,
-                );
-                for &f in &trained.fallback_fields {
-                    // A field no candidate pair has on both sides has nothing to train.
-                    if !patterns.iter().any(|(v, _)| v[f] != 0) {
-                        continue;
-                    }
-                    warnings.push(format!(
-                        "no block kind leaves field '{}' free to train its m: it was fitted by one EM over all candidates",
-                        names[f]
-                    ));
-                }
-                kind_fits = trained.kinds;
-                trained.model
-            }
+        let decided = if recs.has_field_data() {
+            decide(&recs, cfg, stage, &mut timings)?
+        } else {
+            record_level::decide(&recs, cfg, stage, &mut timings)?
         };
-        if !model.em.converged {
-            warnings.push(format!(
-                "EM did not converge in {} iterations (last change {:.2e}); raise model.em.max_iterations or fix m/u",
-                model.em.iterations, model.em.last_change
-            ));
-        }
-        timings.fit = t.elapsed().as_secs_f64();
-
-        stage("scoring");
-        let t = Instant::now();
-        let weights = model.weights();
-        let code_weight: rustc_hash::FxHashMap<u32, f64> = code_counts
-            .iter()
-            .enumerate()
-            .map(|(i, &(code, _))| {
-                let lv = &decoded[i * nf..(i + 1) * nf];
-                let w = lv
-                    .iter()
-                    .enumerate()
-                    .map(|(f, &l)| weights[f][l as usize])
-                    .sum();
-                (code, w)
-            })
-            .collect();
-        let th = thresholds(&model, cfg);
-        let mut keep: Vec<(f64, PairKey)> = segments
-            .par_iter()
-            .flat_map_iter(|s| {
-                s.pairs
-                    .iter()
-                    .zip(&s.codes)
-                    .map(|(&p, c)| (code_weight[c], p))
-                    .filter(|&(w, _)| w >= th.review_weight)
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        keep.par_sort_unstable_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
-        let scored = ScoredPairs {
-            pairs: keep.iter().map(|&(_, p)| p).collect(),
-            weights: keep.iter().map(|&(w, _)| w).collect(),
-            probabilities: keep.iter().map(|&(w, _)| model.probability(w)).collect(),
-            is_match: keep.iter().map(|&(w, _)| w >= th.match_weight).collect(),
-        };
-        drop(keep);
-        let candidates = cfg.output.candidates.then(|| {
-            let pairs: Vec<PairKey> = segments
-                .iter()
-                .flat_map(|s| s.pairs.iter().copied())
-                .collect();
-            let w: Vec<f64> = segments
-                .iter()
-                .flat_map(|s| s.codes.iter().map(|c| code_weight[c]))
-                .collect();
-            (pairs, w)
-        });
-        drop(segments);
-        timings.score = t.elapsed().as_secs_f64();
 
         stage("clustering");
         let t = Instant::now();
-        let edges = scored.match_edges();
-        let opts = ClusterOptions {
-            one_to_one: cfg.resolution.one_to_one,
-            within_agency: cfg.blocking.within_agency,
-            duplicate_min_weight: weight_for_probability(
-                &model,
-                cfg.resolution.duplicate_min_probability,
-            ),
-        };
-        if cfg.resolution.one_to_one && recs.inputs.len() != 2 {
-            warnings.push("resolution.one_to_one applies to exactly two inputs; with more it only forbids within-agency merges".into());
-        }
-        let clustering = scoring::clusters(&recs.agency_of, &edges, &opts);
+        let clustering = resolve(&recs, &decided);
         timings.resolve = t.elapsed().as_secs_f64();
 
         stage("writing");
         let t = Instant::now();
-        let counts = counts(&recs, &blocks.stats, &scored, &clustering);
-        let outcome = LinkOutcome {
-            recs: &recs,
-            comparator: &comparator,
-            weights,
-            scored,
-            candidates,
-            cluster_of: clustering.cluster_of,
-        };
-        let mut manifest_model = manifest_model(&recs, &comparator, &model, &fixed, random.len());
-        if cfg.model.em.update_u && cfg.model.training == Training::Candidates {
-            manifest_model.u_source =
-                "random record pairs, then re-estimated by EM among candidates".into();
-        }
-        manifest_model.training = match cfg.model.training {
-            Training::Blocks => "blocks".into(),
-            Training::Candidates => "candidates".into(),
-        };
-        manifest_model.training_by_kind = kind_fits;
+        let counts = counts(&recs, &decided.stats, &decided.scored, &clustering);
         let mut manifest = Manifest {
-            format: "padan-match-set".into(),
-            format_version: 1,
-            padan_version: crate::VERSION.into(),
-            inputs: Vec::new(),
+            inputs: manifest_inputs(&recs)?,
             schema_fingerprint: recs.schema.fingerprint(),
             key_fingerprint: recs.inputs[0].meta.key_fingerprint.clone(),
-            config: cfg.clone(),
-            model: manifest_model,
-            thresholds: th,
+            config: config_json(cfg)?,
+            model: decided.model.clone(),
+            thresholds: decided.thresholds.clone(),
             counts,
-            timings: Timings::default(),
+            timings,
             threads: rayon::current_num_threads(),
-            isa: comparator.isa().to_string(),
-            outputs: BTreeMap::new(),
-            warnings,
+            isa: decided.isa.clone(),
+            warnings: decided.warnings.clone(),
+            ..Manifest::new()
         };
-        manifest.inputs = manifest_inputs(&recs)?;
-        manifest.timings = timings;
-        prepare_out_dir(&self.out_dir)?;
-        output::write_match_set(&self.out_dir, &outcome, &mut manifest, t, t_total)?;
+        write(
+            &self.out_dir,
+            &recs,
+            &decided,
+            &clustering.cluster_of,
+            &mut manifest,
+            [t, t_total],
+        )?;
         Ok(manifest)
     }
 }
 
+/// Stage read: loads and checks the inputs.
+fn read(inputs: &[PathBuf], cfg: &LinkConfig) -> Result<Records> {
+    let recs = Records::load(inputs)?;
+    if recs.is_empty() {
+        return Err(Error::input_file(&inputs[0], "the inputs hold no records"));
+    }
+    if recs.len() > u32::MAX as usize {
+        return Err(Error::config("inputs", "more than 4 294 967 295 records"));
+    }
+    for name in cfg.comparison.keys() {
+        if recs.schema.field(name).is_none() {
+            return Err(Error::config(
+                "link config",
+                format!("comparison.{name}: the schema has no field '{name}'"),
+            ));
+        }
+    }
+    Ok(recs)
+}
+
+/// Field-level mode: block → compare → fit → score.
+fn decide<'a>(
+    recs: &'a Records,
+    cfg: &LinkConfig,
+    stage: &(dyn Fn(&str) + Sync),
+    timings: &mut Timings,
+) -> Result<Decided<'a>> {
+    let mut warnings = Vec::new();
+
+    stage("blocking");
+    let t = Instant::now();
+    let mut blocks = Blocks::build(recs, &cfg.blocking);
+    warnings.extend(blocking_warnings(&blocks.stats, &cfg.blocking));
+    timings.block = t.elapsed().as_secs_f64();
+
+    stage("comparing");
+    let t = Instant::now();
+    let comparator = Comparator::new(recs, cfg);
+    let compared = compare(&blocks, &comparator)?;
+    blocks.set_candidates(compared.segments.iter().map(|s| s.pairs.len() as u64).sum());
+    timings.compare = t.elapsed().as_secs_f64();
+
+    stage("fitting");
+    let t = Instant::now();
+    let fitted = fit(recs, cfg, &blocks, &comparator, &compared, &mut warnings);
+    timings.fit = t.elapsed().as_secs_f64();
+
+    stage("scoring");
+    let t = Instant::now();
+    let th = thresholds(&fitted.model, cfg);
+    let weights = fitted.model.weights();
+    let (scored, candidates) = score(cfg, &compared, &fitted, &weights, &th);
+    drop(compared);
+    timings.score = t.elapsed().as_secs_f64();
+
+    let cluster = ClusterOptions {
+        one_to_one: cfg.resolution.one_to_one,
+        within_agency: cfg.blocking.within_agency,
+        duplicate_min_weight: weight_for_probability(
+            &fitted.model,
+            cfg.resolution.duplicate_min_probability,
+        ),
+    };
+    if cfg.resolution.one_to_one && recs.inputs.len() != 2 {
+        warnings.push("resolution.one_to_one applies to exactly two inputs; with more it only forbids within-agency merges".into());
+    }
+    let isa = comparator.isa().to_string();
+    Ok(Decided {
+        comparator,
+        weights,
+        scored,
+        candidates,
+        stats: blocks.stats,
+        cluster,
+        model: fitted.info,
+        thresholds: th,
+        isa,
+        warnings,
+    })
+}
+
+/// What the compare stage found: the candidates with their level codes, and the pairs per code.
+struct Compared {
+    segments: Vec<Segment>,
+    coder: LevelCoder,
+    /// Pairs per level code, ascending by code.
+    code_counts: Vec<(u32, u64)>,
+    /// The levels of each code of `code_counts`, `n_fields` per code.
+    decoded: Vec<u8>,
+}
+
+/// Stage compare: every candidate pair's comparison levels, as level codes.
+fn compare(blocks: &Blocks, comparator: &Comparator<'_>) -> Result<Compared> {
+    let nf = comparator.n_fields();
+    let coder = LevelCoder::new(&comparator.n_levels()).ok_or_else(|| {
+        Error::config(
+            "link config",
+            "comparison: too many levels in all (more than 2^32 level combinations); use fewer thresholds",
+        )
+    })?;
+    let segments = compare_blocks(blocks, comparator, &coder);
+    let code_counts = count_codes(&segments, &coder, None);
+    let mut decoded = vec![0u8; code_counts.len() * nf];
+    for (i, &(code, _)) in code_counts.iter().enumerate() {
+        coder.decode(code, &mut decoded[i * nf..(i + 1) * nf]);
+    }
+    Ok(Compared {
+        segments,
+        coder,
+        code_counts,
+        decoded,
+    })
+}
+
+/// What the fit stage found.
+struct Fitted {
+    model: Model,
+    /// The model as the manifest records it.
+    info: ModelInfo,
+}
+
+/// Stage fit: u from random pairs, then m and λ by EM (over all candidates, or per block kind).
+fn fit(
+    recs: &Records,
+    cfg: &LinkConfig,
+    blocks: &Blocks,
+    comparator: &Comparator<'_>,
+    c: &Compared,
+    warnings: &mut Vec<String>,
+) -> Fitted {
+    let nf = comparator.n_fields();
+    let n_levels = comparator.n_levels();
+    let random = random_pairs(
+        recs,
+        cfg.model.random_pairs,
+        cfg.model.seed,
+        cfg.blocking.within_agency,
+    );
+    let random_levels = comparator.levels_of(&random);
+    let u = scoring::estimate_u(&Patterns::from_levels(&random_levels, nf), &n_levels);
+    let fixed: Vec<_> = comparator.comparisons.iter().map(|c| c.fixed()).collect();
+    let patterns = Patterns::from_counts(
+        nf,
+        c.code_counts
+            .iter()
+            .enumerate()
+            .map(|(i, &(_, n))| (&c.decoded[i * nf..(i + 1) * nf], n)),
+    );
+    let mut kind_fits = Vec::new();
+    let model = match cfg.model.training {
+        Training::Candidates => scoring::fit(&patterns, &n_levels, &u, &fixed, &cfg.model.em),
+        Training::Blocks => {
+            let uses = blocks.kind_fields(&recs.schema);
+            let kinds: Vec<KindPatterns> = blocks
+                .kinds()
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| *k < 16 && uses[*k].iter().any(|&u| !u))
+                .map(|(k, name)| {
+                    let counts = count_codes(&c.segments, &c.coder, Some(k as u8));
+                    let mut lv = vec![0u8; nf];
+                    let items: Vec<(Vec<u8>, u64)> = counts
+                        .iter()
+                        .map(|&(code, n)| {
+                            c.coder.decode(code, &mut lv);
+                            (lv.clone(), n)
+                        })
+                        .collect();
+                    KindPatterns {
+                        kind: name.clone(),
+                        uses: uses[k].clone(),
+                        patterns: Patterns::from_counts(
+                            nf,
+                            items.iter().map(|(v, n)| (v.as_slice(), *n)),
+                        ),
+                    }
+                })
+                .collect();
+            let names: Vec<String> = recs.schema.fields.iter().map(|f| f.name.clone()).collect();
+            let trained = scoring::fit_by_blocks(
+                &patterns,
+                &kinds,
+                &names,
+                &n_levels,
+                &u,
+                &fixed,
+                &cfg.model.em,
+                blocks.stats.possible_pairs,
+            );
+            for &f in &trained.fallback_fields {
+                // A field no candidate pair has on both sides has nothing to train.
+                if !patterns.iter().any(|(v, _)| v[f] != 0) {
+                    continue;
+                }
+                warnings.push(format!(
+                    "no block kind leaves field '{}' free to train its m: it was fitted by one EM over all candidates",
+                    names[f]
+                ));
+            }
+            kind_fits = trained.kinds;
+            trained.model
+        }
+    };
+    if !model.em.converged {
+        warnings.push(format!(
+            "EM did not converge in {} iterations (last change {:.2e}); raise model.em.max_iterations or fix m/u",
+            model.em.iterations, model.em.last_change
+        ));
+    }
+    let mut info = manifest_model(recs, comparator, &model, &fixed, random.len());
+    if cfg.model.em.update_u && cfg.model.training == Training::Candidates {
+        info.u_source = "random record pairs, then re-estimated by EM among candidates".into();
+    }
+    info.training = match cfg.model.training {
+        Training::Blocks => "blocks".into(),
+        Training::Candidates => "candidates".into(),
+    };
+    info.training_by_kind = kind_fits;
+    Fitted { model, info }
+}
+
+/// All candidates with their weights (when the config asks for candidates.parquet).
+type Candidates = Option<(Vec<PairKey>, Vec<f64>)>;
+
+/// Stage score: each candidate's match weight; pairs at or above review, decided.
+fn score(
+    cfg: &LinkConfig,
+    c: &Compared,
+    fitted: &Fitted,
+    weights: &[Vec<f64>],
+    th: &ThresholdInfo,
+) -> (ScoredPairs, Candidates) {
+    let nf = weights.len();
+    let code_weight: rustc_hash::FxHashMap<u32, f64> = c
+        .code_counts
+        .iter()
+        .enumerate()
+        .map(|(i, &(code, _))| {
+            let lv = &c.decoded[i * nf..(i + 1) * nf];
+            let w = lv
+                .iter()
+                .enumerate()
+                .map(|(f, &l)| weights[f][l as usize])
+                .sum();
+            (code, w)
+        })
+        .collect();
+    let keep: Vec<(f64, PairKey)> = c
+        .segments
+        .par_iter()
+        .flat_map_iter(|s| {
+            s.pairs
+                .iter()
+                .zip(&s.codes)
+                .map(|(&p, c)| (code_weight[c], p))
+                .filter(|&(w, _)| w >= th.review_weight)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let scored = ScoredPairs::from_kept(keep, |w| fitted.model.probability(w), th.match_weight);
+    let candidates = cfg.output.candidates.then(|| {
+        let pairs: Vec<PairKey> = c
+            .segments
+            .iter()
+            .flat_map(|s| s.pairs.iter().copied())
+            .collect();
+        let w: Vec<f64> = c
+            .segments
+            .iter()
+            .flat_map(|s| s.codes.iter().map(|c| code_weight[c]))
+            .collect();
+        (pairs, w)
+    });
+    (scored, candidates)
+}
+
+/// Stage resolve: clusters from the match edges, strongest first.
+fn resolve(recs: &Records, d: &Decided<'_>) -> scoring::Clustering {
+    scoring::clusters(&recs.agency_of, &d.scored.match_edges(), &d.cluster)
+}
+
+/// Stage write: the match set ([`MatchSetWriter`]); the manifest gets the write and total
+/// timings (from `[write start, run start]`) before it is written.
+fn write(
+    dir: &Path,
+    recs: &Records,
+    d: &Decided<'_>,
+    cluster_of: &[u32],
+    manifest: &mut Manifest,
+    [t_write, t_total]: [Instant; 2],
+) -> Result<()> {
+    let ids = RecordIds {
+        agencies: &recs.agencies,
+        agency_of: &recs.agency_of,
+        ids: &recs.ids,
+    };
+    let mut w = MatchSetWriter::try_new(dir, manifest, ids)?;
+    let ab: Vec<(u32, u32)> = d.scored.pairs.iter().map(|&p| unpack(p)).collect();
+    let names: Vec<String> = recs.schema.fields.iter().map(|f| f.name.clone()).collect();
+    let pairs = PairsData {
+        pairs: &ab,
+        weights: &d.scored.weights,
+        probabilities: &d.scored.probabilities,
+        is_match: &d.scored.is_match,
+        cluster_of,
+        fields: &names,
+    };
+    w.write_pairs(&pairs, |f, a, b| {
+        let (l, s) = d.comparator.field(f, a as usize, b as usize);
+        (
+            (l != 0).then_some(s),
+            i64::from(l),
+            d.weights[f][l as usize],
+        )
+    })?;
+    drop(ab);
+    w.write_clusters(cluster_of)?;
+    if let Some((pairs, weights)) = &d.candidates {
+        let ab: Vec<(u32, u32)> = pairs.iter().map(|&p| unpack(p)).collect();
+        w.write_candidates(&ab, weights)?;
+    }
+    manifest.timings.write = t_write.elapsed().as_secs_f64();
+    manifest.timings.total = t_total.elapsed().as_secs_f64();
+    w.close(manifest)
+}
+
 /// The manifest's description of every input (hashes each file).
-pub(super) fn manifest_inputs(recs: &Records) -> Result<Vec<ManifestInput>> {
+fn manifest_inputs(recs: &Records) -> Result<Vec<InputInfo>> {
     recs.inputs
         .iter()
         .map(|i| {
-            Ok(ManifestInput {
+            Ok(InputInfo {
                 file: i.path.display().to_string(),
                 blake3: crate::io::file_blake3(&i.path)?,
                 agency: i.meta.agency.clone(),
@@ -546,39 +459,15 @@ pub(super) fn manifest_inputs(recs: &Records) -> Result<Vec<ManifestInput>> {
         .collect()
 }
 
-/// Warnings for skipped blocks: kind and sizes, never a key.
-pub fn blocking_warnings(
-    stats: &BlockingStats,
-    cfg: &super::config::BlockingConfig,
-) -> Vec<String> {
-    let mut w = Vec::new();
-    for (kind, n) in &stats.capped_by_kind {
-        w.push(format!(
-            "{n} block(s) of kind '{kind}' skipped: larger than max_block_size {} (largest {} records)",
-            cfg.max_block_size,
-            stats.capped_largest.get(kind).copied().unwrap_or(0)
-        ));
-    }
-    for (kind, n) in &stats.purged_by_kind {
-        w.push(format!(
-            "{n} block(s) of kind '{kind}' skipped to keep within pairs_per_record {}: blocks of more than {} records",
-            cfg.pairs_per_record,
-            stats.effective_max_block_size.get(kind).copied().unwrap_or(0)
-        ));
-    }
-    w
+/// The match weight at which a pair reaches probability `p` under the model's prior.
+fn weight_for_probability(model: &Model, p: f64) -> f64 {
+    scoring::weight_for_probability(p, model.prior_weight())
 }
 
 /// Thresholds in probability and weight.
-/// The match weight at which a pair reaches probability `p` under the model's prior.
-fn weight_for_probability(model: &Model, p: f64) -> f64 {
-    let p = p.clamp(1e-12, 1.0 - 1e-12);
-    (p / (1.0 - p)).log2() - model.prior_weight()
-}
-
-fn thresholds(model: &Model, cfg: &LinkConfig) -> ManifestThresholds {
+fn thresholds(model: &Model, cfg: &LinkConfig) -> ThresholdInfo {
     let w = |p: f64| weight_for_probability(model, p);
-    ManifestThresholds {
+    ThresholdInfo {
         match_probability: cfg.thresholds.match_probability,
         review_probability: cfg.thresholds.review_probability,
         match_weight: w(cfg.thresholds.match_probability),
@@ -607,12 +496,12 @@ pub fn random_pairs(recs: &Records, n: usize, seed: u64, within: bool) -> Vec<Pa
     out
 }
 
-pub(super) fn counts(
+fn counts(
     recs: &Records,
     stats: &BlockingStats,
     scored: &ScoredPairs,
     clustering: &scoring::Clustering,
-) -> ManifestCounts {
+) -> Counts {
     let mut by_agency = BTreeMap::new();
     for i in &recs.inputs {
         by_agency.insert(i.meta.agency.clone(), i.rows as u64);
@@ -636,7 +525,7 @@ pub(super) fn counts(
             dup_clusters.insert(c);
         }
     }
-    ManifestCounts {
+    Counts {
         records: recs.len() as u64,
         records_by_agency: by_agency,
         blocking: stats.clone(),
@@ -656,7 +545,7 @@ fn manifest_model(
     model: &Model,
     fixed: &[Option<scoring::FieldParams>],
     random: usize,
-) -> ManifestModel {
+) -> ModelInfo {
     let fields = recs
         .schema
         .fields
@@ -666,12 +555,12 @@ fn manifest_model(
             let labels = comparator.comparisons[f].labels();
             let p = &model.fields[f];
             let w = p.weights();
-            ManifestField {
+            FieldInfo {
                 name: spec.name.clone(),
                 kind: spec.kind.as_str().into(),
                 fixed: fixed[f].is_some(),
                 levels: (1..p.m.len())
-                    .map(|l| ManifestLevel {
+                    .map(|l| LevelInfo {
                         index: l as u8,
                         label: labels.get(l).cloned().unwrap_or_default(),
                         m: p.m[l],
@@ -682,7 +571,7 @@ fn manifest_model(
             }
         })
         .collect();
-    ManifestModel {
+    ModelInfo {
         lambda: model.lambda,
         prior_weight: model.prior_weight(),
         u_source: "random record pairs".into(),
@@ -694,15 +583,9 @@ fn manifest_model(
     }
 }
 
-/// The default output directory check: refuses a path that is a file.
-pub fn prepare_out_dir(dir: &Path) -> Result<()> {
-    if dir.exists() && !dir.is_dir() {
-        return Err(Error::config(
-            "--out",
-            format!("{} exists and is not a directory", dir.display()),
-        ));
-    }
-    std::fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))
+/// The link config as recorded in the manifest.
+fn config_json(cfg: &LinkConfig) -> Result<serde_json::Value> {
+    serde_json::to_value(cfg).map_err(|e| Error::Internal(format!("link config as JSON: {e}")))
 }
 
 /// Candidates of a run of blocks: pairs in block order and their level codes.

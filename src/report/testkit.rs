@@ -4,17 +4,14 @@
 //! comparison levels for every true pair from m and for random non-pairs from u of a plausible
 //! five-field model, scores them exactly as the contract says (Σ log2(m/u), probability from λ),
 //! clusters the match pairs, and writes `pairs.parquet`, `clusters.parquet`, optionally
-//! `candidates.parquet`, and `manifest.json` as `docs/file-formats.md` describes them.
+//! `candidates.parquet`, and `manifest.json` with the match set's one writer
+//! ([`crate::io::matchset::MatchSetWriter`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use arrow_array::{
-    ArrayRef, BooleanArray, Float32Array, Float64Array, Int64Array, RecordBatch, StringArray,
-};
-use arrow_schema::{DataType, Field, Schema};
-use parquet::arrow::ArrowWriter;
+use crate::io::manifest::Manifest;
+use crate::io::matchset::{MatchSetWriter, PairsData, RecordIds};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
@@ -198,164 +195,6 @@ pub fn build(dir: &Path, with_candidates: bool) -> PathBuf {
         *size.entry(*c).or_insert(0) += 1;
     }
 
-    std::fs::create_dir_all(dir).expect("mkdir");
-    // pairs.parquet
-    let written: Vec<&Pair> = pairs.iter().filter(|p| p.weight >= rw).collect();
-    let s = |f: &dyn Fn(&Pair) -> String| -> ArrayRef {
-        Arc::new(StringArray::from(
-            written.iter().map(|p| f(p)).collect::<Vec<_>>(),
-        ))
-    };
-    let mut fields = vec![
-        Field::new("left_agency", DataType::Utf8, false),
-        Field::new("left_id", DataType::Utf8, false),
-        Field::new("right_agency", DataType::Utf8, false),
-        Field::new("right_id", DataType::Utf8, false),
-        Field::new("match_weight", DataType::Float64, false),
-        Field::new("match_probability", DataType::Float64, false),
-        Field::new("decision", DataType::Utf8, false),
-        Field::new("cluster_id", DataType::Int64, false),
-        Field::new("same_cluster", DataType::Boolean, false),
-    ];
-    let mut cols: Vec<ArrayRef> = vec![
-        s(&|p| recs[p.l].0.clone()),
-        s(&|p| recs[p.l].1.clone()),
-        s(&|p| recs[p.r].0.clone()),
-        s(&|p| recs[p.r].1.clone()),
-        Arc::new(Float64Array::from(
-            written.iter().map(|p| p.weight).collect::<Vec<_>>(),
-        )),
-        Arc::new(Float64Array::from(
-            written.iter().map(|p| p.prob).collect::<Vec<_>>(),
-        )),
-        s(&|p| {
-            if p.weight >= mw {
-                "match".into()
-            } else {
-                "review".into()
-            }
-        }),
-        Arc::new(Int64Array::from(
-            written.iter().map(|p| cid[p.l]).collect::<Vec<_>>(),
-        )),
-        Arc::new(BooleanArray::from(
-            written
-                .iter()
-                .map(|p| cid[p.l] == cid[p.r])
-                .collect::<Vec<_>>(),
-        )),
-    ];
-    for (fi, (f, _)) in m.iter().enumerate() {
-        fields.push(Field::new(format!("sim_{f}"), DataType::Float32, true));
-        cols.push(Arc::new(Float32Array::from(
-            written
-                .iter()
-                .map(|p| match p.levels[fi] {
-                    0 => None,
-                    l => Some(1.0 - 0.15 * (l - 1) as f32),
-                })
-                .collect::<Vec<_>>(),
-        )));
-        fields.push(Field::new(format!("level_{f}"), DataType::Int64, false));
-        cols.push(Arc::new(Int64Array::from(
-            written.iter().map(|p| p.levels[fi]).collect::<Vec<_>>(),
-        )));
-        fields.push(Field::new(format!("weight_{f}"), DataType::Float64, false));
-        cols.push(Arc::new(Float64Array::from(
-            written.iter().map(|p| p.weights[fi]).collect::<Vec<_>>(),
-        )));
-    }
-    write(&dir.join("pairs.parquet"), fields, cols);
-
-    // clusters.parquet
-    let mut order: Vec<usize> = (0..recs.len()).collect();
-    order.sort_by(|&a, &b| (cid[a], &recs[a].0, &recs[a].1).cmp(&(cid[b], &recs[b].0, &recs[b].1)));
-    let agency_count = |c: i64| {
-        let mut a: Vec<&str> = (0..recs.len())
-            .filter(|&i| cid[i] == c)
-            .map(|i| recs[i].0.as_str())
-            .collect();
-        a.sort();
-        a.dedup();
-        a.len() as i64
-    };
-    let mut ac_cache: BTreeMap<i64, i64> = BTreeMap::new();
-    let acs: Vec<i64> = order
-        .iter()
-        .map(|&i| {
-            *ac_cache
-                .entry(cid[i])
-                .or_insert_with(|| agency_count(cid[i]))
-        })
-        .collect();
-    write(
-        &dir.join("clusters.parquet"),
-        vec![
-            Field::new("cluster_id", DataType::Int64, false),
-            Field::new("agency", DataType::Utf8, false),
-            Field::new("record_id", DataType::Utf8, false),
-            Field::new("cluster_size", DataType::Int64, false),
-            Field::new("agency_count", DataType::Int64, false),
-        ],
-        vec![
-            Arc::new(Int64Array::from(
-                order.iter().map(|&i| cid[i]).collect::<Vec<_>>(),
-            )),
-            Arc::new(StringArray::from(
-                order.iter().map(|&i| recs[i].0.clone()).collect::<Vec<_>>(),
-            )),
-            Arc::new(StringArray::from(
-                order.iter().map(|&i| recs[i].1.clone()).collect::<Vec<_>>(),
-            )),
-            Arc::new(Int64Array::from(
-                order.iter().map(|&i| size[&cid[i]]).collect::<Vec<_>>(),
-            )),
-            Arc::new(Int64Array::from(acs)),
-        ],
-    );
-
-    if with_candidates {
-        write(
-            &dir.join("candidates.parquet"),
-            vec![
-                Field::new("left_agency", DataType::Utf8, false),
-                Field::new("left_id", DataType::Utf8, false),
-                Field::new("right_agency", DataType::Utf8, false),
-                Field::new("right_id", DataType::Utf8, false),
-                Field::new("match_weight", DataType::Float64, false),
-            ],
-            vec![
-                Arc::new(StringArray::from(
-                    pairs
-                        .iter()
-                        .map(|p| recs[p.l].0.clone())
-                        .collect::<Vec<_>>(),
-                )),
-                Arc::new(StringArray::from(
-                    pairs
-                        .iter()
-                        .map(|p| recs[p.l].1.clone())
-                        .collect::<Vec<_>>(),
-                )),
-                Arc::new(StringArray::from(
-                    pairs
-                        .iter()
-                        .map(|p| recs[p.r].0.clone())
-                        .collect::<Vec<_>>(),
-                )),
-                Arc::new(StringArray::from(
-                    pairs
-                        .iter()
-                        .map(|p| recs[p.r].1.clone())
-                        .collect::<Vec<_>>(),
-                )),
-                Arc::new(Float64Array::from(
-                    pairs.iter().map(|p| p.weight).collect::<Vec<_>>(),
-                )),
-            ],
-        );
-    }
-
     let inputs: Vec<_> = agencies
         .iter()
         .enumerate()
@@ -413,19 +252,49 @@ pub fn build(dir: &Path, with_candidates: bool) -> PathBuf {
         "outputs": {"pairs": "pairs.parquet", "clusters": "clusters.parquet",
                     "candidates": if with_candidates { json!("candidates.parquet") } else { json!(null) }}
     });
-    std::fs::write(
-        dir.join("manifest.json"),
-        serde_json::to_string_pretty(&manifest).expect("json"),
+    // The files, through the match set's one writer.
+    let mut manifest: Manifest = serde_json::from_value(manifest).expect("a manifest");
+    let agency_of: Vec<u16> = recs
+        .iter()
+        .map(|r| agencies.iter().position(|a| *a == r.0).expect("agency") as u16)
+        .collect();
+    let ids: Vec<String> = recs.iter().map(|r| r.1.clone()).collect();
+    let records = RecordIds {
+        agencies: &agencies,
+        agency_of: &agency_of,
+        ids: &ids,
+    };
+    let cluster_of: Vec<u32> = cid.iter().map(|&c| c as u32).collect();
+    let written: Vec<&Pair> = pairs.iter().filter(|p| p.weight >= rw).collect();
+    let ab: Vec<(u32, u32)> = written.iter().map(|p| (p.l as u32, p.r as u32)).collect();
+    let at: BTreeMap<(u32, u32), usize> = ab.iter().enumerate().map(|(i, &k)| (k, i)).collect();
+    let names: Vec<String> = m.iter().map(|(f, _)| f.to_string()).collect();
+    let mut w = MatchSetWriter::try_new(dir, &manifest, records).expect("writer");
+    w.write_pairs(
+        &PairsData {
+            pairs: &ab,
+            weights: &written.iter().map(|p| p.weight).collect::<Vec<_>>(),
+            probabilities: &written.iter().map(|p| p.prob).collect::<Vec<_>>(),
+            is_match: &written.iter().map(|p| p.weight >= mw).collect::<Vec<_>>(),
+            cluster_of: &cluster_of,
+            fields: &names,
+        },
+        |f, a, b| {
+            let p = written[at[&(a, b)]];
+            let sim = match p.levels[f] {
+                0 => None,
+                l => Some(1.0 - 0.15 * (l - 1) as f32),
+            };
+            (sim, p.levels[f], p.weights[f])
+        },
     )
-    .expect("write manifest");
+    .expect("pairs");
+    w.write_clusters(&cluster_of).expect("clusters");
+    if with_candidates {
+        let all: Vec<(u32, u32)> = pairs.iter().map(|p| (p.l as u32, p.r as u32)).collect();
+        let weights: Vec<f64> = pairs.iter().map(|p| p.weight).collect();
+        w.write_candidates(&all, &weights).expect("candidates");
+    }
+    w.close(&mut manifest).expect("manifest");
     truth
-}
-
-fn write(path: &Path, fields: Vec<Field>, cols: Vec<ArrayRef>) {
-    let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(schema.clone(), cols).expect("batch");
-    let f = std::fs::File::create(path).expect("create");
-    let mut w = ArrowWriter::try_new(f, schema, None).expect("writer");
-    w.write(&batch).expect("write");
-    w.close().expect("close");
 }

@@ -171,7 +171,7 @@ fn full_report_has_every_section_and_is_well_formed() {
     assert!(data.waterfalls.len() >= 3, "{}", data.waterfalls.len());
     for w in &data.waterfalls {
         let s: f64 = w.parts.iter().map(|p| p.weight).sum();
-        assert!((s - w.match_weight).abs() < 1e-9);
+        assert!((s - w.pair.match_weight).abs() < 1e-9);
         assert!(w.parts.iter().all(|p| !p.label.starts_with("level ")));
     }
     assert!(data
@@ -189,14 +189,14 @@ fn full_report_has_every_section_and_is_well_formed() {
         .iter()
         .filter(|d| **d == Decision::Match)
         .count() as u64;
-    assert_eq!(Some(m), data.manifest.counts.pairs_match);
+    assert_eq!(m, data.manifest.counts.pairs_match);
     let r = data
         .pairs
         .decisions
         .iter()
         .filter(|d| **d == Decision::Review)
         .count() as u64;
-    assert_eq!(Some(r), data.manifest.counts.pairs_review);
+    assert_eq!(r, data.manifest.counts.pairs_review);
 }
 
 #[test]
@@ -393,4 +393,34 @@ fn report_opens_in_headless_chromium_without_console_errors() {
     );
     let bytes = std::fs::read(&png).expect("png written");
     assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000);
+}
+
+/// `report --truth` reads the truth with evaluate's reader: a repeated or empty truth row is an
+/// error naming the line and column, never a silently different judgement.
+#[test]
+fn truth_files_are_judged_as_evaluate_judges_them() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("ms");
+    let truth = build(&dir, false);
+    let text = std::fs::read_to_string(&truth).expect("truth");
+    let first_row = text.lines().nth(1).expect("a row").to_string();
+    for (name, extra, column) in [
+        ("dup.csv", first_row.clone(), "record_id"),
+        (
+            "empty.csv",
+            format!("{},,p1", &first_row[..first_row.find(',').expect("comma")]),
+            "record_id",
+        ),
+    ] {
+        let bad = tmp.path().join(name);
+        std::fs::write(&bad, format!("{text}{extra}\n")).expect("write");
+        let by_report = load(&dir, Some(&bad))
+            .expect_err("report refuses")
+            .to_string();
+        let by_evaluate = crate::evaluate::evaluate(&dir, &bad)
+            .expect_err("evaluate refuses")
+            .to_string();
+        assert_eq!(by_report, by_evaluate);
+        assert!(by_report.contains(column), "{by_report}");
+    }
 }

@@ -1,7 +1,9 @@
 //! Scoring and resolution: turn compared candidate pairs into match weights and clusters.
 //!
-//! * [`em`] — Fellegi–Sunter: comparison vectors (levels per field) → m/u fitted by EM →
-//!   per-field weights, match weight, probability.
+//! * [`patterns`] — the distinct comparison vectors (levels per field) of a set of pairs, counted.
+//! * [`em`] — Fellegi–Sunter: patterns → m/u fitted by EM → per-field weights, match weight,
+//!   probability.
+//! * [`train`] — the fit per block kind (`model.training = "blocks"`).
 //! * [`resolve`] — edges above the match threshold → clusters, best edge first, respecting
 //!   the one-record-per-agency constraint (with strong within-agency duplicates allowed).
 //!
@@ -9,11 +11,13 @@
 //! whatever the number of rayon threads.
 
 pub mod em;
+pub mod patterns;
 pub mod resolve;
 pub mod train;
 
 pub use em::{
-    estimate_u, fit, probability_from_weight, EmOptions, EmReport, FieldParams, Model, Patterns,
+    estimate_u, fit, probability_from_weight, weight_for_probability, EmOptions, EmReport,
+    FieldParams, Model, Patterns,
 };
 pub use resolve::{clusters, ClusterOptions, Clustering, Edge};
 pub use train::{fit_by_blocks, KindFit, KindPatterns, Trained};

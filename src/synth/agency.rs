@@ -4,9 +4,9 @@
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::lists::{COUNTRIES, ROMAN};
-use super::person::{Person, Ymd};
 use super::render::{self, Case, DateFmt, NameStyle, PassportStyle, PlaceFmt};
+use crate::population::lists::{COUNTRIES, ROMAN};
+use crate::population::person::{Person, Ymd};
 use crate::schema::DateOrder;
 
 /// Separates the fields of a buffered row (never part of a generated value).

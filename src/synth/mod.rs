@@ -17,18 +17,18 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::agency::AgencyName;
 use crate::error::{Error, Result};
+use crate::io::AtomicFile;
 use crate::schema::{ColumnMap, ColumnSource};
 
 mod agency;
-pub(crate) mod decoy;
-mod lists;
-mod person;
 mod render;
 mod sink;
 
+use crate::population::person::{self, Person};
+use crate::population::PersonRates;
 use agency::{Agency, Col, AGENCIES, BP2MI};
-use person::Person;
 use sink::Sink;
 
 /// The short names of the seven agencies, in `--agencies K` order.
@@ -46,7 +46,7 @@ pub const AGENCY_NAMES: [&str; 7] = [
 const CHUNK_ROWS: usize = 4096;
 
 /// The output file format of the agency extracts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SynthFormat {
     /// CSV in each agency's own dialect (delimiter, encoding, line ends).
     #[default]
@@ -105,6 +105,7 @@ pub struct SynthConfig {
 
 impl Default for SynthConfig {
     fn default() -> Self {
+        let person = PersonRates::default();
         SynthConfig {
             agencies: 7,
             people: 2000,
@@ -114,11 +115,11 @@ impl Default for SynthConfig {
             agency_count_weights: [0.15, 0.35, 0.30, 0.13, 0.07],
             duplicate_rate: 0.05,
             bp2mi_workers_per_victim: 2.0,
-            female_share: 0.70,
-            passport_rate: 0.80,
-            second_passport_rate: 0.12,
-            nik_rate: 0.92,
-            falsified_age_rate: 0.05,
+            female_share: person.female_share,
+            passport_rate: person.passport_rate,
+            second_passport_rate: person.second_passport_rate,
+            nik_rate: person.nik_rate,
+            falsified_age_rate: person.falsified_age_rate,
             error_scale: 1.0,
             missing_scale: 1.0,
         }
@@ -126,6 +127,17 @@ impl Default for SynthConfig {
 }
 
 impl SynthConfig {
+    /// The rates of the person model ([`crate::population`]).
+    pub fn person_rates(&self) -> PersonRates {
+        PersonRates {
+            female_share: self.female_share,
+            passport_rate: self.passport_rate,
+            second_passport_rate: self.second_passport_rate,
+            nik_rate: self.nik_rate,
+            falsified_age_rate: self.falsified_age_rate,
+        }
+    }
+
     /// Checks ranges; names the offending setting.
     pub fn validate(&self) -> Result<()> {
         let bad = |what: &str, msg: &str| Err(Error::config(what, msg.to_string()));
@@ -312,29 +324,21 @@ impl AgencyState {
     }
 }
 
-/// Temporary files that are removed unless the run completes.
-struct TempFiles(Vec<(PathBuf, PathBuf)>);
+/// Output files under temporary names, renamed in order when all are written.
+#[derive(Default)]
+struct TempFiles(Vec<AtomicFile>);
 
 impl TempFiles {
-    fn add(&mut self, dir: &Path, name: &str) -> PathBuf {
-        let tmp = dir.join(format!(".{name}.tmp"));
-        self.0.push((tmp.clone(), dir.join(name)));
-        tmp
+    /// A temporary file for `dir/name`; returns its temporary path.
+    fn add(&mut self, dir: &Path, name: &str) -> Result<PathBuf> {
+        let f = AtomicFile::create(&dir.join(name))?;
+        let tmp = f.temp_path().to_path_buf();
+        self.0.push(f);
+        Ok(tmp)
     }
 
-    fn commit(mut self) -> Result<()> {
-        for (tmp, fin) in std::mem::take(&mut self.0) {
-            std::fs::rename(&tmp, &fin).map_err(|e| Error::io("renaming", &tmp, e))?;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for TempFiles {
-    fn drop(&mut self) {
-        for (tmp, _) in &self.0 {
-            let _ = std::fs::remove_file(tmp);
-        }
+    fn commit(self) -> Result<()> {
+        self.0.into_iter().try_for_each(AtomicFile::commit)
     }
 }
 
@@ -427,12 +431,13 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary> {
     prepare_dir(out, cfg.force)?;
     let agencies = &AGENCIES[..cfg.agencies];
     let ext = cfg.format.extension();
-    let mut temps = TempFiles(Vec::new());
+    let mut temps = TempFiles::default();
 
     let mut states = Vec::with_capacity(agencies.len());
     for (i, a) in agencies.iter().enumerate() {
-        let file_name = format!("{}.{ext}", a.name);
-        let tmp = temps.add(out, &file_name);
+        let name = AgencyName::new(a.name, "synth agency")?;
+        let file_name = format!("{name}.{ext}");
+        let tmp = temps.add(out, &file_name)?;
         let sink = match cfg.format {
             SynthFormat::Csv => Sink::csv(&tmp, a)?,
             SynthFormat::Parquet => Sink::parquet(&tmp, a)?,
@@ -463,7 +468,7 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary> {
             },
         });
     }
-    let truth_tmp = temps.add(out, "truth.csv");
+    let truth_tmp = temps.add(out, "truth.csv")?;
     let mut truth = Sink::plain_csv(&truth_tmp, &["agency", "record_id", "person_id"])?;
 
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
@@ -511,10 +516,11 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary> {
         Ok(())
     };
 
+    let rates = cfg.person_rates();
     let mut chosen: Vec<usize> = Vec::with_capacity(5);
     let mut weights = intake.clone();
     for v in 0..cfg.people {
-        let p = Person::generate(&mut rng, v + 1, cfg);
+        let p = Person::generate(&mut rng, v + 1, &rates);
         let k = weighted_index(&mut rng, count_weights) + 1;
         chosen.clear();
         weights.copy_from_slice(&intake);
@@ -536,7 +542,7 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary> {
             let due = ((v + 1) as f64 * cfg.bp2mi_workers_per_victim).round() as u64;
             while workers < due {
                 workers += 1;
-                let w = Person::generate_worker(&mut rng, person::WORKER_BIT | workers, cfg);
+                let w = Person::generate_worker(&mut rng, person::WORKER_BIT | workers, &rates);
                 emit(&mut states, &mut truth, &mut rng, BP2MI, &w, true, false)?;
                 if rng.random_bool(cfg.duplicate_rate) {
                     emit(&mut states, &mut truth, &mut rng, BP2MI, &w, true, true)?;
@@ -551,7 +557,7 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary> {
         if let Some(s) = st.sink.take() {
             s.finish()?;
         }
-        let tmp = temps.add(out, &format!("{}.columns.toml", st.agency.name));
+        let tmp = temps.add(out, &format!("{}.columns.toml", st.agency.name))?;
         sink::write_text(&tmp, &column_map_toml(st.agency, cfg.format)?)?;
         summaries.push(st.summary);
     }
@@ -567,7 +573,7 @@ pub fn generate(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary> {
         truth_file: out.join("truth.csv"),
         readme_file: out.join("README.md"),
     };
-    let readme_tmp = temps.add(out, "README.md");
+    let readme_tmp = temps.add(out, "README.md")?;
     sink::write_text(&readme_tmp, &readme(cfg, out, agencies, &summary))?;
     temps.commit()?;
     Ok(summary)

@@ -4,8 +4,8 @@
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::lists::{MONTHS_ID, MONTHS_ID_SHORT, PLACES};
-use super::person::{days_in_month, Person, Sex, Ymd};
+use crate::population::lists::{MONTHS_ID, MONTHS_ID_SHORT, PLACES};
+use crate::population::person::{days_in_month, Person, Sex, Ymd};
 
 /// How an agency capitalizes names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,8 +12,6 @@ use arrow_array::builder::{ArrayBuilder, StringBuilder};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
 
 use super::agency::Agency;
 use crate::error::{Error, Result};
@@ -94,11 +92,8 @@ impl Sink {
             .map(|h| Field::new(*h, DataType::Utf8, false))
             .collect();
         let schema = Arc::new(Schema::new(fields));
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::default()))
-            // Bounded memory: the writer buffers a row group before writing it.
-            .set_max_row_group_row_count(Some(128 * 1024))
-            .build();
+        // Bounded memory: the writer buffers a row group before writing it.
+        let props = crate::io::writer_properties(128 * 1024).build();
         let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
             .map_err(|e| Error::format("writing", path, e))?;
         Ok(Sink::Parquet {

@@ -4,7 +4,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::lists::{Tradition, COUNTRIES, FATHERS, PLACES, TRADITIONS};
-use super::SynthConfig;
+use super::PersonRates;
 
 /// A calendar date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,7 +150,7 @@ pub(crate) fn nik(rng: &mut ChaCha8Rng, region: &str, dob: Ymd, sex: Sex) -> Str
 impl Person {
     /// Generates a person: a trafficking victim (`worker == false`) or a migrant worker known
     /// only to BP2MI.
-    pub(crate) fn generate(rng: &mut ChaCha8Rng, id: u64, cfg: &SynthConfig) -> Person {
+    pub(crate) fn generate(rng: &mut ChaCha8Rng, id: u64, cfg: &PersonRates) -> Person {
         let t = pick_tradition(rng);
         let sex = if rng.random_bool(cfg.female_share) {
             Sex::Female
@@ -235,7 +235,7 @@ impl Person {
     }
 
     /// A migrant worker registered at BP2MI: always has a passport.
-    pub(crate) fn generate_worker(rng: &mut ChaCha8Rng, id: u64, cfg: &SynthConfig) -> Person {
+    pub(crate) fn generate_worker(rng: &mut ChaCha8Rng, id: u64, cfg: &PersonRates) -> Person {
         let mut p = Person::generate(rng, id, cfg);
         if p.passports.is_empty() {
             p.passports.push(passport_number(rng));

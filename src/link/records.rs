@@ -43,9 +43,9 @@ impl TokenColumn {
     }
 }
 
-/// One input file's description (no data).
+/// One loaded input file: where it came from and where its records sit (no data).
 #[derive(Debug, Clone)]
-pub struct InputInfo {
+pub struct LoadedInput {
     /// Path as given.
     pub path: std::path::PathBuf,
     /// Its metadata.
@@ -63,7 +63,7 @@ pub struct Records {
     /// The shared layout.
     pub layout: Layout,
     /// Inputs in command-line order.
-    pub inputs: Vec<InputInfo>,
+    pub inputs: Vec<LoadedInput>,
     /// Agency names, in input order (index = agency index).
     pub agencies: Vec<String>,
     /// Agency index of each record.
@@ -105,6 +105,14 @@ impl Records {
             .iter()
             .map(|p| EncodedFile::read_meta(p.as_ref()))
             .collect::<Result<_>>()?;
+        for (p, m) in paths.iter().zip(&metas) {
+            crate::agency::AgencyName::check(&m.agency).map_err(|rule| {
+                Error::input_file(
+                    p.as_ref(),
+                    format!("padan.agency in the file's metadata: {rule}"),
+                )
+            })?;
+        }
         let first = &metas[0];
         let p0 = paths[0].as_ref().display();
         for (p, m) in paths.iter().zip(&metas).skip(1) {
@@ -189,7 +197,7 @@ impl Records {
 
     fn append(&mut self, agency: u16, file: EncodedFile) {
         let n = file.len();
-        self.inputs.push(InputInfo {
+        self.inputs.push(LoadedInput {
             path: file.path.clone(),
             meta: file.meta.clone(),
             rows: n,

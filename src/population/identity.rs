@@ -6,7 +6,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::lists::PLACES;
 use super::person::{self, Person, Sex};
-use super::SynthConfig;
+use super::PersonRates;
 
 /// One decoy identity, as raw text cells (before normalization).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +28,7 @@ pub(crate) struct DecoyIdentity {
 /// Draws a decoy identity from `rng` (a random person of `padan synth`'s population model; every
 /// identifier present).
 pub(crate) fn identity(rng: &mut ChaCha8Rng) -> DecoyIdentity {
-    let cfg = SynthConfig::default();
+    let cfg = PersonRates::default();
     let p = Person::generate(rng, 0, &cfg);
     let place = &PLACES[p.place];
     let nik = p

@@ -1,18 +1,5 @@
-//! The match set written by `padan link` (docs/file-formats.md §2): `clusters.parquet`,
-//! `pairs.parquet`, the optional `candidates.parquet` and `manifest.json`.
-//!
-//! The readers validate what they read — every column the format requires must be present with
-//! its type, and no required cell may be null — and report a problem with the file, the column
-//! and the row, never a cell value. They read only the columns they need, so the many
-//! `sim_*`/`level_*`/`weight_*` columns of `pairs.parquet` cost nothing.
-//!
-//! Each file has a streaming `scan_*` function (a callback per row, borrowing the strings from the
-//! Arrow batch: no allocation per row, constant memory for tens of millions of candidates) and a
-//! `read_*` convenience that collects owned rows.
-
-// ============================================================================================
-// Readers
-// ============================================================================================
+//! The match-set readers: column checks, string and number columns of any accepted layout,
+//! and one streaming `scan_*` per file.
 
 use std::fs::File;
 use std::path::Path;
@@ -26,138 +13,7 @@ use parquet::arrow::ProjectionMask;
 
 use crate::error::{Error, Location, Result};
 
-/// File name of the clusters in a match-set directory.
-pub const CLUSTERS_FILE: &str = "clusters.parquet";
-/// File name of the scored pairs in a match-set directory.
-pub const PAIRS_FILE: &str = "pairs.parquet";
-/// File name of the (optional) compared pairs in a match-set directory.
-pub const CANDIDATES_FILE: &str = "candidates.parquet";
-/// File name of the manifest in a match-set directory.
-pub const MANIFEST_FILE: &str = "manifest.json";
-
-/// The decision recorded for a pair in `pairs.parquet`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Decision {
-    /// At or above the match threshold.
-    Match,
-    /// Between the review and the match threshold: for a person to look at.
-    Review,
-}
-
-impl Decision {
-    /// The string stored in the file.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::Match => "match",
-            Decision::Review => "review",
-        }
-    }
-}
-
-/// One row of `clusters.parquet`, borrowed from the batch being read.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ClusterRef<'a> {
-    /// 1-based row in the file.
-    pub row: u64,
-    /// The cluster.
-    pub cluster_id: i64,
-    /// The record's agency.
-    pub agency: &'a str,
-    /// The record's id in its agency.
-    pub record_id: &'a str,
-    /// Records in the cluster.
-    pub cluster_size: i64,
-    /// Distinct agencies in the cluster.
-    pub agency_count: i64,
-}
-
-/// One row of `clusters.parquet`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClusterRow {
-    /// The cluster.
-    pub cluster_id: i64,
-    /// The record's agency.
-    pub agency: String,
-    /// The record's id in its agency.
-    pub record_id: String,
-    /// Records in the cluster.
-    pub cluster_size: i64,
-    /// Distinct agencies in the cluster.
-    pub agency_count: i64,
-}
-
-/// One row of `pairs.parquet` (the columns padan's readers use), borrowed from the batch.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PairRef<'a> {
-    /// 1-based row in the file.
-    pub row: u64,
-    /// Agency of the left record.
-    pub left_agency: &'a str,
-    /// Id of the left record.
-    pub left_id: &'a str,
-    /// Agency of the right record.
-    pub right_agency: &'a str,
-    /// Id of the right record.
-    pub right_id: &'a str,
-    /// Σ per-field weights (log2 Bayes factor).
-    pub match_weight: f64,
-    /// Posterior match probability.
-    pub match_probability: f64,
-    /// `match` or `review`.
-    pub decision: Decision,
-}
-
-/// One row of `pairs.parquet` (the columns padan's readers use).
-#[derive(Debug, Clone, PartialEq)]
-pub struct PairRow {
-    /// Agency of the left record.
-    pub left_agency: String,
-    /// Id of the left record.
-    pub left_id: String,
-    /// Agency of the right record.
-    pub right_agency: String,
-    /// Id of the right record.
-    pub right_id: String,
-    /// Σ per-field weights (log2 Bayes factor).
-    pub match_weight: f64,
-    /// Posterior match probability.
-    pub match_probability: f64,
-    /// `match` or `review`.
-    pub decision: Decision,
-}
-
-/// One row of `candidates.parquet`, borrowed from the batch.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CandidateRef<'a> {
-    /// 1-based row in the file.
-    pub row: u64,
-    /// Agency of the left record.
-    pub left_agency: &'a str,
-    /// Id of the left record.
-    pub left_id: &'a str,
-    /// Agency of the right record.
-    pub right_agency: &'a str,
-    /// Id of the right record.
-    pub right_id: &'a str,
-    /// Σ per-field weights (log2 Bayes factor).
-    pub match_weight: f64,
-}
-
-/// One row of `candidates.parquet`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CandidateRow {
-    /// Agency of the left record.
-    pub left_agency: String,
-    /// Id of the left record.
-    pub left_id: String,
-    /// Agency of the right record.
-    pub right_agency: String,
-    /// Id of the right record.
-    pub right_id: String,
-    /// Σ per-field weights (log2 Bayes factor).
-    pub match_weight: f64,
-}
+use super::*;
 
 /// The column types a reader accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -478,17 +334,13 @@ pub fn scan_pairs(path: &Path, mut f: impl FnMut(PairRef<'_>) -> Result<()>) -> 
         let mp = b.nums("match_probability")?;
         let dec = b.strs("decision")?;
         for i in 0..batch.num_rows() {
-            let decision = match b.str_at(&dec, "decision", i)? {
-                "match" => Decision::Match,
-                "review" => Decision::Review,
-                _ => {
-                    return Err(column_error(
-                        path,
-                        "decision",
-                        Some(first_row + i as u64),
-                        "expected 'match' or 'review'",
-                    ))
-                }
+            let Some(decision) = Decision::parse(b.str_at(&dec, "decision", i)?) else {
+                return Err(column_error(
+                    path,
+                    "decision",
+                    Some(first_row + i as u64),
+                    "expected 'match' or 'review'",
+                ));
             };
             f(PairRef {
                 row: first_row + i as u64,
@@ -509,15 +361,7 @@ pub fn scan_pairs(path: &Path, mut f: impl FnMut(PairRef<'_>) -> Result<()>) -> 
 pub fn read_pairs(path: &Path) -> Result<Vec<PairRow>> {
     let mut rows = Vec::new();
     scan_pairs(path, |r| {
-        rows.push(PairRow {
-            left_agency: r.left_agency.to_string(),
-            left_id: r.left_id.to_string(),
-            right_agency: r.right_agency.to_string(),
-            right_id: r.right_id.to_string(),
-            match_weight: r.match_weight,
-            match_probability: r.match_probability,
-            decision: r.decision,
-        });
+        rows.push(r.to_row());
         Ok(())
     })?;
     Ok(rows)
@@ -574,6 +418,74 @@ pub fn read_candidates(path: &Path) -> Result<Vec<CandidateRow>> {
     Ok(rows)
 }
 
-// ============================================================================================
-// Writers (used by `padan link`)
-// ============================================================================================
+/// The per-field columns of `pairs.parquet` for a few rows (the report's waterfalls).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PairFields {
+    /// Field names, in file order (the `weight_<field>` columns).
+    pub fields: Vec<String>,
+    /// For each row asked for (1-based): `(level, weight)` per field.
+    pub rows: std::collections::BTreeMap<u64, Vec<(i64, f64)>>,
+}
+
+/// The fields of `pairs.parquet`: the names of its `weight_<field>` columns, in file order.
+pub fn pair_field_names(path: &Path) -> Result<Vec<String>> {
+    let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| Error::format("reading (not a Parquet file, or truncated)", path, e))?;
+    Ok(builder
+        .schema()
+        .fields()
+        .iter()
+        .filter_map(|f| f.name().strip_prefix("weight_").map(str::to_string))
+        .collect())
+}
+
+/// Reads `level_<field>` and `weight_<field>` of every field for the 1-based `rows` of
+/// `pairs.parquet` (both columns required, never null).
+pub fn read_pair_fields(path: &Path, rows: &[u64]) -> Result<PairFields> {
+    let fields = pair_field_names(path)?;
+    let names: Vec<(String, String)> = fields
+        .iter()
+        .map(|f| (format!("level_{f}"), format!("weight_{f}")))
+        .collect();
+    let mut columns = Vec::with_capacity(names.len() * 2);
+    for (l, w) in &names {
+        columns.push((l.as_str(), Kind::Int));
+        columns.push((w.as_str(), Kind::Float));
+    }
+    let want: std::collections::BTreeSet<u64> = rows.iter().copied().collect();
+    let mut out = PairFields {
+        fields,
+        rows: Default::default(),
+    };
+    if want.is_empty() {
+        return Ok(out);
+    }
+    scan_batches(path, "pairs", &columns, |batch, first_row| {
+        let end = first_row + batch.num_rows() as u64;
+        let hits: Vec<u64> = want.range(first_row..end).copied().collect();
+        if hits.is_empty() {
+            return Ok(());
+        }
+        let b = Batch {
+            path,
+            batch,
+            first_row,
+        };
+        let cols = names
+            .iter()
+            .map(|(l, w)| Ok((b.nums(l)?, b.nums(w)?)))
+            .collect::<Result<Vec<_>>>()?;
+        for row in hits {
+            let i = (row - first_row) as usize;
+            let parts = names
+                .iter()
+                .zip(&cols)
+                .map(|((l, w), (lc, wc))| Ok((b.i64_at(lc, l, i)?, b.f64_at(wc, w, i)?)))
+                .collect::<Result<Vec<_>>>()?;
+            out.rows.insert(row, parts);
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}

@@ -19,15 +19,13 @@ use std::time::Instant;
 
 use super::block::{pack, possible_pairs, BlockingStats, Blocks, PairKey};
 use super::compare::Comparator;
-use super::data::Records;
+use super::config::LinkConfig;
+use super::decided::{blocking_warnings, Decided, ScoredPairs};
 use super::dice::{FilterMatrix, Kernel};
-use super::output;
-use super::pipeline::{
-    blocking_warnings, counts, manifest_inputs, prepare_out_dir, LinkJob, LinkOutcome, Manifest,
-    ManifestModel, ManifestThresholds, ScoredPairs, Timings,
-};
+use super::records::Records;
 use crate::error::Result;
-use crate::scoring::{self, ClusterOptions, EmReport};
+use crate::io::manifest::{ModelInfo, ThresholdInfo, Timings};
+use crate::scoring::{ClusterOptions, EmReport};
 
 /// Kept pairs of a chunk and their Dice.
 type Segment = (Vec<PairKey>, Vec<f64>);
@@ -92,15 +90,14 @@ fn all_pairs_above(
     out
 }
 
-/// Runs a link job whose inputs carry no field data (checked by the caller).
-pub(super) fn run(
-    job: &LinkJob,
-    recs: Records,
-    mut timings: Timings,
+/// Record-level mode's block, compare and score stages, for inputs that carry no field data
+/// (checked by the caller); resolve and write are the pipeline's.
+pub(super) fn decide<'a>(
+    recs: &'a Records,
+    cfg: &LinkConfig,
     stage: &(dyn Fn(&str) + Sync),
-    t_total: Instant,
-) -> Result<Manifest> {
-    let cfg = &job.config;
+    timings: &mut Timings,
+) -> Result<Decided<'a>> {
     let (match_dice, review_dice) = (
         cfg.thresholds.record_dice,
         cfg.thresholds.record_dice_review,
@@ -122,11 +119,11 @@ pub(super) fn run(
 
     stage("blocking");
     let t = Instant::now();
-    let possible = possible_pairs(&recs, false);
+    let possible = possible_pairs(recs, false);
     let all_pairs = possible <= cfg.blocking.record_all_pairs_max;
     let mut blocks = None;
     if !all_pairs {
-        let b = Blocks::build(&recs, &blocking);
+        let b = Blocks::build(recs, &blocking);
         warnings.extend(blocking_warnings(&b.stats, &blocking));
         warnings.push(format!(
             "record-level mode: {possible} possible pairs exceed blocking.record_all_pairs_max {}: \
@@ -153,7 +150,7 @@ pub(super) fn run(
     // Chunks of (kept pairs, their Dice).
     let (segments, stats): (Vec<Segment>, BlockingStats) = match &mut blocks {
         None => {
-            let segs = all_pairs_above(&kernel, &recs, review_dice, false);
+            let segs = all_pairs_above(&kernel, recs, review_dice, false);
             let stats = BlockingStats {
                 candidates: possible,
                 candidates_by_block: BTreeMap::from([("all_pairs".to_string(), possible)]),
@@ -192,19 +189,12 @@ pub(super) fn run(
 
     stage("scoring");
     let t = Instant::now();
-    let mut keep: Vec<(f64, PairKey)> = segments
+    let keep: Vec<(f64, PairKey)> = segments
         .iter()
         .flat_map(|(p, s)| s.iter().copied().zip(p.iter().copied()))
         .filter(|&(d, _)| d >= review_dice)
         .collect();
-    keep.par_sort_unstable_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
-    let scored = ScoredPairs {
-        pairs: keep.iter().map(|&(_, p)| p).collect(),
-        weights: keep.iter().map(|&(d, _)| d).collect(),
-        probabilities: vec![f64::NAN; keep.len()],
-        is_match: keep.iter().map(|&(d, _)| d >= match_dice).collect(),
-    };
-    drop(keep);
+    let scored = ScoredPairs::from_kept(keep, |_| f64::NAN, match_dice);
     let candidates = keep_all.then(|| {
         let pairs = segments.iter().flat_map(|s| s.0.iter().copied()).collect();
         let sims = segments.iter().flat_map(|s| s.1.iter().copied()).collect();
@@ -213,38 +203,27 @@ pub(super) fn run(
     drop(segments);
     timings.score = t.elapsed().as_secs_f64();
 
-    stage("clustering");
-    let t = Instant::now();
-    let edges = scored.match_edges();
-    // No probability to reach `duplicate_min_probability`: never two records of one agency in a
-    // cluster (for two inputs, anonlink's greedy one-to-one solution).
-    let opts = ClusterOptions {
-        one_to_one: cfg.resolution.one_to_one,
-        within_agency: false,
-        duplicate_min_weight: f64::INFINITY,
-    };
-    let clustering = scoring::clusters(&recs.agency_of, &edges, &opts);
-    timings.resolve = t.elapsed().as_secs_f64();
-
-    stage("writing");
-    let t = Instant::now();
-    let counts = counts(&recs, &stats, &scored, &clustering);
     // The schema's placeholder fields are null on every row: level 0, weight 0.
-    let comparator = Comparator::new(&recs, cfg);
+    let comparator = Comparator::new(recs, cfg);
     let weights = comparator
         .n_levels()
         .iter()
         .map(|&n| vec![0.0; usize::from(n) + 1])
         .collect();
-    let mut manifest = Manifest {
-        format: "padan-match-set".into(),
-        format_version: 1,
-        padan_version: crate::VERSION.into(),
-        inputs: manifest_inputs(&recs)?,
-        schema_fingerprint: recs.schema.fingerprint(),
-        key_fingerprint: recs.inputs[0].meta.key_fingerprint.clone(),
-        config: cfg.clone(),
-        model: ManifestModel {
+    Ok(Decided {
+        comparator,
+        weights,
+        scored,
+        candidates,
+        stats,
+        // No probability to reach `duplicate_min_probability`: never two records of one agency
+        // in a cluster (for two inputs, anonlink's greedy one-to-one solution).
+        cluster: ClusterOptions {
+            one_to_one: cfg.resolution.one_to_one,
+            within_agency: false,
+            duplicate_min_weight: f64::INFINITY,
+        },
+        model: ModelInfo {
             lambda: f64::NAN,
             prior_weight: f64::NAN,
             u_source: "none: record-level mode decides on the record Dice, no model".into(),
@@ -259,30 +238,15 @@ pub(super) fn run(
             training: RECORD_DICE_TRAINING.into(),
             training_by_kind: Vec::new(),
         },
-        thresholds: ManifestThresholds {
+        thresholds: ThresholdInfo {
             match_probability: f64::NAN,
             review_probability: f64::NAN,
             match_weight: match_dice,
             review_weight: review_dice,
         },
-        counts,
-        timings,
-        threads: rayon::current_num_threads(),
         isa: kernel.isa().name().to_string(),
-        outputs: BTreeMap::new(),
         warnings,
-    };
-    let outcome = LinkOutcome {
-        recs: &recs,
-        comparator: &comparator,
-        weights,
-        scored,
-        candidates,
-        cluster_of: clustering.cluster_of,
-    };
-    prepare_out_dir(&job.out_dir)?;
-    output::write_match_set(&job.out_dir, &outcome, &mut manifest, t, t_total)?;
-    Ok(manifest)
+    })
 }
 
 #[cfg(test)]
@@ -312,6 +276,30 @@ mod tests {
         write_import(&pa, "a", &a, None).unwrap();
         write_import(&pb, "b", &b, None).unwrap();
         Records::load(&[pa, pb]).unwrap()
+    }
+
+    /// The run's shared write stage records the write and total timings in the manifest it
+    /// writes (not only in the one it returns).
+    #[test]
+    fn the_written_manifest_has_the_run_timings() {
+        let dir = tempfile::tempdir().unwrap();
+        let recs = imported(dir.path());
+        let job = super::super::LinkJob {
+            inputs: recs.inputs.iter().map(|i| i.path.clone()).collect(),
+            out_dir: dir.path().join("ms"),
+            config: LinkConfig::default(),
+        };
+        let returned = job.run(&|_| {}).unwrap();
+        let path = job.out_dir.join(crate::io::matchset::MANIFEST_FILE);
+        let written = crate::io::manifest::Manifest::read(&path).unwrap();
+        let t = &written.timings;
+        assert!(
+            t.total > 0.0 && t.write > 0.0 && t.total >= t.write,
+            "{t:?}"
+        );
+        assert!((t.total - returned.timings.total).abs() < 1e-9);
+        assert_eq!(written.counts.records, 70);
+        assert_eq!(written.model.training, RECORD_DICE_TRAINING);
     }
 
     #[test]

@@ -1,0 +1,339 @@
+//! [`MatchSetWriter`]: writes a match set, in the arrow-rs writer style: `try_new` → `write_*` →
+//! `close`.
+//!
+//! Every file is written under a temporary name in the match-set directory ([`AtomicFile`]);
+//! [`MatchSetWriter::close`] writes the manifest and renames everything into place, the old
+//! manifest removed first and the new one renamed last, so a run that dies leaves no
+//! complete-looking set. A stale `candidates.parquet` from an earlier run is removed when this
+//! run does not write one. Dropped without `close`, the writer removes its temporary files.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{
+    ArrayRef, BooleanArray, Float32Array, Float64Array, Int64Array, RecordBatch, StringArray,
+};
+use arrow_schema::{DataType, Field, Schema as ArrowSchema};
+use parquet::arrow::ArrowWriter;
+use parquet::file::metadata::KeyValue;
+
+use super::{CANDIDATES_FILE, CLUSTERS_FILE, MANIFEST_FILE, PAIRS_FILE};
+use crate::error::{Error, Result};
+use crate::io::manifest::Manifest;
+use crate::io::{writer_properties, AtomicFile};
+
+/// Rows per row group in match-set files.
+pub const DEFAULT_MATCHSET_ROW_GROUP: usize = 131_072;
+
+/// The records a match set names, by index: each record's agency and id.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordIds<'a> {
+    /// The agencies, in input order.
+    pub agencies: &'a [String],
+    /// Agency (index into `agencies`) of each record.
+    pub agency_of: &'a [u16],
+    /// Id of each record.
+    pub ids: &'a [String],
+}
+
+impl<'a> RecordIds<'a> {
+    fn agency(&self, i: u32) -> &'a str {
+        self.agencies[self.agency_of[i as usize] as usize].as_str()
+    }
+
+    fn id(&self, i: u32) -> &'a str {
+        self.ids[i as usize].as_str()
+    }
+}
+
+/// One field of one pair in `pairs.parquet`: `sim_<field>` (`None` when the field is missing on
+/// a side), `level_<field>` (0 = missing) and `weight_<field>`.
+pub type FieldValue = (Option<f32>, i64, f64);
+
+/// The scored pairs of `pairs.parquet`, in output order (record indices into [`RecordIds`]).
+#[derive(Debug, Clone, Copy)]
+pub struct PairsData<'a> {
+    /// The pairs (left, right).
+    pub pairs: &'a [(u32, u32)],
+    /// Match weights.
+    pub weights: &'a [f64],
+    /// Match probabilities.
+    pub probabilities: &'a [f64],
+    /// Decided match (else review).
+    pub is_match: &'a [bool],
+    /// Cluster of every record.
+    pub cluster_of: &'a [u32],
+    /// Field names, in schema order (each gets `sim_`, `level_` and `weight_` columns).
+    pub fields: &'a [String],
+}
+
+/// Writes one match set into a directory.
+pub struct MatchSetWriter<'a> {
+    dir: PathBuf,
+    records: RecordIds<'a>,
+    /// `padan.*` metadata shared by every file (without `padan.format`).
+    meta: Vec<(String, String)>,
+    /// Written files waiting for `close`, by file name.
+    written: Vec<(&'static str, AtomicFile)>,
+}
+
+/// Creates `dir` if needed; refuses a path that is a file.
+pub fn prepare_out_dir(dir: &Path) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::config(
+            "--out",
+            format!("{} exists and is not a directory", dir.display()),
+        ));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))
+}
+
+fn strings<'s>(it: impl Iterator<Item = &'s str>) -> ArrayRef {
+    Arc::new(StringArray::from_iter_values(it))
+}
+
+impl<'a> MatchSetWriter<'a> {
+    /// A writer into `dir` (created if needed) for a run described by `manifest` (its
+    /// fingerprints, thresholds, model and counts go into every file's metadata).
+    pub fn try_new(
+        dir: &Path,
+        manifest: &Manifest,
+        records: RecordIds<'a>,
+    ) -> Result<MatchSetWriter<'a>> {
+        prepare_out_dir(dir)?;
+        let j = |v: serde_json::Value| v.to_string();
+        let mut counts = serde_json::to_value(&manifest.counts).unwrap_or_default();
+        // Keep Parquet metadata deterministic and compact: no timings, no large lists.
+        if let Some(o) = counts.as_object_mut() {
+            o.remove("largest_blocks");
+        }
+        let meta = vec![
+            ("padan.version".into(), manifest.padan_version.clone()),
+            (
+                "padan.schema_fingerprint".into(),
+                manifest.schema_fingerprint.clone(),
+            ),
+            (
+                "padan.key_fingerprint".into(),
+                manifest.key_fingerprint.clone(),
+            ),
+            (
+                "padan.agencies".into(),
+                j(serde_json::to_value(records.agencies).unwrap_or_default()),
+            ),
+            (
+                "padan.thresholds".into(),
+                j(serde_json::to_value(&manifest.thresholds).unwrap_or_default()),
+            ),
+            (
+                "padan.model".into(),
+                j(serde_json::to_value(&manifest.model).unwrap_or_default()),
+            ),
+            ("padan.counts".into(), j(counts)),
+        ];
+        Ok(MatchSetWriter {
+            dir: dir.to_path_buf(),
+            records,
+            meta,
+            written: Vec::new(),
+        })
+    }
+
+    fn write_file(
+        &mut self,
+        name: &'static str,
+        format: &str,
+        fields: Vec<Field>,
+        columns: Vec<ArrayRef>,
+    ) -> Result<()> {
+        let path = self.dir.join(name);
+        let file = AtomicFile::create(&path)?;
+        let schema = Arc::new(ArrowSchema::new(fields));
+        let props = writer_properties(DEFAULT_MATCHSET_ROW_GROUP).build();
+        let mut w = ArrowWriter::try_new(file.try_clone()?, schema.clone(), Some(props))
+            .map_err(|e| Error::format("writing", &path, e))?;
+        let batch = RecordBatch::try_new(schema, columns)
+            .map_err(|e| Error::Internal(format!("building a match-set batch: {e}")))?;
+        // Write in slices so row groups stay bounded.
+        let n = batch.num_rows();
+        let mut start = 0;
+        while start < n {
+            let len = DEFAULT_MATCHSET_ROW_GROUP.min(n - start);
+            w.write(&batch.slice(start, len))
+                .map_err(|e| Error::format("writing", &path, e))?;
+            start += len;
+        }
+        w.append_key_value_metadata(KeyValue::new("padan.format".into(), format.to_string()));
+        for (k, v) in &self.meta {
+            w.append_key_value_metadata(KeyValue::new(k.clone(), v.clone()));
+        }
+        w.close().map_err(|e| Error::format("writing", &path, e))?;
+        self.written.push((name, file));
+        Ok(())
+    }
+
+    /// Writes `pairs.parquet`; `field(f, left, right)` gives field `f` of a pair.
+    pub fn write_pairs(
+        &mut self,
+        p: &PairsData<'_>,
+        field: impl Fn(usize, u32, u32) -> FieldValue,
+    ) -> Result<()> {
+        let r = self.records;
+        let ab = p.pairs;
+        let mut fields = vec![
+            Field::new("left_agency", DataType::Utf8, false),
+            Field::new("left_id", DataType::Utf8, false),
+            Field::new("right_agency", DataType::Utf8, false),
+            Field::new("right_id", DataType::Utf8, false),
+            Field::new("match_weight", DataType::Float64, false),
+            Field::new("match_probability", DataType::Float64, false),
+            Field::new("decision", DataType::Utf8, false),
+            Field::new("cluster_id", DataType::Int64, false),
+            Field::new("same_cluster", DataType::Boolean, false),
+        ];
+        let c = p.cluster_of;
+        let mut cols: Vec<ArrayRef> = vec![
+            strings(ab.iter().map(|&(a, _)| r.agency(a))),
+            strings(ab.iter().map(|&(a, _)| r.id(a))),
+            strings(ab.iter().map(|&(_, b)| r.agency(b))),
+            strings(ab.iter().map(|&(_, b)| r.id(b))),
+            Arc::new(Float64Array::from(p.weights.to_vec())),
+            Arc::new(Float64Array::from(p.probabilities.to_vec())),
+            strings(
+                p.is_match
+                    .iter()
+                    .map(|&m| if m { "match" } else { "review" }),
+            ),
+            Arc::new(Int64Array::from_iter_values(
+                ab.iter().map(|&(a, _)| c[a as usize] as i64),
+            )),
+            Arc::new(BooleanArray::from_iter(
+                ab.iter()
+                    .map(|&(a, b)| Some(c[a as usize] == c[b as usize])),
+            )),
+        ];
+        for (f, name) in p.fields.iter().enumerate() {
+            let v: Vec<FieldValue> = ab.iter().map(|&(a, b)| field(f, a, b)).collect();
+            fields.push(Field::new(format!("sim_{name}"), DataType::Float32, true));
+            fields.push(Field::new(format!("level_{name}"), DataType::Int64, false));
+            fields.push(Field::new(
+                format!("weight_{name}"),
+                DataType::Float64,
+                false,
+            ));
+            cols.push(Arc::new(Float32Array::from_iter(v.iter().map(|x| x.0))));
+            cols.push(Arc::new(Int64Array::from_iter_values(
+                v.iter().map(|x| x.1),
+            )));
+            cols.push(Arc::new(Float64Array::from_iter_values(
+                v.iter().map(|x| x.2),
+            )));
+        }
+        debug_assert!(cols.iter().all(|col| col.len() == ab.len()));
+        self.write_file(PAIRS_FILE, "pairs", fields, cols)
+    }
+
+    /// Writes `clusters.parquet`: every record once, by cluster, then agency, then id.
+    pub fn write_clusters(&mut self, cluster_of: &[u32]) -> Result<()> {
+        let r = self.records;
+        let mut order: Vec<u32> = (0..cluster_of.len() as u32).collect();
+        order.sort_by(|&x, &y| {
+            cluster_of[x as usize]
+                .cmp(&cluster_of[y as usize])
+                .then_with(|| r.agency(x).cmp(r.agency(y)))
+                .then_with(|| r.id(x).cmp(r.id(y)))
+        });
+        let n_clusters = cluster_of
+            .iter()
+            .map(|&c| c as usize + 1)
+            .max()
+            .unwrap_or(0);
+        let mut size = vec![0i64; n_clusters];
+        let mut agency_sets: Vec<BTreeMap<u16, ()>> = vec![BTreeMap::new(); n_clusters];
+        for (i, &c) in cluster_of.iter().enumerate() {
+            size[c as usize] += 1;
+            agency_sets[c as usize].insert(r.agency_of[i], ());
+        }
+        let fields = vec![
+            Field::new("cluster_id", DataType::Int64, false),
+            Field::new("agency", DataType::Utf8, false),
+            Field::new("record_id", DataType::Utf8, false),
+            Field::new("cluster_size", DataType::Int64, false),
+            Field::new("agency_count", DataType::Int64, false),
+        ];
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from_iter_values(
+                order.iter().map(|&i| cluster_of[i as usize] as i64),
+            )),
+            strings(order.iter().map(|&i| r.agency(i))),
+            strings(order.iter().map(|&i| r.id(i))),
+            Arc::new(Int64Array::from_iter_values(
+                order.iter().map(|&i| size[cluster_of[i as usize] as usize]),
+            )),
+            Arc::new(Int64Array::from_iter_values(order.iter().map(|&i| {
+                agency_sets[cluster_of[i as usize] as usize].len() as i64
+            }))),
+        ];
+        self.write_file(CLUSTERS_FILE, "clusters", fields, cols)
+    }
+
+    /// Writes `candidates.parquet`: every compared pair with its weight.
+    pub fn write_candidates(&mut self, pairs: &[(u32, u32)], weights: &[f64]) -> Result<()> {
+        let r = self.records;
+        let fields = vec![
+            Field::new("left_agency", DataType::Utf8, false),
+            Field::new("left_id", DataType::Utf8, false),
+            Field::new("right_agency", DataType::Utf8, false),
+            Field::new("right_id", DataType::Utf8, false),
+            Field::new("match_weight", DataType::Float64, false),
+        ];
+        let cols: Vec<ArrayRef> = vec![
+            strings(pairs.iter().map(|&(a, _)| r.agency(a))),
+            strings(pairs.iter().map(|&(a, _)| r.id(a))),
+            strings(pairs.iter().map(|&(_, b)| r.agency(b))),
+            strings(pairs.iter().map(|&(_, b)| r.id(b))),
+            Arc::new(Float64Array::from(weights.to_vec())),
+        ];
+        self.write_file(CANDIDATES_FILE, "candidates", fields, cols)
+    }
+
+    /// Records the written files in `manifest.outputs`, writes the manifest and renames every
+    /// file into place (the old manifest removed first, the new one last).
+    pub fn close(self, manifest: &mut Manifest) -> Result<()> {
+        let has = |name: &str| self.written.iter().any(|(n, _)| *n == name);
+        let output = |name: &'static str| has(name).then(|| name.to_string());
+        manifest.outputs = BTreeMap::from([
+            ("pairs".to_string(), output(PAIRS_FILE)),
+            ("clusters".to_string(), output(CLUSTERS_FILE)),
+            ("candidates".to_string(), output(CANDIDATES_FILE)),
+        ]);
+        let manifest_path = self.dir.join(MANIFEST_FILE);
+        let mut staged_manifest = AtomicFile::create(&manifest_path)?;
+        std::io::Write::write_all(staged_manifest.file(), manifest.to_json()?.as_bytes())
+            .map_err(|e| Error::io("writing", &manifest_path, e))?;
+
+        // Move into place: an old manifest goes first (so a half-replaced set has none).
+        if manifest_path.exists() {
+            std::fs::remove_file(&manifest_path)
+                .map_err(|e| Error::io("removing", &manifest_path, e))?;
+        }
+        if !has(CANDIDATES_FILE) {
+            let stale = self.dir.join(CANDIDATES_FILE);
+            if stale.exists() {
+                std::fs::remove_file(&stale).map_err(|e| Error::io("removing", &stale, e))?;
+            }
+        }
+        let mut written = self.written;
+        // pairs, clusters, candidates in that order, whatever order they were written in.
+        written.sort_by_key(|(n, _)| {
+            [PAIRS_FILE, CLUSTERS_FILE, CANDIDATES_FILE]
+                .iter()
+                .position(|x| x == n)
+        });
+        for (_, f) in written {
+            f.commit()?;
+        }
+        staged_manifest.commit()
+    }
+}
