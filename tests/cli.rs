@@ -16,6 +16,7 @@
 //! | `props` | property tests through the CLI: every row is encoded or rejected |
 //! | `python` | the encoded file in pyarrow, polars and DuckDB (tests/python/check_encoded.py) |
 //! | `reveal` | `padan encode --decoys` and `padan reveal`: decoys deterministic and hidden, reveal resolves own ids, drops decoys, refuses wrong agency / lookup |
+//! | `order` | `padan link` over the linkage unit's runs: byte-identical results in any input order and thread count, content-derived person ids |
 //! | `regression` | one test per bug found |
 //!
 //! Run them with `cargo test --test cli` (add a name filter, e.g. `cargo test --test cli kat`).
@@ -29,6 +30,7 @@ mod cli {
     mod keygen;
     mod link;
     mod malformed;
+    mod order;
     pub mod plaintext;
     mod props;
     mod python;
