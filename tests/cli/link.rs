@@ -58,7 +58,7 @@ pub(super) fn strings(path: &Path, col: &str) -> Vec<String> {
     out
 }
 
-fn ints(path: &Path, col: &str) -> Vec<i64> {
+pub(super) fn ints(path: &Path, col: &str) -> Vec<i64> {
     let mut out = Vec::new();
     for (name, arrays) in read_columns(path) {
         if name == col {
