@@ -43,6 +43,13 @@ fn any_input_order_at_any_thread_count_gives_a_byte_identical_match_set() {
             assert!(first == other, "{f} of run {out} differs from run o1t1");
         }
     }
+    // What does differ, the timings and the thread count, is in run.json.
+    for (out, _, threads) in runs {
+        let log: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.path(out).join("run.json")).unwrap()).unwrap();
+        assert_eq!(log["threads"].to_string(), threads, "run.json of {out}");
+        assert!(log["timings"]["total"].as_f64().unwrap() > 0.0);
+    }
 }
 
 /// (agency, record_id) → (cluster_id, person_id) of a match set's clusters.parquet.

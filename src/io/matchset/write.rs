@@ -20,7 +20,7 @@ use parquet::file::metadata::KeyValue;
 
 use super::{CANDIDATES_FILE, CLUSTERS_FILE, MANIFEST_FILE, PAIRS_FILE};
 use crate::error::{Error, Result};
-use crate::io::manifest::Manifest;
+use crate::io::manifest::{Manifest, RUN_FILE};
 use crate::io::{writer_properties, AtomicFile};
 
 /// Rows per row group in match-set files.
@@ -371,10 +371,12 @@ impl<'a> MatchSetWriter<'a> {
         std::io::Write::write_all(staged_manifest.file(), manifest.to_json()?.as_bytes())
             .map_err(|e| Error::io("writing", &manifest_path, e))?;
 
-        // Move into place: an old manifest goes first (so a half-replaced set has none).
-        if manifest_path.exists() {
-            std::fs::remove_file(&manifest_path)
-                .map_err(|e| Error::io("removing", &manifest_path, e))?;
+        // Move into place: an old manifest goes first (so a half-replaced set has none), and
+        // an old run log with it (the caller writes this run's after close).
+        for old in [manifest_path.clone(), self.dir.join(RUN_FILE)] {
+            if old.exists() {
+                std::fs::remove_file(&old).map_err(|e| Error::io("removing", &old, e))?;
+            }
         }
         if !has(CANDIDATES_FILE) {
             let stale = self.dir.join(CANDIDATES_FILE);
