@@ -21,6 +21,37 @@ pub const FORMAT: &str = "padan-match-set";
 /// The `format_version` this padan writes and the newest it reads.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// The run log beside `manifest.json`: how long the run took and on how many threads. It is
+/// the one part of a match set that differs between two runs of the same inputs.
+pub const RUN_FILE: &str = "run.json";
+
+/// What [`RUN_FILE`] holds.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunLog {
+    /// Seconds per stage.
+    pub timings: Timings,
+    /// Rayon threads used.
+    pub threads: usize,
+}
+
+impl RunLog {
+    /// Writes the run log of `manifest` into the match-set directory `dir` (atomically).
+    pub fn write(dir: &Path, manifest: &Manifest) -> Result<()> {
+        let log = RunLog {
+            timings: manifest.timings.clone(),
+            threads: manifest.threads,
+        };
+        let path = dir.join(RUN_FILE);
+        let json = serde_json::to_string_pretty(&log)
+            .map_err(|e| Error::Internal(format!("run log: {e}")))?;
+        let mut f = crate::io::AtomicFile::create(&path)?;
+        std::io::Write::write_all(f.file(), json.as_bytes())
+            .map_err(|e| Error::io("writing", &path, e))?;
+        f.commit()
+    }
+}
+
 /// Reads a number that may be `null` (NaN or ±∞ when written) as NaN.
 pub fn nan_if_null<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
     Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
@@ -243,9 +274,13 @@ pub struct Manifest {
     pub thresholds: ThresholdInfo,
     /// Counts.
     pub counts: Counts,
-    /// Timings.
+    /// Timings. Not written into `manifest.json` (it must be byte-identical for the same inputs,
+    /// config and key): they go to [`RUN_FILE`] beside it, and [`Manifest::read`] takes them from
+    /// there (an older manifest that holds them still reads).
+    #[serde(skip_serializing)]
     pub timings: Timings,
-    /// Rayon threads used.
+    /// Rayon threads used (in [`RUN_FILE`], like the timings).
+    #[serde(skip_serializing)]
     pub threads: usize,
     /// Popcount instruction set used.
     pub isa: String,
@@ -277,7 +312,8 @@ impl Manifest {
     }
 
     /// Reads and checks `path`: a JSON object of this format (an empty `format`, from a
-    /// hand-written manifest, is accepted) and a version this padan reads.
+    /// hand-written manifest, is accepted) and a version this padan reads. The timings and
+    /// thread count come from [`RUN_FILE`] beside it when that file is there.
     pub fn read(path: &Path) -> Result<Manifest> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io("reading", path, e))?;
         let m: Manifest = serde_json::from_str(&text)
@@ -296,6 +332,15 @@ impl Manifest {
                     m.format_version
                 ),
             ));
+        }
+        let mut m = m;
+        let run = path.with_file_name(RUN_FILE);
+        if run.exists() {
+            let text = std::fs::read_to_string(&run).map_err(|e| Error::io("reading", &run, e))?;
+            let log: RunLog = serde_json::from_str(&text)
+                .map_err(|e| Error::input_file(&run, format!("not a run log: {e}")))?;
+            m.timings = log.timings;
+            m.threads = log.threads;
         }
         Ok(m)
     }
@@ -327,6 +372,27 @@ mod tests {
         assert_eq!(back.model.prior(), 1.5);
         assert_eq!(back.agencies(), vec!["a".to_string()]);
         assert_eq!(back.to_json().unwrap(), m.to_json().unwrap());
+    }
+
+    #[test]
+    fn timings_go_to_the_run_log_not_the_manifest() {
+        let mut m = Manifest::new();
+        m.timings.total = 2.5;
+        m.threads = 3;
+        let json = m.to_json().unwrap();
+        assert!(!json.contains("timings") && !json.contains("threads"));
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("manifest.json");
+        std::fs::write(&p, &json).unwrap();
+        assert_eq!(Manifest::read(&p).unwrap().threads, 0);
+        RunLog::write(dir.path(), &m).unwrap();
+        let back = Manifest::read(&p).unwrap();
+        assert_eq!((back.timings.total, back.threads), (2.5, 3));
+        // A manifest from before the run log still gives its timings.
+        std::fs::remove_file(dir.path().join(RUN_FILE)).unwrap();
+        std::fs::write(&p, r#"{"timings": {"total": 1.5}, "threads": 2}"#).unwrap();
+        let old = Manifest::read(&p).unwrap();
+        assert_eq!((old.timings.total, old.threads), (1.5, 2));
     }
 
     #[test]

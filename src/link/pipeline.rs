@@ -17,7 +17,7 @@ use super::record_level;
 use super::records::Records;
 use crate::error::{Error, Result};
 use crate::io::manifest::{
-    Counts, FieldInfo, InputInfo, LevelInfo, Manifest, ModelInfo, ThresholdInfo, Timings,
+    Counts, FieldInfo, InputInfo, LevelInfo, Manifest, ModelInfo, RunLog, ThresholdInfo, Timings,
 };
 use crate::io::matchset::{MatchSetWriter, PairsData, RecordIds};
 use crate::scoring::{self, ClusterOptions, KindPatterns, Model, Patterns};
@@ -106,6 +106,7 @@ impl LinkJob {
             &mut manifest,
             [t, t_total],
         )?;
+        RunLog::write(&self.out_dir, &manifest)?;
         Ok(manifest)
     }
 }
@@ -436,14 +437,14 @@ fn write(
     w.close(manifest)
 }
 
-/// The manifest's description of every input (hashes each file).
+/// The manifest's description of every input, in canonical order.
 fn manifest_inputs(recs: &Records) -> Result<Vec<InputInfo>> {
     recs.inputs
         .iter()
         .map(|i| {
             Ok(InputInfo {
                 file: i.path.display().to_string(),
-                blake3: crate::io::file_blake3(&i.path)?,
+                blake3: i.blake3.clone(),
                 agency: i.meta.agency.clone(),
                 rows: i.rows as u64,
                 rows_read: i.meta.rows_read,

@@ -48,6 +48,8 @@ impl TokenColumn {
 pub struct LoadedInput {
     /// Path as given.
     pub path: std::path::PathBuf,
+    /// The file's blake3 hash (hex), its tie-break in the canonical input order.
+    pub blake3: String,
     /// Its metadata.
     pub meta: EncodedMeta,
     /// Records.
@@ -62,9 +64,10 @@ pub struct Records {
     pub schema: Schema,
     /// The shared layout.
     pub layout: Layout,
-    /// Inputs in command-line order.
+    /// Inputs in canonical order: by agency name, then by the file's blake3 hash (not the
+    /// command-line order).
     pub inputs: Vec<LoadedInput>,
-    /// Agency names, in input order (index = agency index).
+    /// Agency names, in canonical input order (index = agency index).
     pub agencies: Vec<String>,
     /// Agency index of each record.
     pub agency_of: Vec<u16>,
@@ -91,7 +94,7 @@ impl Records {
         self.ids.is_empty()
     }
 
-    /// Reads and checks every input. Refuses mixed schemas, keys, encoding versions and two files
+    /// Reads and checks every input, in canonical order (agency name, then file hash). Refuses mixed schemas, keys, encoding versions and two files
     /// of one agency, naming the files and the differing values.
     pub fn load(paths: &[impl AsRef<Path>]) -> Result<Records> {
         if paths.len() < 2 {
@@ -113,10 +116,25 @@ impl Records {
                 )
             })?;
         }
+        // Canonical order: agency name, then the file's blake3 hash. Everything downstream
+        // (record indices, pair orientation, random pairs, cluster ids) follows from it, so the
+        // command-line order of the files does not matter.
+        let hashes: Vec<String> = paths
+            .iter()
+            .map(|p| crate::io::file_blake3(p.as_ref()))
+            .collect::<Result<_>>()?;
+        let mut order: Vec<usize> = (0..paths.len()).collect();
+        order.sort_by(|&x, &y| {
+            (metas[x].agency.as_str(), hashes[x].as_str())
+                .cmp(&(metas[y].agency.as_str(), hashes[y].as_str()))
+        });
+        let paths: Vec<&Path> = order.iter().map(|&i| paths[i].as_ref()).collect();
+        let metas: Vec<EncodedMeta> = order.iter().map(|&i| metas[i].clone()).collect();
+        let hashes: Vec<String> = order.iter().map(|&i| hashes[i].clone()).collect();
         let first = &metas[0];
-        let p0 = paths[0].as_ref().display();
+        let p0 = paths[0].display();
         for (p, m) in paths.iter().zip(&metas).skip(1) {
-            let p = p.as_ref().display();
+            let p = p.display();
             let differ = |what: &str, a: &str, b: &str| {
                 Err(Error::Incompatible(format!(
                     "{p0} and {p} were encoded with different {what} ({a} vs {b}): every agency must use the same {what}"
@@ -141,8 +159,8 @@ impl Records {
                 if metas[i].agency == metas[j].agency {
                     return Err(Error::Incompatible(format!(
                         "{} and {} are both from agency '{}': give one file per agency (concatenate the extracts before encoding)",
-                        paths[i].as_ref().display(),
-                        paths[j].as_ref().display(),
+                        paths[i].display(),
+                        paths[j].display(),
                         metas[i].agency
                     )));
                 }
@@ -152,10 +170,10 @@ impl Records {
             return Err(Error::config("inputs", "too many input files"));
         }
         let mut recs: Option<Records> = None;
-        for (ai, p) in paths.iter().enumerate() {
-            let file = EncodedFile::read(p.as_ref())?;
+        for (ai, (p, hash)) in paths.iter().zip(hashes).enumerate() {
+            let file = EncodedFile::read(p)?;
             let r = recs.get_or_insert_with(|| Records::empty(&file.schema, &file.layout));
-            r.append(ai as u16, file);
+            r.append(ai as u16, file, hash);
         }
         Ok(recs.expect("at least two inputs"))
     }
@@ -195,10 +213,11 @@ impl Records {
         }
     }
 
-    fn append(&mut self, agency: u16, file: EncodedFile) {
+    fn append(&mut self, agency: u16, file: EncodedFile, blake3: String) {
         let n = file.len();
         self.inputs.push(LoadedInput {
             path: file.path.clone(),
+            blake3,
             meta: file.meta.clone(),
             rows: n,
             offset: self.ids.len(),

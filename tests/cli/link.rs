@@ -11,7 +11,7 @@ use super::harness::{read_columns, repo, Dir, AGENCIES};
 use super::plaintext::{plain_values, Searcher};
 
 /// Encodes every synthetic fixture extract into `d` and returns the encoded files.
-fn encode_all(d: &Dir) -> Vec<PathBuf> {
+pub(super) fn encode_all(d: &Dir) -> Vec<PathBuf> {
     AGENCIES
         .iter()
         .map(|a| {
@@ -22,7 +22,7 @@ fn encode_all(d: &Dir) -> Vec<PathBuf> {
         .collect()
 }
 
-fn link(d: &Dir, inputs: &[PathBuf], out: &str, extra: &[&str]) -> super::harness::Run {
+pub(super) fn link(d: &Dir, inputs: &[PathBuf], out: &str, extra: &[&str]) -> super::harness::Run {
     let mut args: Vec<String> = vec![
         "link".into(),
         "--out".into(),
@@ -46,7 +46,7 @@ fn evaluate_json(d: &Dir, ms: &Path, truth: &Path) -> serde_json::Value {
     serde_json::from_str(&run.stdout).expect("evaluate --json prints JSON")
 }
 
-fn strings(path: &Path, col: &str) -> Vec<String> {
+pub(super) fn strings(path: &Path, col: &str) -> Vec<String> {
     let mut out = Vec::new();
     for (name, arrays) in read_columns(path) {
         if name == col {
@@ -58,7 +58,7 @@ fn strings(path: &Path, col: &str) -> Vec<String> {
     out
 }
 
-fn ints(path: &Path, col: &str) -> Vec<i64> {
+pub(super) fn ints(path: &Path, col: &str) -> Vec<i64> {
     let mut out = Vec::new();
     for (name, arrays) in read_columns(path) {
         if name == col {

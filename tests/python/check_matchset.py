@@ -49,6 +49,8 @@ def main():
     check(str(p["match_weight"].dtype) == "float64", "pandas: match_weight is not float64")
     check(str(p["cluster_id"].dtype) == "int64", "pandas: cluster_id is not int64")
     check(str(p["same_cluster"].dtype) == "bool", "pandas: same_cluster is not bool")
+    check(p["person_id"].dtype == object or str(p["person_id"].dtype) in ("str", "string"),
+          f"pandas: pairs person_id is {p['person_id'].dtype}, expected strings")
     check(set(p["decision"]) <= {"match", "review"}, "pandas: unexpected decision values")
     sims = [c for c in p.columns if c.startswith("sim_")]
     check(sims and all(str(p[c].dtype) == "float32" for c in sims), "pandas: sim_ columns not float32")
@@ -57,6 +59,14 @@ def main():
     check(not c.duplicated(["agency", "record_id"]).any(), "pandas: a record appears twice")
     for col in ["cluster_id", "cluster_size", "agency_count"]:
         check(str(c[col].dtype) == "int64", f"pandas: {col} is {c[col].dtype}")
+    # person_id: a string, "p-" and 16 hex digits, one per cluster and one cluster per person.
+    check(c["person_id"].dtype == object or str(c["person_id"].dtype) in ("str", "string"),
+          f"pandas: person_id is {c['person_id'].dtype}, expected strings")
+    check(c["person_id"].str.fullmatch(r"p-[0-9a-f]{16}").all(), "pandas: a malformed person_id")
+    check((c.groupby("cluster_id")["person_id"].nunique() == 1).all(),
+          "pandas: a cluster with two person_ids")
+    check((c.groupby("person_id")["cluster_id"].nunique() == 1).all(),
+          "pandas: a person_id on two clusters")
 
     # polars
     pp = pl.read_parquet(pairs)
@@ -65,11 +75,24 @@ def main():
     check(pp.schema["match_probability"] == pl.Float64, "polars: match_probability not Float64")
     pc = pl.read_parquet(clusters)
     check(pc.schema["cluster_id"] == pl.Int64, "polars: cluster_id not Int64")
+    check(pc.schema["person_id"] in (pl.Utf8, pl.String), "polars: person_id not a string")
+    check(pp.schema["person_id"] in (pl.Utf8, pl.String), "polars: pairs person_id not a string")
+    check(pc["person_id"].n_unique() == pc["cluster_id"].n_unique(),
+          "polars: person_ids and clusters differ in number")
 
     # DuckDB, including file-level metadata.
     con = duckdb.connect()
     n = con.execute(f"select count(*) from read_parquet('{clusters}')").fetchone()[0]
     check(n == len(c), "duckdb: clusters rows differ")
+    t = con.execute(
+        f"select typeof(person_id) from read_parquet('{clusters}') limit 1").fetchone()[0]
+    check(t == "VARCHAR", f"duckdb: person_id is {t}, expected VARCHAR")
+    # pairs.parquet's person_id is the left record's, as in clusters.parquet.
+    bad = con.execute(
+        f"""select count(*) from read_parquet('{pairs}') p join read_parquet('{clusters}') c
+            on c.agency = p.left_agency and c.record_id = p.left_id
+            where c.person_id <> p.person_id""").fetchone()[0]
+    check(bad == 0, f"duckdb: {bad} pairs name another person_id than clusters.parquet")
     m = con.execute(
         f"select count(*) from read_parquet('{pairs}') where decision = 'match'"
     ).fetchone()[0]

@@ -20,7 +20,7 @@ use parquet::file::metadata::KeyValue;
 
 use super::{CANDIDATES_FILE, CLUSTERS_FILE, MANIFEST_FILE, PAIRS_FILE};
 use crate::error::{Error, Result};
-use crate::io::manifest::Manifest;
+use crate::io::manifest::{Manifest, RUN_FILE};
 use crate::io::{writer_properties, AtomicFile};
 
 /// Rows per row group in match-set files.
@@ -45,6 +45,51 @@ impl<'a> RecordIds<'a> {
     fn id(&self, i: u32) -> &'a str {
         self.ids[i as usize].as_str()
     }
+}
+
+/// The domain-separation label of [`person_ids`] (blake3 key derivation context). Changing it
+/// changes every `person_id`: it is part of the match-set format.
+pub const PERSON_ID_CONTEXT: &str = "padan 2026-12 person_id v1";
+
+/// The `person_id` of one cluster from its smallest member, by (agency name, record id) in byte
+/// order: `p-` and the first 8 bytes, in hex, of blake3 in key-derivation mode under
+/// [`PERSON_ID_CONTEXT`] over the agency name's length (u64 little-endian), the agency name and the
+/// record id.
+pub fn person_id(agency: &str, record_id: &str) -> String {
+    let mut h = blake3::Hasher::new_derive_key(PERSON_ID_CONTEXT);
+    h.update(&(agency.len() as u64).to_le_bytes());
+    h.update(agency.as_bytes());
+    h.update(record_id.as_bytes());
+    let d = h.finalize();
+    let mut s = String::with_capacity(18);
+    s.push_str("p-");
+    for b in &d.as_bytes()[..8] {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// Every cluster's `person_id` (index = cluster id): [`person_id`] of its smallest member. It
+/// depends on the cluster's content only, not on the cluster numbering or the input order.
+pub fn person_ids(records: RecordIds<'_>, cluster_of: &[u32]) -> Vec<String> {
+    let n_clusters = cluster_of
+        .iter()
+        .map(|&c| c as usize + 1)
+        .max()
+        .unwrap_or(0);
+    let mut smallest: Vec<Option<u32>> = vec![None; n_clusters];
+    for (i, &c) in cluster_of.iter().enumerate() {
+        let i = i as u32;
+        let key = |x: u32| (records.agency(x), records.id(x));
+        let slot = &mut smallest[c as usize];
+        if slot.is_none_or(|s| key(i) < key(s)) {
+            *slot = Some(i);
+        }
+    }
+    smallest
+        .into_iter()
+        .map(|m| m.map_or_else(String::new, |i| person_id(records.agency(i), records.id(i))))
+        .collect()
 }
 
 /// One field of one pair in `pairs.parquet`: `sim_<field>` (`None` when the field is missing on
@@ -190,9 +235,11 @@ impl<'a> MatchSetWriter<'a> {
             Field::new("match_probability", DataType::Float64, false),
             Field::new("decision", DataType::Utf8, false),
             Field::new("cluster_id", DataType::Int64, false),
+            Field::new("person_id", DataType::Utf8, false),
             Field::new("same_cluster", DataType::Boolean, false),
         ];
         let c = p.cluster_of;
+        let persons = person_ids(r, c);
         let mut cols: Vec<ArrayRef> = vec![
             strings(ab.iter().map(|&(a, _)| r.agency(a))),
             strings(ab.iter().map(|&(a, _)| r.id(a))),
@@ -208,6 +255,10 @@ impl<'a> MatchSetWriter<'a> {
             Arc::new(Int64Array::from_iter_values(
                 ab.iter().map(|&(a, _)| c[a as usize] as i64),
             )),
+            strings(
+                ab.iter()
+                    .map(|&(a, _)| persons[c[a as usize] as usize].as_str()),
+            ),
             Arc::new(BooleanArray::from_iter(
                 ab.iter()
                     .map(|&(a, b)| Some(c[a as usize] == c[b as usize])),
@@ -255,8 +306,10 @@ impl<'a> MatchSetWriter<'a> {
             size[c as usize] += 1;
             agency_sets[c as usize].insert(r.agency_of[i], ());
         }
+        let persons = person_ids(r, cluster_of);
         let fields = vec![
             Field::new("cluster_id", DataType::Int64, false),
+            Field::new("person_id", DataType::Utf8, false),
             Field::new("agency", DataType::Utf8, false),
             Field::new("record_id", DataType::Utf8, false),
             Field::new("cluster_size", DataType::Int64, false),
@@ -266,6 +319,11 @@ impl<'a> MatchSetWriter<'a> {
             Arc::new(Int64Array::from_iter_values(
                 order.iter().map(|&i| cluster_of[i as usize] as i64),
             )),
+            strings(
+                order
+                    .iter()
+                    .map(|&i| persons[cluster_of[i as usize] as usize].as_str()),
+            ),
             strings(order.iter().map(|&i| r.agency(i))),
             strings(order.iter().map(|&i| r.id(i))),
             Arc::new(Int64Array::from_iter_values(
@@ -313,10 +371,12 @@ impl<'a> MatchSetWriter<'a> {
         std::io::Write::write_all(staged_manifest.file(), manifest.to_json()?.as_bytes())
             .map_err(|e| Error::io("writing", &manifest_path, e))?;
 
-        // Move into place: an old manifest goes first (so a half-replaced set has none).
-        if manifest_path.exists() {
-            std::fs::remove_file(&manifest_path)
-                .map_err(|e| Error::io("removing", &manifest_path, e))?;
+        // Move into place: an old manifest goes first (so a half-replaced set has none), and
+        // an old run log with it (the caller writes this run's after close).
+        for old in [manifest_path.clone(), self.dir.join(RUN_FILE)] {
+            if old.exists() {
+                std::fs::remove_file(&old).map_err(|e| Error::io("removing", &old, e))?;
+            }
         }
         if !has(CANDIDATES_FILE) {
             let stale = self.dir.join(CANDIDATES_FILE);
@@ -336,4 +396,53 @@ impl<'a> MatchSetWriter<'a> {
         }
         staged_manifest.commit()
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids_of<'a>(
+        agencies: &'a [String],
+        agency_of: &'a [u16],
+        ids: &'a [String],
+    ) -> RecordIds<'a> {
+        RecordIds {
+            agencies,
+            agency_of,
+            ids,
+        }
+    }
+
+    #[test]
+    fn a_person_id_comes_from_the_smallest_member_not_the_numbering_or_the_order() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        // Records: kemlu k-2, kemlu k-1, polri p-1, polri p-9; clusters {k-2, p-1}, {k-1}, {p-9}.
+        let agencies = s(&["kemlu", "polri"]);
+        let ids = s(&["k-2", "k-1", "p-1", "p-9"]);
+        let a = person_ids(ids_of(&agencies, &[0, 0, 1, 1], &ids), &[0, 1, 0, 2]);
+        assert_eq!(a[0], person_id("kemlu", "k-2"));
+        assert_eq!(a[1], person_id("kemlu", "k-1"));
+        assert_eq!(a[2], person_id("polri", "p-9"));
+        // The same people with agencies, records and cluster numbers in another order.
+        let agencies2 = s(&["polri", "kemlu"]);
+        let ids2 = s(&["p-9", "p-1", "k-1", "k-2"]);
+        let b = person_ids(ids_of(&agencies2, &[0, 0, 1, 1], &ids2), &[2, 0, 1, 0]);
+        assert_eq!((&b[0], &b[1], &b[2]), (&a[0], &a[1], &a[2]));
+        // Distinct people, distinct ids; the format: "p-" and 16 hex digits.
+        assert!(a[0] != a[1] && a[1] != a[2] && a[0] != a[2]);
+        assert!(a.iter().all(|p| p.len() == 18
+            && p.starts_with("p-")
+            && p[2..].bytes().all(|c| c.is_ascii_hexdigit())));
+        // The agency/id boundary is part of the input: ("ab", "c") and ("a", "bc") differ.
+        assert_ne!(person_id("ab", "c"), person_id("a", "bc"));
+    }
+
+    #[test]
+    fn person_id_known_answer() {
+        // Pinned: a change here changes every person id in every match set (a format change).
+        assert_eq!(person_id("kemlu", "KML-2022-000001"), KNOWN);
+    }
+
+    const KNOWN: &str = "p-d580eb8bbf32be03";
 }
