@@ -187,6 +187,20 @@ impl Blocks {
         b
     }
 
+    /// [`Blocks::build`] under the memory guard ([`super::budget`]): refuses (exit 4) a block
+    /// index or a candidate set that would not fit, before any pair is generated.
+    /// `keep_candidates`: every candidate's weight is kept for output (twice the bytes per pair).
+    pub fn build_guarded(
+        recs: &Records,
+        cfg: &BlockingConfig,
+        keep_candidates: bool,
+    ) -> crate::error::Result<Blocks> {
+        super::budget::check_index(recs.len(), recs.token_columns().len(), cfg)?;
+        let b = Blocks::build(recs, cfg);
+        super::budget::check_candidates(&b.stats, cfg, keep_candidates)?;
+        Ok(b)
+    }
+
     /// Adds the blocks of one kind from its sorted (key, record) list. Blocks above
     /// `max_block_size` records are skipped; then, smallest first, blocks are kept while the
     /// kind's pairs stay within `budget` (the larger ones are skipped too).

@@ -10,11 +10,13 @@
 //!   (random access, per candidate pair and field) and all pairs above a threshold, with SIMD
 //!   popcount paths chosen at run time and a portable fallback that gives identical results.
 //! - [`bench`]: the `padan bench dice` benchmark.
+//! - [`budget`]: the memory guard (refuses a run whose candidate set would not fit).
 //! - [`config`]: the `link.toml` configuration.
 //! - [`pipeline`]: one whole run ([`pipeline::LinkJob`]).
 //! - [`record`]: record-level mode, for inputs with only a record-level filter (imported CLKs).
 pub mod bench;
 pub mod block;
+pub mod budget;
 pub mod compare;
 pub mod config;
 pub mod data;

@@ -303,7 +303,7 @@ impl LinkJob {
 
         stage("blocking");
         let t = Instant::now();
-        let mut blocks = block::Blocks::build(&recs, &cfg.blocking);
+        let mut blocks = block::Blocks::build_guarded(&recs, &cfg.blocking, cfg.output.candidates)?;
         warnings.extend(blocking_warnings(&blocks.stats, &cfg.blocking));
         timings.block = t.elapsed().as_secs_f64();
 
