@@ -37,8 +37,9 @@ use crate::schema::{FieldKind, Schema};
 /// The encoding format version. Bump it whenever normalization, tokenization or hashing changes:
 /// the known-answer tests pin the bytes. Version 2: per-field hardening (salt, permutation,
 /// balancing, folding, BLIP) and the hardened default schema. Version 3: BLIP flips drawn as
-/// geometric gaps (the same Bernoulli(p) noise from far fewer keyed draws).
-pub const ENCODING_VERSION: u32 = 3;
+/// geometric gaps (the same Bernoulli(p) noise from far fewer keyed draws). Version 4: salt slots
+/// (composite salts; a slotted field stores one tagged, salted filter per slot).
+pub const ENCODING_VERSION: u32 = 4;
 
 /// Width in bytes of tokens and blocking keys.
 pub const TOKEN_BYTES: usize = 16;

@@ -150,6 +150,12 @@ impl Blocks {
                 b.add_kind(&name, &keys, cfg.max_block_size, budget, &mut sizes);
             }
         }
+        for (name, mut keys) in super::slots::slot_keys(recs) {
+            if cfg.keys.is_empty() || cfg.keys.contains(&name) {
+                keys.par_sort_unstable();
+                b.add_kind(&name, &keys, cfg.max_block_size, budget, &mut sizes);
+            }
+        }
         if cfg.lsh_bands > 0 {
             let mut rng = ChaCha8Rng::seed_from_u64(cfg.lsh_seed);
             let bits = recs.record_filter.bits();
@@ -195,7 +201,8 @@ impl Blocks {
         cfg: &BlockingConfig,
         keep_candidates: bool,
     ) -> crate::error::Result<Blocks> {
-        super::budget::check_index(recs.len(), recs.token_columns().len(), cfg)?;
+        let kinds = recs.token_columns().len() + recs.schema.slots.len();
+        super::budget::check_index(recs.len(), kinds, cfg)?;
         let b = Blocks::build(recs, cfg);
         super::budget::check_candidates(&b.stats, cfg, keep_candidates)?;
         Ok(b)
@@ -443,6 +450,9 @@ impl Blocks {
         self.kinds
             .iter()
             .map(|name| {
+                if let Some(used) = super::slots::slot_fields(schema, name) {
+                    return entangle(used);
+                }
                 if let Some(field) = name.strip_prefix("token_") {
                     return entangle(schema.fields.iter().map(|f| f.name == field).collect());
                 }

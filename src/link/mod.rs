@@ -13,6 +13,7 @@
 //! - [`budget`]: the memory guard (refuses a run whose candidate set would not fit).
 //! - [`config`]: the `link.toml` configuration.
 //! - [`pipeline`]: one whole run ([`pipeline::LinkJob`]).
+//! - [`slots`]: salt slots (blocking on slot tags, comparison inside a shared slot).
 //! - [`record`]: record-level mode, for inputs with only a record-level filter (imported CLKs).
 pub mod bench;
 pub mod block;
@@ -24,6 +25,7 @@ pub mod dice;
 pub mod output;
 pub mod pipeline;
 pub mod record;
+pub mod slots;
 
 pub use config::{LinkConfig, DEFAULT_CONFIG_TOML};
 pub use pipeline::{LinkJob, Manifest};

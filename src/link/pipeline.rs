@@ -278,6 +278,8 @@ impl LinkJob {
         stage("reading");
         let t = Instant::now();
         let recs = Records::load(&self.inputs)?;
+        let slot_cfg = super::slots::adjust_config(&recs.schema, cfg, &mut warnings);
+        let cfg = slot_cfg.as_ref().unwrap_or(cfg);
         if recs.is_empty() {
             return Err(Error::input_file(
                 &self.inputs[0],
