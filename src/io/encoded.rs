@@ -141,6 +141,10 @@ impl Layout {
     pub fn block_kinds(schema: &Schema) -> Vec<BlockKind> {
         let has = |k| schema.first_of_kind(k).is_some();
         let mut v = Vec::new();
+        if !schema.slots.is_empty() {
+            // A salt-slot schema blocks on its slot tags (inside the field filters) only.
+            return v;
+        }
         if has(FieldKind::Date) && has(FieldKind::Sex) {
             v.push(BlockKind::DobSex);
         }

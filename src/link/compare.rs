@@ -271,13 +271,15 @@ impl<'a> Comparator<'a> {
     }
 }
 
-/// The level of a slotted field from its best shared-slot Dice (`None`: no shared slot, null).
+/// The level of a slotted field from its best shared-slot Dice (see
+/// [`super::slots::FieldSlots::best_dice`]: no shared slot is "else", no slot on a side null).
 #[inline]
-fn slotted_level(comp: &ComparisonConfig, best: Option<f32>) -> (u8, f32) {
+fn slotted_level(comp: &ComparisonConfig, best: Result<f32, bool>) -> (u8, f32) {
     match best {
-        None => (0, f32::NAN),
-        Some(s) if s >= 1.0 => (1, s),
-        Some(s) => (comp.level(s), s),
+        Err(false) => (0, f32::NAN),
+        Err(true) => (comp.n_levels(), 0.0),
+        Ok(s) if s >= 1.0 => (1, s),
+        Ok(s) => (comp.level(s), s),
     }
 }
 

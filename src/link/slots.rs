@@ -5,7 +5,9 @@
 //!   from the first slotted field carrying it). Salt groups are about one person, so these blocks
 //!   are small by construction.
 //! - Comparison: a slotted field of a pair is compared inside the slots both records carry with
-//!   equal tags, and the best (highest) Dice of those counts; no shared slot = missing (neutral).
+//!   equal tags, and the best (highest) Dice of those counts. Two records that both carry slots
+//!   but share none differ in every slot's components: the field's "else" level. A record
+//!   carrying no slot (or no value) leaves the field missing (neutral).
 
 use super::data::Records;
 use super::dice::dice_value;
@@ -47,13 +49,18 @@ impl FieldSlots {
         !self.slots.is_empty()
     }
 
-    /// The best Dice of two stored rows over the slots they share, `None` when they share none.
+    /// The best Dice of two stored rows over the slots they share: `Err(true)` when they share
+    /// none although both carry some slot (their salts differ: the slots' components disagree),
+    /// `Err(false)` when one carries no slot at all (nothing to compare: missing).
     #[inline]
-    pub fn best_dice(&self, a: &[u64], b: &[u64]) -> Option<f32> {
+    pub fn best_dice(&self, a: &[u64], b: &[u64]) -> Result<f32, bool> {
         let w = self.segment_words;
         let mut best: Option<f32> = None;
+        let (mut any_a, mut any_b) = (false, false);
         for j in 0..self.slots.len() {
             let (sa, sb) = (&a[j * w..(j + 1) * w], &b[j * w..(j + 1) * w]);
+            any_a |= sa[0] != 0;
+            any_b |= sb[0] != 0;
             if sa[0] == 0 || sa[0] != sb[0] {
                 continue;
             }
@@ -67,7 +74,7 @@ impl FieldSlots {
                 best = Some(d);
             }
         }
-        best
+        best.ok_or(any_a && any_b)
     }
 }
 

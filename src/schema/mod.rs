@@ -707,4 +707,42 @@ mod tests {
         .to_string();
         assert!(e.contains("no filter to harden"), "{e}");
     }
+
+    #[test]
+    fn slots_are_validated_and_size_the_stored_filter() {
+        let base = "version = 1\n[[slots]]\nname = \"dmy\"\nsalt = SALT\n[[fields]]\nname = \"n\"\nkind = \"name\"\nbits = 512\n[fields.hardening]\npermute = true\nslots = SLOTS\n[[fields]]\nname = \"d\"\nkind = \"date\"\n[[fields]]\nname = \"s\"\nkind = \"sex\"\n";
+        let make = |salt: &str, slots: &str| {
+            Schema::from_toml(
+                &base.replace("SALT", salt).replace("SLOTS", slots),
+                "s.toml",
+            )
+        };
+        let ok = make("[\"d.dm\", \"d.year\", \"s\", \"n.phonetic\"]", "[\"dmy\"]").unwrap();
+        // One segment: 64-bit tag + 512 bits, padded to a power of two.
+        assert_eq!(ok.fields[0].stored_bits(), 1024);
+        assert!(ok.canonical_json().contains("slots"));
+        for (salt, slots, want) in [
+            ("[\"d.dm\"]", "[\"nope\"]", "hardening.slots[0]"),
+            ("[\"n.year\"]", "[\"dmy\"]", "slots[0] ('dmy').salt"),
+            ("[\"x\"]", "[\"dmy\"]", "no field 'x'"),
+            ("[]", "[\"dmy\"]", "at least one component"),
+            ("[\"d.dm\"]", "[\"dmy\", \"dmy\"]", "listed twice"),
+        ] {
+            let e = make(salt, slots).unwrap_err().to_string();
+            assert!(e.contains(want), "{e:?} should contain {want:?}");
+        }
+        // A slotted field must not feed the unsalted record filter.
+        let e = Schema::from_toml(
+            &base
+                .replace("SALT", "[\"d.dm\"]")
+                .replace("SLOTS", "[\"dmy\"]")
+                .replace("bits = 512\n", "bits = 512\nrecord_hashes = 4\n"),
+            "s.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("record_hashes"), "{e}");
+        // Schemas without slots keep their canonical form (and fingerprint).
+        assert!(!Schema::default_victims().canonical_json().contains("slots"));
+    }
 }
