@@ -63,6 +63,10 @@ pub enum Error {
     /// Inputs cannot be used together (different keys, schemas, versions, duplicate agency).
     #[error("incompatible inputs: {0}")]
     Incompatible(String),
+    /// The run would not fit in the memory budget (the message names the block kind and the
+    /// setting to change); refused before the work starts.
+    #[error("refused, too large for memory: {0}")]
+    TooLarge(String),
     /// A file system or OS error, with the path it concerns.
     #[error("{action} {path}: {source}")]
     Io {
@@ -205,7 +209,7 @@ impl Error {
     /// | 1 | internal error |
     /// | 2 | usage or configuration error |
     /// | 3 | bad input data |
-    /// | 4 | incompatible inputs |
+    /// | 4 | incompatible inputs, or a link that would not fit in memory |
     /// | 5 | I/O or file format error |
     /// | 6 | a requested check failed (`padan attack --max-reidentified`) |
     /// | 7 | too many rows rejected (`padan encode --max-reject-rate`, or all rows) |
@@ -214,7 +218,7 @@ impl Error {
             Error::Internal(_) => 1,
             Error::Config { .. } => 2,
             Error::Input { .. } => 3,
-            Error::Incompatible(_) => 4,
+            Error::Incompatible(_) | Error::TooLarge(_) => 4,
             Error::Io { .. } | Error::Format { .. } => 5,
             Error::CheckFailed(_) => 6,
             Error::TooManyRejects(_) => 7,

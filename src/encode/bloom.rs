@@ -97,6 +97,17 @@ impl FilterPlan {
         self.words
     }
 
+    /// Input filter length in bits (before balancing).
+    pub fn input_bits(&self) -> usize {
+        self.bits
+    }
+
+    /// ORs the output bits of input `positions` into `mask` (a filter built position by
+    /// position; [`FilterPlan::finish`] completes it).
+    pub fn add_positions(&self, positions: &[u16], mask: &mut [u64]) {
+        self.add(positions, mask);
+    }
+
     /// ORs the output bits of input `positions` into `mask`.
     fn add(&self, positions: &[u16], mask: &mut [u64]) {
         let mut set = |i: usize| {

@@ -10,6 +10,7 @@
 pub mod bloom;
 pub mod harden;
 mod job;
+pub mod slots;
 pub mod tokens;
 
 // Decoy records (`padan encode --decoys`).
@@ -147,6 +148,8 @@ pub struct Encoder {
     date_field: Option<usize>,
     sex_field: Option<usize>,
     name_field: Option<usize>,
+    /// Salt slots (empty when the schema has none).
+    slots: slots::SlotPlan,
 }
 
 static NEXT_ENCODER_ID: AtomicU64 = AtomicU64::new(1);
@@ -164,6 +167,7 @@ struct Caches {
     field_words: Vec<u64>,
     salted: Vec<u8>,
     bytes: Vec<u8>,
+    slot_scratch: slots::Scratch,
 }
 
 thread_local! {
@@ -216,6 +220,7 @@ impl Encoder {
             date_field: idx(FieldKind::Date),
             sex_field: idx(FieldKind::Sex),
             name_field: idx(FieldKind::Name),
+            slots: slots::SlotPlan::new(schema, key),
             opts,
         }
     }
@@ -295,6 +300,7 @@ impl Encoder {
             field_words: Vec::new(),
             salted: Vec::new(),
             bytes: Vec::new(),
+            slot_scratch: slots::Scratch::default(),
         }
     }
 
@@ -440,6 +446,11 @@ impl Encoder {
         }
         caches.record_words.iter_mut().for_each(|w| *w = 0);
         let rbits = self.schema.record_filter.bits;
+        let salts = if self.schema.slots.is_empty() {
+            Vec::new()
+        } else {
+            self.slots.salts(values)
+        };
         for (ci, col) in self.layout.columns.iter().enumerate() {
             let buf = &mut out.columns[ci];
             match col.role {
@@ -449,6 +460,31 @@ impl Encoder {
                         continue;
                     };
                     let keys = &self.keys[fi];
+                    if self.slots.is_slotted(fi) {
+                        let spec = &self.schema.fields[fi];
+                        let p = spec.hardening.blip_probability();
+                        caches.salted.clear();
+                        caches.salted.extend_from_slice(self.opts.agency.as_bytes());
+                        caches.salted.push(0);
+                        caches.salted.extend_from_slice(row.id.as_bytes());
+                        self.slots.write_field(
+                            fi,
+                            v,
+                            &salts,
+                            spec.q,
+                            &keys.filter,
+                            &keys.plan,
+                            spec.hashes,
+                            (p > 0.0).then_some((&keys.blip, caches.salted.as_slice(), p)),
+                            &mut caches.slot_scratch,
+                            &mut caches.field_words,
+                        );
+                        caches.field_words.resize(spec.stored_bits() / 64, 0);
+                        caches.bytes.clear();
+                        bloom::words_to_bytes(&caches.field_words, &mut caches.bytes);
+                        buf.push(&caches.bytes);
+                        continue;
+                    }
                     caches.field_words.clear();
                     caches.field_words.resize(keys.plan.words(), 0);
                     self.add_filter_tokens(fi, v, self.salt(fi, values), caches);

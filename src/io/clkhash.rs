@@ -47,6 +47,7 @@ pub fn import_schema(bits: usize) -> Result<Schema> {
             options: FieldOptions::default(),
             hardening: Default::default(),
         }],
+        slots: Vec::new(),
     };
     schema.validate("the clkhash import schema")?;
     Ok(schema)

@@ -36,8 +36,9 @@ use crate::schema::{FieldKind, Schema};
 /// The encoding format version. Bump it whenever normalization, tokenization or hashing changes:
 /// the known-answer tests pin the bytes. Version 2: per-field hardening (salt, permutation,
 /// balancing, folding, BLIP) and the hardened default schema. Version 3: BLIP flips drawn as
-/// geometric gaps (the same Bernoulli(p) noise from far fewer keyed draws).
-pub const ENCODING_VERSION: u32 = 3;
+/// geometric gaps (the same Bernoulli(p) noise from far fewer keyed draws). Version 4: salt slots
+/// (composite salts; a slotted field stores one tagged, salted filter per slot).
+pub const ENCODING_VERSION: u32 = 4;
 
 /// Width in bytes of tokens and blocking keys.
 pub const TOKEN_BYTES: usize = 16;
@@ -136,6 +137,10 @@ impl Layout {
     pub fn block_kinds(schema: &Schema) -> Vec<BlockKind> {
         let has = |k| schema.first_of_kind(k).is_some();
         let mut v = Vec::new();
+        if !schema.slots.is_empty() {
+            // A salt-slot schema blocks on its slot tags (inside the field filters) only.
+            return v;
+        }
         if has(FieldKind::Date) && has(FieldKind::Sex) {
             v.push(BlockKind::DobSex);
         }

@@ -152,6 +152,12 @@ impl Blocks {
                 b.add_kind(&name, &keys, cfg.max_block_size, budget, &mut sizes);
             }
         }
+        for (name, mut keys) in super::slots::slot_keys(recs) {
+            if cfg.keys.is_empty() || cfg.keys.contains(&name) {
+                keys.par_sort_unstable();
+                b.add_kind(&name, &keys, cfg.max_block_size, budget, &mut sizes);
+            }
+        }
         if cfg.lsh_bands > 0 {
             let mut rng = ChaCha8Rng::seed_from_u64(cfg.lsh_seed);
             let bits = recs.record_filter.bits();
@@ -187,6 +193,21 @@ impl Blocks {
         b.stats.possible_pairs = possible_pairs(recs, cfg.within_agency);
         b.index_records(recs.len());
         b
+    }
+
+    /// [`Blocks::build`] under the memory guard ([`super::budget`]): refuses (exit 4) a block
+    /// index or a candidate set that would not fit, before any pair is generated.
+    /// `keep_candidates`: every candidate's weight is kept for output (twice the bytes per pair).
+    pub fn build_guarded(
+        recs: &Records,
+        cfg: &BlockingConfig,
+        keep_candidates: bool,
+    ) -> crate::error::Result<Blocks> {
+        let kinds = recs.token_columns().len() + recs.schema.slots.len();
+        super::budget::check_index(recs.len(), kinds, cfg)?;
+        let b = Blocks::build(recs, cfg);
+        super::budget::check_candidates(&b.stats, cfg, keep_candidates)?;
+        Ok(b)
     }
 
     /// Adds the blocks of one kind from its sorted (key, record) list. Blocks above
@@ -431,6 +452,9 @@ impl Blocks {
         self.kinds
             .iter()
             .map(|name| {
+                if let Some(used) = super::slots::slot_fields(schema, name) {
+                    return entangle(used);
+                }
                 if let Some(field) = name.strip_prefix("token_") {
                     return entangle(schema.fields.iter().map(|f| f.name == field).collect());
                 }

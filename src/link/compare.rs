@@ -20,6 +20,8 @@ pub struct Comparator<'a> {
     #[cfg(target_arch = "x86_64")]
     popcnt: bool,
     packed: Packed,
+    /// Per schema field: its salt-slot segments (empty for most fields).
+    slotted: Vec<super::slots::FieldSlots>,
 }
 
 /// Where a field sits in a packed row.
@@ -118,6 +120,7 @@ impl<'a> Comparator<'a> {
             #[cfg(target_arch = "x86_64")]
             popcnt: std::arch::is_x86_feature_detected!("popcnt"),
             packed: Packed::new(recs),
+            slotted: super::slots::FieldSlots::of(&recs.schema),
         }
     }
 
@@ -140,6 +143,14 @@ impl<'a> Comparator<'a> {
     #[inline]
     pub fn field(&self, f: usize, a: usize, b: usize) -> (u8, f32) {
         let comp = &self.comparisons[f];
+        if self.slotted[f].is_slotted() {
+            return match &self.recs.filters[f] {
+                Some(m) if !m.is_missing(a) && !m.is_missing(b) => {
+                    slotted_level(comp, self.slotted[f].best_dice(m.row(a), m.row(b)))
+                }
+                _ => (0, f32::NAN),
+            };
+        }
         let token = self.recs.tokens[f].as_ref();
         if let Some(t) = token {
             if let (Some(x), Some(y)) = (t.get(a), t.get(b)) {
@@ -190,12 +201,22 @@ impl<'a> Comparator<'a> {
     #[inline(always)]
     fn levels_packed(&self, a: usize, b: usize, out: &mut [u8]) {
         let (ra, rb) = (self.packed.row(a), self.packed.row(b));
-        for ((o, slot), comp) in out
+        for (((o, slot), comp), fs) in out
             .iter_mut()
             .zip(&self.packed.slots)
             .zip(&self.comparisons)
+            .zip(&self.slotted)
         {
             let (ma, mb) = (ra[slot.meta], rb[slot.meta]);
+            if fs.is_slotted() {
+                *o = match slot.filter {
+                    Some((f, w)) if ma & mb & FILTER_PRESENT != 0 => {
+                        slotted_level(comp, fs.best_dice(&ra[f..f + w], &rb[f..f + w])).0
+                    }
+                    _ => 0,
+                };
+                continue;
+            }
             if let Some(t) = slot.token {
                 if ma & mb & TOKEN_PRESENT != 0 && ra[t] == rb[t] && ra[t + 1] == rb[t + 1] {
                     *o = 1;
@@ -247,6 +268,18 @@ impl<'a> Comparator<'a> {
                 }
             });
         out
+    }
+}
+
+/// The level of a slotted field from its best shared-slot Dice (see
+/// [`super::slots::FieldSlots::best_dice`]: no shared slot is "else", no slot on a side null).
+#[inline]
+fn slotted_level(comp: &ComparisonConfig, best: Result<f32, bool>) -> (u8, f32) {
+    match best {
+        Err(false) => (0, f32::NAN),
+        Err(true) => (comp.n_levels(), 0.0),
+        Ok(s) if s >= 1.0 => (1, s),
+        Ok(s) => (comp.level(s), s),
     }
 }
 

@@ -18,6 +18,8 @@ pub const DEFAULT_PAIRS_PER_RECORD: f64 = 10.0;
 pub const DEFAULT_LSH_BANDS: usize = 24;
 /// Default bits sampled per LSH band.
 pub const DEFAULT_LSH_BITS: usize = 40;
+/// Most LSH bands a config may ask for (each band is a block slot of every record).
+pub const MAX_LSH_BANDS: usize = 4096;
 /// Default random record pairs used to estimate u.
 pub const DEFAULT_RANDOM_PAIRS: usize = 200_000;
 
@@ -73,6 +75,10 @@ pub struct BlockingConfig {
     /// every pair with the all-pairs Dice kernel while the possible pairs are at most this many
     /// (exact, as anonlink); above it, candidates come from the LSH bands. 0 = always LSH.
     pub record_all_pairs_max: u64,
+    /// Memory the block index and the candidate set may use, in MiB; padan refuses (exit 4) a
+    /// run whose estimate is above it, before comparing. 0 = 60 % of the memory the machine
+    /// reports as available (see `link::budget`).
+    pub memory_budget_mb: u64,
 }
 
 impl Default for BlockingConfig {
@@ -86,6 +92,7 @@ impl Default for BlockingConfig {
             pairs_per_record: DEFAULT_PAIRS_PER_RECORD,
             within_agency: true,
             record_all_pairs_max: DEFAULT_RECORD_ALL_PAIRS_MAX,
+            memory_budget_mb: 0,
         }
     }
 }
@@ -317,6 +324,12 @@ impl LinkConfig {
                 "must be a number ≥ 0 (0 = no budget)".into(),
             );
         }
+        if b.lsh_bands > MAX_LSH_BANDS {
+            return err(
+                "blocking.lsh_bands",
+                format!("must be at most {MAX_LSH_BANDS}"),
+            );
+        }
         if b.max_block_size < 2 {
             return err("blocking.max_block_size", "must be at least 2".into());
         }
@@ -383,6 +396,8 @@ within_agency = true    # also compare records of one agency: finds duplicates i
 record_all_pairs_max = 2000000000  # record-level mode (imported clkhash CLKs) only: compare every
                         # pair exactly up to this many possible pairs, else LSH (dense CLKs make
                         # bit-sampling LSH miss matches: see docs/matching.md)
+memory_budget_mb = 0    # refuse (exit 4) before comparing when the candidate set could need more
+                        # memory than this, naming the block kind; 0 = 60 % of available memory
 
 # Per-field comparison levels: exact (equal keyed tokens, or Dice = 1), then one level per
 # descending Dice threshold, then "else"; missing on either side is the neutral null level.

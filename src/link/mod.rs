@@ -17,8 +17,11 @@
 //! - [`decided`]: what the scoring stage of either mode hands to resolve and write.
 //! - [`config`]: the `link.toml` configuration.
 //! - [`bench`](mod@bench): the `padan bench dice` benchmark.
+//! - [`budget`]: the memory guard (refuses a run whose candidate set would not fit).
+//! - [`slots`]: salt slots (blocking on slot tags, comparison inside a shared slot).
 pub mod bench;
 pub mod block;
+pub mod budget;
 pub mod compare;
 pub mod config;
 pub mod decided;
@@ -26,6 +29,7 @@ pub mod dice;
 pub mod pipeline;
 pub mod record_level;
 pub mod records;
+pub mod slots;
 
 pub use crate::io::manifest::Manifest;
 pub use config::{LinkConfig, DEFAULT_CONFIG_TOML};

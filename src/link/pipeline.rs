@@ -68,13 +68,17 @@ impl LinkJob {
         stage("reading");
         let t = Instant::now();
         let recs = read(&self.inputs, cfg)?;
+        let mut slot_warnings = Vec::new();
+        let slot_cfg = super::slots::adjust_config(&recs.schema, cfg, &mut slot_warnings);
+        let cfg = slot_cfg.as_ref().unwrap_or(cfg);
         timings.read = t.elapsed().as_secs_f64();
 
-        let decided = if recs.has_field_data() {
+        let mut decided = if recs.has_field_data() {
             decide(&recs, cfg, stage, &mut timings)?
         } else {
             record_level::decide(&recs, cfg, stage, &mut timings)?
         };
+        decided.warnings.splice(0..0, slot_warnings);
 
         stage("clustering");
         let t = Instant::now();
@@ -142,7 +146,7 @@ fn decide<'a>(
 
     stage("blocking");
     let t = Instant::now();
-    let mut blocks = Blocks::build(recs, &cfg.blocking);
+    let mut blocks = Blocks::build_guarded(recs, &cfg.blocking, cfg.output.candidates)?;
     warnings.extend(blocking_warnings(&blocks.stats, &cfg.blocking));
     timings.block = t.elapsed().as_secs_f64();
 

@@ -99,8 +99,23 @@ pub struct FieldSpec {
 
 impl FieldSpec {
     /// Width in bits of the filter as stored in the encoded file: `bits`, doubled by balancing,
-    /// halved by XOR-folding (0 for `sex`).
+    /// halved by XOR-folding (0 for `sex`). A field keyed by salt slots stores one segment per
+    /// slot: a 64-bit slot tag, then the slot's filter ([`FieldSpec::segment_bits`]), the whole
+    /// padded with zero bits to a power of two (the linkage side's filter matrices need one).
     pub fn stored_bits(&self) -> usize {
+        if !self.hardening.slots.is_empty() {
+            return (self.hardening.slots.len() * self.segment_bits()).next_power_of_two();
+        }
+        self.filter_bits()
+    }
+
+    /// Bits of one slot segment of a slotted field: the 64-bit tag and the (balanced) filter.
+    pub fn segment_bits(&self) -> usize {
+        SLOT_TAG_BITS + self.filter_bits()
+    }
+
+    /// Width of one filter after balancing and folding.
+    pub fn filter_bits(&self) -> usize {
         let mut b = self.bits;
         if self.hardening.balance {
             b *= 2;
@@ -132,6 +147,11 @@ pub struct Hardening {
     /// Random bit flipping (BLIP): each bit flips with probability 1/(1+e^ε), from keyed
     /// randomness per (agency, record id, field). 0 = off.
     pub blip_epsilon: f64,
+    /// Salt slots (names of the schema's `[[slots]]`): the field gets one filter per slot, each
+    /// salted by that slot's composite salt, and is compared only inside a slot both records
+    /// share (none shared = missing). Empty = no slots.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub slots: Vec<String>,
 }
 
 impl Hardening {
@@ -179,6 +199,61 @@ impl Default for FieldOptions {
     }
 }
 
+/// Width of a slot tag, the keyed hash of a slot's salt stored before each slot filter.
+pub const SLOT_TAG_BITS: usize = 64;
+
+/// A salt slot: a composite salt from several fields of the record. Every field keyed by the slot
+/// is salted by it, and its keyed hash (the slot tag) is a blocking key. A record without one of
+/// the components has no such slot (its segments are empty), so no shared "empty" salt exists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlotSpec {
+    /// The slot's name, `[a-z][a-z0-9_]*`.
+    pub name: String,
+    /// Its components, each `FIELD.year` or `FIELD.dm` (a date field: the year; day and month
+    /// as an unordered pair, so a day/month swap keeps the slot), `FIELD.phonetic` (a name field:
+    /// the sorted phonetic keys of its words) or `FIELD` (the field's exact normalized value).
+    pub salt: Vec<String>,
+}
+
+/// One component of a slot's salt, resolved against the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaltPart {
+    /// The year of date field `i`.
+    Year(usize),
+    /// Day and month of date field `i`, unordered (needs a full date).
+    DayMonth(usize),
+    /// The sorted, deduplicated phonetic keys of name field `i`'s words.
+    Phonetic(usize),
+    /// The exact normalized value of field `i`.
+    Exact(usize),
+}
+
+impl SlotSpec {
+    /// Resolves the components (None with the offending component when one is invalid).
+    pub fn parts(&self, schema: &Schema) -> std::result::Result<Vec<SaltPart>, String> {
+        self.salt
+            .iter()
+            .map(|c| {
+                let (field, what) = c.split_once('.').unwrap_or((c.as_str(), ""));
+                let Some(i) = schema.fields.iter().position(|f| f.name == field) else {
+                    return Err(format!("'{c}': no field '{field}'"));
+                };
+                let kind = schema.fields[i].kind;
+                match (what, kind) {
+                    ("year", FieldKind::Date) => Ok(SaltPart::Year(i)),
+                    ("dm", FieldKind::Date) => Ok(SaltPart::DayMonth(i)),
+                    ("phonetic", FieldKind::Name) => Ok(SaltPart::Phonetic(i)),
+                    ("", _) => Ok(SaltPart::Exact(i)),
+                    _ => Err(format!(
+                        "'{c}': use FIELD.year or FIELD.dm (date), FIELD.phonetic (name) or FIELD"
+                    )),
+                }
+            })
+            .collect()
+    }
+}
+
 /// The record-level filter used for LSH blocking.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -207,6 +282,9 @@ pub struct Schema {
     pub record_filter: RecordFilterSpec,
     /// The fields, in order.
     pub fields: Vec<FieldSpec>,
+    /// Salt slots (composite salts) that fields may be keyed by; none by default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slots: Vec<SlotSpec>,
 }
 
 impl Schema {
@@ -317,7 +395,7 @@ impl Schema {
                     format!("must be 0..=64, got {}", f.record_hashes),
                 );
             }
-            if f.kind == FieldKind::Sex && !f.exact_token {
+            if f.kind == FieldKind::Sex && !f.exact_token && self.slots.is_empty() {
                 return err(
                     format!("{key}.exact_token"),
                     "a 'sex' field is compared by its exact token: set exact_token = true".into(),
@@ -338,6 +416,35 @@ impl Schema {
                             format!("{key}.hardening.salt"),
                             "must name another field of kind 'date' (its year is the salt)".into(),
                         )
+                    }
+                }
+            }
+            if !h.slots.is_empty() {
+                if !h.salt.is_empty() || h.fold {
+                    return err(
+                        format!("{key}.hardening.slots"),
+                        "a slotted field is salted by its slots: leave salt and fold out".into(),
+                    );
+                }
+                if f.record_hashes > 0 {
+                    return err(
+                        format!("{key}.record_hashes"),
+                        "a slotted field must not feed the (unsalted) record-level filter: set 0"
+                            .into(),
+                    );
+                }
+                for (j, sl) in h.slots.iter().enumerate() {
+                    if !self.slots.iter().any(|s| &s.name == sl) {
+                        return err(
+                            format!("{key}.hardening.slots[{j}]"),
+                            format!("no slot named '{sl}' in [[slots]]"),
+                        );
+                    }
+                    if h.slots[..j].contains(sl) {
+                        return err(
+                            format!("{key}.hardening.slots[{j}]"),
+                            "slot listed twice".into(),
+                        );
                     }
                 }
             }
@@ -379,7 +486,32 @@ impl Schema {
                 );
             }
         }
-        if !self.fields.iter().any(|f| f.record_hashes > 0) {
+        let mut slot_names = std::collections::BTreeSet::new();
+        for (i, sl) in self.slots.iter().enumerate() {
+            let key = format!("slots[{i}] ('{}')", sl.name);
+            let ok = sl
+                .name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_lowercase())
+                && sl
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !ok || !slot_names.insert(sl.name.clone()) {
+                return err(
+                    format!("{key}.name"),
+                    "must be unique and match [a-z][a-z0-9_]*".into(),
+                );
+            }
+            if sl.salt.is_empty() {
+                return err(format!("{key}.salt"), "needs at least one component".into());
+            }
+            if let Err(m) = sl.parts(self) {
+                return err(format!("{key}.salt"), m);
+            }
+        }
+        if self.slots.is_empty() && !self.fields.iter().any(|f| f.record_hashes > 0) {
             return err(
                 "fields".into(),
                 "no field feeds the record-level filter (set record_hashes > 0 on at least one)"
@@ -581,5 +713,43 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("no filter to harden"), "{e}");
+    }
+
+    #[test]
+    fn slots_are_validated_and_size_the_stored_filter() {
+        let base = "version = 1\n[[slots]]\nname = \"dmy\"\nsalt = SALT\n[[fields]]\nname = \"n\"\nkind = \"name\"\nbits = 512\n[fields.hardening]\npermute = true\nslots = SLOTS\n[[fields]]\nname = \"d\"\nkind = \"date\"\n[[fields]]\nname = \"s\"\nkind = \"sex\"\n";
+        let make = |salt: &str, slots: &str| {
+            Schema::from_toml(
+                &base.replace("SALT", salt).replace("SLOTS", slots),
+                "s.toml",
+            )
+        };
+        let ok = make("[\"d.dm\", \"d.year\", \"s\", \"n.phonetic\"]", "[\"dmy\"]").unwrap();
+        // One segment: 64-bit tag + 512 bits, padded to a power of two.
+        assert_eq!(ok.fields[0].stored_bits(), 1024);
+        assert!(ok.canonical_json().contains("slots"));
+        for (salt, slots, want) in [
+            ("[\"d.dm\"]", "[\"nope\"]", "hardening.slots[0]"),
+            ("[\"n.year\"]", "[\"dmy\"]", "slots[0] ('dmy').salt"),
+            ("[\"x\"]", "[\"dmy\"]", "no field 'x'"),
+            ("[]", "[\"dmy\"]", "at least one component"),
+            ("[\"d.dm\"]", "[\"dmy\", \"dmy\"]", "listed twice"),
+        ] {
+            let e = make(salt, slots).unwrap_err().to_string();
+            assert!(e.contains(want), "{e:?} should contain {want:?}");
+        }
+        // A slotted field must not feed the unsalted record filter.
+        let e = Schema::from_toml(
+            &base
+                .replace("SALT", "[\"d.dm\"]")
+                .replace("SLOTS", "[\"dmy\"]")
+                .replace("bits = 512\n", "bits = 512\nrecord_hashes = 4\n"),
+            "s.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("record_hashes"), "{e}");
+        // Schemas without slots keep their canonical form (and fingerprint).
+        assert!(!Schema::default_victims().canonical_json().contains("slots"));
     }
 }

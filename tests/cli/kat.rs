@@ -24,11 +24,13 @@ use super::harness::{
 const BLESS_HINT: &str = "if the change is intended: bump ENCODING_VERSION in src/io/encoded.rs, then \
      re-bless with `PADAN_BLESS=1 cargo test --test cli kat` and review the diff of fixtures/kat/expected.json";
 
-/// The unhardened vectors (`schema.toml`) and the hardened ones (`schema-hardened.toml`, a copy
-/// of the default schema with its name hardening: salt, permutation, BLIP).
-const SETS: [(&str, &str); 2] = [
+/// The unhardened vectors (`schema.toml`), the hardened ones (`schema-hardened.toml`, a copy
+/// of the default schema with its name hardening: salt, permutation, BLIP) and the salt-slot
+/// ones (`schema-slots.toml`, a copy of the opt-in slot schema).
+const SETS: [(&str, &str); 3] = [
     ("kat/schema.toml", "kat/expected.json"),
     ("kat/schema-hardened.toml", "kat/expected-hardened.json"),
+    ("kat/schema-slots.toml", "kat/expected-slots.json"),
 ];
 
 fn expected_path() -> PathBuf {
@@ -127,6 +129,11 @@ fn kat_vectors_match() {
 #[test]
 fn kat_hardened_vectors_match() {
     check(SETS[1].0, SETS[1].1);
+}
+
+#[test]
+fn kat_slot_vectors_match() {
+    check(SETS[2].0, SETS[2].1);
 }
 
 fn check(schema_rel: &str, expected_rel: &str) {
