@@ -11,11 +11,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use ahash::AHashMap;
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema as ArrowSchema};
 use parquet::arrow::ArrowWriter;
 use parquet::file::metadata::KeyValue;
-use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Location, Result};
 use crate::io::lookup::{Lookup, LookupEntry};
@@ -213,7 +213,7 @@ pub fn reveal(dir: &Path, agency: &str, lookup_path: &Path, out: &Path) -> Resul
     summary.lookup_not_in_match_set = (lookup.len() as u64).saturating_sub(summary.records);
 
     // Members by cluster (own decoys already gone), and where each record is.
-    let mut cluster_of: FxHashMap<(String, String), i64> = FxHashMap::default();
+    let mut cluster_of: AHashMap<(String, String), i64> = AHashMap::default();
     for (&cid, members) in clusters.iter_mut() {
         members.sort();
         for m in members.iter() {

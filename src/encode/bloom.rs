@@ -389,7 +389,8 @@ impl KeyIndex {
 }
 
 /// A well-mixing hasher with fixed seeds. Packed tokens differ mostly in their middle bytes (the
-/// salt), which a multiplicative hash like Fx leaves out of the low bits that pick a bucket.
+/// salt), which a multiplicative hash (Fx) leaves out of the low bits that pick a bucket: ahash is the
+/// one hasher of the crate.
 fn fixed_state() -> ahash::RandomState {
     ahash::RandomState::with_seeds(
         0x243f_6a88_85a3_08d3,

@@ -358,11 +358,10 @@ fn mark_duplicates(rows: &mut [RawRow], seen: &mut HashSet<u128>) {
         if r.problem.is_some() {
             continue;
         }
-        let mut h1 = rustc_hash::FxHasher::default();
-        r.id.hash(&mut h1);
+        let h1 = ahash::RandomState::with_seeds(1, 2, 3, 4).hash_one(&r.id);
         let mut h2 = std::collections::hash_map::DefaultHasher::new();
         r.id.hash(&mut h2);
-        let h = ((h1.finish() as u128) << 64) | h2.finish() as u128;
+        let h = ((h1 as u128) << 64) | h2.finish() as u128;
         if !seen.insert(h) {
             r.problem = Some((ReadProblem::DuplicateId, "record id".to_string()));
         }

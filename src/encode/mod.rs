@@ -22,8 +22,8 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use ahash::AHashMap;
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
 
 use crate::extract::RawRow;
 use crate::io::encoded::{BlockKind, ColumnBuf, ColumnRole, Layout};
@@ -161,7 +161,7 @@ struct Caches {
     filter: Vec<TokenCache>,
     /// Per field: name word or date → the same for all its tokens.
     units: Vec<UnitCache>,
-    values: Vec<FxHashMap<String, Result<Value, &'static str>>>,
+    values: Vec<AHashMap<String, Result<Value, &'static str>>>,
     tokens: Tokens,
     record_words: Vec<u64>,
     field_words: Vec<u64>,
@@ -294,7 +294,7 @@ impl Encoder {
                 .iter()
                 .map(|k| UnitCache::new(k.plan.words()))
                 .collect(),
-            values: (0..n).map(|_| FxHashMap::default()).collect(),
+            values: (0..n).map(|_| AHashMap::default()).collect(),
             tokens: Tokens::default(),
             record_words: vec![0; self.schema.record_filter.bits / 64],
             field_words: Vec::new(),

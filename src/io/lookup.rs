@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rustc_hash::FxHashMap;
+use ahash::AHashMap;
 
 use crate::error::{Error, Result};
 
@@ -23,7 +23,7 @@ pub struct Lookup {
     /// The file it was read from.
     pub path: PathBuf,
     /// Pseudonym → entry.
-    pub entries: FxHashMap<String, LookupEntry>,
+    pub entries: AHashMap<String, LookupEntry>,
     /// Entries that are decoys.
     pub decoys: u64,
 }

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use rustc_hash::FxHashMap;
+use ahash::AHashMap;
 
 use crate::error::{Error, Result};
 use crate::io::lookup::{Lookup, LookupEntry};
@@ -16,9 +16,9 @@ pub struct Truth {
     /// Data rows of the truth file.
     pub rows: u64,
     /// Agency → agency index.
-    pub agencies: FxHashMap<String, u32>,
+    pub agencies: AHashMap<String, u32>,
     /// Per agency: record id → dense index.
-    pub ids: Vec<FxHashMap<String, u32>>,
+    pub ids: Vec<AHashMap<String, u32>>,
     /// Per dense index: person (dense id).
     pub person: Vec<u64>,
     /// Per dense index: agency index.
@@ -34,7 +34,7 @@ impl Truth {
             None => {
                 let a = self.ids.len() as u32;
                 self.agencies.insert(agency.to_string(), a);
-                self.ids.push(FxHashMap::default());
+                self.ids.push(AHashMap::default());
                 a
             }
         };
@@ -42,7 +42,7 @@ impl Truth {
         let mut next_person = self.person.iter().max().map_or(0, |p| p + 1);
         let mut entries: Vec<(&String, &LookupEntry)> = lookup.entries.iter().collect();
         entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        let mut renamed = FxHashMap::default();
+        let mut renamed = AHashMap::default();
         let mut decoys = 0;
         for (pseudonym, entry) in entries {
             let idx = match entry {
@@ -92,12 +92,12 @@ impl Truth {
 
         let mut truth = Truth {
             rows: 0,
-            agencies: FxHashMap::default(),
+            agencies: AHashMap::default(),
             ids: Vec::new(),
             person: Vec::new(),
             agency: Vec::new(),
         };
-        let mut persons: FxHashMap<String, u64> = FxHashMap::default();
+        let mut persons: AHashMap<String, u64> = AHashMap::default();
         let mut rec = csv::ByteRecord::new();
         let mut line = 1u64;
         loop {
@@ -134,7 +134,7 @@ impl Truth {
                 None => {
                     let a = truth.ids.len() as u32;
                     truth.agencies.insert(agency.to_string(), a);
-                    truth.ids.push(FxHashMap::default());
+                    truth.ids.push(AHashMap::default());
                     a
                 }
             };

@@ -348,7 +348,7 @@ fn score(
     th: &ThresholdInfo,
 ) -> (ScoredPairs, Candidates) {
     let nf = weights.len();
-    let code_weight: rustc_hash::FxHashMap<u32, f64> = c
+    let code_weight: ahash::AHashMap<u32, f64> = c
         .code_counts
         .iter()
         .enumerate()
@@ -669,7 +669,7 @@ fn count_codes(segments: &[Segment], coder: &LevelCoder, kind: Option<u8>) -> Ve
     }
     let map = segments
         .par_iter()
-        .fold(rustc_hash::FxHashMap::<u32, u64>::default, |mut acc, s| {
+        .fold(ahash::AHashMap::<u32, u64>::default, |mut acc, s| {
             for (i, &c) in s.codes.iter().enumerate() {
                 if keep(s, i) {
                     *acc.entry(c).or_insert(0) += 1;
@@ -677,7 +677,7 @@ fn count_codes(segments: &[Segment], coder: &LevelCoder, kind: Option<u8>) -> Ve
             }
             acc
         })
-        .reduce(rustc_hash::FxHashMap::default, |mut a, b| {
+        .reduce(ahash::AHashMap::default, |mut a, b| {
             for (c, n) in b {
                 *a.entry(c).or_insert(0) += n;
             }

@@ -22,9 +22,9 @@ pub struct Patterns {
     counts: Vec<u64>,
 }
 
-/// Pattern counts by vector (FxHash: fast, and its order never leaks out because patterns are
-/// sorted afterwards).
-type FxMap<K, V> = rustc_hash::FxHashMap<K, V>;
+/// Pattern counts by vector (ahash, the crate's one hasher; its order never leaks out because
+/// patterns are sorted afterwards).
+type HashMap<K, V> = ahash::AHashMap<K, V>;
 
 impl Patterns {
     /// An empty set of patterns over `n_fields` fields.
@@ -140,7 +140,7 @@ impl Patterns {
         n_fields: usize,
         items: impl IntoIterator<Item = (&'a [u8], u64)>,
     ) -> Self {
-        let mut map: FxMap<Vec<u8>, u64> = FxMap::default();
+        let mut map: HashMap<Vec<u8>, u64> = HashMap::default();
         for (v, c) in items {
             assert_eq!(
                 v.len(),
@@ -155,7 +155,7 @@ impl Patterns {
     }
 
     fn count_chunk(levels: &[u8], n_fields: usize) -> Self {
-        let mut map: FxMap<Vec<u8>, u64> = FxMap::default();
+        let mut map: HashMap<Vec<u8>, u64> = HashMap::default();
         for v in levels.chunks_exact(n_fields) {
             match map.get_mut(v) {
                 Some(c) => *c += 1,
@@ -167,7 +167,7 @@ impl Patterns {
         Self::from_map(map, n_fields)
     }
 
-    fn from_map(map: FxMap<Vec<u8>, u64>, n_fields: usize) -> Self {
+    fn from_map(map: HashMap<Vec<u8>, u64>, n_fields: usize) -> Self {
         let mut items: Vec<(Vec<u8>, u64)> = map.into_iter().collect();
         items.sort_unstable();
         let mut out = Patterns {
