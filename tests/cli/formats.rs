@@ -3,29 +3,18 @@
 //! told by content: each encodes exactly like the same records in a plain CSV. Also standard
 //! input, the reject-rate limit (exit code 7) and `encode --json`.
 
-use super::harness::{check_counts, fixture, read_rejects, rejects_of, Dir, Run};
+use super::harness::{check_counts, fixture, plain_flags, read_rejects, rejects_of, Dir, Run};
 
-const FLAGS: [&str; 12] = [
-    "--agency",
-    "test",
-    "--id-column",
-    "id",
-    "--column",
-    "name=nama",
-    "--column",
-    "dob=tgl_lahir",
-    "--column",
-    "sex=jk",
-    "--column",
-    "nik=nik",
-];
+fn flags() -> Vec<&'static str> {
+    plain_flags("test", true)
+}
 
 fn formats(name: &str) -> std::path::PathBuf {
     fixture(&format!("formats/{name}"))
 }
 
 fn encode(d: &Dir, input: &std::path::Path, out: &str, extra: &[&str]) -> Run {
-    let mut args = FLAGS.to_vec();
+    let mut args = flags();
     args.extend_from_slice(extra);
     d.encode(input, out, &args)
 }
@@ -110,7 +99,7 @@ fn spreadsheet_numbers_are_counted_under_their_own_reason_with_a_hint() {
                 "1".into(),
             ]
             .into_iter()
-            .chain(FLAGS.iter().map(|s| s.to_string())),
+            .chain(flags().iter().map(|s| s.to_string())),
         )
         .ok();
     assert!(
@@ -159,7 +148,7 @@ fn standard_input_is_read_in_every_format() {
             "stdin.parquet".into(),
             "--quiet".into(),
         ];
-        args.extend(FLAGS.iter().chain(extra).map(|s| s.to_string()));
+        args.extend(flags().iter().chain(extra).map(|s| s.to_string()));
         d.padan_stdin(&args, &std::fs::read(formats(name)).unwrap())
             .ok();
         assert!(
@@ -177,7 +166,7 @@ fn standard_input_is_read_in_every_format() {
         "--out".into(),
         "stdin3.parquet".into(),
     ];
-    args.extend(FLAGS.iter().map(|s| s.to_string()));
+    args.extend(flags().iter().map(|s| s.to_string()));
     let r = d
         .padan_stdin(
             &args,
@@ -267,7 +256,7 @@ fn too_many_rejects_exit_7_after_writing_the_rejects_and_no_encoded_file() {
         "--max-reject-rate".into(),
         "0.4".into(),
     ];
-    args.extend(FLAGS.iter().map(|s| s.to_string()));
+    args.extend(flags().iter().map(|s| s.to_string()));
     let r = d.padan(&args);
     assert_eq!(r.code, 7, "{r:#?}");
     let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON on stdout");

@@ -66,6 +66,29 @@ pub fn synth_columns(agency: &str) -> PathBuf {
     fixture(&format!("synth/{agency}.columns.toml"))
 }
 
+/// The column flags of the plain test extracts (`id,nama,tgl_lahir,jk[,nik]`): the id column,
+/// name, dob and sex.
+pub const PLAIN_COLUMNS: [&str; 8] = [
+    "--id-column",
+    "id",
+    "--column",
+    "name=nama",
+    "--column",
+    "dob=tgl_lahir",
+    "--column",
+    "sex=jk",
+];
+
+/// `--agency AGENCY`, [`PLAIN_COLUMNS`], and the `nik` column when `nik` is set.
+pub fn plain_flags(agency: &'static str, nik: bool) -> Vec<&'static str> {
+    let mut f = vec!["--agency", agency];
+    f.extend(PLAIN_COLUMNS);
+    if nik {
+        f.extend(["--column", "nik=nik"]);
+    }
+    f
+}
+
 /// A temporary working directory that is removed when dropped.
 pub struct Dir {
     tmp: tempfile::TempDir,

@@ -2,23 +2,13 @@
 //! exit code, or counted rejects — never a panic (the harness checks every run for "panicked").
 
 use super::harness::{
-    check_counts, fixture, kv_metadata, read_columns, read_rejects, record_ids, rejected_rows,
-    rejects_of, test_key, write_parquet_extract, Dir, Run,
+    check_counts, fixture, kv_metadata, plain_flags, read_columns, read_rejects, record_ids,
+    rejected_rows, rejects_of, test_key, write_parquet_extract, Dir, Run,
 };
 
-/// The column flags every file in fixtures/malformed/ is encoded with.
-const FLAGS: [&str; 10] = [
-    "--agency",
-    "test",
-    "--id-column",
-    "id",
-    "--column",
-    "name=nama",
-    "--column",
-    "dob=tgl_lahir",
-    "--column",
-    "sex=jk",
-];
+fn flags() -> Vec<&'static str> {
+    plain_flags("test", false)
+}
 
 fn malformed(name: &str) -> std::path::PathBuf {
     fixture(&format!("malformed/{name}"))
@@ -26,7 +16,7 @@ fn malformed(name: &str) -> std::path::PathBuf {
 
 fn encode(d: &Dir, input: &std::path::Path, out: &str, extra: &[&str]) -> Run {
     // These files are mostly bad rows on purpose: no reject-rate limit.
-    let mut args = FLAGS.to_vec();
+    let mut args = flags();
     args.extend_from_slice(&["--max-reject-rate", "1"]);
     args.extend_from_slice(extra);
     d.encode(input, out, &args)
@@ -89,7 +79,7 @@ fn invalid_utf8_is_rejected_in_strict_mode_and_read_as_windows_1252_in_auto_mode
                 "--out".into(),
                 "auto.padan.parquet".into(),
             ];
-            a.extend(FLAGS.iter().map(|s| s.to_string()));
+            a.extend(flags().iter().map(|s| s.to_string()));
             a
         })
         .ok();
@@ -203,7 +193,7 @@ fn malformed_key_files_are_clear_errors_that_echo_no_key_material() {
                     "--out".into(),
                     "k.padan.parquet".into(),
                 ];
-                a.extend(FLAGS.iter().map(|s| s.to_string()));
+                a.extend(flags().iter().map(|s| s.to_string()));
                 a
             })
             .fails(3);

@@ -5,7 +5,7 @@
 
 use proptest::prelude::*;
 
-use super::harness::{check_counts, read_rejects, record_ids, rejects_of, Dir, Run};
+use super::harness::{check_counts, plain_flags, read_rejects, record_ids, rejects_of, Dir, Run};
 
 /// The counts of a run that wrote an encoded file; `None` when it refused, as it must, with
 /// nothing that looks like an encoded file left: a file of binary data (exit 3), or too many
@@ -31,20 +31,9 @@ fn counts_or_refusal(d: &Dir, run: Run) -> Option<(u64, u64, u64)> {
 
 const HEADER: &str = "id,nama,tgl_lahir,jk,nik\n";
 
-const FLAGS: [&str; 12] = [
-    "--agency",
-    "prop",
-    "--id-column",
-    "id",
-    "--column",
-    "name=nama",
-    "--column",
-    "dob=tgl_lahir",
-    "--column",
-    "sex=jk",
-    "--column",
-    "nik=nik",
-];
+fn flags() -> Vec<&'static str> {
+    plain_flags("prop", true)
+}
 
 /// One cell without quotes, delimiters or line breaks, so that each line is one CSV record:
 /// plausible values, near misses and garbage bytes (invalid UTF-8, NUL, control characters).
@@ -106,7 +95,7 @@ fn encodings() -> impl Strategy<Value = &'static str> {
 
 fn run_encode(d: &Dir, bytes: &[u8], encoding: &str, extra: &[&str]) -> super::harness::Run {
     let input = d.write("extract.csv", bytes);
-    let mut args = FLAGS.to_vec();
+    let mut args = flags();
     // Random rows are mostly bad: no reject-rate limit (every row rejected still exits 7).
     args.extend_from_slice(&["--encoding", encoding, "--max-reject-rate", "1"]);
     args.extend_from_slice(extra);

@@ -50,18 +50,7 @@ fn parquet_extracts_with_snappy_or_gzip_compression_are_read() {
         d.encode(
             &super::harness::fixture(&format!("malformed/{name}")),
             &out,
-            &[
-                "--agency",
-                "t",
-                "--id-column",
-                "id",
-                "--column",
-                "name=nama",
-                "--column",
-                "dob=tgl_lahir",
-                "--column",
-                "sex=jk",
-            ],
+            &super::harness::plain_flags("t", false),
         )
         .ok();
         assert_eq!(check_counts(&d.path(&out)), (2, 2, 0), "{name}");

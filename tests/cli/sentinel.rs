@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::harness::{fixture, synth_columns, synth_extract, test_key, Dir, Run};
+use super::harness::{fixture, synth_columns, synth_extract, test_key, Dir, Run, PLAIN_COLUMNS};
 
 /// Every sentinel starts with this (checked case-insensitively).
 const MARK: &str = "zqxv";
@@ -362,16 +362,9 @@ fn encode_args(input: &Path, extra: &[&str]) -> Vec<String> {
     a
 }
 
-const FLAGS: [&str; 8] = [
-    "--id-column",
-    "id",
-    "--column",
-    "name=nama",
-    "--column",
-    "dob=tgl_lahir",
-    "--column",
-    "sex=jk",
-];
+fn flags() -> Vec<&'static str> {
+    PLAIN_COLUMNS.to_vec()
+}
 
 #[test]
 fn encode_never_echoes_a_cell() {
@@ -379,9 +372,9 @@ fn encode_never_echoes_a_cell() {
     let mut found = Vec::new();
     for (what, input) in inputs(&d) {
         for extra in [
-            FLAGS.to_vec(),
-            [&FLAGS[..], &["--skip-rows", "1"]].concat(),
-            [&FLAGS[..], &["--json", "--max-reject-rate", "1"]].concat(),
+            flags(),
+            [&flags()[..], &["--skip-rows", "1"]].concat(),
+            [&flags()[..], &["--json", "--max-reject-rate", "1"]].concat(),
         ] {
             let r = d.padan(encode_args(&input, &extra));
             found.extend(leaks(&d, &r, what, &[".rejects.csv"]));
@@ -394,14 +387,14 @@ fn encode_never_echoes_a_cell() {
         found.extend(leaks(&d, &r, what, &[".rejects.csv"]));
         let r = d.padan(args(&["schema", "check", &input.display().to_string()]));
         found.extend(leaks(&d, &r, what, &[".rejects.csv"]));
-        let mut a = encode_args(&fixture("malformed/comma.csv"), &FLAGS);
+        let mut a = encode_args(&fixture("malformed/comma.csv"), &flags());
         a.extend(args(&["--schema", &input.display().to_string()]));
         let r = d.padan(a);
         found.extend(leaks(&d, &r, what, &[".rejects.csv"]));
     }
     // Standard input.
     let json = std::fs::read(d.path("in/extract.json.csv")).unwrap();
-    let r = d.padan_stdin(encode_args(Path::new("-"), &FLAGS), &json);
+    let r = d.padan_stdin(encode_args(Path::new("-"), &flags()), &json);
     assert_ne!(r.code, 0);
     found.extend(leaks(&d, &r, "stdin", &[".rejects.csv"]));
     check(found);
