@@ -22,7 +22,7 @@ use crate::schema::{ColumnMap, ColumnSource};
 
 mod agency;
 pub(crate) mod decoy;
-mod lists;
+pub(crate) mod lists;
 mod person;
 mod render;
 mod sink;
