@@ -123,6 +123,11 @@ pub struct Decoded {
 const TOP_WORDS: usize = 12;
 /// Margin over the best different prediction that makes a decoded filter an anchor.
 const MIN_MARGIN: f64 = 0.0;
+/// Dice (scaled by 1 − noise) a decoded filter needs to become an anchor.
+const ANCHOR_FIT: f64 = 0.7;
+/// Share of the anchors holding a q-gram (scaled by 1 − noise) that must have a bit set for it
+/// to be learned as one of the q-gram's bits.
+const LEARN_SHARE: f64 = 0.85;
 /// Dice a word must add to stay in a combination.
 const PRUNE_GAIN: f64 = 0.01;
 /// Words combined at most.
@@ -177,7 +182,7 @@ pub fn decode_group(f: &[&[u64]], words: usize, vocab: &Vocab, p: &PatternParams
                 for (b, &c) in counts.iter().enumerate() {
                     let inside = c as f64 / hn;
                     let outside = (all_counts[b] - c) as f64 / rest;
-                    if inside >= 0.85 * keep && inside - outside >= 0.3 {
+                    if inside >= LEARN_SHARE * keep && inside - outside >= 0.3 {
                         w[b >> 6] |= 1 << (b & 63);
                     }
                 }
@@ -214,7 +219,7 @@ pub fn decode_group(f: &[&[u64]], words: usize, vocab: &Vocab, p: &PatternParams
                 continue;
             };
             let margin = b.dice - b.second;
-            if b.dice >= 0.8 * (1.0 - 2.0 * p.noise) && margin >= MIN_MARGIN {
+            if b.dice >= ANCHOR_FIT * (1.0 - p.noise) && margin >= MIN_MARGIN {
                 next.push((i, b.words.clone()));
             }
             out[i] = Decoded {

@@ -654,6 +654,8 @@ fn decode_field(
 ) -> (FieldGuesses, usize, usize) {
     let n = pool.rows.len();
     let vocab = Vocab::build(population, spec.q);
+    // A place list holds each place once: its filters are decoded once per distinct filter. Names
+    // keep their frequencies (the population sample has them too).
     let role = ColumnRole::FieldFilter(fi);
     let mut by_group: HashMap<usize, Vec<usize>> = HashMap::new();
     for r in 0..n {
@@ -663,16 +665,18 @@ fn decode_field(
     }
     let mut keys: Vec<usize> = by_group.keys().copied().collect();
     keys.sort_unstable();
-    let words = spec.stored_bits() / 64;
+    // A salted name's q-grams also set `record_hashes` bits of the record-level filter, which
+    // carries no BLIP: the two filters are decoded side by side (one long filter per record).
+    let dedupe = spec.kind != FieldKind::Name;
+    let with_record = !dedupe && spec.record_hashes > 0;
+    let record_words = pool.files[0].schema.record_filter.bits / 64;
+    let words = spec.stored_bits() / 64 + if with_record { record_words } else { 0 };
     let params = PatternParams {
-        hashes: spec.hashes,
+        hashes: spec.hashes + if with_record { spec.record_hashes } else { 0 },
         noise: spec.hardening.blip_probability(),
         ..PatternParams::default()
     };
     let largest = by_group.values().map(Vec::len).max().unwrap_or(0);
-    // A place list holds each place once: its filters are decoded once per distinct filter. Names
-    // keep their frequencies (the population sample has them too).
-    let dedupe = spec.kind != FieldKind::Name;
     let results: Vec<Vec<(usize, decode::Decoded)>> = keys
         .par_iter()
         .map(|k| {
@@ -688,7 +692,15 @@ fn decode_field(
                         filters.len() - 1
                     })
                 } else {
-                    filters.push(words_of(b));
+                    let mut w = words_of(b);
+                    if with_record {
+                        if let Some(rf) = pool.get(ColumnRole::RecordFilter, r) {
+                            w.extend(words_of(rf));
+                        } else {
+                            w.resize(words, 0);
+                        }
+                    }
+                    filters.push(w);
                     filters.len() - 1
                 };
                 of.push(d);
