@@ -182,7 +182,12 @@ pub fn mine_masks(
             pats.push(pat);
         }
     }
-    pats.sort_by(|a, b| b.holders.len().cmp(&a.holders.len()).then(a.bits.cmp(&b.bits)));
+    pats.sort_by(|a, b| {
+        b.holders
+            .len()
+            .cmp(&a.holders.len())
+            .then(a.bits.cmp(&b.bits))
+    });
     for pat in pats {
         let s = pat.holders.len() as f64;
         let mut best: Option<(f64, u32)> = None;

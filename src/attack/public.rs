@@ -67,8 +67,12 @@ impl Public {
 
 fn place_words(raw: &str) -> Option<Vec<String>> {
     let g = normalize::place::Gazetteer::builtin();
-    normalize::place::normalize(raw, g, 0.93)
-        .map(|s| s.split(' ').filter(|w| !w.is_empty()).map(String::from).collect())
+    normalize::place::normalize(raw, g, 0.93).map(|s| {
+        s.split(' ')
+            .filter(|w| !w.is_empty())
+            .map(String::from)
+            .collect()
+    })
 }
 
 fn read_list(
@@ -99,7 +103,7 @@ fn read_list(
 /// A deterministic sample of names built the way the naming traditions build them: a
 /// tradition by its share, a first given name, perhaps a second, perhaps a family name.
 fn builtin_names() -> Vec<Vec<String>> {
-    let mut rng = ChaCha8Rng::seed_from_u64(0x5eed_0f_a77ac);
+    let mut rng = ChaCha8Rng::seed_from_u64(0x05ee_d0fa_77ac);
     let total: f64 = TRADITIONS.iter().map(|t| t.weight).sum();
     let mut out = Vec::with_capacity(NAME_SAMPLE);
     while out.len() < NAME_SAMPLE {

@@ -86,8 +86,14 @@ fn parse_years(s: &str) -> std::result::Result<(i32, i32), String> {
     let (a, b) = s
         .split_once('-')
         .ok_or_else(|| "expected FROM-TO, e.g. 1968-2008".to_string())?;
-    let a: i32 = a.trim().parse().map_err(|_| "FROM is not a year".to_string())?;
-    let b: i32 = b.trim().parse().map_err(|_| "TO is not a year".to_string())?;
+    let a: i32 = a
+        .trim()
+        .parse()
+        .map_err(|_| "FROM is not a year".to_string())?;
+    let b: i32 = b
+        .trim()
+        .parse()
+        .map_err(|_| "TO is not a year".to_string())?;
     if !(1000..=9999).contains(&a) || !(a..=9999).contains(&b) {
         return Err("expected FROM-TO with FROM ≤ TO, four-digit years".into());
     }
