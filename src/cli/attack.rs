@@ -1,62 +1,108 @@
-//! `padan attack`: the agency's self-test of an encoded file against re-identification attacks.
+//! `padan attack`: the agency's self-test of encoded files against a key-less linkage unit.
 
 use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::attack::{AttackJob, AttackReport, Outcome, DEFAULT_MAX_RECORDS};
+use crate::attack::public::DEFAULT_BIRTH_YEARS;
+use crate::attack::{AttackJob, Source};
 use crate::error::{Error, Result};
 use crate::extract::TextEncoding;
 use crate::keys::SecretKey;
-use crate::schema::ColumnMap;
 
-/// Attack your own encoded file the way a curious linkage unit with a population list would,
-/// before you send it (at the agency: it needs the key and the plaintext extract).
+/// Attack encoded files the way a curious linkage unit would — without the key, with public name
+/// and place lists — and report, per field, the share of records whose value it recovers.
 ///
-/// Runs frequency alignment on the name filters, q-gram / bit-pattern mining on the name filters
-/// and frequency alignment on the exact name tokens, and prints the share of records whose name
-/// each attack re-identifies: for the file as encoded, and for the same records encoded with
-/// hardening off (same key). The attacker's list is the extract's own names and birth years
-/// (complete overlap: the worst case) unless --names gives one. Only counts are printed, never a
-/// name. With --max-reidentified, exits with code 6 when the file as encoded exceeds it.
+/// The attacker pools every file given (the linkage unit holds them all) and uses only the
+/// files and the schema embedded in them: the date filter's year bits split the records into
+/// year groups (which salt the name), bit-pattern mining and anchors decode the name filters
+/// group by group, the birthplace filters are decoded against the place list, and token classes
+/// with few values (sex) are aligned with public shares. The plaintext extracts are read only to
+/// score the guesses. Per field it prints the records scored, the share recovered, the share
+/// among the attacker's most confident half and the baseline (the field's most common public
+/// value guessed for everyone). Only counts, never a value. With --max-reidentified it is a
+/// self-test: exit code 6 when more full names than that share are recovered.
 ///
-/// Examples:
-///   padan attack --key agency.key --columns kemlu.columns.toml --encoded kemlu.padan.parquet kemlu.csv
-///   padan attack --key agency.key --columns kemlu.columns.toml --encoded kemlu.padan.parquet \
-///       --max-reidentified 0.01 kemlu.csv
-///   padan attack --key agency.key --columns kemlu.columns.toml --encoded kemlu.padan.parquet \
-///       --names population-names.txt --json kemlu.csv
+/// Give the files as a `padan synth` directory and a directory of its encoded files, or as
+/// (encoded file, column map, extract) triples: --encoded and --columns repeated in the same order
+/// as the extracts.
+///
+/// Examples: see [`EXAMPLES`] (shown under `--help`).
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(verbatim_doc_comment, after_help = EXAMPLES)]
 pub struct AttackArgs {
-    /// The extract the encoded file was made from (CSV or Parquet).
-    pub extract: PathBuf,
-    /// The encoded file to attack.
+    /// The extracts the encoded files were made from (CSV or Parquet), in the order of
+    /// --encoded (scoring only).
+    pub extracts: Vec<PathBuf>,
+    /// An encoded file to attack (repeat for several; pooled).
     #[arg(long)]
-    pub encoded: PathBuf,
-    /// The shared secret key file it was encoded with.
+    pub encoded: Vec<PathBuf>,
+    /// The column map of each extract, in the same order (repeat).
     #[arg(long)]
-    pub key: PathBuf,
-    /// The agency's column map for the extract.
+    pub columns: Vec<PathBuf>,
+    /// A `padan synth` output directory: extracts and column maps found by the agency of each
+    /// encoded file of --encoded-dir.
+    #[arg(long, requires = "encoded_dir")]
+    pub synth_dir: Option<PathBuf>,
+    /// A directory of encoded files (*.padan.parquet), all attacked together.
+    #[arg(long, requires = "synth_dir")]
+    pub encoded_dir: Option<PathBuf>,
+    /// The key, only to map pseudonymized record ids back to extract rows (the attack never uses
+    /// it).
     #[arg(long)]
-    pub columns: PathBuf,
-    /// The attacker's name list instead of the extract's names: one name per line (first
-    /// comma-separated column; a header `name` is skipped).
+    pub key: Option<PathBuf>,
+    /// The attacker's public name list (one name per line, repeats give frequencies; a header
+    /// `name` is skipped) instead of the built-in lists by naming tradition.
     #[arg(long)]
     pub names: Option<PathBuf>,
-    /// Fail (exit code 6) when the file as encoded lets the attacks re-identify more than this
-    /// share of records (e.g. 0.01).
+    /// The attacker's public place list (one place per line, repeats give frequencies) instead
+    /// of the built-in list.
+    #[arg(long)]
+    pub places: Option<PathBuf>,
+    /// The public birth-year range of the population, FROM-TO (default 1968-2008: victims of
+    /// 2018–2025 cases aged 16–45).
+    #[arg(long, value_parser = parse_years)]
+    pub birth_years: Option<(i32, i32)>,
+    /// Fail (exit code 6) when the attack recovers more than this share of full names (e.g.
+    /// 0.01).
     #[arg(long)]
     pub max_reidentified: Option<f64>,
-    /// Records attacked at most (the first of the file).
-    #[arg(long, default_value_t = DEFAULT_MAX_RECORDS)]
-    pub max_records: usize,
-    /// Text encoding of a CSV extract: auto, utf-8 or windows-1252.
+    /// Text encoding of CSV extracts: auto, utf-8 or windows-1252.
     #[arg(long, default_value = "auto")]
     pub encoding: TextEncoding,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Shown under `padan attack --help`.
+const EXAMPLES: &str = "Examples:
+  padan attack --synth-dir synth --encoded-dir encoded
+  padan attack --synth-dir synth --encoded-dir encoded --max-reidentified 0.01 --json
+  padan attack --encoded kemlu.padan.parquet --columns kemlu.columns.toml kemlu.csv
+  padan attack --encoded kemlu.padan.parquet --columns kemlu.columns.toml \\
+      --encoded polri.padan.parquet --columns polri.columns.toml kemlu.csv polri.csv
+
+The files are pooled as the linkage unit holds them; the extracts only score the guesses.
+Exit code 6 with --max-reidentified when more full names than that share are recovered.
+Method and measured figures: docs/privacy.md (padan attack).";
+
+fn parse_years(s: &str) -> std::result::Result<(i32, i32), String> {
+    let (a, b) = s
+        .split_once('-')
+        .ok_or_else(|| "expected FROM-TO, e.g. 1968-2008".to_string())?;
+    let a: i32 = a
+        .trim()
+        .parse()
+        .map_err(|_| "FROM is not a year".to_string())?;
+    let b: i32 = b
+        .trim()
+        .parse()
+        .map_err(|_| "TO is not a year".to_string())?;
+    if !(1000..=9999).contains(&a) || !(a..=9999).contains(&b) {
+        return Err("expected FROM-TO with FROM ≤ TO, four-digit years".into());
+    }
+    Ok((a, b))
 }
 
 /// Runs `padan attack`.
@@ -69,16 +115,42 @@ pub fn run(args: AttackArgs) -> Result<()> {
             ));
         }
     }
-    let key = SecretKey::load(&args.key)?;
-    let columns = ColumnMap::load(&args.columns)?;
+    let mut sources = match (&args.synth_dir, &args.encoded_dir) {
+        (Some(s), Some(e)) => crate::attack::sources_from_dirs(s, e)?,
+        _ => Vec::new(),
+    };
+    if args.encoded.len() != args.columns.len() || args.encoded.len() != args.extracts.len() {
+        return Err(Error::config(
+            "attack",
+            format!(
+                "give one --columns and one extract per --encoded file ({} --encoded, {} --columns, {} extracts)",
+                args.encoded.len(),
+                args.columns.len(),
+                args.extracts.len()
+            ),
+        ));
+    }
+    for ((e, c), x) in args.encoded.iter().zip(&args.columns).zip(&args.extracts) {
+        sources.push(Source {
+            encoded: e.clone(),
+            extract: x.clone(),
+            columns: c.clone(),
+        });
+    }
+    if sources.is_empty() {
+        return Err(Error::config(
+            "attack",
+            "nothing to attack: give --synth-dir and --encoded-dir, or --encoded, --columns and an extract",
+        ));
+    }
+    let key = args.key.as_deref().map(SecretKey::load).transpose()?;
     let job = AttackJob {
-        key: &key,
-        columns: &columns,
-        encoded: args.encoded.clone(),
-        extract: args.extract.clone(),
+        sources,
+        key,
         names: args.names.clone(),
+        places: args.places.clone(),
+        years: args.birth_years.unwrap_or(DEFAULT_BIRTH_YEARS),
         encoding: args.encoding,
-        max_records: args.max_records,
     };
     let report = crate::attack::run(&job)?;
     let text = if args.json {
@@ -87,66 +159,20 @@ pub fn run(args: AttackArgs) -> Result<()> {
         s.push('\n');
         s
     } else {
-        render(&report)
+        report.render()
     };
     std::io::stdout()
         .write_all(text.as_bytes())
         .map_err(|e| Error::io("writing", std::path::Path::new("<stdout>"), e))?;
     if let Some(t) = args.max_reidentified {
-        let share = report.as_encoded.share();
+        let share = report.full_name().map_or(0.0, |f| f.share());
         if share > t {
             return Err(Error::CheckFailed(format!(
-                "the attacks re-identified {:.2} % of the records of {} (at most {:.2} % allowed): harden the schema before sending the file",
+                "the attack recovered {:.2} % of full names ({:.2} % allowed): harden the schema before sending the files",
                 100.0 * share,
-                args.encoded.display(),
                 100.0 * t
             )));
         }
     }
     Ok(())
-}
-
-fn pct(n: usize, of: usize) -> String {
-    if of == 0 {
-        "-".into()
-    } else {
-        format!("{:.2} %", 100.0 * n as f64 / of as f64)
-    }
-}
-
-/// The report as a table (counts and shares only).
-pub fn render(r: &AttackReport) -> String {
-    let row = |label: &str, f: fn(&Outcome) -> usize| {
-        format!(
-            "  {label:<28} {:>10} {:>10}\n",
-            pct(f(&r.as_encoded), r.as_encoded.records),
-            pct(f(&r.unhardened), r.unhardened.records)
-        )
-    };
-    let mut s = format!(
-        "padan attack — field '{}' ({}), {} records attacked, attacker's list {} names\n",
-        r.field,
-        if r.hardened {
-            "hardened"
-        } else {
-            "not hardened"
-        },
-        r.as_encoded.records,
-        r.list_entries
-    );
-    if r.unmatched_records > 0 {
-        s.push_str(&format!(
-            "  ({} records of the file not attacked: not in the extract, or beyond --max-records)\n",
-            r.unmatched_records
-        ));
-    }
-    s.push_str(&format!(
-        "  {:<28} {:>10} {:>10}\n",
-        "re-identified by", "as encoded", "unhardened"
-    ));
-    s.push_str(&row("frequency (name filters)", |o| o.frequency));
-    s.push_str(&row("q-gram pattern mining", |o| o.pattern));
-    s.push_str(&row("frequency (name tokens)", |o| o.token));
-    s.push_str(&row("any attack", |o| o.any));
-    s
 }

@@ -1,0 +1,360 @@
+//! The year partition, key-less: every record born in one year shares the date filter bits of
+//! that year's tokens (year and half-year buckets), so mining those co-occurring bits splits the
+//! records into year groups; adjacent years share a half-year token, which orders the groups into
+//! a chain, and the public birth-year range fixes where the chain lies and its direction.
+//!
+//! Mining, per group: the most common unassigned filter is the seed; its nearest filters (most
+//! bits in common) are mostly of its year, so the seed's bits set in nearly all of them are the
+//! year's *core*; every filter holding (nearly) the whole core joins the group. Groups whose cores
+//! nearly coincide are merged.
+
+use std::collections::HashMap;
+
+use super::mining::{and_count, bit, popcount};
+
+/// The year groups of a set of date filters.
+#[derive(Debug, Clone, Default)]
+pub struct YearGroups {
+    /// Per record: its group (`None`: no filter).
+    pub of: Vec<Option<usize>>,
+    /// Per group: the year the attacker gives it (`None`: not placed on the chain).
+    pub year: Vec<Option<i32>>,
+    /// Per group: how sure the placement is (the log-likelihood margin of the chosen placement
+    /// over the best other one, per record; 0 when not placed).
+    pub confidence: Vec<f64>,
+}
+
+/// Splits records by year (see the module doc). `filters[i]` is record `i`'s date filter,
+/// `noise` the filter's public BLIP probability, `years` the public birth-year range.
+pub fn year_groups(filters: &[Option<&[u64]>], noise: f64, years: (i32, i32)) -> YearGroups {
+    // Distinct filters with their multiplicity (without BLIP one date gives one filter).
+    let mut index: HashMap<&[u64], usize> = HashMap::new();
+    let mut distinct: Vec<&[u64]> = Vec::new();
+    let mut weight: Vec<usize> = Vec::new();
+    let mut of_distinct: Vec<Option<usize>> = Vec::with_capacity(filters.len());
+    for f in filters {
+        of_distinct.push(f.map(|f| {
+            *index.entry(f).or_insert_with(|| {
+                distinct.push(f);
+                weight.push(0);
+                distinct.len() - 1
+            })
+        }));
+        if let Some(d) = of_distinct.last().copied().flatten() {
+            weight[d] += 1;
+        }
+    }
+    let d = distinct.len();
+    let mut out = YearGroups {
+        of: vec![None; filters.len()],
+        ..YearGroups::default()
+    };
+    if d == 0 {
+        return out;
+    }
+    let words = distinct[0].len();
+    let span = (years.1 - years.0 + 1).max(1) as usize;
+    let t = (d / (2 * span)).clamp(3, 100);
+    let mut group_of: Vec<Option<usize>> = vec![None; d];
+    let mut cores: Vec<Vec<u64>> = Vec::new();
+    let mut order: Vec<usize> = (0..d).collect();
+    order.sort_by(|&a, &b| weight[b].cmp(&weight[a]).then(distinct[a].cmp(distinct[b])));
+    for &seed in &order {
+        if group_of[seed].is_some() {
+            continue;
+        }
+        let mut near: Vec<(u32, usize)> = (0..d)
+            .filter(|&j| j != seed && group_of[j].is_none())
+            .map(|j| (and_count(distinct[seed], distinct[j]), j))
+            .collect();
+        near.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        near.truncate(t);
+        let g = cores.len();
+        let mut core = vec![0u64; words];
+        if near.len() >= 2 {
+            let need = (near.len() as f64 * 0.85 * (1.0 - noise)).ceil() as usize;
+            for b in 0..words * 64 {
+                if bit(distinct[seed], b)
+                    && near.iter().filter(|(_, j)| bit(distinct[*j], b)).count() >= need
+                {
+                    core[b >> 6] |= 1 << (b & 63);
+                }
+            }
+        }
+        let size = popcount(&core) as usize;
+        if size < 8 {
+            // No structure around this filter: a group of its own.
+            group_of[seed] = Some(g);
+            cores.push(distinct[seed].to_vec());
+            continue;
+        }
+        let allow = (size as f64 * (2.0 * noise + 0.05)).ceil() as u32;
+        for j in 0..d {
+            if group_of[j].is_none() && and_count(distinct[j], &core) + allow >= size as u32 {
+                group_of[j] = Some(g);
+            }
+        }
+        group_of[seed] = Some(g);
+        cores.push(core);
+    }
+    // Merge groups whose cores nearly coincide (a core that caught a few chance bits).
+    let n_g = cores.len();
+    let mut parent: Vec<usize> = (0..n_g).collect();
+    fn root(p: &mut [usize], mut x: usize) -> usize {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
+    }
+    for a in 0..n_g {
+        for b in a + 1..n_g {
+            let (pa, pb) = (popcount(&cores[a]), popcount(&cores[b]));
+            let small = pa.min(pb);
+            if small >= 8 && and_count(&cores[a], &cores[b]) as f64 >= 0.8 * small as f64 {
+                let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
+                if ra != rb {
+                    parent[ra.max(rb)] = ra.min(rb);
+                }
+            }
+        }
+    }
+    let mut renum: HashMap<usize, usize> = HashMap::new();
+    let mut merged_core: Vec<Vec<u64>> = Vec::new();
+    let mut sizes: Vec<usize> = Vec::new();
+    for (g, core) in cores.iter().enumerate() {
+        let r = root(&mut parent, g);
+        let next = renum.len();
+        let id = *renum.entry(r).or_insert(next);
+        if id == merged_core.len() {
+            merged_core.push(core.clone());
+            sizes.push(0);
+        } else {
+            for (a, b) in merged_core[id].iter_mut().zip(core) {
+                *a &= b;
+            }
+        }
+    }
+    for (i, dd) in of_distinct.iter().enumerate() {
+        if let Some(dd) = dd {
+            let g = renum[&root(&mut parent, group_of[*dd].expect("every filter grouped"))];
+            out.of[i] = Some(g);
+            sizes[g] += 1;
+        }
+    }
+    // Each group's core again, from all its members: the bits set in nearly all of them.
+    let mut counts = vec![vec![0usize; words * 64]; merged_core.len()];
+    for (i, dd) in of_distinct.iter().enumerate() {
+        if let (Some(dd), Some(g)) = (dd, out.of[i]) {
+            for (b, c) in counts[g].iter_mut().enumerate() {
+                if bit(distinct[*dd], b) {
+                    *c += 1;
+                }
+            }
+        }
+    }
+    for (g, core) in merged_core.iter_mut().enumerate() {
+        let need = (sizes[g] as f64 * 0.9 * (1.0 - noise)).ceil() as usize;
+        for (b, &c) in counts[g].iter().enumerate() {
+            let on = sizes[g] >= 2 && c >= need;
+            if on {
+                core[b >> 6] |= 1 << (b & 63);
+            } else {
+                core[b >> 6] &= !(1 << (b & 63));
+            }
+        }
+    }
+    let (year, confidence) = place_chain(&merged_core, &sizes, years, words * 64);
+    out.year = year;
+    out.confidence = confidence;
+    out
+}
+
+/// Orders the groups into chains by shared core bits (adjacent years share a half-year token),
+/// then places the longest chain on the year axis: offset and direction maximizing the public
+/// prior's likelihood of the group sizes (uniform inside the range, rare outside).
+fn place_chain(
+    cores: &[Vec<u64>],
+    sizes: &[usize],
+    years: (i32, i32),
+    m: usize,
+) -> (Vec<Option<i32>>, Vec<f64>) {
+    let n = cores.len();
+    let mut year = vec![None; n];
+    let mut conf = vec![0.0; n];
+    // Only groups with a real core take part (singletons without structure do not).
+    let real: Vec<usize> = (0..n)
+        .filter(|&g| sizes[g] >= 2 && popcount(&cores[g]) >= 8)
+        .collect();
+    if real.is_empty() {
+        return (year, conf);
+    }
+    let mut pairs: Vec<(f64, usize, usize)> = Vec::new();
+    for (ai, &a) in real.iter().enumerate() {
+        for &b in &real[ai + 1..] {
+            let expect = popcount(&cores[a]) as f64 * popcount(&cores[b]) as f64 / m as f64;
+            let lift = and_count(&cores[a], &cores[b]) as f64 - expect;
+            pairs.push((lift, a, b));
+        }
+    }
+    pairs.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
+    let mut deg = vec![0usize; n];
+    let mut adj: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut comp: Vec<usize> = (0..n).collect();
+    fn root(p: &mut [usize], mut x: usize) -> usize {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
+    }
+    let hashes_guess = 8.0; // a shared token's bits must clearly exceed chance
+    for (lift, a, b) in pairs {
+        if lift < hashes_guess {
+            break;
+        }
+        if deg[a] >= 2 || deg[b] >= 2 {
+            continue;
+        }
+        let (ra, rb) = (root(&mut comp, a), root(&mut comp, b));
+        if ra == rb {
+            continue;
+        }
+        comp[ra] = rb;
+        deg[a] += 1;
+        deg[b] += 1;
+        adj[a].push(b);
+        adj[b].push(a);
+    }
+    // The chain holding the most records.
+    let mut best_chain: Vec<usize> = Vec::new();
+    let mut best_weight = 0;
+    let mut seen = vec![false; n];
+    for &s in &real {
+        if seen[s] || deg[s] > 1 {
+            continue;
+        }
+        let mut chain = vec![s];
+        seen[s] = true;
+        let mut prev = usize::MAX;
+        let mut cur = s;
+        while let Some(&next) = adj[cur].iter().find(|&&x| x != prev) {
+            if seen[next] {
+                break;
+            }
+            seen[next] = true;
+            chain.push(next);
+            prev = cur;
+            cur = next;
+        }
+        let w: usize = chain.iter().map(|&g| sizes[g]).sum();
+        if w > best_weight {
+            best_weight = w;
+            best_chain = chain;
+        }
+    }
+    if best_chain.is_empty() {
+        return (year, conf);
+    }
+    let span = (years.1 - years.0 + 1).max(1);
+    let len = best_chain.len() as i32;
+    let inside = -(span as f64).ln();
+    let outside = inside + (1e-3f64).ln();
+    let score = |start: i32, dir: i32| -> f64 {
+        best_chain
+            .iter()
+            .enumerate()
+            .map(|(k, &g)| {
+                let y = start + dir * k as i32;
+                let lp = if (years.0..=years.1).contains(&y) {
+                    inside
+                } else {
+                    outside
+                };
+                sizes[g] as f64 * lp
+            })
+            .sum()
+    };
+    let mut placements: Vec<(f64, i32, i32)> = Vec::new();
+    for dir in [1, -1] {
+        // The chain's first group lands on `start`; it covers start..start+dir*(len-1).
+        for offset in -len..=span {
+            let start = if dir == 1 {
+                years.0 + offset
+            } else {
+                years.1 - offset
+            };
+            placements.push((score(start, dir), start, dir));
+        }
+    }
+    placements.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let (top, start, dir) = placements[0];
+    let second = placements.get(1).map_or(top, |p| p.0);
+    let margin = (top - second) / best_weight.max(1) as f64;
+    for (k, &g) in best_chain.iter().enumerate() {
+        year[g] = Some(start + dir * k as i32);
+        conf[g] = margin;
+    }
+    (year, conf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Toy date filters: each token sets 20 keyed bits of 256.
+    fn token_bits(tok: &str) -> Vec<usize> {
+        let h = blake3::hash(tok.as_bytes());
+        let bytes = h.as_bytes();
+        (0..20)
+            .map(|i| u16::from_le_bytes([bytes[i], bytes[i + 1]]) as usize % 256)
+            .collect()
+    }
+
+    fn filter(y: i32, m: u32, d: u32) -> Vec<u64> {
+        let mut w = vec![0u64; 4];
+        for t in [
+            format!("y{y}"),
+            format!("h{}", y.div_euclid(2)),
+            format!("o{}", (y + 1).div_euclid(2)),
+            format!("m{m}"),
+            format!("d{d}"),
+            format!("f{y}.{m}.{d}"),
+        ] {
+            for b in token_bits(&t) {
+                w[b >> 6] |= 1 << (b & 63);
+            }
+        }
+        w
+    }
+
+    #[test]
+    fn year_groups_are_pure_and_ordered() {
+        let mut truth = Vec::new();
+        let mut filters = Vec::new();
+        for y in 1970..=1989 {
+            let n = if y < 1975 { 2 } else { 40 }; // a thin tail at the old end
+            for k in 0..n {
+                truth.push(y);
+                filters.push(filter(y, 1 + (k * 7 % 12), 1 + (k * 11 % 28)));
+            }
+        }
+        let refs: Vec<Option<&[u64]>> = filters.iter().map(|f| Some(f.as_slice())).collect();
+        let g = year_groups(&refs, 0.0, (1975, 1989));
+        // Purity: most records sit in a group whose majority year is theirs.
+        let mut per: HashMap<usize, HashMap<i32, usize>> = HashMap::new();
+        for (i, gi) in g.of.iter().enumerate() {
+            *per.entry(gi.unwrap())
+                .or_default()
+                .entry(truth[i])
+                .or_insert(0) += 1;
+        }
+        let pure: usize = per.values().map(|m| m.values().max().unwrap()).sum();
+        assert!(pure * 10 >= truth.len() * 9, "{pure} of {}", truth.len());
+        // Placement: most records get their own year.
+        let right = (0..truth.len())
+            .filter(|&i| g.year[g.of[i].unwrap()] == Some(truth[i]))
+            .count();
+        assert!(right * 10 >= truth.len() * 8, "{right} of {}", truth.len());
+    }
+}
