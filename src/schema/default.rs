@@ -66,7 +66,7 @@ exact_token = true       # keyed token of the normalized name (and phonetic key 
 record_hashes = 8
 required = true          # a record without a usable name cannot be linked
 
-[fields.hardening]         # measured: `padan attack` on synth data re-identifies < 1 % (86 % unhardened)
+[fields.hardening]         # not enough on its own: see docs/privacy.md (`padan attack`)
 salt = "dob"             # birth year salts the name's q-grams and its exact token
 permute = true
 blip_epsilon = 3.0       # each bit flips with probability 1/(1+e^3) = 4.7 %
