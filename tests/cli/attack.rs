@@ -2,18 +2,8 @@
 //! recovers names from an unhardened encoding, sex and the year structure from the default one —
 //! the threshold turns the report into a gate (exit 6), and the output carries counts only.
 
-use super::harness::{fixture, synth_columns, synth_extract, Dir};
+use super::harness::{fixture, synth_columns, synth_extract, Dir, AGENCIES};
 use super::plaintext::{plain_values, Searcher};
-
-const AGENCIES: [&str; 7] = [
-    "bp2mi",
-    "imigrasi",
-    "kejaksaan",
-    "kemensos",
-    "kemlu",
-    "kpppa",
-    "polri",
-];
 
 /// The default schema with the name field's hardening removed.
 fn unhardened_schema(d: &Dir) -> std::path::PathBuf {
