@@ -42,13 +42,14 @@ pub struct EncodeArgs {
     /// The encoded file to write (conventionally NAME.padan.parquet).
     #[arg(long)]
     pub out: PathBuf,
-    /// This agency's column map (TOML). Alternatively use --id-column and --column.
+    /// This agency's column map (TOML). Required, unless --id-column with --column flags say the
+    /// same.
     #[arg(long, conflicts_with_all = ["id_column", "column"])]
     pub columns: Option<PathBuf>,
-    /// The column holding the record id (without --columns).
+    /// The column holding the record id (required without --columns).
     #[arg(long)]
     pub id_column: Option<String>,
-    /// FIELD=COLUMN, repeated (COLUMN may be A+B to join columns), without --columns.
+    /// FIELD=COLUMN, repeated (COLUMN may be A+B to join columns); required without --columns.
     #[arg(long, value_name = "FIELD=COLUMN")]
     pub column: Vec<String>,
     /// Date order of this extract: dmy, mdy or ymd (overrides the column map's).

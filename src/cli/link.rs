@@ -22,7 +22,8 @@ pub struct LinkArgs {
     /// The link configuration (TOML). Default: the built-in defaults.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// The match-set directory to write.
+    /// The match-set directory to write (required, except with --print-default-config or
+    /// --blocking-only).
     #[arg(long, required_unless_present_any = ["print_default_config", "blocking_only"])]
     pub out: Option<PathBuf>,
     /// Encoded files, one per agency.
@@ -146,8 +147,8 @@ pub fn run(args: LinkArgs) -> Result<()> {
         );
     } else {
         println!(
-            "  model        λ = {:.5}, EM {} iterations{}",
-            manifest.model.lambda,
+            "  model        λ = {}, EM {} iterations{}",
+            fmt_lambda(manifest.model.lambda),
             manifest.model.em.iterations,
             if manifest.model.em.converged {
                 ""
@@ -196,5 +197,28 @@ fn print_blocking(records: u64, s: &crate::link::block::BlockingStats) {
         } else {
             println!("    {kind:<20} {n:>14}");
         }
+    }
+}
+
+/// The prior λ (share of all record pairs that match): four decimals, or three significant digits
+/// in scientific form when it is small (at a million records it is about 10⁻⁶, which `{:.5}`
+/// printed as 0.00000).
+fn fmt_lambda(l: f64) -> String {
+    if l != 0.0 && l.abs() < 1e-3 {
+        format!("{l:.2e}")
+    } else {
+        format!("{l:.4}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fmt_lambda;
+
+    #[test]
+    fn lambda_shows_its_digits_at_every_size() {
+        assert_eq!(fmt_lambda(0.0123), "0.0123");
+        assert_eq!(fmt_lambda(3.14159e-6), "3.14e-6");
+        assert_eq!(fmt_lambda(0.0), "0.0000");
     }
 }

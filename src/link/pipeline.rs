@@ -310,8 +310,8 @@ fn fit(
                     continue;
                 }
                 warnings.push(format!(
-                    "no block kind leaves field '{}' free to train its m: it was fitted by one EM over all candidates",
-                    names[f]
+                    "field '{f}': every block kind holds it fixed, so no block kind could learn how often true pairs agree on it (its m); it was fitted by one EM over all candidates instead. Usually harmless; to train it by blocks, add to blocking.keys a key that does not use '{f}', or fix its m and u under [comparison.{f}]",
+                    f = names[f]
                 ));
             }
             kind_fits = trained.kinds;
