@@ -33,6 +33,10 @@ impl Progress {
             return Progress { bar: None };
         }
         let bar = ProgressBar::with_draw_target(None, target);
+        // Without a style of its own a bar of unknown length draws an empty `0/0` bar.
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("valid template"),
+        );
         bar.set_message(label.to_string());
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
         Progress { bar: Some(bar) }

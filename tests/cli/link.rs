@@ -668,3 +668,35 @@ fn the_salt_slot_schema_links_the_synthetic_agencies_without_a_year_partition() 
     let (prec, f1) = (p["precision"].as_f64().unwrap(), p["f1"].as_f64().unwrap());
     assert!(prec >= 0.99 && f1 >= 0.93, "P {prec} F1 {f1}");
 }
+
+/// On a terminal `padan link` shows its stages by name (it once drew an empty `0/0` bar). The
+/// terminal is a pty made by `script` (util-linux; Debian's essential bsdutils package).
+#[test]
+fn link_on_a_terminal_shows_its_stages_by_name() {
+    let d = Dir::new();
+    let inputs = encode_all(&d);
+    let mut line = format!(
+        "{} link --out {}",
+        env!("CARGO_BIN_EXE_padan"),
+        d.path("ms").display()
+    );
+    for p in &inputs {
+        line.push(' ');
+        line.push_str(&p.display().to_string());
+    }
+    let out = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("running `script` (util-linux) for a pty");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(
+        ["linking", "reading", "blocking", "comparing", "writing"]
+            .iter()
+            .any(|s| screen.contains(s)),
+        "no stage named on the terminal: {screen}"
+    );
+    assert!(!screen.contains("0/0"), "an empty bar: {screen}");
+    assert!(screen.contains("padan link"), "{screen}");
+}
