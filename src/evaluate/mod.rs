@@ -65,6 +65,9 @@ pub struct Evaluation {
     pub pairs: PairsEvaluation,
     /// Blocking pair completeness, from `candidates.parquet`.
     pub blocking: Blocking,
+    /// What a reader should know before trusting the figures (e.g. an agency none of whose
+    /// records is in the truth: pseudonymized ids without `--lookup`).
+    pub warnings: Vec<String>,
 }
 
 /// Which records are in the truth, in the match set, and in both (the evaluated ones).
@@ -170,6 +173,28 @@ fn unpack(key: u64) -> (usize, usize) {
     ((key >> 32) as usize, (key & 0xFFFF_FFFF) as usize)
 }
 
+/// A warning for each agency of the match set none of whose records is in the truth: its recall
+/// counts nothing, which is what pseudonymized ids without `--lookup` look like.
+fn missing_agencies(
+    by_agency: &std::collections::BTreeMap<String, (u64, u64)>,
+    lookups: &[(String, Lookup)],
+) -> Vec<String> {
+    by_agency
+        .iter()
+        .filter(|(_, &(records, found))| records > 0 && found == 0)
+        .map(|(agency, &(records, _))| {
+            let hint = if lookups.iter().any(|(a, _)| a == agency) {
+                "its --lookup file does not fit this match set"
+            } else {
+                "if it encoded with --pseudonymize-ids, add --lookup AGENCY=FILE with its lookup"
+            };
+            format!(
+                "none of the {records} records of agency '{agency}' in the match set is in the truth, so its records are not evaluated; {hint}"
+            )
+        })
+        .collect()
+}
+
 fn self_pair(path: &Path, row: u64) -> Error {
     Error::input(
         Location {
@@ -218,8 +243,17 @@ pub fn evaluate_with_lookups(
     let mut pred: Vec<u64> = vec![0; n];
     let mut in_set: Vec<bool> = vec![false; n];
     let mut not_in_truth = 0u64;
+    // Per agency of the match set: (records, records found in the truth).
+    let mut by_agency: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
     let match_set_records = scan_clusters(&clusters_path, |r| {
-        match truth.lookup(r.agency, r.record_id) {
+        let found = truth.lookup(r.agency, r.record_id);
+        let entry = match by_agency.get_mut(r.agency) {
+            Some(e) => e,
+            None => by_agency.entry(r.agency.to_string()).or_default(),
+        };
+        entry.0 += 1;
+        entry.1 += u64::from(found.is_some());
+        match found {
             None => not_in_truth += 1,
             Some(i) => {
                 let i = i as usize;
@@ -239,6 +273,7 @@ pub fn evaluate_with_lookups(
         }
         Ok(())
     })?;
+    let warnings = missing_agencies(&by_agency, lookups);
     let evaluated: Vec<usize> = (0..n).filter(|&i| in_set[i]).collect();
     if evaluated.is_empty() && n > 0 && match_set_records > 0 {
         return Err(Error::Incompatible(format!(
@@ -362,6 +397,7 @@ pub fn evaluate_with_lookups(
             match_or_review,
         },
         blocking,
+        warnings,
     })
 }
 

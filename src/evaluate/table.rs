@@ -155,5 +155,9 @@ pub fn render_table(e: &Evaluation) -> String {
             }
         }
     }
+    for w in &e.warnings {
+        let _ = writeln!(s);
+        let _ = writeln!(s, "warning: {w}");
+    }
     s
 }

@@ -393,6 +393,28 @@ fn reveal_resolves_own_ids_drops_decoys_and_leaves_other_agencies_alone() {
         "--json".into(),
     ];
     d.padan(&args).fails(4);
+    let mut all_but_last = args.clone();
+    for a in &AGENCIES[..AGENCIES.len() - 1] {
+        all_but_last.push("--lookup".into());
+        all_but_last.push(format!(
+            "{a}={}",
+            d.path(&format!("{a}.lookup.csv")).display()
+        ));
+    }
+    // One pseudonymized agency without its lookup: evaluated without it, and told why.
+    let last = AGENCIES[AGENCIES.len() - 1];
+    let partial: serde_json::Value =
+        serde_json::from_str(&d.padan(&all_but_last).ok().stdout).unwrap();
+    let warnings = partial["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let w = warnings[0].as_str().unwrap();
+    assert!(
+        w.contains(&format!("agency '{last}'")) && w.contains("--lookup"),
+        "{w}"
+    );
+    all_but_last.retain(|a| a != "--json");
+    let table = d.padan(&all_but_last).ok().stdout;
+    assert!(table.contains("warning: none of the"), "{table}");
     for a in AGENCIES {
         args.push("--lookup".into());
         args.push(format!(
@@ -411,6 +433,7 @@ fn reveal_resolves_own_ids_drops_decoys_and_leaves_other_agencies_alone() {
         })
         .sum();
     assert_eq!(ev["records"]["decoys"], all_decoys as u64);
+    assert_eq!(ev["warnings"].as_array().unwrap().len(), 0, "{ev}");
     assert_eq!(ev["records"]["match_set_not_in_truth"], 0);
     let f1 = ev["clusters"]["pairwise"]["f1"].as_f64().unwrap();
     assert!(f1 > 0.8, "pairwise F1 with decoys {f1}");
