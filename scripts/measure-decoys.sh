@@ -17,7 +17,7 @@ shift 3 2>/dev/null || true
 [ "$#" -gt 0 ] && fractions=("$@") || fractions=(0 0.05 0.2)
 key="$here/fixtures/test.key"
 febrl="$here/../shared/data/febrl4"
-[ -d "$febrl" ] || febrl="/work/shared/data/febrl4"
+febrl="${FEBRL4_DIR:-$febrl}" # the Febrl4 reference data (default: ../shared/data/febrl4)
 mkdir -p "$work"
 
 f1() { # DIR TRUTH LOOKUP-ARGS... → "pairwise P R F1, match P R"
