@@ -119,53 +119,27 @@ fn single_files_pool_as_triples_and_mismatched_triples_are_refused() {
     let cols = |a: &str| synth_columns(a).display().to_string();
     let ex = |a: &str| synth_extract(a).display().to_string();
     let e = |a: &str| d.path(&format!("{a}.padan.parquet")).display().to_string();
-    let run = d
-        .padan([
-            "attack",
-            "--json",
-            "--encoded",
-            &e("kemlu"),
-            "--columns",
-            &cols("kemlu"),
-            "--encoded",
-            &e("polri"),
-            "--columns",
-            &cols("polri"),
-            &ex("kemlu"),
-            &ex("polri"),
-        ])
-        .ok();
+    // `padan attack [FLAGS] --encoded E --columns C ... EXTRACT ...` for the agencies `files`,
+    // with the extracts of the agencies `extracts`.
+    let attack = |flags: &[&str], files: &[&str], extracts: &[&str]| {
+        let mut args: Vec<String> = vec!["attack".into()];
+        args.extend(flags.iter().map(|f| f.to_string()));
+        for a in files {
+            args.extend(["--encoded".into(), e(a), "--columns".into(), cols(a)]);
+        }
+        args.extend(extracts.iter().map(|a| ex(a)));
+        d.padan(args)
+    };
+    let run = attack(&["--json"], &["kemlu", "polri"], &["kemlu", "polri"]).ok();
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["files"], 2);
-    let table = d
-        .padan([
-            "attack",
-            "--encoded",
-            &e("kemlu"),
-            "--columns",
-            &cols("kemlu"),
-            &ex("kemlu"),
-        ])
-        .ok();
+    let table = attack(&[], &["kemlu"], &["kemlu"]).ok();
     assert!(table.stdout.contains("confident half"), "{}", table.stdout);
     assert!(table.stdout.contains("name (full)"), "{}", table.stdout);
     assert_eq!(v["records"], 146 + 136);
     assert_eq!(v["scored"], v["records"]);
     // One extract short.
-    let bad = d
-        .padan([
-            "attack",
-            "--encoded",
-            &e("kemlu"),
-            "--columns",
-            &cols("kemlu"),
-            "--encoded",
-            &e("polri"),
-            "--columns",
-            &cols("polri"),
-            &ex("kemlu"),
-        ])
-        .fails(2);
+    let bad = attack(&[], &["kemlu", "polri"], &["kemlu"]).fails(2);
     assert!(bad.stderr.contains("extract"), "{}", bad.stderr);
     // Files of another key cannot be pooled with these.
     let other = d.write("other.key", format!("{}\n", "ab".repeat(32)));
@@ -182,20 +156,6 @@ fn single_files_pool_as_triples_and_mismatched_triples_are_refused() {
         "--quiet",
     ])
     .ok();
-    let mixed = d
-        .padan([
-            "attack",
-            "--encoded",
-            &e("kemlu"),
-            "--columns",
-            &cols("kemlu"),
-            "--encoded",
-            &e("kpppa"),
-            "--columns",
-            &cols("kpppa"),
-            &ex("kemlu"),
-            &ex("kpppa"),
-        ])
-        .fails(4);
+    let mixed = attack(&[], &["kemlu", "kpppa"], &["kemlu", "kpppa"]).fails(4);
     assert!(mixed.stderr.contains("key"), "{}", mixed.stderr);
 }
