@@ -86,13 +86,7 @@ fn main() {
                 ..Rec::default()
             };
             if let Some(n) = cell(fname).and_then(normalize::name::normalize) {
-                let mut c: Vec<String> = n
-                    .tokens
-                    .iter()
-                    .map(|t| normalize::name::phonetic(t))
-                    .collect();
-                c.sort_unstable();
-                c.dedup();
+                let c = n.phonetic_codes();
                 r.phon = Some(c.join(" "));
                 r.words = c;
             }

@@ -634,14 +634,7 @@ impl Encoder {
                     Some(Value::Name(n)) => n,
                     _ => return None,
                 };
-                let mut codes: Vec<String> = n
-                    .tokens
-                    .iter()
-                    .map(|t| normalize::name::phonetic(t))
-                    .collect();
-                codes.sort_unstable();
-                codes.dedup();
-                Some(format!("{}|{}", codes.join(" "), d.year))
+                Some(format!("{}|{}", n.phonetic_key(), d.year))
             }
         }
     }

@@ -17,7 +17,6 @@ use super::bloom::{self, FilterPlan};
 use super::harden;
 use super::tokens::{self, Tokens, Value};
 use crate::keys::{Purpose, SecretKey, Subkey};
-use crate::normalize;
 use crate::schema::{SaltPart, Schema, SLOT_TAG_BITS};
 
 /// The slots of a schema, resolved for encoding.
@@ -168,15 +167,8 @@ pub fn salt_of(parts: &[SaltPart], values: &[Option<Value>]) -> Option<String> {
             },
             SaltPart::Phonetic(i) => match &values[i] {
                 Some(Value::Name(n)) => {
-                    let mut codes: Vec<String> = n
-                        .tokens
-                        .iter()
-                        .map(|t| normalize::name::phonetic(t))
-                        .collect();
-                    codes.sort_unstable();
-                    codes.dedup();
                     s.push('n');
-                    s.push_str(&codes.join(" "));
+                    s.push_str(&n.phonetic_key());
                 }
                 _ => return None,
             },
@@ -222,7 +214,7 @@ mod tests {
 
     #[test]
     fn phonetic_salts_ignore_word_order() {
-        let name = |s: &str| Some(Value::Name(normalize::name::normalize(s).unwrap()));
+        let name = |s: &str| Some(Value::Name(crate::normalize::name::normalize(s).unwrap()));
         let parts = [SaltPart::Phonetic(0)];
         assert_eq!(
             salt_of(&parts, &[name("Dewi Lestari")]),

@@ -67,6 +67,20 @@ impl Name {
         t.sort_unstable();
         t.join(" ")
     }
+
+    /// The distinct [`phonetic`] codes of the tokens, sorted: equal for spelling variants in any
+    /// token order.
+    pub fn phonetic_codes(&self) -> Vec<String> {
+        let mut codes: Vec<String> = self.tokens.iter().map(|t| phonetic(t)).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        codes
+    }
+
+    /// [`Name::phonetic_codes`] joined by one space (the name's part of blocking keys and salts).
+    pub fn phonetic_key(&self) -> String {
+        self.phonetic_codes().join(" ")
+    }
 }
 
 /// Titles and honorifics removed anywhere in the name (after old-spelling folding).
