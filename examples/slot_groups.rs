@@ -13,16 +13,7 @@ use std::path::Path;
 use padan::extract::{Extract, TextEncoding};
 use padan::normalize;
 use padan::schema::{ColumnMap, Schema};
-
-const AGENCIES: [&str; 7] = [
-    "kemlu",
-    "kpppa",
-    "imigrasi",
-    "kemensos",
-    "polri",
-    "kejaksaan",
-    "bp2mi",
-];
+use padan::synth::AGENCY_NAMES;
 
 #[derive(Default, Clone)]
 struct Rec {
@@ -66,7 +57,7 @@ fn main() {
     );
     let dob_opts = schema.fields[fdob].options.clone();
     let mut recs: Vec<Rec> = Vec::new();
-    for (ai, a) in AGENCIES.iter().enumerate() {
+    for (ai, a) in AGENCY_NAMES.iter().enumerate() {
         let map = ColumnMap::load(&dir.join(format!("{a}.columns.toml"))).expect("column map");
         let mut ex = Extract::open(
             &dir.join(format!("{a}.csv")),
