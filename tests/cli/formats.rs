@@ -128,6 +128,17 @@ fn pandas_parquet_with_float_timestamp_dictionary_and_large_string_columns() {
     );
 }
 
+/// `padan encode --input - --out OUT` with the test key, the plain flags and `extra`.
+fn stdin_args(out: &str, extra: &[&str]) -> Vec<String> {
+    let key = super::harness::test_key().display().to_string();
+    let mut args: Vec<String> = ["encode", "--key", &key, "--input", "-", "--out", out]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(flags().iter().chain(extra).map(|s| s.to_string()));
+    args
+}
+
 #[test]
 fn standard_input_is_read_in_every_format() {
     let d = Dir::new();
@@ -138,38 +149,22 @@ fn standard_input_is_read_in_every_format() {
         ("people-utf16.txt", &[]),
         ("people.xlsx", &["--sheet", "Korban", "--skip-rows", "1"]),
     ] {
-        let mut args = vec![
-            "encode".to_string(),
-            "--key".into(),
-            super::harness::test_key().display().to_string(),
-            "--input".into(),
-            "-".into(),
-            "--out".into(),
-            "stdin.parquet".into(),
-            "--quiet".into(),
-        ];
-        args.extend(flags().iter().chain(extra).map(|s| s.to_string()));
-        d.padan_stdin(&args, &std::fs::read(formats(name)).unwrap())
-            .ok();
+        let mut more = vec!["--quiet"];
+        more.extend_from_slice(extra);
+        d.padan_stdin(
+            stdin_args("stdin.parquet", &more),
+            &std::fs::read(formats(name)).unwrap(),
+        )
+        .ok();
         assert!(
             bytes(&d, "stdin.parquet") == bytes(&d, "ref.parquet"),
             "{name} on standard input"
         );
     }
     encode(&d, &formats("people-3rows.csv"), "ref3.parquet", &[]).ok();
-    let mut args = vec![
-        "encode".to_string(),
-        "--key".into(),
-        super::harness::test_key().display().to_string(),
-        "--input".into(),
-        "-".into(),
-        "--out".into(),
-        "stdin3.parquet".into(),
-    ];
-    args.extend(flags().iter().map(|s| s.to_string()));
     let r = d
         .padan_stdin(
-            &args,
+            stdin_args("stdin3.parquet", &[]),
             &std::fs::read(formats("people-pandas.parquet")).unwrap(),
         )
         .ok();
