@@ -7,14 +7,13 @@ use std::time::Instant;
 use crate::error::{Error, Result};
 use crate::report::svg::fmt_int;
 
-/// Write the auditors' report of a match set: one self-contained HTML file (no script, no
-/// network) with the run summary, weight distribution, threshold sweep, model, waterfalls,
-/// clusters, blocking and encode-side rejects. It holds counts, scores and record ids only.
+/// Write the auditors' HTML report of a match set.
 ///
-/// Examples:
-///   padan report out/ --out report.html
-///   padan report out/ --out report.html --truth synth/truth.csv
+/// One self-contained HTML file (no script, no network) with the run summary, weight
+/// distribution, threshold sweep, model, waterfalls, clusters, blocking and encode-side rejects.
+/// It holds counts, scores and record ids only. An existing --out is refused unless --force.
 #[derive(Debug, Args)]
+#[command(after_help = super::footer(EXAMPLES))]
 pub struct ReportArgs {
     /// The match-set directory written by `padan link` (manifest.json, pairs.parquet, …).
     pub dir: PathBuf,
@@ -25,7 +24,16 @@ pub struct ReportArgs {
     /// pair completeness.
     #[arg(long)]
     pub truth: Option<PathBuf>,
+    /// Replace --out if it already exists.
+    #[arg(long)]
+    pub force: bool,
 }
+
+const EXAMPLES: &str = "
+  padan report matches --out report.html
+  padan report matches --out report.html --truth fixtures/synth/truth.csv
+  padan report matches --out report.html --truth fixtures/synth/truth.csv \\
+      --lookup kpppa=kpppa.padan-lookup.csv";
 
 /// Runs `padan report`.
 pub fn run(args: ReportArgs) -> Result<()> {
@@ -35,6 +43,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
             format!("{} is not a directory", args.dir.display()),
         ));
     }
+    super::refuse_existing(&args.out, args.force, "--out")?;
     let start = Instant::now();
     let data = crate::report::write_report(&args.dir, args.truth.as_deref(), &args.out)?;
     println!(
