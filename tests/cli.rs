@@ -21,6 +21,7 @@
 //! | `sentinel` | every command fed malformed inputs whose every cell is a sentinel: no sentinel in any output |
 //! | `regression` | one test per bug found |
 //! | `help` | every command's `--help` shows examples and exit codes; `padan completions`, `padan man` |
+//! | `truth_lookup` | `evaluate` and `report --truth` with and without `--lookup` for a pseudonymized agency |
 //! | `overwrite` | every writer refuses an existing output unless `--force` |
 //!
 //! Run them with `cargo test --test cli` (add a name filter, e.g. `cargo test --test cli kat`).
@@ -45,4 +46,5 @@ mod cli {
     mod reveal;
     mod schema;
     mod sentinel;
+    mod truth_lookup;
 }

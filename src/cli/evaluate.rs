@@ -43,10 +43,10 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
     execute(args, &mut stdout.lock())
 }
 
-/// Runs `padan evaluate`, writing the table (or JSON) to `out`.
-pub fn execute(args: EvaluateArgs, out: &mut dyn Write) -> Result<()> {
+/// Reads `--lookup AGENCY=FILE` options (of `evaluate` and `report`).
+pub fn read_lookups(specs: &[String]) -> Result<Vec<(String, Lookup)>> {
     let mut lookups = Vec::new();
-    for spec in &args.lookup {
+    for spec in specs {
         let Some((agency, file)) = spec
             .split_once('=')
             .filter(|(a, f)| !a.is_empty() && !f.is_empty())
@@ -58,7 +58,19 @@ pub fn execute(args: EvaluateArgs, out: &mut dyn Write) -> Result<()> {
             Lookup::read(std::path::Path::new(file))?,
         ));
     }
+    Ok(lookups)
+}
+
+/// Runs `padan evaluate`, writing the table (or JSON) to `out`.
+pub fn execute(args: EvaluateArgs, out: &mut dyn Write) -> Result<()> {
+    let lookups = read_lookups(&args.lookup)?;
     let e = evaluate_with_lookups(&args.dir, &args.truth, &lookups)?;
+    if args.json {
+        // The table says them itself; with JSON they also go to the log.
+        for w in &e.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
     let text = if args.json {
         let mut s = serde_json::to_string_pretty(&e)
             .map_err(|err| Error::Internal(format!("serializing the evaluation: {err}")))?;

@@ -24,6 +24,11 @@ pub struct ReportArgs {
     /// pair completeness.
     #[arg(long)]
     pub truth: Option<PathBuf>,
+    /// AGENCY=FILE, repeated: that agency encoded with --pseudonymize-ids; its lookup maps the
+    /// truth's record ids to pseudonyms, and each of its decoys counts as a person of its own
+    /// (as in `padan evaluate`).
+    #[arg(long, value_name = "AGENCY=FILE", requires = "truth")]
+    pub lookup: Vec<String>,
     /// Replace --out if it already exists.
     #[arg(long)]
     pub force: bool,
@@ -45,7 +50,16 @@ pub fn run(args: ReportArgs) -> Result<()> {
     }
     super::refuse_existing(&args.out, args.force, "--out")?;
     let start = Instant::now();
-    let data = crate::report::write_report(&args.dir, args.truth.as_deref(), &args.out)?;
+    let lookups = super::evaluate::read_lookups(&args.lookup)?;
+    let data = crate::report::write_report_with_lookups(
+        &args.dir,
+        args.truth.as_deref(),
+        &lookups,
+        &args.out,
+    )?;
+    for w in data.truth.iter().flat_map(|t| &t.warnings) {
+        eprintln!("warning: {w}");
+    }
     println!(
         "wrote {} ({} pairs, {} clusters, {} waterfalls{}) in {:.1} s",
         args.out.display(),
