@@ -22,6 +22,7 @@
 //! | `regression` | one test per bug found |
 //! | `help` | every command's `--help` shows examples and exit codes; `padan completions`, `padan man` |
 //! | `truth_lookup` | `evaluate` and `report --truth` with and without `--lookup` for a pseudonymized agency |
+//! | `readme` | the README's console blocks run from a copy of the repository root as printed |
 //! | `overwrite` | every writer refuses an existing output unless `--force` |
 //!
 //! Run them with `cargo test --test cli` (add a name filter, e.g. `cargo test --test cli kat`).
@@ -42,6 +43,7 @@ mod cli {
     pub mod plaintext;
     mod props;
     mod python;
+    mod readme;
     mod regression;
     mod reveal;
     mod schema;
