@@ -451,6 +451,16 @@ fn summary_speaks_words_not_keys_and_the_title_is_not_the_directory() {
     }
     assert!(counts.contains("clusters holding two records of one agency"));
     assert!(counts.contains("record pairs possible"));
+    for label in [
+        "merges refused (agency rule)",
+        "clusters of two or more records",
+    ] {
+        assert_eq!(counts.matches(label).count(), 1, "{label} once: {counts}");
+    }
+    assert!(
+        !counts.contains("merges refused<"),
+        "no count shown twice: {counts}"
+    );
     let title = &html[html.find("<title>").unwrap() + 7..html.find("</title>").unwrap()];
     assert!(
         title.starts_with("Record linkage report: ") && !title.contains(&data.dir_name),

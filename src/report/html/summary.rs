@@ -239,7 +239,7 @@ pub(super) fn summary(o: &mut String, d: &ReportData) {
     );
     // Any count a later linker records that this report does not know yet: its name in words,
     // numbers only (a per-agency or per-kind breakdown is shown in its own table).
-    const SHOWN: [&str; 18] = [
+    const SHOWN: [&str; 19] = [
         "records",
         "records_by_agency",
         "candidates",
@@ -258,6 +258,7 @@ pub(super) fn summary(o: &mut String, d: &ReportData) {
         "clusters",
         "clusters_multi",
         "clusters_with_duplicates",
+        "merges_refused",
     ];
     if let Ok(Value::Object(all)) = serde_json::to_value(c) {
         for (k, v) in all.iter().filter(|(k, _)| !SHOWN.contains(&k.as_str())) {
