@@ -147,7 +147,7 @@ pub fn redact_parser_message(msg: &str) -> String {
 pub const EXIT_CODES_HELP: &str = "Exit codes:
   0  success (rows may still have been rejected: see the summary and the rejects file)
   1  internal error (a bug in padan, please report it)
-  2  usage or configuration error
+  2  usage or configuration error (also: an output that exists, without --force)
   3  bad input data (an unsupported or empty file, a mapped column missing, a bad key file)
   4  incompatible inputs (files of different keys, schemas or encoding versions)
   5  I/O or file format error

@@ -134,7 +134,7 @@ impl SecretKey {
                 Error::config(
                     "--out",
                     format!(
-                        "{} already exists: padan keygen never overwrites a key (move it away first)",
+                        "{} already exists: give --force to replace the key, or choose another name",
                         path.display()
                     ),
                 )
@@ -149,6 +149,24 @@ impl SecretKey {
             .and_then(|_| file.sync_all());
         text.zeroize();
         res.map_err(|e| Error::io("writing key file", path, e))
+    }
+
+    /// Writes a new key file in place of `path`, which may exist: written to a new temporary file
+    /// (mode 0600) beside it, then renamed over it, so a failure leaves the old key whole.
+    pub fn save_replacing(&self, path: &Path) -> Result<()> {
+        let name = path.file_name().ok_or_else(|| {
+            Error::config("--out", format!("{} is not a file name", path.display()))
+        })?;
+        let tmp = path.with_file_name(format!(
+            ".{}.tmp-{}",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        self.save_new(&tmp)?;
+        std::fs::rename(&tmp, path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::io("renaming", path, e)
+        })
     }
 
     /// The key's fingerprint: a keyed hash of a fixed label, 12 hex digits in three groups
@@ -250,7 +268,7 @@ mod tests {
     }
 
     #[test]
-    fn save_refuses_to_overwrite_and_sets_mode_0600() {
+    fn save_refuses_to_overwrite_replaces_on_request_and_sets_mode_0600() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("k.key");
         let k = SecretKey::generate().unwrap();
@@ -263,5 +281,16 @@ mod tests {
         }
         assert!(k.save_new(&p).is_err());
         assert_eq!(SecretKey::load(&p).unwrap().fingerprint(), k.fingerprint());
+        let k2 = SecretKey::generate().unwrap();
+        k2.save_replacing(&p).unwrap();
+        assert_eq!(SecretKey::load(&p).unwrap().fingerprint(), k2.fingerprint());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        let left: Vec<_> = std::fs::read_dir(p.parent().unwrap()).unwrap().collect();
+        assert_eq!(left.len(), 1, "no temporary file left beside the key");
     }
 }

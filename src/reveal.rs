@@ -14,7 +14,6 @@ use std::sync::Arc;
 use ahash::AHashMap;
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema as ArrowSchema};
-use parquet::arrow::ArrowWriter;
 use parquet::file::metadata::KeyValue;
 
 use crate::error::{Error, Location, Result};
@@ -375,8 +374,7 @@ fn write(
         .map_err(|e| Error::Internal(format!("building the revealed batch: {e}")))?;
     let props = writer_properties(DEFAULT_REVEAL_ROW_GROUP).build();
     let file = AtomicFile::create(out)?;
-    let mut w = ArrowWriter::try_new(file.try_clone()?, schema, Some(props))
-        .map_err(|e| Error::format("writing", out, e))?;
+    let mut w = crate::io::arrow_writer(file.try_clone()?, schema, props, out)?;
     let mut start = 0;
     while start < batch.num_rows() {
         let len = DEFAULT_REVEAL_ROW_GROUP.min(batch.num_rows() - start);
@@ -384,7 +382,7 @@ fn write(
             .map_err(|e| Error::format("writing", out, e))?;
         start += len;
     }
-    for (k, v) in [
+    let kv = [
         ("padan.format", "revealed".to_string()),
         ("padan.version", crate::VERSION.to_string()),
         ("padan.agency", agency.to_string()),
@@ -397,9 +395,9 @@ fn write(
             "padan.counts",
             serde_json::to_string(summary).unwrap_or_default(),
         ),
-    ] {
-        w.append_key_value_metadata(KeyValue::new(k.to_string(), v));
-    }
+    ]
+    .map(|(k, v)| KeyValue::new(k.to_string(), v));
+    crate::io::append_metadata(&mut w, kv.to_vec());
     w.close().map_err(|e| Error::format("writing", out, e))?;
     file.commit()
 }
@@ -410,6 +408,7 @@ mod tests {
     use arrow_array::cast::AsArray;
     use arrow_array::types::{Float64Type, Int64Type};
     use arrow_array::Array;
+    use parquet::arrow::ArrowWriter;
 
     fn write_parquet(path: &Path, cols: Vec<(&str, ArrayRef)>) {
         let batch = RecordBatch::try_from_iter(cols).unwrap();

@@ -20,6 +20,10 @@
 //! | `order` | `padan link` over the linkage unit's runs: byte-identical results in any input order and thread count, content-derived person ids |
 //! | `sentinel` | every command fed malformed inputs whose every cell is a sentinel: no sentinel in any output |
 //! | `regression` | one test per bug found |
+//! | `help` | every command's `--help` shows examples and exit codes; `padan completions`, `padan man` |
+//! | `truth_lookup` | `evaluate` and `report --truth` with and without `--lookup` for a pseudonymized agency |
+//! | `readme` | the README's console blocks run from a copy of the repository root as printed |
+//! | `overwrite` | every writer refuses an existing output unless `--force` |
 //!
 //! Run them with `cargo test --test cli` (add a name filter, e.g. `cargo test --test cli kat`).
 
@@ -29,16 +33,20 @@ mod cli {
     mod attack;
     mod encode;
     mod formats;
+    mod help;
     mod kat;
     mod keygen;
     mod link;
     mod malformed;
     mod order;
+    mod overwrite;
     pub mod plaintext;
     mod props;
     mod python;
+    mod readme;
     mod regression;
     mod reveal;
     mod schema;
     mod sentinel;
+    mod truth_lookup;
 }

@@ -10,10 +10,10 @@ use crate::error::{Error, Result};
 use crate::extract::TextEncoding;
 use crate::keys::SecretKey;
 
-/// Attack encoded files the way a curious linkage unit would — without the key, with public name
-/// and place lists — and report, per field, the share of records whose value it recovers.
+/// Attack your own encoded files: how many names would a curious linkage unit re-identify?
 ///
-/// The attacker pools every file given (the linkage unit holds them all) and uses only the
+/// The attack works as a linkage unit would — without the key, with public name and place lists —
+/// and reports, per field, the share of records whose value it recovers. The attacker pools every file given (the linkage unit holds them all) and uses only the
 /// files and the schema embedded in them: the date filter's year bits split the records into
 /// year groups (which salt the name), bit-pattern mining and anchors decode the name filters
 /// group by group, the birthplace filters are decoded against the place list, and token classes
@@ -26,10 +26,8 @@ use crate::keys::SecretKey;
 /// Give the files as a `padan synth` directory and a directory of its encoded files, or as
 /// (encoded file, column map, extract) triples: --encoded and --columns repeated in the same order
 /// as the extracts.
-///
-/// Examples: see [`EXAMPLES`] (shown under `--help`).
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment, after_help = EXAMPLES)]
+#[command(after_help = super::footer(EXAMPLES))]
 pub struct AttackArgs {
     /// The extracts the encoded files were made from (CSV or Parquet), in the order of
     /// --encoded (scoring only).
@@ -76,7 +74,7 @@ pub struct AttackArgs {
 }
 
 /// Shown under `padan attack --help`.
-const EXAMPLES: &str = "Examples:
+const EXAMPLES: &str = "
   padan attack --synth-dir synth --encoded-dir encoded
   padan attack --synth-dir synth --encoded-dir encoded --max-reidentified 0.01 --json
   padan attack --encoded kemlu.padan.parquet --columns kemlu.columns.toml kemlu.csv

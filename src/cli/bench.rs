@@ -7,8 +7,9 @@ use crate::error::{Error, Result};
 use crate::link::bench::{run_dice_bench, DiceBenchConfig};
 use crate::link::dice::Isa;
 
-/// Measure padan's kernels on synthetic data.
+/// Measure padan's kernels (prints a table, or JSON with --json).
 #[derive(Debug, Args)]
+#[command(after_help = super::footer(EXAMPLES))]
 pub struct BenchArgs {
     /// What to measure.
     #[command(subcommand)]
@@ -24,12 +25,8 @@ pub enum BenchWhat {
 
 /// Compare N×N random Bloom filters with the all-pairs Dice kernel and, in the same run, with a
 /// raw AND+popcount loop (the best case) and the portable kernel.
-///
-/// Examples:
-///   padan bench dice
-///   padan bench dice --n 5000 --bits 512 --threads 1 --json
-///   padan bench dice --input-a a.padan.parquet --input-b b.padan.parquet --threshold 0.8
 #[derive(Debug, Args)]
+#[command(after_help = super::footer(EXAMPLES))]
 pub struct DiceArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -67,6 +64,11 @@ pub struct DiceArgs {
     #[arg(long, requires = "input_a")]
     pub input_b: Option<PathBuf>,
 }
+
+const EXAMPLES: &str = "
+  padan bench dice
+  padan bench dice --n 5000 --bits 512 --threads 1 --json
+  padan bench dice --input-a a.padan.parquet --input-b b.padan.parquet --threshold 0.8";
 
 /// Runs `padan bench`.
 pub fn run_bench(args: BenchArgs) -> Result<()> {

@@ -13,16 +13,13 @@ use crate::link::{LinkConfig, LinkJob};
 use crate::schema::{ColumnMap, Schema};
 use crate::synth::{self, SynthConfig};
 
-/// Run the whole job on synthetic data: synth → keygen → encode (each agency) → link →
-/// evaluate → report, and print a summary.
+/// Run the whole job on built-in synthetic data and print a summary (start here).
 ///
-/// Everything is written under --dir (default ./padan-demo), which is replaced.
-///
-/// Examples:
-///   padan demo
-///   padan demo --people 20000 --dir /tmp/padan-demo
+/// synth → keygen → encode (each agency) → link → evaluate → report. Everything is written
+/// under --dir (default ./padan-demo), which is replaced when it holds an earlier demo and
+/// refused when it holds anything else.
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(after_help = super::footer(EXAMPLES))]
 pub struct DemoArgs {
     /// Where to write everything (replaced if it holds an earlier demo).
     #[arg(long, default_value = "padan-demo")]
@@ -37,6 +34,10 @@ pub struct DemoArgs {
     #[arg(long)]
     pub threads: Option<usize>,
 }
+
+const EXAMPLES: &str = "
+  padan demo
+  padan demo --people 20000 --dir /tmp/padan-demo";
 
 /// Runs `padan demo`.
 pub fn run(args: DemoArgs) -> Result<()> {

@@ -11,19 +11,15 @@ use crate::keys::SecretKey;
 use crate::normalize::{Reason, SPREADSHEET_TEXT_HINT};
 use crate::schema::{ColumnMap, DateOrder, Schema};
 
-/// Normalize and encode one agency extract (CSV or Parquet) into an encoded Parquet file.
+/// Normalize and encode one agency extract (at the agency).
 ///
-/// Only the encoded file leaves the agency. The rejects file and the pseudonym lookup stay.
-///
-/// Examples:
-///   padan encode --schema schema.toml --key agreement.key --agency kemlu \
-///       --columns kemlu.columns.toml --input kemlu.csv --out kemlu.padan.parquet
-///   padan encode --key agreement.key --agency polri --input polri.csv --out polri.padan.parquet \
-///       --id-column no_lp --column name=nama --column dob=tgl_lahir --column sex=jk --date-order dmy
-///   padan encode --key agreement.key --columns kemlu.columns.toml --input kemlu.csv \
-///       --out kemlu.padan.parquet --pseudonymize-ids --decoys 0.05
+/// Reads the extract (delimited text, Excel, OpenDocument or Parquet), normalizes each field the
+/// schema names and writes an encoded Parquet file of keyed Bloom filters and tokens. Only the
+/// encoded file leaves the agency; the rejects file and the pseudonym lookup stay. Say which
+/// column feeds which field with --columns FILE, or with --id-column and --column flags (one of
+/// the two is required). An output that already exists is refused unless --force.
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(after_help = super::footer(EXAMPLES))]
 pub struct EncodeArgs {
     /// The shared linkage schema (TOML). Default: the built-in schema (`padan schema default`).
     #[arg(long)]
@@ -97,10 +93,23 @@ pub struct EncodeArgs {
     /// Print the summary as JSON on standard output (also when too many rows are rejected).
     #[arg(long)]
     pub json: bool,
+    /// Replace the encoded file, rejects file or lookup if they already exist.
+    #[arg(long)]
+    pub force: bool,
     /// Print only errors.
     #[arg(long, short)]
     pub quiet: bool,
 }
+
+const EXAMPLES: &str = "
+  padan encode --schema schema.toml --key agreement.key \\
+      --columns kemlu.columns.toml --input kemlu.csv --out kemlu.padan.parquet
+  padan encode --key agreement.key --agency polri --input polri.csv --out polri.padan.parquet \\
+      --id-column no_lp --column name=nama --column dob=tgl_lahir --column sex=jk --date-order dmy
+  padan encode --key agreement.key --columns kemlu.columns.toml --input kemlu.csv \\
+      --out kemlu.padan.parquet --pseudonymize-ids --decoys 0.05
+  export-from-case-system | padan encode --key agreement.key --columns kemlu.columns.toml \\
+      --input - --out kemlu.padan.parquet";
 
 /// Runs `padan encode`.
 pub fn run(args: EncodeArgs) -> Result<()> {
@@ -144,6 +153,11 @@ pub fn run(args: EncodeArgs) -> Result<()> {
             .clone()
             .unwrap_or_else(|| EncodeJob::default_lookup(&args.input))
     });
+    super::refuse_existing(&args.out, args.force, "--out")?;
+    super::refuse_existing(&rejects, args.force, "--rejects")?;
+    if let Some(l) = &lookup {
+        super::refuse_existing(l, args.force, "--lookup")?;
+    }
     if !(0.0..=1.0).contains(&args.max_reject_rate) {
         return Err(Error::config(
             "--max-reject-rate",

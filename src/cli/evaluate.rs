@@ -8,17 +8,15 @@ use crate::error::{Error, Result};
 use crate::evaluate::{evaluate_with_lookups, render_table};
 use crate::io::lookup::Lookup;
 
-/// Measure a match set against known truth: pairwise and B-cubed precision / recall / F1 of the
-/// clusters, precision / recall / F1 of the pair decisions, blocking pair completeness.
+/// Measure a match set against known truth (precision, recall, F1, blocking completeness).
 ///
-/// Only records both in the match set and in the truth are evaluated; the others are counted.
-/// The output is aggregate-only (no record or person id).
-///
-/// Examples:
-///   padan evaluate linked/ --truth synth/truth.csv
-///   padan evaluate linked/ --truth synth/truth.csv --json > quality.json
-///   padan evaluate linked/ --truth synth/truth.csv --lookup kemlu=kemlu.padan-lookup.csv
+/// Pairwise and B-cubed precision / recall / F1 of the clusters, precision / recall / F1 of the
+/// pair decisions, blocking pair completeness. Only records both in the match set and in the
+/// truth are evaluated; the others are counted, and an agency none of whose records is in the
+/// truth is named in a warning (pseudonymized? give its --lookup). The output is aggregate-only
+/// (no record or person id); it goes to standard output, no file is written.
 #[derive(Debug, Args)]
+#[command(after_help = super::footer(EXAMPLES))]
 pub struct EvaluateArgs {
     /// The match-set directory written by `padan link`.
     pub dir: PathBuf,
@@ -34,16 +32,21 @@ pub struct EvaluateArgs {
     pub json: bool,
 }
 
+const EXAMPLES: &str = "
+  padan evaluate matches --truth fixtures/synth/truth.csv
+  padan evaluate matches --truth fixtures/synth/truth.csv --json > quality.json
+  padan evaluate matches --truth fixtures/synth/truth.csv --lookup kpppa=kpppa.padan-lookup.csv";
+
 /// Runs `padan evaluate`, printing to standard output.
 pub fn run(args: EvaluateArgs) -> Result<()> {
     let stdout = std::io::stdout();
     execute(args, &mut stdout.lock())
 }
 
-/// Runs `padan evaluate`, writing the table (or JSON) to `out`.
-pub fn execute(args: EvaluateArgs, out: &mut dyn Write) -> Result<()> {
+/// Reads `--lookup AGENCY=FILE` options (of `evaluate` and `report`).
+pub fn read_lookups(specs: &[String]) -> Result<Vec<(String, Lookup)>> {
     let mut lookups = Vec::new();
-    for spec in &args.lookup {
+    for spec in specs {
         let Some((agency, file)) = spec
             .split_once('=')
             .filter(|(a, f)| !a.is_empty() && !f.is_empty())
@@ -55,7 +58,19 @@ pub fn execute(args: EvaluateArgs, out: &mut dyn Write) -> Result<()> {
             Lookup::read(std::path::Path::new(file))?,
         ));
     }
+    Ok(lookups)
+}
+
+/// Runs `padan evaluate`, writing the table (or JSON) to `out`.
+pub fn execute(args: EvaluateArgs, out: &mut dyn Write) -> Result<()> {
+    let lookups = read_lookups(&args.lookup)?;
     let e = evaluate_with_lookups(&args.dir, &args.truth, &lookups)?;
+    if args.json {
+        // The table says them itself; with JSON they also go to the log.
+        for w in &e.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
     let text = if args.json {
         let mut s = serde_json::to_string_pretty(&e)
             .map_err(|err| Error::Internal(format!("serializing the evaluation: {err}")))?;

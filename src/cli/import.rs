@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use crate::error::Result;
 use crate::io::clkhash::import_clkhash;
 
-/// Import filters encoded by another tool.
+/// Write clkhash CLKs (base64, one per line) as a padan encoded file.
 #[derive(Debug, Args)]
+#[command(after_help = super::footer(EXAMPLES))]
 pub struct ImportArgs {
     /// The source format.
     #[command(subcommand)]
@@ -24,11 +25,9 @@ pub enum ImportWhat {
 /// Write clkhash CLKs (one base64 record-level filter per line) as a padan encoded file whose
 /// record filter is the CLK, so padan's Dice kernel runs on them without re-encoding.
 ///
-/// Examples:
-///   padan import clkhash --agency legacy --input clks.b64 --out legacy.padan.parquet
-///   padan import clkhash --agency legacy --input clks.b64 --ids ids.csv --out legacy.padan.parquet
+/// An existing --out is refused unless --force.
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(after_help = super::footer(EXAMPLES))]
 pub struct ClkhashArgs {
     /// The agency the CLKs belong to.
     #[arg(long)]
@@ -43,12 +42,20 @@ pub struct ClkhashArgs {
     /// Default: the line number, from 0.
     #[arg(long)]
     pub ids: Option<PathBuf>,
+    /// Replace --out if it already exists.
+    #[arg(long)]
+    pub force: bool,
 }
+
+const EXAMPLES: &str = "
+  padan import clkhash --agency legacy --input clks.b64 --out legacy.padan.parquet
+  padan import clkhash --agency legacy --input clks.b64 --ids ids.csv --out legacy.padan.parquet";
 
 /// Runs `padan import`.
 pub fn run(args: ImportArgs) -> Result<()> {
     match args.what {
         ImportWhat::Clkhash(a) => {
+            super::refuse_existing(&a.out, a.force, "--out")?;
             let s = import_clkhash(&a.input, a.ids.as_deref(), &a.agency, &a.out)?;
             eprintln!(
                 "imported {} clkhash CLKs of {} bits for agency '{}' into {}",

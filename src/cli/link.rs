@@ -7,17 +7,13 @@ use super::progress::Progress;
 use crate::error::{Error, Result};
 use crate::link::{LinkConfig, LinkJob, DEFAULT_CONFIG_TOML};
 
-/// Link the encoded files of 2..N agencies: block, compare, score, cluster, write a match set.
+/// Link 2..N agencies' encoded files into a match set (at the linkage unit).
 ///
-/// Runs at the linkage unit, without the key. Writes DIR/pairs.parquet, DIR/clusters.parquet,
-/// DIR/manifest.json (and DIR/candidates.parquet with --write-candidates).
-///
-/// Examples:
-///   padan link --out matches kemlu.padan.parquet polri.padan.parquet bp2mi.padan.parquet
-///   padan link --config link.toml --out matches *.padan.parquet
-///   padan link --print-default-config > link.toml
+/// Runs without the key: blocks, compares, scores, clusters, and writes DIR/pairs.parquet,
+/// DIR/clusters.parquet, DIR/manifest.json (and DIR/candidates.parquet with --write-candidates).
+/// A DIR that already holds files is refused unless --force.
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(after_help = super::footer(EXAMPLES))]
 pub struct LinkArgs {
     /// The link configuration (TOML). Default: the built-in defaults.
     #[arg(long)]
@@ -49,7 +45,16 @@ pub struct LinkArgs {
     /// Print only errors and warnings.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Write into an --out directory that already holds files, replacing link's own files there.
+    #[arg(long)]
+    pub force: bool,
 }
+
+const EXAMPLES: &str = "
+  padan link --out matches kemlu.padan.parquet polri.padan.parquet bp2mi.padan.parquet
+  padan link --config link.toml --out matches *.padan.parquet
+  padan link --blocking-only *.padan.parquet
+  padan link --print-default-config > link.toml";
 
 /// Runs `padan link`.
 pub fn run(args: LinkArgs) -> Result<()> {
@@ -83,6 +88,7 @@ pub fn run(args: LinkArgs) -> Result<()> {
         .out
         .clone()
         .ok_or_else(|| Error::config("--out", "name the match-set directory"))?;
+    super::refuse_nonempty_dir(&out, args.force, "--out")?;
     let job = LinkJob {
         inputs: args.inputs.clone(),
         out_dir: out.clone(),

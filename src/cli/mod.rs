@@ -10,6 +10,7 @@ use crate::error::{Result, EXIT_CODES_HELP};
 
 pub mod attack;
 pub mod bench;
+pub mod completions;
 pub mod demo;
 pub mod encode;
 pub mod evaluate;
@@ -24,55 +25,60 @@ pub mod synth;
 
 /// padan — privacy-preserving record linkage for agencies that may not share raw identities.
 #[derive(Debug, Parser)]
-#[command(name = "padan", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "padan",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = TOP_HELP
+)]
 pub struct Cli {
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// The subcommands.
+/// Shown under `padan --help`.
+const TOP_HELP: &str =
+    "Start with `padan demo` (the whole job on synthetic data). Each command's --help has examples.
+
+At each agency:   padan keygen (once, one agency) · padan schema · padan encode · padan attack
+At the linkage unit (no key):   padan link
+Then:   padan evaluate · padan report · padan reveal (at the agency, with its lookup)
+
+Shell completions: padan completions SHELL; manual pages: padan man.
+Guide and reference: README.md and docs/ in the repository.";
+
+/// The subcommands. Each one's help (the summary line in `padan --help`, the description, the
+/// examples and the exit codes under `padan COMMAND --help`) is its `Args` struct's doc comment
+/// and `after_help`: a doc comment here would replace the description, so there is none.
+#[allow(missing_docs)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the whole job on built-in synthetic data and print a summary (start here).
-    #[command(after_help = EXIT_CODES_HELP)]
     Demo(demo::DemoArgs),
-    /// Make a new secret key file and print its fingerprint.
-    #[command(after_help = EXIT_CODES_HELP)]
     Keygen(keygen::KeygenArgs),
-    /// Print the fingerprint of a key file.
-    #[command(after_help = EXIT_CODES_HELP)]
     Fingerprint(keygen::FingerprintArgs),
-    /// Write realistic synthetic agency extracts, their column maps and the truth.
-    #[command(after_help = EXIT_CODES_HELP)]
     Synth(synth::SynthArgs),
-    /// Print or check a linkage schema.
-    #[command(after_help = EXIT_CODES_HELP)]
     Schema(schema::SchemaArgs),
-    /// Normalize and encode one agency extract (at the agency).
-    #[command(after_help = EXIT_CODES_HELP)]
     Encode(encode::EncodeArgs),
-    /// Write clkhash CLKs (base64, one per line) as a padan encoded file.
-    #[command(after_help = EXIT_CODES_HELP)]
     Import(import::ImportArgs),
-    /// Link 2..N agencies' encoded files into a match set (at the linkage unit).
-    #[command(after_help = EXIT_CODES_HELP)]
     Link(link::LinkArgs),
-    /// Attack your own encoded file: how many names would a curious linkage unit re-identify?
-    #[command(after_help = EXIT_CODES_HELP)]
     Attack(attack::AttackArgs),
-    /// Measure padan's kernels (prints a table, or JSON with --json).
-    #[command(after_help = EXIT_CODES_HELP)]
     Bench(bench::BenchArgs),
-    /// Measure a match set against known truth (precision, recall, F1, blocking completeness).
-    #[command(after_help = EXIT_CODES_HELP)]
     Evaluate(evaluate::EvaluateArgs),
-    /// Write the auditors' HTML report of a match set.
-    #[command(after_help = EXIT_CODES_HELP)]
     Report(report::ReportArgs),
-    /// Map a match set back to this agency's own record ids, dropping its decoys (at the agency).
-    #[command(after_help = EXIT_CODES_HELP)]
     Reveal(reveal::RevealArgs),
+    Completions(completions::CompletionsArgs),
+    Man(completions::ManArgs),
+}
+
+/// The text under a command's `--help` (and `-h`): its examples, then the exit codes.
+pub fn footer(examples: &str) -> String {
+    format!(
+        "Examples:\n{}\n\n{EXIT_CODES_HELP}",
+        examples.trim_start_matches('\n').trim_end()
+    )
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -102,7 +108,41 @@ fn run(cli: Cli) -> Result<()> {
         Command::Evaluate(a) => evaluate::run(a),
         Command::Report(a) => report::run(a),
         Command::Reveal(a) => reveal::run(a),
+        Command::Completions(a) => completions::run_completions(a),
+        Command::Man(a) => completions::run_man(a),
     }
+}
+
+/// The overwrite rule of every command that writes files: an output that already exists is
+/// refused (exit code 2) unless `--force` is given. `flag` names the option that chose the path.
+pub fn refuse_existing(path: &std::path::Path, force: bool, flag: &str) -> Result<()> {
+    if !force && std::fs::symlink_metadata(path).is_ok() {
+        return Err(crate::error::Error::config(
+            flag,
+            format!(
+                "{} already exists: give --force to replace it, or choose another name",
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// [`refuse_existing`] for an output directory: one that holds anything is refused unless
+/// `--force` (which lets the command replace its own files there and leaves the others). A
+/// missing or empty directory is fine.
+pub fn refuse_nonempty_dir(dir: &std::path::Path, force: bool, flag: &str) -> Result<()> {
+    let holds_files = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some());
+    if !force && holds_files {
+        return Err(crate::error::Error::config(
+            flag,
+            format!(
+                "{} already holds files: give --force to replace them, or choose another directory",
+                dir.display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Runs `f` in a rayon pool of `threads` threads (default: all cores).

@@ -7,14 +7,13 @@ use std::time::Instant;
 use crate::error::{Error, Result};
 use crate::report::svg::fmt_int;
 
-/// Write the auditors' report of a match set: one self-contained HTML file (no script, no
-/// network) with the run summary, weight distribution, threshold sweep, model, waterfalls,
-/// clusters, blocking and encode-side rejects. It holds counts, scores and record ids only.
+/// Write the auditors' HTML report of a match set.
 ///
-/// Examples:
-///   padan report out/ --out report.html
-///   padan report out/ --out report.html --truth synth/truth.csv
+/// One self-contained HTML file (no script, no network) with the run summary, weight
+/// distribution, threshold sweep, model, waterfalls, clusters, blocking and encode-side rejects.
+/// It holds counts, scores and record ids only. An existing --out is refused unless --force.
 #[derive(Debug, Args)]
+#[command(after_help = super::footer(EXAMPLES))]
 pub struct ReportArgs {
     /// The match-set directory written by `padan link` (manifest.json, pairs.parquet, …).
     pub dir: PathBuf,
@@ -25,7 +24,21 @@ pub struct ReportArgs {
     /// pair completeness.
     #[arg(long)]
     pub truth: Option<PathBuf>,
+    /// AGENCY=FILE, repeated: that agency encoded with --pseudonymize-ids; its lookup maps the
+    /// truth's record ids to pseudonyms, and each of its decoys counts as a person of its own
+    /// (as in `padan evaluate`).
+    #[arg(long, value_name = "AGENCY=FILE", requires = "truth")]
+    pub lookup: Vec<String>,
+    /// Replace --out if it already exists.
+    #[arg(long)]
+    pub force: bool,
 }
+
+const EXAMPLES: &str = "
+  padan report matches --out report.html
+  padan report matches --out report.html --truth fixtures/synth/truth.csv
+  padan report matches --out report.html --truth fixtures/synth/truth.csv \\
+      --lookup kpppa=kpppa.padan-lookup.csv";
 
 /// Runs `padan report`.
 pub fn run(args: ReportArgs) -> Result<()> {
@@ -35,8 +48,18 @@ pub fn run(args: ReportArgs) -> Result<()> {
             format!("{} is not a directory", args.dir.display()),
         ));
     }
+    super::refuse_existing(&args.out, args.force, "--out")?;
     let start = Instant::now();
-    let data = crate::report::write_report(&args.dir, args.truth.as_deref(), &args.out)?;
+    let lookups = super::evaluate::read_lookups(&args.lookup)?;
+    let data = crate::report::write_report_with_lookups(
+        &args.dir,
+        args.truth.as_deref(),
+        &lookups,
+        &args.out,
+    )?;
+    for w in data.truth.iter().flat_map(|t| &t.warnings) {
+        eprintln!("warning: {w}");
+    }
     println!(
         "wrote {} ({} pairs, {} clusters, {} waterfalls{}) in {:.1} s",
         args.out.display(),

@@ -6,19 +6,16 @@ use std::path::PathBuf;
 use crate::error::Result;
 use crate::reveal::{default_output, reveal};
 
-/// Map a match set back to this agency's own record ids (run at the agency, with its lookup).
+/// Map a match set back to this agency's own record ids, dropping its decoys (at the agency).
 ///
 /// Resolves this agency's pseudonyms with the lookup written by `padan encode
 /// --pseudonymize-ids`, drops this agency's decoy records (and the pairs they are in), and writes
 /// one Parquet row per (own record, linked record) — or one row for an own record linked to
 /// nothing — to join to the agency's case files on `own_record_id`. Other agencies' record ids
-/// stay as they came (their pseudonyms stay pseudonyms). See docs/file-formats.md §3.
-///
-/// Examples:
-///   padan reveal linked/ --agency kemlu --lookup kemlu.padan-lookup.csv
-///   padan reveal linked/ --agency polri --lookup polri.padan-lookup.csv --out polri-matches.parquet
+/// stay as they came (their pseudonyms stay pseudonyms). See docs/file-formats.md §3. An existing
+/// output is refused unless --force.
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(after_help = super::footer(EXAMPLES))]
 pub struct RevealArgs {
     /// The match-set directory written by `padan link`.
     pub dir: PathBuf,
@@ -31,10 +28,17 @@ pub struct RevealArgs {
     /// The Parquet file to write (default: DIR/revealed-AGENCY.parquet).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace the output if it already exists.
+    #[arg(long)]
+    pub force: bool,
     /// Print only errors.
     #[arg(long, short)]
     pub quiet: bool,
 }
+
+const EXAMPLES: &str = "
+  padan reveal matches --agency kpppa --lookup kpppa.padan-lookup.csv
+  padan reveal matches --agency polri --lookup polri.padan-lookup.csv --out polri-matches.parquet";
 
 /// Runs `padan reveal`.
 pub fn run(args: RevealArgs) -> Result<()> {
@@ -43,6 +47,7 @@ pub fn run(args: RevealArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| default_output(&args.dir, &args.agency));
+    super::refuse_existing(&out, args.force, "--out")?;
     let s = reveal(&args.dir, &args.agency, &args.lookup, &out)?;
     if args.quiet {
         return Ok(());

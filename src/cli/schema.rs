@@ -7,7 +7,12 @@ use crate::error::Result;
 use crate::schema::{Schema, DEFAULT_SCHEMA_TOML};
 
 /// Print or check a linkage schema.
+///
+/// All agencies of one agreement encode with the same schema: the fields, how each is
+/// normalized and encoded. `default` prints the built-in one, `check` validates a file and prints
+/// the fingerprint the agencies compare.
 #[derive(Debug, Args)]
+#[command(after_help = super::footer(EXAMPLES))]
 pub struct SchemaArgs {
     /// What to do.
     #[command(subcommand)]
@@ -18,19 +23,19 @@ pub struct SchemaArgs {
 #[derive(Debug, Subcommand)]
 pub enum SchemaAction {
     /// Print the commented default schema for victim records.
-    ///
-    /// Examples:
-    ///   padan schema default > schema.toml
+    #[command(after_help = super::footer("  padan schema default > schema.toml"))]
     Default,
     /// Validate a schema file and print its fingerprint.
-    ///
-    /// Examples:
-    ///   padan schema check schema.toml
+    #[command(after_help = super::footer("  padan schema check schema.toml"))]
     Check {
         /// The schema file.
         file: PathBuf,
     },
 }
+
+const EXAMPLES: &str = "
+  padan schema default > schema.toml
+  padan schema check schema.toml";
 
 /// Runs `padan schema`.
 pub fn run(args: SchemaArgs) -> Result<()> {

@@ -7,13 +7,13 @@ use std::time::Instant;
 use crate::error::Result;
 use crate::synth::{generate, SynthConfig, SynthFormat};
 
-/// Write realistic synthetic extracts of seven agencies, their column maps and the truth.
+/// Write realistic synthetic agency extracts, their column maps and the truth.
 ///
-/// Examples:
-///   padan synth --out demo/
-///   padan synth --out fixtures/synth --people 300 --seed 7
-///   padan synth --out big/ --people 4000000 --format parquet
+/// One extract per agency, each in that agency's own layout, with the column map to encode it
+/// and truth.csv (agency, record_id, person_id) for evaluate and report. The output directory
+/// must be empty unless --force.
 #[derive(Debug, Args)]
+#[command(after_help = super::footer(EXAMPLES))]
 pub struct SynthArgs {
     /// The output directory (created if missing; must be empty unless --force).
     #[arg(long)]
@@ -46,6 +46,11 @@ pub struct SynthArgs {
     #[arg(long, default_value_t = 1.0)]
     pub missing_scale: f64,
 }
+
+const EXAMPLES: &str = "
+  padan synth --out demo/
+  padan synth --out fixtures/synth --people 300 --seed 7
+  padan synth --out big/ --people 4000000 --format parquet";
 
 /// `--format`: the output file format of the agency extracts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -175,7 +175,7 @@ fn unpack(key: u64) -> (usize, usize) {
 
 /// A warning for each agency of the match set none of whose records is in the truth: its recall
 /// counts nothing, which is what pseudonymized ids without `--lookup` look like.
-fn missing_agencies(
+pub(crate) fn missing_agencies(
     by_agency: &std::collections::BTreeMap<String, (u64, u64)>,
     lookups: &[(String, Lookup)],
 ) -> Vec<String> {

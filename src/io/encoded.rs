@@ -369,12 +369,12 @@ impl EncodedWriter {
     pub fn create(path: &Path, layout: &Layout) -> Result<EncodedWriter> {
         let atomic = AtomicFile::create(path)?;
         let schema = layout.arrow_schema();
-        let writer = ArrowWriter::try_new(
+        let writer = super::arrow_writer(
             atomic.try_clone()?,
             schema.clone(),
-            Some(writer_properties(DEFAULT_ROW_GROUP_ROWS)),
-        )
-        .map_err(|e| Error::format("writing", path, e))?;
+            writer_properties(DEFAULT_ROW_GROUP_ROWS),
+            path,
+        )?;
         Ok(EncodedWriter {
             atomic,
             writer,
@@ -409,9 +409,7 @@ impl EncodedWriter {
 
     /// Adds the metadata, closes the file and renames it to its final name.
     pub fn finish(mut self, meta: &EncodedMeta) -> Result<()> {
-        for kv in meta.to_kv() {
-            self.writer.append_key_value_metadata(kv);
-        }
+        super::append_metadata(&mut self.writer, meta.to_kv());
         let dest = self.atomic.dest().to_path_buf();
         self.writer
             .close()

@@ -4,7 +4,9 @@
 //!
 //! Every writer writes under a temporary name in the destination directory and renames when the
 //! file is complete ([`AtomicFile`]), so a run that dies never leaves a partial file that looks
-//! complete. Every Parquet writer starts from [`writer_properties`] (zstd at [`ZSTD_LEVEL`]).
+//! complete. Every Parquet writer starts from [`writer_properties`] (zstd at [`ZSTD_LEVEL`]), is
+//! opened by [`arrow_writer`] and ends with [`append_metadata`], so that its `padan.*` metadata
+//! is where each analyst's tool looks for it (docs/file-formats.md, "Metadata in each tool").
 
 pub mod clkhash;
 pub mod encoded;
@@ -16,7 +18,10 @@ pub mod truth;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use arrow_schema::SchemaRef;
+use parquet::arrow::arrow_writer::{ArrowWriter, ArrowWriterOptions};
 use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{WriterProperties, WriterPropertiesBuilder};
 
 use crate::error::{Error, Result};
@@ -33,6 +38,52 @@ pub fn writer_properties(row_group_rows: usize) -> WriterPropertiesBuilder {
         ))
         .set_max_row_group_row_count(Some(row_group_rows))
         .set_created_by(format!("padan {}", crate::VERSION))
+}
+
+/// The key under which pandas keeps `DataFrame.attrs` in the Arrow schema metadata
+/// (`pandas.read_parquet(f).attrs` is this key's JSON object).
+pub const PANDAS_ATTRS_KEY: &str = "PANDAS_ATTRS";
+
+/// Opens a Parquet writer for `file` the padan way: without the serialized Arrow schema
+/// (`ARROW:schema`). Readers built on Arrow C++ (pyarrow, pandas) take the Arrow schema metadata
+/// from that serialized schema when it is there — and padan's metadata is only known once the
+/// rows are written, after the schema was serialized — or else from the file's key-value
+/// metadata. Without it, `pq.read_table(f).schema.metadata` holds every `padan.*` key. The column
+/// types padan writes (UTF-8, fixed-size binary, Int64, Float32/64, Boolean) read back the same
+/// from the Parquet types alone.
+pub fn arrow_writer(
+    file: File,
+    schema: SchemaRef,
+    props: WriterProperties,
+    path: &Path,
+) -> Result<ArrowWriter<File>> {
+    let options = ArrowWriterOptions::new()
+        .with_properties(props)
+        .with_skip_arrow_metadata(true);
+    ArrowWriter::try_new_with_options(file, schema, options)
+        .map_err(|e| Error::format("writing", path, e))
+}
+
+/// Appends a padan file's key-value metadata (`padan.*` keys, string values), and the same pairs
+/// once more as one JSON object under [`PANDAS_ATTRS_KEY`], so that pandas shows them as
+/// `DataFrame.attrs`.
+pub fn append_metadata<W: std::io::Write + Send>(w: &mut ArrowWriter<W>, kv: Vec<KeyValue>) {
+    let attrs: serde_json::Map<String, serde_json::Value> = kv
+        .iter()
+        .map(|k| {
+            (
+                k.key.clone(),
+                serde_json::Value::String(k.value.clone().unwrap_or_default()),
+            )
+        })
+        .collect();
+    for k in kv {
+        w.append_key_value_metadata(k);
+    }
+    w.append_key_value_metadata(KeyValue::new(
+        PANDAS_ATTRS_KEY.to_string(),
+        serde_json::Value::Object(attrs).to_string(),
+    ));
 }
 
 /// A file written under `<name>.tmp-<pid>` and renamed to its final name by [`AtomicFile::commit`].

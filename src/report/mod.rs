@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use crate::error::Result;
+use crate::io::lookup::Lookup;
 pub use crate::io::manifest::Manifest;
 pub use crate::io::matchset::Decision;
 use crate::io::matchset::{
@@ -102,6 +103,11 @@ pub struct TruthStats {
     pub true_pairs: u64,
     /// True pairs among the candidates (pair completeness numerator), when candidates exist.
     pub candidate_true_pairs: Option<u64>,
+    /// Decoys added to the truth from `--lookup` files (each a person of its own).
+    pub decoys: u64,
+    /// One per agency none of whose linked records is in the truth (pseudonymized ids without
+    /// `--lookup`?), worded as `padan evaluate` words them.
+    pub warnings: Vec<String>,
 }
 
 /// Everything the report shows.
@@ -131,6 +137,17 @@ pub struct ReportData {
 
 /// Loads a match set (and optional truth CSV `agency,record_id,person_id`) for the report.
 pub fn load(dir: &Path, truth: Option<&Path>) -> Result<ReportData> {
+    load_with_lookups(dir, truth, &[])
+}
+
+/// [`load`] for pseudonymized agencies: each `(agency, lookup)` maps that agency's truth ids to
+/// its pseudonyms and adds its decoys to the truth, each as a person of its own — as
+/// [`crate::evaluate::evaluate_with_lookups`] does, so both judge a match set alike.
+pub fn load_with_lookups(
+    dir: &Path,
+    truth: Option<&Path>,
+    lookups: &[(String, Lookup)],
+) -> Result<ReportData> {
     let manifest = Manifest::read(&dir.join(MANIFEST_FILE))?;
     let prior = manifest.model.prior();
     let lambda = manifest.model.lambda;
@@ -148,7 +165,13 @@ pub fn load(dir: &Path, truth: Option<&Path>) -> Result<ReportData> {
     let match_weight = weight(t.match_weight, t.match_probability);
     let review_weight = weight(t.review_weight, t.review_probability);
 
-    let truth = truth.map(Truth::read).transpose()?;
+    let mut truth = truth.map(Truth::read).transpose()?;
+    let mut decoys = 0;
+    if let Some(t) = truth.as_mut() {
+        for (agency, lookup) in lookups {
+            decoys += t.apply_lookup(agency, lookup)?;
+        }
+    }
     let mut data = ReportData {
         dir_name: dir
             .file_name()
@@ -166,16 +189,27 @@ pub fn load(dir: &Path, truth: Option<&Path>) -> Result<ReportData> {
     };
 
     // clusters first: the set of linked records defines the true pairs to find
-    let (clusters, persons) = read_clusters(&dir.join(CLUSTERS_FILE), &manifest, truth.as_ref())?;
+    let (clusters, persons, known_by_agency) =
+        read_clusters(&dir.join(CLUSTERS_FILE), &manifest, truth.as_ref())?;
     data.clusters = clusters;
     if let (Some(tm), Some(persons)) = (&truth, persons) {
         let known = persons.len() as u64;
+        let by_agency = data
+            .clusters
+            .agencies
+            .iter()
+            .zip(&data.clusters.records_by_agency)
+            .zip(&known_by_agency)
+            .map(|((a, &records), &found)| (a.clone(), (records, found)))
+            .collect();
         data.truth = Some(TruthStats {
             truth_rows: tm.rows,
             records_known: known,
             records_unknown: data.clusters.records - known,
             true_pairs: crate::metrics::true_pair_count(&persons),
             candidate_true_pairs: None,
+            decoys,
+            warnings: crate::evaluate::missing_agencies(&by_agency, lookups),
         });
     }
 
@@ -212,7 +246,17 @@ pub fn load(dir: &Path, truth: Option<&Path>) -> Result<ReportData> {
 
 /// Loads a match set and writes the report to `out` (under a temporary name, then renamed).
 pub fn write_report(dir: &Path, truth: Option<&Path>, out: &Path) -> Result<ReportData> {
-    let data = load(dir, truth)?;
+    write_report_with_lookups(dir, truth, &[], out)
+}
+
+/// [`write_report`] with lookups for pseudonymized agencies (see [`load_with_lookups`]).
+pub fn write_report_with_lookups(
+    dir: &Path,
+    truth: Option<&Path>,
+    lookups: &[(String, Lookup)],
+    out: &Path,
+) -> Result<ReportData> {
+    let data = load_with_lookups(dir, truth, lookups)?;
     let page = html::render(&data);
     let mut file = crate::io::AtomicFile::create(out)?;
     std::io::Write::write_all(file.file(), page.as_bytes())
@@ -385,13 +429,12 @@ fn read_candidates(
     Ok(out)
 }
 
-/// Reads clusters.parquet; with a truth also returns the person of every linked record found in
-/// it.
-fn read_clusters(
-    path: &Path,
-    manifest: &Manifest,
-    truth: Option<&Truth>,
-) -> Result<(ClusterStats, Option<Vec<u64>>)> {
+/// The cluster statistics; with a truth, the person of every linked record found in it; and per
+/// agency (in [`ClusterStats::agencies`] order) the linked records found in the truth.
+type ClusterRead = (ClusterStats, Option<Vec<u64>>, Vec<u64>);
+
+/// Reads clusters.parquet (see [`ClusterRead`]).
+fn read_clusters(path: &Path, manifest: &Manifest, truth: Option<&Truth>) -> Result<ClusterRead> {
     let mut agencies: Vec<String> = Vec::new();
     for i in &manifest.inputs {
         if !agencies.contains(&i.agency) {
@@ -405,6 +448,7 @@ fn read_clusters(
         .collect();
     let mut rows: Vec<(i64, u16)> = Vec::new();
     let mut persons = truth.map(|_| Vec::new());
+    let mut known_by_agency: Vec<u64> = vec![0; agencies.len()];
     scan_clusters(path, |r| {
         let a = r.agency;
         let ai = match index.get(a) {
@@ -412,6 +456,7 @@ fn read_clusters(
             None => {
                 let x = agencies.len() as u16;
                 agencies.push(a.to_string());
+                known_by_agency.push(0);
                 index.insert(a.to_string(), x);
                 x
             }
@@ -420,6 +465,7 @@ fn read_clusters(
         if let (Some(tm), Some(ps)) = (truth, persons.as_mut()) {
             if let Some(p) = tm.person_of(a, r.record_id) {
                 ps.push(p);
+                known_by_agency[ai as usize] += 1;
             }
         }
         Ok(())
@@ -465,7 +511,7 @@ fn read_clusters(
         }
         start = end;
     }
-    Ok((st, persons))
+    Ok((st, persons, known_by_agency))
 }
 
 #[cfg(test)]

@@ -424,3 +424,50 @@ fn truth_files_are_judged_as_evaluate_judges_them() {
         assert!(by_report.contains(column), "{by_report}");
     }
 }
+
+/// The summary is read by people: counts by name in words, breakdowns as tables, never a raw
+/// JSON key or object; the title says what was linked, not the directory's name.
+#[test]
+fn summary_speaks_words_not_keys_and_the_title_is_not_the_directory() {
+    let (_t, data, html) = report(true, true);
+    let start = html.find("<section id=\"summary\">").unwrap();
+    let end = start + html[start..].find("</section>").unwrap();
+    let summary = &html[start..end];
+    let counts = &summary[summary.find("Counts at each stage").unwrap()..];
+    let counts = &counts[..counts.find("<h3>Timings").unwrap()];
+    for raw in [
+        "capped_by_kind",
+        "records_by_agency",
+        "purged_by_kind",
+        "effective_max_block_size",
+        "pairs_match_within_agency",
+        "clusters_with_duplicates",
+        "possible_pairs",
+        "{",
+        "}",
+        "&quot;",
+    ] {
+        assert!(!counts.contains(raw), "`{raw}` in the counts: {counts}");
+    }
+    assert!(counts.contains("clusters holding two records of one agency"));
+    assert!(counts.contains("record pairs possible"));
+    for label in [
+        "merges refused (agency rule)",
+        "clusters of two or more records",
+    ] {
+        assert_eq!(counts.matches(label).count(), 1, "{label} once: {counts}");
+    }
+    assert!(
+        !counts.contains("merges refused<"),
+        "no count shown twice: {counts}"
+    );
+    let title = &html[html.find("<title>").unwrap() + 7..html.find("</title>").unwrap()];
+    assert!(
+        title.starts_with("Record linkage report: ") && !title.contains(&data.dir_name),
+        "{title}"
+    );
+    assert!(
+        title.contains(&format!("{} agencies", data.manifest.inputs.len())),
+        "{title}"
+    );
+}

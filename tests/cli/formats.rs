@@ -149,7 +149,8 @@ fn standard_input_is_read_in_every_format() {
         ("people-utf16.txt", &[]),
         ("people.xlsx", &["--sheet", "Korban", "--skip-rows", "1"]),
     ] {
-        let mut more = vec!["--quiet"];
+        // The same output each time: replaced with --force (docs/cli.md, overwrite rule).
+        let mut more = vec!["--quiet", "--force"];
         more.extend_from_slice(extra);
         d.padan_stdin(
             stdin_args("stdin.parquet", &more),
@@ -233,8 +234,15 @@ fn too_many_rejects_exit_7_after_writing_the_rejects_and_no_encoded_file() {
     );
     encode(&d, &half, "half.parquet", &[]).ok();
     assert_eq!(check_counts(&d.path("half.parquet")), (4, 2, 2));
-    // A refused run also removes the encoded file an earlier run left at its output path.
-    let r = encode(&d, &half, "half.parquet", &["--max-reject-rate", "0.4"]).fails(7);
+    // A refused run also removes the encoded file an earlier run left at its output path (which
+    // it may replace: --force).
+    let r = encode(
+        &d,
+        &half,
+        "half.parquet",
+        &["--max-reject-rate", "0.4", "--force"],
+    )
+    .fails(7);
     assert!(r.stderr.contains("was removed"), "{r:#?}");
     assert!(r.stderr.contains("2 of 4 rows rejected"), "{r:#?}");
     assert!(!d.path("half.parquet").exists());
@@ -260,6 +268,7 @@ fn too_many_rejects_exit_7_after_writing_the_rejects_and_no_encoded_file() {
     assert_eq!(v["rows_rejected"], 2);
     assert!(v["output"].is_null());
     args[9] = "0.5".into();
+    args.push("--force".into()); // j.parquet.rejects.csv is there from the refused run
     let r = d.padan(&args).ok();
     let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON on stdout");
     assert_eq!(v["status"], "ok");

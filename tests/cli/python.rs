@@ -1,9 +1,13 @@
-//! The encoded file in the analysts' tools: tests/python/check_encoded.py opens it in pyarrow,
-//! polars and DuckDB and reads the file-level metadata in each.
+//! The encoded file and the match set in the analysts' tools: tests/python/check_encoded.py and
+//! check_matchset.py open them in pyarrow, pandas, polars and DuckDB and read the `padan.*`
+//! metadata where each tool's users look: `pq.read_table(f).schema.metadata`, pandas
+//! `read_parquet(f).attrs`, polars `read_parquet_metadata`, DuckDB `parquet_kv_metadata`.
 //!
 //! The interpreter is `$PADAN_PYTHON` (set by .ci/run to its venv), else `python3`. Without an
-//! interpreter that has pyarrow, polars and duckdb the test prints a notice and passes — except
-//! in CI (`CI` set), where it fails.
+//! interpreter that has pyarrow, pandas, polars and duckdb the test passes with a notice written
+//! straight to the terminal's standard error (not through `eprintln!`, which the test harness
+//! captures and hides for a passing test), so `cargo test` shows it — except in CI (`CI` set),
+//! where it fails.
 
 use std::path::Path;
 use std::process::Command;
@@ -13,7 +17,7 @@ use super::harness::{parquet_rows, repo, Dir};
 fn python() -> Option<String> {
     let py = std::env::var("PADAN_PYTHON").unwrap_or_else(|_| "python3".to_string());
     let ok = Command::new(&py)
-        .args(["-c", "import pyarrow, polars, duckdb"])
+        .args(["-c", "import pyarrow, pandas, polars, duckdb"])
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
@@ -21,13 +25,15 @@ fn python() -> Option<String> {
         return Some(py);
     }
     let msg = format!(
-        "python check skipped: `{py}` cannot import pyarrow, polars and duckdb \
+        "python check skipped: `{py}` cannot import pyarrow, pandas, polars and duckdb \
          (set PADAN_PYTHON to an interpreter that can, e.g. .venv-ci/bin/python after .ci/run)"
     );
     if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
         panic!("{msg}; CI is set, so this check must run");
     }
-    eprintln!("NOTICE: {msg}");
+    // Straight to the process's standard error: the harness captures only the print macros.
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "\nNOTICE: {msg}");
     None
 }
 

@@ -97,18 +97,22 @@ def main():
         f"select count(*) from read_parquet('{pairs}') where decision = 'match'"
     ).fetchone()[0]
     check(m == manifest["counts"]["pairs_match"], "duckdb: match count differs from the manifest")
-    kv = dict(
-        (k.decode() if isinstance(k, bytes) else k, v.decode() if isinstance(v, bytes) else v)
-        for k, v in con.execute(
-            f"select key, value from parquet_kv_metadata('{pairs}')").fetchall()
-    )
+    kv = dict(con.execute(
+        f"select decode(key) as key, decode(value) as value from parquet_kv_metadata('{pairs}')").fetchall())
     check(kv.get("padan.format") == "pairs", f"duckdb: padan.format missing: {sorted(kv)}")
     check(kv.get("padan.key_fingerprint") == manifest["key_fingerprint"], "duckdb: key fingerprint")
     check("lambda" in json.loads(kv["padan.model"]), "duckdb: padan.model unreadable")
 
-    # pyarrow file-level metadata
-    md = pq.read_metadata(clusters).metadata
-    check(md[b"padan.format"] == b"clusters", "pyarrow: padan.format of clusters")
+    # Where notebooks look: the Arrow schema metadata (pyarrow) and DataFrame.attrs (pandas).
+    for path, fmt in ((pairs, "pairs"), (clusters, "clusters")):
+        md = pq.read_table(path).schema.metadata or {}
+        check(md.get(b"padan.format") == fmt.encode(), f"pyarrow: padan.format of {fmt}: {sorted(md)}")
+        check(md.get(b"padan.key_fingerprint") == manifest["key_fingerprint"].encode(),
+              f"pyarrow: padan.key_fingerprint of {fmt}")
+        attrs = pd.read_parquet(path).attrs
+        check(attrs.get("padan.format") == fmt, f"pandas: attrs of {fmt}: {sorted(attrs)}")
+        check(attrs.get("padan.schema_fingerprint") == manifest["schema_fingerprint"],
+              f"pandas: attrs padan.schema_fingerprint of {fmt}")
     print(f"check_matchset: ok ({len(p)} pairs, {len(c)} records)")
     if len(sys.argv) == 5:
         check_revealed(sys.argv[2], sys.argv[3], sys.argv[4], pd, pl, duckdb)
@@ -137,12 +141,11 @@ def check_revealed(path, extract, id_column, pd, pl, duckdb):
             join read_csv('{extract}', all_varchar = true) e on e."{id_column}" = r.own_record_id"""
     ).fetchone()[0]
     check(joined == own, f"duckdb: {own - joined} own_record_id values do not join to the extract")
-    kv = dict(
-        (k.decode() if isinstance(k, bytes) else k, v.decode() if isinstance(v, bytes) else v)
-        for k, v in con.execute(f"select key, value from parquet_kv_metadata('{path}')").fetchall()
-    )
+    kv = dict(con.execute(
+        f"select decode(key) as key, decode(value) as value from parquet_kv_metadata('{path}')").fetchall())
     check(kv.get("padan.format") == "revealed", f"duckdb: revealed padan.format: {sorted(kv)}")
     check(json.loads(kv["padan.counts"])["rows"] == len(r), "duckdb: padan.counts rows")
+    check(r.attrs.get("padan.agency") == kv["padan.agency"], f"pandas: revealed attrs {sorted(r.attrs)}")
     print(f"check_matchset: revealed ok ({len(r)} rows, {own} own records, all join)")
 
 

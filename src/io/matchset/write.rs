@@ -15,7 +15,6 @@ use arrow_array::{
     ArrayRef, BooleanArray, Float32Array, Float64Array, Int64Array, RecordBatch, StringArray,
 };
 use arrow_schema::{DataType, Field, Schema as ArrowSchema};
-use parquet::arrow::ArrowWriter;
 use parquet::file::metadata::KeyValue;
 
 use super::{CANDIDATES_FILE, CLUSTERS_FILE, MANIFEST_FILE, PAIRS_FILE};
@@ -196,8 +195,7 @@ impl<'a> MatchSetWriter<'a> {
         let file = AtomicFile::create(&path)?;
         let schema = Arc::new(ArrowSchema::new(fields));
         let props = writer_properties(DEFAULT_MATCHSET_ROW_GROUP).build();
-        let mut w = ArrowWriter::try_new(file.try_clone()?, schema.clone(), Some(props))
-            .map_err(|e| Error::format("writing", &path, e))?;
+        let mut w = crate::io::arrow_writer(file.try_clone()?, schema.clone(), props, &path)?;
         let batch = RecordBatch::try_new(schema, columns)
             .map_err(|e| Error::Internal(format!("building a match-set batch: {e}")))?;
         // Write in slices so row groups stay bounded.
@@ -209,10 +207,13 @@ impl<'a> MatchSetWriter<'a> {
                 .map_err(|e| Error::format("writing", &path, e))?;
             start += len;
         }
-        w.append_key_value_metadata(KeyValue::new("padan.format".into(), format.to_string()));
-        for (k, v) in &self.meta {
-            w.append_key_value_metadata(KeyValue::new(k.clone(), v.clone()));
-        }
+        let mut kv = vec![KeyValue::new("padan.format".into(), format.to_string())];
+        kv.extend(
+            self.meta
+                .iter()
+                .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+        );
+        crate::io::append_metadata(&mut w, kv);
         w.close().map_err(|e| Error::format("writing", &path, e))?;
         self.written.push((name, file));
         Ok(())

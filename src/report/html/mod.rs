@@ -53,18 +53,17 @@ pub fn render(d: &ReportData) -> String {
     let m = &d.manifest;
     let _ = write!(
         o,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"generator\" content=\"padan {}\">\n<title>padan linkage report — {}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<meta name=\"generator\" content=\"padan {}\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
         esc(crate::VERSION),
-        esc(&d.dir_name)
+        esc(&title(d))
     );
     let agencies: Vec<&str> = m.inputs.iter().map(|i| i.agency.as_str()).collect();
     let _ = write!(
         o,
-        "<header class=\"top\"><h1>Linkage report: {}</h1><p>{} agencies ({}) · {} records · written by padan {} · report by padan {}</p></header>\n<main>\n",
-        esc(&d.dir_name),
-        agencies.len(),
+        "<header class=\"top\"><h1>{}</h1><p>{} · match set <code>{}</code> · linked by padan {} · report by padan {}</p></header>\n<main>\n",
+        esc(&title(d)),
         esc(&agencies.join(", ")),
-        fmt_int(d.clusters.records.max(m.counts.records)),
+        esc(&d.dir_name),
         esc(or_dash(&m.padan_version)),
         esc(crate::VERSION)
     );
@@ -88,6 +87,23 @@ pub fn render(d: &ReportData) -> String {
         esc(&d.dir_name)
     );
     o
+}
+
+/// The page title: what was linked, in words (the match set's directory name is shown below it).
+fn title(d: &ReportData) -> String {
+    let m = &d.manifest;
+    let mut agencies: Vec<&str> = m.inputs.iter().map(|i| i.agency.as_str()).collect();
+    agencies.dedup();
+    let n = if agencies.is_empty() {
+        d.clusters.agencies.len()
+    } else {
+        agencies.len()
+    };
+    format!(
+        "Record linkage report: {} agencies, {} records",
+        n,
+        fmt_int(d.clusters.records.max(m.counts.records))
+    )
 }
 
 fn open_section(o: &mut String, id: &str) {

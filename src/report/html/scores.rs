@@ -214,6 +214,16 @@ pub(super) fn sweep(o: &mut String, d: &ReportData) {
             fmt_int(t.records_known),
             fmt_int(t.records_unknown)
         );
+        if t.decoys > 0 {
+            let _ = writeln!(
+                o,
+                "<p class=\"note\">The truth includes {} decoy records from the agencies' lookups, each a person of its own.</p>",
+                fmt_int(t.decoys)
+            );
+        }
+        for w in &t.warnings {
+            let _ = writeln!(o, "<p class=\"warning\"><b>Warning:</b> {}.</p>", esc(w));
+        }
     } else {
         o.push_str("<p class=\"note\">Run with <code>--truth truth.csv</code> to add the true precision, recall and F1.</p>\n");
     }

@@ -4,6 +4,56 @@ use std::fmt::Write as _;
 
 use super::*;
 
+/// The blocks blocking skipped, by block kind, as a table (nothing when none was skipped).
+fn skipped_blocks(o: &mut String, b: &crate::link::block::BlockingStats) {
+    let mut kinds: Vec<&String> = b
+        .capped_by_kind
+        .keys()
+        .chain(b.purged_by_kind.keys())
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    let n = |m: &std::collections::BTreeMap<String, u64>, k: &String| {
+        m.get(k).map(|&v| fmt_int(v)).unwrap_or_else(|| "–".into())
+    };
+    let rows: Vec<(bool, Vec<String>)> = kinds
+        .into_iter()
+        .filter(|k| {
+            b.capped_by_kind.get(*k).copied().unwrap_or(0)
+                + b.purged_by_kind.get(*k).copied().unwrap_or(0)
+                > 0
+        })
+        .map(|k| {
+            (
+                false,
+                vec![
+                    esc(k),
+                    n(&b.capped_by_kind, k),
+                    n(&b.capped_largest, k),
+                    n(&b.purged_by_kind, k),
+                    n(&b.effective_max_block_size, k),
+                ],
+            )
+        })
+        .collect();
+    if rows.is_empty() {
+        o.push_str("<p class=\"note\">No block was skipped: every block within the size limits was compared.</p>\n");
+        return;
+    }
+    o.push_str("<h3>Blocks skipped, by block kind</h3>\n");
+    table(
+        o,
+        &[
+            "block kind",
+            "#over max_block_size",
+            "#largest skipped (records)",
+            "#skipped for the pair budget",
+            "#largest kept (records)",
+        ],
+        &rows,
+    );
+}
+
 pub(super) fn summary(o: &mut String, d: &ReportData) {
     let m = &d.manifest;
     open_section(o, "summary");
@@ -170,39 +220,55 @@ pub(super) fn summary(o: &mut String, d: &ReportData) {
     let mut rows: Vec<(bool, Vec<String>)> = Vec::new();
     let mut push = |k: &str, v: String| rows.push((false, vec![esc(k), v]));
     push("records (all inputs)", fmt_int(c.records));
+    push("record pairs possible", fmt_int(c.blocking.possible_pairs));
     push("candidate pairs (blocking)", fmt_int(c.blocking.candidates));
     push("reduction ratio", ratio(c.blocking.reduction_ratio));
-    push("blocks capped for size", fmt_int(c.blocking.capped_blocks));
+    push("blocks skipped for size", fmt_int(c.blocking.capped_blocks));
     push("pairs for review", fmt_int(c.pairs_review));
     push("pairs decided match", fmt_int(c.pairs_match));
+    push(
+        "pairs decided match within one agency",
+        fmt_int(c.pairs_match_within_agency),
+    );
     push("merges refused (agency rule)", fmt_int(c.merges_refused));
     push("clusters", fmt_int(c.clusters));
     push("clusters of two or more records", fmt_int(c.clusters_multi));
-    // Every other count the linker recorded, by name.
-    const SHOWN: [&str; 11] = [
+    push(
+        "clusters holding two records of one agency",
+        fmt_int(c.clusters_with_duplicates),
+    );
+    // Any count a later linker records that this report does not know yet: its name in words,
+    // numbers only (a per-agency or per-kind breakdown is shown in its own table).
+    const SHOWN: [&str; 19] = [
         "records",
+        "records_by_agency",
         "candidates",
         "candidates_by_block",
+        "possible_pairs",
         "reduction_ratio",
         "largest_blocks",
         "capped_blocks",
+        "capped_by_kind",
+        "capped_largest",
+        "purged_by_kind",
+        "effective_max_block_size",
         "pairs_review",
         "pairs_match",
+        "pairs_match_within_agency",
         "clusters",
         "clusters_multi",
+        "clusters_with_duplicates",
         "merges_refused",
     ];
     if let Ok(Value::Object(all)) = serde_json::to_value(c) {
-        let mut extra: Vec<(&String, &Value)> = all
-            .iter()
-            .filter(|(k, _)| !SHOWN.contains(&k.as_str()))
-            .collect();
-        extra.sort_by(|a, b| a.0.cmp(b.0));
-        for (k, v) in extra {
-            push(k, scalar(v));
+        for (k, v) in all.iter().filter(|(k, _)| !SHOWN.contains(&k.as_str())) {
+            if matches!(v, Value::Number(_) | Value::Bool(_)) {
+                push(&k.replace('_', " "), scalar(v));
+            }
         }
     }
     table(o, &["stage", "#count"], &rows);
+    skipped_blocks(o, &c.blocking);
     o.push_str("<h3>Timings</h3>\n");
     let rows: Vec<(bool, Vec<String>)> = m
         .timings
