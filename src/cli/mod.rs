@@ -19,6 +19,7 @@ pub mod link;
 pub mod progress;
 pub mod report;
 pub mod reveal;
+pub mod review;
 pub mod schema;
 pub mod synth;
 
@@ -73,6 +74,9 @@ pub enum Command {
     /// Map a match set back to this agency's own record ids, dropping its decoys (at the agency).
     #[command(after_help = EXIT_CODES_HELP)]
     Reveal(reveal::RevealArgs),
+    /// Clerical review: export the uncertain pairs (or a sample) for people to decide.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Review(review::ReviewArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -102,6 +106,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Evaluate(a) => evaluate::run(a),
         Command::Report(a) => report::run(a),
         Command::Reveal(a) => reveal::run(a),
+        Command::Review(a) => review::run(a),
     }
 }
 

@@ -14,6 +14,7 @@ use crate::report::svg::fmt_int;
 /// Examples:
 ///   padan report out/ --out report.html
 ///   padan report out/ --out report.html --truth synth/truth.csv
+///   padan report out/ --out report.html --decisions sample/review.csv
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// The match-set directory written by `padan link` (manifest.json, pairs.parquet, …).
@@ -25,6 +26,10 @@ pub struct ReportArgs {
     /// pair completeness.
     #[arg(long)]
     pub truth: Option<PathBuf>,
+    /// Reviewers' verdicts on a labelled random sample (from `padan review export --sample`),
+    /// repeatable: the report measures precision and recall per score band from them.
+    #[arg(long, value_name = "FILE")]
+    pub decisions: Vec<PathBuf>,
 }
 
 /// Runs `padan report`.
@@ -36,7 +41,12 @@ pub fn run(args: ReportArgs) -> Result<()> {
         ));
     }
     let start = Instant::now();
-    let data = crate::report::write_report(&args.dir, args.truth.as_deref(), &args.out)?;
+    let data = crate::report::write_report_with(
+        &args.dir,
+        args.truth.as_deref(),
+        &args.decisions,
+        &args.out,
+    )?;
     println!(
         "wrote {} ({} pairs, {} clusters, {} waterfalls{}) in {:.1} s",
         args.out.display(),

@@ -127,6 +127,8 @@ pub struct ReportData {
     pub clusters: ClusterStats,
     /// Truth statistics with `--truth`.
     pub truth: Option<TruthStats>,
+    /// Quality measured from reviewers' verdicts, with `--decisions`.
+    pub measured: Option<crate::review::measure::Measurement>,
 }
 
 /// Loads a match set (and optional truth CSV `agency,record_id,person_id`) for the report.
@@ -212,7 +214,23 @@ pub fn load(dir: &Path, truth: Option<&Path>) -> Result<ReportData> {
 
 /// Loads a match set and writes the report to `out` (under a temporary name, then renamed).
 pub fn write_report(dir: &Path, truth: Option<&Path>, out: &Path) -> Result<ReportData> {
-    let data = load(dir, truth)?;
+    write_report_with(dir, truth, &[], out)
+}
+
+/// [`write_report`] with reviewers' verdicts on a labelled sample (`--decisions`): the section
+/// "Measured quality" gets precision and recall per band.
+pub fn write_report_with(
+    dir: &Path,
+    truth: Option<&Path>,
+    decisions: &[std::path::PathBuf],
+    out: &Path,
+) -> Result<ReportData> {
+    let mut data = load(dir, truth)?;
+    if !decisions.is_empty() {
+        let d = crate::review::Decisions::read(decisions)?;
+        let pop = crate::review::export::Population::read(dir)?;
+        data.measured = Some(crate::review::measure::measure(&pop, &d));
+    }
     let page = html::render(&data);
     let mut file = crate::io::AtomicFile::create(out)?;
     std::io::Write::write_all(file.file(), page.as_bytes())
