@@ -32,6 +32,11 @@ pub const Z95: f64 = 1.959_963_984_540_054;
 /// Fewer labelled pairs than this in a band: its interval is too wide to say much.
 pub const MIN_LABELLED: u64 = 10;
 
+/// How far (absolute) the model's estimate may lie outside the measured interval before it is
+/// called a disagreement: a fully labelled band has a zero-width interval, and a model that says
+/// 0.9996 where the reviewers found 1.000 agrees.
+pub const DISAGREEMENT_SLACK: f64 = 0.01;
+
 /// An estimate with its 95 % interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Estimate {
@@ -47,6 +52,12 @@ impl Estimate {
     /// Whether `x` lies inside the interval.
     pub fn covers(&self, x: f64) -> bool {
         x >= self.lo - 1e-12 && x <= self.hi + 1e-12
+    }
+
+    /// Whether a model's estimate `x` disagrees with this measurement: outside the interval by
+    /// more than [`DISAGREEMENT_SLACK`].
+    pub fn disagrees(&self, x: f64) -> bool {
+        x < self.lo - DISAGREEMENT_SLACK || x > self.hi + DISAGREEMENT_SLACK
     }
 }
 
@@ -248,7 +259,7 @@ pub fn measure(pop: &Population, d: &Decisions) -> Measurement {
             ));
         }
         if let Some(e) = b.precision {
-            if prob && !e.covers(b.model) {
+            if prob && e.disagrees(b.model) {
                 warnings.push(format!(
                     "band {}: the model puts its precision at {:.3}, the labelled sample at {:.3} (95 % interval {:.3}–{:.3}): the model's probabilities are {} here",
                     b.band,
@@ -262,7 +273,7 @@ pub fn measure(pop: &Population, d: &Decisions) -> Measurement {
         }
     }
     if let (Some(e), Some(m)) = (precision, model_precision) {
-        if !e.covers(m) {
+        if e.disagrees(m) {
             warnings.push(format!(
                 "precision of the match decision: the model says {m:.3}, the labelled sample {:.3} (95 % interval {:.3}–{:.3})",
                 e.value, e.lo, e.hi
@@ -270,7 +281,7 @@ pub fn measure(pop: &Population, d: &Decisions) -> Measurement {
         }
     }
     if let (Some(e), Some(m)) = (recall, model_recall) {
-        if !e.covers(m) {
+        if e.disagrees(m) {
             warnings.push(format!(
                 "recall: the model says {m:.3}, the labelled sample {:.3} (95 % interval {:.3}–{:.3})",
                 e.value, e.lo, e.hi

@@ -38,7 +38,7 @@ pub(super) fn measured(o: &mut String, d: &ReportData) {
                 .map(|b| {
                     let off = b
                         .precision
-                        .is_some_and(|e| b.model.is_finite() && !e.covers(b.model));
+                        .is_some_and(|e| b.model.is_finite() && e.disagrees(b.model));
                     (
                         off,
                         vec![
