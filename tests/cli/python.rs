@@ -193,5 +193,9 @@ fn review_files_and_label_columns_open_in_pandas_polars_and_duckdb() {
     let csv = std::fs::read_to_string(d.path("rv/review.csv")).unwrap();
     std::fs::write(d.path("bad/review.csv"), &csv).unwrap();
     std::fs::copy(d.path("ms/pairs.parquet"), d.path("bad/review.parquet")).unwrap();
-    assert_eq!(run("bad").status.code(), Some(1), "a pairs file is no review file");
+    assert_eq!(
+        run("bad").status.code(),
+        Some(1),
+        "a pairs file is no review file"
+    );
 }

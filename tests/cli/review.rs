@@ -636,3 +636,89 @@ fn dict_rows(path: &Path, col: &str) -> Vec<String> {
     }
     out
 }
+
+#[test]
+fn verdicts_give_byte_identical_clusters_in_any_input_order_and_thread_count() {
+    let d = Dir::new();
+    let inputs = super::link::encode_all(&d);
+    link(&d, &inputs, "ms", &[]).ok();
+    d.padan([
+        "review",
+        "export",
+        d.path("ms").to_str().unwrap(),
+        "--out",
+        d.path("q").to_str().unwrap(),
+    ])
+    .ok();
+    let t = truth(&super::harness::fixture("synth/truth.csv"));
+    let decided = decide(&d.path("q/review.csv"), &t, &d.path("decided.csv"));
+    assert!(!decided.is_empty());
+    let dec = d.path("decided.csv");
+    let mut reversed = inputs.clone();
+    reversed.reverse();
+    link(
+        &d,
+        &inputs,
+        "a",
+        &["--threads", "1", "--decisions", dec.to_str().unwrap()],
+    )
+    .ok();
+    link(
+        &d,
+        &reversed,
+        "b",
+        &["--threads", "2", "--decisions", dec.to_str().unwrap()],
+    )
+    .ok();
+    for f in ["pairs.parquet", "clusters.parquet", "manifest.json"] {
+        assert_eq!(
+            std::fs::read(d.path("a").join(f)).unwrap(),
+            std::fs::read(d.path("b").join(f)).unwrap(),
+            "{f} differs with the inputs reversed and another thread count"
+        );
+    }
+}
+
+#[test]
+fn bad_decisions_files_are_refused_naming_file_row_and_column_never_a_cell() {
+    let d = Dir::new();
+    let inputs = super::link::encode_all(&d);
+    const S: &str = "SENTINEL-7f3a";
+    let cases: [(&str, String, &str); 4] = [
+        (
+            "word.csv",
+            format!("left_agency,left_id,right_agency,right_id,decision\nkemlu,{S}1,polri,{S}2,{S}\n"),
+            "decision",
+        ),
+        (
+            "id.csv",
+            format!("pair_id,left_agency,left_id,right_agency,right_id,decision\n{S},kemlu,{S}1,polri,{S}2,match\n"),
+            "pair_id",
+        ),
+        ("nocol.csv", format!("pair_id,verdict\n{S},match\n"), "decision"),
+        ("noids.csv", format!("who,decision\n{S},match\n"), "pair_id"),
+    ];
+    for (name, text, column) in cases {
+        let f = d.write(name, text);
+        let run = link(&d, &inputs, "ms", &["--decisions", f.to_str().unwrap()]).fails(3);
+        assert!(
+            run.stderr.contains(name) && run.stderr.contains(column),
+            "{name}: {}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains(S) && !run.stdout.contains(S),
+            "{name}: a cell in the message"
+        );
+        let eval = d.padan([
+            "evaluate",
+            d.path("nowhere").to_str().unwrap(),
+            "--decisions",
+            f.to_str().unwrap(),
+        ]);
+        assert!(
+            !eval.stderr.contains(S),
+            "{name}: a cell in evaluate's message"
+        );
+    }
+}
