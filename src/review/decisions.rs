@@ -359,7 +359,9 @@ mod tests {
             "pair_id,left_agency,left_id,right_agency,right_id,decision\npr-x,a,1,b,1,match\n",
         )
         .unwrap();
-        let e = Decisions::read(std::slice::from_ref(&one)).unwrap_err().to_string();
+        let e = Decisions::read(std::slice::from_ref(&one))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("pair_id") && e.contains('2'), "{e}");
         std::fs::write(&one, "pair_id,decision\npr-x,perhaps\n").unwrap();
         let e = Decisions::read(&[one]).unwrap_err().to_string();

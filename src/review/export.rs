@@ -27,7 +27,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::file::metadata::KeyValue;
 
 use super::bands::Bands;
-use super::{level_label, pair_id};
+use super::{format_pair_id, level_label, pair_key};
 use crate::error::{Error, Result};
 use crate::io::manifest::Manifest;
 use crate::io::matchset::{
@@ -55,21 +55,20 @@ pub enum Selection {
     },
 }
 
-/// One pair of the match set, as the review sees it.
-#[derive(Debug, Clone)]
+/// One pair of the match set, as the review sees it (compact: ids are read again only for the
+/// pairs exported, so tens of millions of candidates fit).
+#[derive(Debug, Clone, Copy)]
 pub struct PopPair {
-    /// Its pair id.
-    pub pair_id: String,
-    /// Left agency and id.
-    pub left: (String, String),
-    /// Right agency and id.
-    pub right: (String, String),
+    /// Its pair id, as a number ([`super::pair_key`]).
+    pub key: u128,
     /// Match weight.
     pub weight: f64,
     /// The banded score (probability, or record Dice).
     pub score: f64,
     /// Its band (index into [`Bands::bands`]).
     pub band: usize,
+    /// Its 1-based row in the file the population was read from.
+    pub file_row: u64,
     /// Its row in `pairs.parquet`, when it is there (at or above review).
     pub pairs_row: Option<u64>,
     /// The run's decision.
@@ -87,6 +86,8 @@ pub struct Population {
     pub pairs: Vec<PopPair>,
     /// Whether they are all compared candidates (else only those at or above review).
     pub from_candidates: bool,
+    /// The file they were read from.
+    pub source: PathBuf,
 }
 
 fn need(dir: &Path, name: &str) -> Result<PathBuf> {
@@ -104,6 +105,9 @@ fn need(dir: &Path, name: &str) -> Result<PathBuf> {
     }
 }
 
+/// The two records of a pair: (left agency, left id), (right agency, right id).
+pub type PairRecords = ((String, String), (String, String));
+
 impl Population {
     /// Reads the match set in `dir`.
     pub fn read(dir: &Path) -> Result<Population> {
@@ -111,18 +115,17 @@ impl Population {
         let bands = Bands::of(&manifest);
         let pairs_path = need(dir, PAIRS_FILE)?;
         let mut pairs = Vec::new();
-        let mut row_of: AHashMap<String, (u64, Decision)> = AHashMap::new();
+        let mut row_of: AHashMap<u128, (u64, Decision)> = AHashMap::new();
         scan_pairs(&pairs_path, |r| {
-            let id = pair_id(r.left_agency, r.left_id, r.right_agency, r.right_id);
+            let key = pair_key(r.left_agency, r.left_id, r.right_agency, r.right_id);
             let score = bands.score(r.match_weight);
-            row_of.insert(id.clone(), (r.row, r.decision));
+            row_of.insert(key, (r.row, r.decision));
             pairs.push(PopPair {
-                pair_id: id,
-                left: (r.left_agency.into(), r.left_id.into()),
-                right: (r.right_agency.into(), r.right_id.into()),
+                key,
                 weight: r.match_weight,
                 score,
                 band: bands.index(score),
+                file_row: r.row,
                 pairs_row: Some(r.row),
                 decision: r.decision,
             });
@@ -132,17 +135,17 @@ impl Population {
         let from_candidates = cand.is_file();
         if from_candidates {
             pairs.clear();
+            pairs.shrink_to_fit();
             scan_candidates(&cand, |r| {
-                let id = pair_id(r.left_agency, r.left_id, r.right_agency, r.right_id);
+                let key = pair_key(r.left_agency, r.left_id, r.right_agency, r.right_id);
                 let score = bands.score(r.match_weight);
-                let at = row_of.get(&id).copied();
+                let at = row_of.get(&key).copied();
                 pairs.push(PopPair {
-                    pair_id: id,
-                    left: (r.left_agency.into(), r.left_id.into()),
-                    right: (r.right_agency.into(), r.right_id.into()),
+                    key,
                     weight: r.match_weight,
                     score,
                     band: bands.index(score),
+                    file_row: r.row,
                     pairs_row: at.map(|a| a.0),
                     decision: at.map_or(Decision::Below, |a| a.1),
                 });
@@ -154,6 +157,7 @@ impl Population {
             bands,
             pairs,
             from_candidates,
+            source: if from_candidates { cand } else { pairs_path },
         })
     }
 
@@ -164,6 +168,35 @@ impl Population {
             n[p.band] += 1;
         }
         n
+    }
+
+    /// The records of the pairs at the given file rows (read again from the source file).
+    pub fn records(&self, rows: &[u64]) -> Result<BTreeMap<u64, PairRecords>> {
+        let want: std::collections::BTreeSet<u64> = rows.iter().copied().collect();
+        let mut out = BTreeMap::new();
+        let mut keep = |row: u64, la: &str, li: &str, ra: &str, ri: &str| {
+            if want.contains(&row) {
+                out.insert(
+                    row,
+                    (
+                        (la.to_string(), li.to_string()),
+                        (ra.to_string(), ri.to_string()),
+                    ),
+                );
+            }
+        };
+        if self.from_candidates {
+            scan_candidates(&self.source, |r| {
+                keep(r.row, r.left_agency, r.left_id, r.right_agency, r.right_id);
+                Ok(())
+            })?;
+        } else {
+            scan_pairs(&self.source, |r| {
+                keep(r.row, r.left_agency, r.left_id, r.right_agency, r.right_id);
+                Ok(())
+            })?;
+        }
+        Ok(out)
     }
 }
 
@@ -227,7 +260,7 @@ pub fn export(dir: &Path, out: &Path, selection: Selection, force: bool) -> Resu
                 .collect();
             v.sort_by(|&a, &b| {
                 let (x, y) = (&pop.pairs[a], &pop.pairs[b]);
-                y.score.total_cmp(&x.score).then(x.pair_id.cmp(&y.pair_id))
+                y.score.total_cmp(&x.score).then(x.key.cmp(&y.key))
             });
             v
         }
@@ -235,16 +268,16 @@ pub fn export(dir: &Path, out: &Path, selection: Selection, force: bool) -> Resu
             let want = allocate(n, &sizes);
             let mut by_band: Vec<Vec<(u64, usize)>> = vec![Vec::new(); sizes.len()];
             for (i, p) in pop.pairs.iter().enumerate() {
-                by_band[p.band].push((sample_rank(seed, &p.pair_id), i));
+                by_band[p.band].push((sample_rank(seed, &format_pair_id(p.key)), i));
             }
             let mut v = Vec::new();
             for (b, mut members) in by_band.into_iter().enumerate().rev() {
                 members.sort_unstable_by(|x, y| {
                     x.0.cmp(&y.0)
-                        .then_with(|| pop.pairs[x.1].pair_id.cmp(&pop.pairs[y.1].pair_id))
+                        .then_with(|| pop.pairs[x.1].key.cmp(&pop.pairs[y.1].key))
                 });
                 let mut take: Vec<usize> = members.iter().take(want[b]).map(|m| m.1).collect();
-                take.sort_by(|&a, &b| pop.pairs[a].pair_id.cmp(&pop.pairs[b].pair_id));
+                take.sort_by_key(|&a| pop.pairs[a].key);
                 v.extend(take);
             }
             v
@@ -327,9 +360,16 @@ pub fn export(dir: &Path, out: &Path, selection: Selection, force: bool) -> Resu
 
     // Columns.
     let p = |i: &usize| &pop.pairs[*i];
-    let strs = |f: &dyn Fn(&PopPair) -> String| -> ArrayRef {
+    let recs = pop.records(
+        &chosen
+            .iter()
+            .map(|&i| pop.pairs[i].file_row)
+            .collect::<Vec<_>>(),
+    )?;
+    let rec = |i: &usize| -> &PairRecords { &recs[&pop.pairs[*i].file_row] };
+    let strs = |f: &dyn Fn(&PairRecords) -> String| -> ArrayRef {
         Arc::new(StringArray::from_iter_values(
-            chosen.iter().map(|i| f(p(i))),
+            chosen.iter().map(|i| f(rec(i))),
         ))
     };
     let dict = |v: Vec<Option<String>>| -> ArrayRef {
@@ -340,8 +380,8 @@ pub fn export(dir: &Path, out: &Path, selection: Selection, force: bool) -> Resu
         )
     };
     let dict_type = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
-    let lefts: Vec<_> = chosen.iter().map(|i| side(&p(i).left)).collect();
-    let rights: Vec<_> = chosen.iter().map(|i| side(&p(i).right)).collect();
+    let lefts: Vec<_> = chosen.iter().map(|i| side(&rec(i).0)).collect();
+    let rights: Vec<_> = chosen.iter().map(|i| side(&rec(i).1)).collect();
     let mut schema = vec![
         Field::new("pair_id", DataType::Utf8, false),
         Field::new("band", dict_type.clone(), false),
@@ -360,7 +400,9 @@ pub fn export(dir: &Path, out: &Path, selection: Selection, force: bool) -> Resu
         Field::new("right_cluster_size", DataType::Int64, true),
     ];
     let mut cols: Vec<ArrayRef> = vec![
-        strs(&|x| x.pair_id.clone()),
+        Arc::new(StringArray::from_iter_values(
+            chosen.iter().map(|i| format_pair_id(p(i).key)),
+        )),
         dict(
             chosen
                 .iter()
@@ -370,10 +412,10 @@ pub fn export(dir: &Path, out: &Path, selection: Selection, force: bool) -> Resu
         Arc::new(Int64Array::from_iter_values(
             chosen.iter().map(|i| sizes[p(i).band] as i64),
         )),
-        strs(&|x| x.left.0.clone()),
-        strs(&|x| x.left.1.clone()),
-        strs(&|x| x.right.0.clone()),
-        strs(&|x| x.right.1.clone()),
+        strs(&|x| x.0 .0.clone()),
+        strs(&|x| x.0 .1.clone()),
+        strs(&|x| x.1 .0.clone()),
+        strs(&|x| x.1 .1.clone()),
         Arc::new(Float64Array::from_iter(chosen.iter().map(|i| {
             let s = p(i).score;
             pop.bands.probability.then_some(s)

@@ -18,8 +18,6 @@
 //! The model's own estimate of a band is the mean of its pairs' probabilities; of the precision
 //! the mean over the `match` pairs; of the recall the sum over `match` pairs over the sum over all.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use super::export::Population;
@@ -160,17 +158,17 @@ pub fn measure(pop: &Population, d: &Decisions) -> Measurement {
     let nb = pop.bands.bands.len();
     let mut pairs = vec![0u64; nb];
     let mut model_sum = vec![0f64; nb];
-    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut index: ahash::AHashMap<u128, usize> = ahash::AHashMap::new();
     for (i, p) in pop.pairs.iter().enumerate() {
         pairs[p.band] += 1;
         model_sum[p.band] += p.score;
-        index.insert(p.pair_id.as_str(), i);
+        index.insert(p.key, i);
     }
     let mut labelled = vec![0u64; nb];
     let mut judged = vec![0u64; nb];
     let mut not_in = 0u64;
     for (id, v) in &d.pairs {
-        match index.get(id.as_str()) {
+        match super::parse_pair_id(id).and_then(|k| index.get(&k)) {
             Some(&i) => {
                 let b = pop.pairs[i].band;
                 labelled[b] += 1;

@@ -44,6 +44,11 @@ pub const PAIR_ID_CONTEXT: &str = "padan 2026-12 pair_id v1";
 /// the agency name's length (u64 little-endian), the agency name, the record id's length and the
 /// record id). It depends on the two records only, so a verdict keyed by it holds in later runs.
 pub fn pair_id(agency_a: &str, id_a: &str, agency_b: &str, id_b: &str) -> String {
+    format_pair_id(pair_key(agency_a, id_a, agency_b, id_b))
+}
+
+/// [`pair_id`] as a number (its 32 hex digits), to keep millions of pairs compactly.
+pub fn pair_key(agency_a: &str, id_a: &str, agency_b: &str, id_b: &str) -> u128 {
     let (x, y) = if (agency_a, id_a) <= (agency_b, id_b) {
         ((agency_a, id_a), (agency_b, id_b))
     } else {
@@ -57,12 +62,21 @@ pub fn pair_id(agency_a: &str, id_a: &str, agency_b: &str, id_b: &str) -> String
         h.update(id.as_bytes());
     }
     let d = h.finalize();
-    let mut s = String::with_capacity(35);
-    s.push_str("pr-");
-    for b in &d.as_bytes()[..16] {
-        s.push_str(&format!("{b:02x}"));
+    u128::from_be_bytes(d.as_bytes()[..16].try_into().expect("16 bytes"))
+}
+
+/// The text form of a [`pair_key`]: `pr-` and 32 hex digits.
+pub fn format_pair_id(key: u128) -> String {
+    format!("pr-{key:032x}")
+}
+
+/// The [`pair_key`] of a pair id's text, if it is one.
+pub fn parse_pair_id(s: &str) -> Option<u128> {
+    let hex = s.strip_prefix("pr-")?;
+    if hex.len() != 32 || !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return None;
     }
-    s
+    u128::from_str_radix(hex, 16).ok()
 }
 
 /// The label of a level in review files and `pairs.parquet`: `missing` for level 0 (a side has
@@ -90,6 +104,11 @@ mod tests {
         assert_ne!(pair_id("ab", "c", "d", "e"), pair_id("a", "bc", "d", "e"));
         assert!(a.len() == 35 && a.starts_with("pr-"));
         assert!(a[3..].bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(parse_pair_id(&a).map(format_pair_id), Some(a.clone()));
+        assert_eq!(parse_pair_id("pr-12"), None);
+        // Text order is number order (fixed-width lowercase hex).
+        let b = pair_id("x", "1", "y", "2");
+        assert_eq!(a < b, parse_pair_id(&a) < parse_pair_id(&b));
     }
 
     #[test]
