@@ -15,6 +15,10 @@
 //! the run wrote `candidates.parquet`, else only the pairs at or above review; pairs blocking
 //! never compared are outside it (measure those with truth: `padan evaluate --truth`).
 //!
+//! Per band the table also gives the **recall from here**: the recall the `match` decision would
+//! have if its threshold were the band's lower end (the same stratified estimator, accepting that
+//! band and every band above it), so an auditor sees what moving the threshold would buy.
+//!
 //! The model's own estimate of a band is the mean of its pairs' probabilities; of the precision
 //! the mean over the `match` pairs; of the recall the sum over `match` pairs over the sum over all.
 
@@ -102,6 +106,11 @@ pub struct BandMeasure {
     pub precision: Option<Estimate>,
     /// The model's estimate: the mean probability of the band's pairs.
     pub model: f64,
+    /// Estimated true pairs in the band (pairs × measured precision).
+    pub true_pairs: Option<f64>,
+    /// Recall if the match threshold were this band's lower end: the share of all true pairs
+    /// (of the population) in this band and those above it, with its interval.
+    pub recall_from_here: Option<Estimate>,
 }
 
 /// The measurement of a match set from a labelled sample.
@@ -142,6 +151,31 @@ fn share_var(b: &BandMeasure) -> f64 {
         0.0
     };
     p * (1.0 - p) / (n + 4.0) * fpc
+}
+
+/// The stratified recall of accepting the bands `accepted(index)`: `A / (A + B)` with `A` the
+/// estimated true pairs in them and `B` in the others, its variance by the delta method. `None`
+/// unless every band has a labelled pair.
+fn recall_above(bands: &[BandMeasure], accepted: impl Fn(usize) -> bool) -> Option<Estimate> {
+    if bands.is_empty() || bands.iter().any(|b| b.labelled == 0) {
+        return None;
+    }
+    let t = |b: &BandMeasure| b.pairs as f64 * b.precision.map_or(0.0, |e| e.value);
+    let v = |b: &BandMeasure| (b.pairs as f64).powi(2) * share_var(b);
+    let (mut a, mut rest, mut va, mut vr) = (0.0, 0.0, 0.0, 0.0);
+    for (i, b) in bands.iter().enumerate() {
+        if accepted(i) {
+            a += t(b);
+            va += v(b);
+        } else {
+            rest += t(b);
+            vr += v(b);
+        }
+    }
+    (a + rest > 0.0).then(|| {
+        let s = a + rest;
+        normal(a / s, (rest * rest * va + a * a * vr) / s.powi(4))
+    })
 }
 
 fn normal(value: f64, var: f64) -> Estimate {
@@ -194,8 +228,18 @@ pub fn measure(pop: &Population, d: &Decisions) -> Measurement {
             } else {
                 f64::NAN
             },
+            true_pairs: None,
+            recall_from_here: None,
         })
         .collect();
+    let mut bands = bands;
+    for b in &mut bands {
+        b.true_pairs = b.precision.map(|e| e.value * b.pairs as f64);
+    }
+    for k in 0..bands.len() {
+        let r = recall_above(&bands, |i| i >= k);
+        bands[k].recall_from_here = r;
+    }
 
     // Stratified precision of the match decision.
     let matched: Vec<&BandMeasure> = bands.iter().filter(|b| b.is_match).collect();
@@ -215,20 +259,7 @@ pub fn measure(pop: &Population, d: &Decisions) -> Measurement {
         None
     };
     // Stratified recall among the population.
-    let recall = if bands.iter().all(|b| b.labelled > 0) && !bands.is_empty() {
-        let t = |b: &BandMeasure| b.pairs as f64 * b.precision.map_or(0.0, |e| e.value);
-        let v = |b: &BandMeasure| (b.pairs as f64).powi(2) * share_var(b);
-        let a: f64 = bands.iter().filter(|b| b.is_match).map(t).sum();
-        let rest: f64 = bands.iter().filter(|b| !b.is_match).map(t).sum();
-        let va: f64 = bands.iter().filter(|b| b.is_match).map(v).sum();
-        let vr: f64 = bands.iter().filter(|b| !b.is_match).map(v).sum();
-        (a + rest > 0.0).then(|| {
-            let s = a + rest;
-            normal(a / s, (rest * rest * va + a * a * vr) / s.powi(4))
-        })
-    } else {
-        None
-    };
+    let recall = recall_above(&bands, |i| bands[i].is_match);
     let (model_precision, model_recall) = if prob {
         let m_pairs: f64 = matched.iter().map(|b| b.pairs as f64).sum();
         let m_sum: f64 = matched.iter().map(|b| b.model * b.pairs as f64).sum();
@@ -365,20 +396,29 @@ pub fn render(m: &Measurement) -> String {
         m.verdicts, m.population
     ));
     s.push_str(&format!(
-        "  {:<12} {:>9} {:>9} {:>7}  {:<22} {:>7}\n",
-        "band", "pairs", "labelled", "match", "precision (95 %)", "model"
+        "  {:<12} {:>9} {:>9} {:>7}  {:<22} {:>7}  {:<22}\n",
+        "band",
+        "pairs",
+        "labelled",
+        "match",
+        "precision (95 %)",
+        "model",
+        "recall from here (95 %)"
     ));
     for b in m.bands.iter().rev() {
-        s.push_str(&format!(
-            "  {:<12} {:>9} {:>9} {:>7}  {:<22} {:>7}{}\n",
+        let line = format!(
+            "  {:<12} {:>9} {:>9} {:>7}  {:<22} {:>7}  {:<22}{}",
             b.band,
             b.pairs,
             b.labelled,
             b.judged_match,
             est(b.precision),
             num(b.model.is_finite().then_some(b.model)),
+            est(b.recall_from_here),
             if b.is_match { "  (match)" } else { "" }
-        ));
+        );
+        s.push_str(line.trim_end());
+        s.push('\n');
     }
     s.push_str(&format!(
         "\n  precision of match   {:<22} model {}\n  recall               {:<22} model {}\n",

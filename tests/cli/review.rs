@@ -408,6 +408,20 @@ fn a_400_pair_stratified_sample_measures_each_bands_precision_within_its_interva
         checked >= 3,
         "at least three bands are sampled, not labelled in full"
     );
+    // The recall from each band up, against the truth of all candidates.
+    let all_true: u64 = truth_by_band.values().map(|x| x.1).sum();
+    let mut above = 0u64;
+    for b in m["bands"].as_array().unwrap().iter().rev() {
+        above += truth_by_band[b["band"].as_str().unwrap()].1;
+        let truth_r = above as f64 / all_true as f64;
+        let e = &b["recall_from_here"];
+        let (lo, hi) = (e["lo"].as_f64().unwrap(), e["hi"].as_f64().unwrap());
+        assert!(
+            lo - 1e-9 <= truth_r && truth_r <= hi + 1e-9,
+            "band {}: true recall from here {truth_r:.3} outside {lo:.3}–{hi:.3}",
+            b["band"]
+        );
+    }
     // The precision of the match decision and the recall, against the truth of all candidates.
     let m_true: (u64, u64) = m["bands"]
         .as_array()
@@ -416,7 +430,6 @@ fn a_400_pair_stratified_sample_measures_each_bands_precision_within_its_interva
         .filter(|b| b["is_match"].as_bool().unwrap())
         .map(|b| truth_by_band[b["band"].as_str().unwrap()])
         .fold((0, 0), |a, x| (a.0 + x.0, a.1 + x.1));
-    let all_true: u64 = truth_by_band.values().map(|x| x.1).sum();
     for (what, truth_v) in [
         ("precision", m_true.1 as f64 / m_true.0 as f64),
         ("recall", m_true.1 as f64 / all_true as f64),

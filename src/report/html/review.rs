@@ -49,13 +49,23 @@ pub(super) fn measured(o: &mut String, d: &ReportData) {
                             b.judged_match.to_string(),
                             esc(&est(b.precision)),
                             num(Some(b.model)),
+                            esc(&est(b.recall_from_here)),
                         ],
                     )
                 })
                 .collect();
             table(
                 o,
-                &["band", "decision", "#pairs", "#labelled", "#judged match", "precision (95 %)", "#model"],
+                &[
+                    "band",
+                    "decision",
+                    "#pairs",
+                    "#labelled",
+                    "#judged match",
+                    "precision (95 %)",
+                    "#model",
+                    "recall from here (95 %)",
+                ],
                 &rows,
             );
             let _ = writeln!(
