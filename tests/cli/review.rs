@@ -735,3 +735,97 @@ fn bad_decisions_files_are_refused_naming_file_row_and_column_never_a_cell() {
         );
     }
 }
+
+#[test]
+fn a_pseudonymized_agency_reveals_its_side_of_a_review_file_through_its_lookup() {
+    let d = Dir::new();
+    let mut inputs = Vec::new();
+    for a in ["kemlu", "polri", "bp2mi"] {
+        let out = format!("{a}.padan.parquet");
+        let extra: &[&str] = if a == "kemlu" {
+            &[
+                "--pseudonymize-ids",
+                "--lookup",
+                "kemlu.lookup.csv",
+                "--decoys",
+                "0.1",
+            ]
+        } else {
+            &[]
+        };
+        let lookup = d.path("kemlu.lookup.csv");
+        let extra: Vec<&str> = extra
+            .iter()
+            .map(|s| {
+                if *s == "kemlu.lookup.csv" {
+                    lookup.to_str().unwrap()
+                } else {
+                    s
+                }
+            })
+            .collect();
+        d.encode_synth(a, &out, &extra).ok();
+        inputs.push(d.path(&out));
+    }
+    link(&d, &inputs, "ms", &["--write-candidates"]).ok();
+    d.padan([
+        "review",
+        "export",
+        d.path("ms").to_str().unwrap(),
+        "--out",
+        d.path("s").to_str().unwrap(),
+        "--sample",
+        "300",
+    ])
+    .ok();
+    // The review file names kemlu's records by pseudonym only.
+    let extract = super::harness::synth_extract("kemlu");
+    let mut ex = csv::Reader::from_path(&extract).unwrap();
+    let names: BTreeMap<String, String> = ex
+        .records()
+        .map(|x| {
+            let x = x.unwrap();
+            (x[0].to_string(), x[1].to_string())
+        })
+        .collect();
+    let review_ids: Vec<String> = strings(&d.path("s/review.parquet"), "left_id")
+        .into_iter()
+        .chain(strings(&d.path("s/review.parquet"), "right_id"))
+        .collect();
+    assert!(review_ids.iter().all(|id| !names.contains_key(id)));
+    // Without its lookup the agency's reveal finds none of its records in its extract.
+    let args = |out: &str, lookup: bool| {
+        let mut v: Vec<String> = vec![
+            "reveal".into(),
+            d.path("s/review.parquet").display().to_string(),
+            "--agency".into(),
+            "kemlu".into(),
+            "--extract".into(),
+            extract.display().to_string(),
+            "--columns".into(),
+            super::harness::synth_columns("kemlu").display().to_string(),
+            "--out".into(),
+            d.path(out).display().to_string(),
+        ];
+        if lookup {
+            v.push("--lookup".into());
+            v.push(d.path("kemlu.lookup.csv").display().to_string());
+        }
+        v
+    };
+    let run = d.padan(args("plain.csv", false)).ok();
+    assert!(run.stdout.contains("not found in the extract"), "{}", run.stdout);
+    let run = d.padan(args("own.csv", true)).ok();
+    assert!(!run.stdout.contains("not found in the extract"), "{}", run.stdout);
+    let mut r = csv::Reader::from_path(d.path("own.csv")).unwrap();
+    let head = r.headers().unwrap().clone();
+    let col = |n: &str| head.iter().position(|h| h == n).unwrap();
+    let (own_id, own_name) = (col("own_record_id"), col("own_name"));
+    let mut rows = 0;
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        assert_eq!(rec[own_name], names[&rec[own_id]]);
+        rows += 1;
+    }
+    assert!(rows > 0, "kemlu has pairs in the sample");
+}
