@@ -243,6 +243,28 @@ fn the_review_loop_honours_every_verdict_and_does_not_lower_f1() {
         std::fs::read(d.path("ms2/clusters.parquet")).unwrap(),
         "verdicts by pair id give the clusters verdicts by record ids give"
     );
+    // And from Parquet (as pandas or DuckDB would write a filled review file), in upper case.
+    let ids: Vec<Option<&str>> = decided.iter().map(|x| Some(x.0.as_str())).collect();
+    let words: Vec<Option<&str>> = decided
+        .iter()
+        .map(|x| Some(if x.3 { "MATCH" } else { "Non-Match" }))
+        .collect();
+    super::harness::write_parquet_extract(
+        &d.path("by-id.parquet"),
+        &[("pair_id", ids), ("decision", words)],
+    );
+    link(
+        &d,
+        &inputs,
+        "ms4",
+        &["--decisions", d.path("by-id.parquet").to_str().unwrap()],
+    )
+    .ok();
+    assert_eq!(
+        std::fs::read(d.path("ms4/clusters.parquet")).unwrap(),
+        std::fs::read(d.path("ms2/clusters.parquet")).unwrap(),
+        "verdicts from Parquet give the same clusters"
+    );
 }
 
 #[test]
@@ -814,9 +836,17 @@ fn a_pseudonymized_agency_reveals_its_side_of_a_review_file_through_its_lookup()
         v
     };
     let run = d.padan(args("plain.csv", false)).ok();
-    assert!(run.stdout.contains("not found in the extract"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("not found in the extract"),
+        "{}",
+        run.stdout
+    );
     let run = d.padan(args("own.csv", true)).ok();
-    assert!(!run.stdout.contains("not found in the extract"), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains("not found in the extract"),
+        "{}",
+        run.stdout
+    );
     let mut r = csv::Reader::from_path(d.path("own.csv")).unwrap();
     let head = r.headers().unwrap().clone();
     let col = |n: &str| head.iter().position(|h| h == n).unwrap();
