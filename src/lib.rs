@@ -45,6 +45,7 @@ pub mod normalize;
 pub mod population;
 pub mod report;
 pub mod reveal;
+pub mod review;
 pub mod schema;
 pub mod scoring;
 pub mod synth;

@@ -42,6 +42,11 @@ pub struct LinkArgs {
     /// warnings, output directory); warnings still go to standard error too.
     #[arg(long)]
     pub json: bool,
+    /// Reviewers' verdicts (CSV or Parquet with pair_id or left_agency/left_id/right_agency/
+    /// right_id, and decision = match / non-match), repeatable; later files win. A match becomes
+    /// a must-link and a non-match a cannot-link in clustering.
+    #[arg(long, value_name = "FILE")]
+    pub decisions: Vec<PathBuf>,
     /// Print only errors and warnings.
     #[arg(long, short)]
     pub quiet: bool,
@@ -54,7 +59,8 @@ const EXAMPLES: &str = "
   padan link --out matches kemlu.padan.parquet polri.padan.parquet bp2mi.padan.parquet
   padan link --config link.toml --out matches *.padan.parquet
   padan link --blocking-only *.padan.parquet
-  padan link --print-default-config > link.toml";
+  padan link --print-default-config > link.toml
+  padan link --decisions review/review.csv --out matches-reviewed *.padan.parquet";
 
 /// Runs `padan link`.
 pub fn run(args: LinkArgs) -> Result<()> {
@@ -94,8 +100,11 @@ pub fn run(args: LinkArgs) -> Result<()> {
         out_dir: out.clone(),
         config,
     };
+    let decisions = crate::review::Decisions::read(&args.decisions)?;
     let bar = Progress::spinner(args.quiet || args.json, "linking");
-    let manifest = super::with_threads(args.threads, || job.run(&|s| bar.message(s)))?;
+    let manifest = super::with_threads(args.threads, || {
+        job.run_with_decisions(&|s| bar.message(s), &decisions)
+    })?;
     bar.finish();
     for w in &manifest.warnings {
         eprintln!("warning: {w}");
@@ -119,6 +128,7 @@ pub fn run(args: LinkArgs) -> Result<()> {
             "threads",
             "outputs",
             "warnings",
+            "decisions",
         ] {
             v[k] = m[k].clone();
         }
@@ -168,6 +178,16 @@ pub fn run(args: LinkArgs) -> Result<()> {
             manifest.thresholds.match_probability,
             c.pairs_review,
             manifest.thresholds.review_probability
+        );
+    }
+    if let Some(d) = &manifest.decisions {
+        println!(
+            "  verdicts     {} applied ({} match, {} non-match), {} not in this run; {} merges refused by a non-match",
+            d.must_link + d.cannot_link,
+            d.must_link,
+            d.cannot_link,
+            d.not_in_run,
+            d.refused_by_cannot_link
         );
     }
     println!(

@@ -20,6 +20,7 @@ pub mod link;
 pub mod progress;
 pub mod report;
 pub mod reveal;
+pub mod review;
 pub mod schema;
 pub mod synth;
 
@@ -69,6 +70,7 @@ pub enum Command {
     Evaluate(evaluate::EvaluateArgs),
     Report(report::ReportArgs),
     Reveal(reveal::RevealArgs),
+    Review(review::ReviewArgs),
     Completions(completions::CompletionsArgs),
     Man(completions::ManArgs),
 }
@@ -108,6 +110,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Evaluate(a) => evaluate::run(a),
         Command::Report(a) => report::run(a),
         Command::Reveal(a) => reveal::run(a),
+        Command::Review(a) => review::run(a),
         Command::Completions(a) => completions::run_completions(a),
         Command::Man(a) => completions::run_man(a),
     }

@@ -11,7 +11,9 @@ use crate::report::svg::fmt_int;
 ///
 /// One self-contained HTML file (no script, no network) with the run summary, weight
 /// distribution, threshold sweep, model, waterfalls, clusters, blocking and encode-side rejects.
-/// It holds counts, scores and record ids only. An existing --out is refused unless --force.
+/// It holds counts, scores and record ids only. With --decisions (a labelled sample from `padan
+/// review export --sample`) it measures precision and recall per score band. An existing --out
+/// is refused unless --force.
 #[derive(Debug, Args)]
 #[command(after_help = super::footer(EXAMPLES))]
 pub struct ReportArgs {
@@ -29,6 +31,10 @@ pub struct ReportArgs {
     /// (as in `padan evaluate`).
     #[arg(long, value_name = "AGENCY=FILE", requires = "truth")]
     pub lookup: Vec<String>,
+    /// Reviewers' verdicts on a labelled random sample (from `padan review export --sample`),
+    /// repeatable: the report measures precision and recall per score band from them.
+    #[arg(long, value_name = "FILE")]
+    pub decisions: Vec<PathBuf>,
     /// Replace --out if it already exists.
     #[arg(long)]
     pub force: bool,
@@ -38,7 +44,8 @@ const EXAMPLES: &str = "
   padan report matches --out report.html
   padan report matches --out report.html --truth fixtures/synth/truth.csv
   padan report matches --out report.html --truth fixtures/synth/truth.csv \\
-      --lookup kpppa=kpppa.padan-lookup.csv";
+      --lookup kpppa=kpppa.padan-lookup.csv
+  padan report matches --out report.html --decisions sample/review.csv";
 
 /// Runs `padan report`.
 pub fn run(args: ReportArgs) -> Result<()> {
@@ -51,10 +58,11 @@ pub fn run(args: ReportArgs) -> Result<()> {
     super::refuse_existing(&args.out, args.force, "--out")?;
     let start = Instant::now();
     let lookups = super::evaluate::read_lookups(&args.lookup)?;
-    let data = crate::report::write_report_with_lookups(
+    let data = crate::report::write_report_with(
         &args.dir,
         args.truth.as_deref(),
         &lookups,
+        &args.decisions,
         &args.out,
     )?;
     for w in data.truth.iter().flat_map(|t| &t.warnings) {

@@ -288,6 +288,9 @@ pub struct Manifest {
     pub outputs: BTreeMap<String, Option<String>>,
     /// Warnings raised during the run (no values).
     pub warnings: Vec<String>,
+    /// What `padan link --decisions` did with reviewers' verdicts (absent without decisions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decisions: Option<crate::review::decisions::DecisionsInfo>,
 }
 
 impl Manifest {

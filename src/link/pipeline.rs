@@ -20,6 +20,8 @@ use crate::io::manifest::{
     Counts, FieldInfo, InputInfo, LevelInfo, Manifest, ModelInfo, RunLog, ThresholdInfo, Timings,
 };
 use crate::io::matchset::{MatchSetWriter, PairsData, RecordIds};
+use crate::review::decisions::{DecisionsInfo, RecordIndex};
+use crate::review::Decisions;
 use crate::scoring::{self, ClusterOptions, KindPatterns, Model, Patterns};
 
 pub use super::decided::blocking_warnings;
@@ -60,6 +62,17 @@ impl LinkJob {
     /// through block → compare → fit → score; inputs with only a record-level filter (imported
     /// CLKs) through `record_level::decide`; both then resolve and write.
     pub fn run(&self, stage: &(dyn Fn(&str) + Sync)) -> Result<Manifest> {
+        self.run_with_decisions(stage, &Decisions::default())
+    }
+
+    /// [`LinkJob::run`] honouring reviewers' verdicts: `match` verdicts become must-links and
+    /// `non-match` verdicts cannot-links in clustering ([`scoring::clusters_with`]); verdicts on
+    /// records not in this run are counted and listed in the manifest (`decisions`).
+    pub fn run_with_decisions(
+        &self,
+        stage: &(dyn Fn(&str) + Sync),
+        decisions: &Decisions,
+    ) -> Result<Manifest> {
         let t_total = Instant::now();
         let cfg = &self.config;
         cfg.validate("link config")?;
@@ -82,7 +95,15 @@ impl LinkJob {
 
         stage("clustering");
         let t = Instant::now();
-        let clustering = resolve(&recs, &decided);
+        let (constraints, mut decisions_info) = verdicts(&recs, &decided, decisions);
+        let clustering = resolve(&recs, &decided, &constraints);
+        if let Some(info) = decisions_info.as_mut() {
+            info.refused_by_cannot_link = clustering.refused_by_cannot_link;
+            info.conflicts = clustering.conflicts;
+            decided
+                .warnings
+                .extend(crate::review::decisions::warnings(info));
+        }
         timings.resolve = t.elapsed().as_secs_f64();
 
         stage("writing");
@@ -100,13 +121,14 @@ impl LinkJob {
             threads: rayon::current_num_threads(),
             isa: decided.isa.clone(),
             warnings: decided.warnings.clone(),
+            decisions: decisions_info,
             ..Manifest::new()
         };
         write(
             &self.out_dir,
             &recs,
             &decided,
-            &clustering.cluster_of,
+            (&clustering.cluster_of, decisions),
             &mut manifest,
             [t, t_total],
         )?;
@@ -391,9 +413,88 @@ fn score(
     (scored, candidates)
 }
 
-/// Stage resolve: clusters from the match edges, strongest first.
-fn resolve(recs: &Records, d: &Decided<'_>) -> scoring::Clustering {
-    scoring::clusters(&recs.agency_of, &d.scored.match_edges(), &d.cluster)
+/// Stage resolve: clusters from the match edges, strongest first, within the verdicts.
+fn resolve(
+    recs: &Records,
+    d: &Decided<'_>,
+    constraints: &scoring::Constraints,
+) -> scoring::Clustering {
+    scoring::clusters_with(
+        &recs.agency_of,
+        &d.scored.match_edges(),
+        &d.cluster,
+        constraints,
+    )
+}
+
+/// The records of a run by (agency, record id), to resolve verdicts.
+struct RecordsById<'a>(ahash::AHashMap<(&'a str, &'a str), u32>);
+
+impl RecordIndex for RecordsById<'_> {
+    fn index_of(&self, agency: &str, id: &str) -> Option<u32> {
+        self.0.get(&(agency, id)).copied()
+    }
+}
+
+/// The verdicts as clustering constraints (none without decisions).
+fn verdicts(
+    recs: &Records,
+    d: &Decided<'_>,
+    decisions: &Decisions,
+) -> (scoring::Constraints, Option<DecisionsInfo>) {
+    if decisions.files.is_empty() {
+        return (scoring::Constraints::default(), None);
+    }
+    let agency = |i: u32| recs.agencies[recs.agency_of[i as usize] as usize].as_str();
+    let by_id = RecordsById(
+        (0..recs.len() as u32)
+            .map(|i| ((agency(i), recs.ids[i as usize].as_str()), i))
+            .collect(),
+    );
+    let scored = || {
+        d.scored
+            .pairs
+            .iter()
+            .map(|&p| {
+                let (a, b) = unpack(p);
+                let id = crate::review::pair_id(
+                    agency(a),
+                    &recs.ids[a as usize],
+                    agency(b),
+                    &recs.ids[b as usize],
+                );
+                (id, (a, b))
+            })
+            .collect()
+    };
+    let (c, info) = decisions.resolve(&by_id, scored);
+    (c, Some(info))
+}
+
+/// The verdict of each scored pair, for the `verdict` column (empty without decisions).
+fn pair_verdicts(
+    recs: &Records,
+    d: &Decided<'_>,
+    decisions: &Decisions,
+) -> Vec<Option<&'static str>> {
+    if decisions.is_empty() {
+        return Vec::new();
+    }
+    let agency = |i: u32| recs.agencies[recs.agency_of[i as usize] as usize].as_str();
+    d.scored
+        .pairs
+        .iter()
+        .map(|&p| {
+            let (a, b) = unpack(p);
+            let id = crate::review::pair_id(
+                agency(a),
+                &recs.ids[a as usize],
+                agency(b),
+                &recs.ids[b as usize],
+            );
+            decisions.pairs.get(&id).map(|v| v.verdict.as_str())
+        })
+        .collect()
 }
 
 /// Stage write: the match set ([`MatchSetWriter`]); the manifest gets the write and total
@@ -402,7 +503,7 @@ fn write(
     dir: &Path,
     recs: &Records,
     d: &Decided<'_>,
-    cluster_of: &[u32],
+    (cluster_of, decisions): (&[u32], &Decisions),
     manifest: &mut Manifest,
     [t_write, t_total]: [Instant; 2],
 ) -> Result<()> {
@@ -414,6 +515,16 @@ fn write(
     let mut w = MatchSetWriter::try_new(dir, manifest, ids)?;
     let ab: Vec<(u32, u32)> = d.scored.pairs.iter().map(|&p| unpack(p)).collect();
     let names: Vec<String> = recs.schema.fields.iter().map(|f| f.name.clone()).collect();
+    let labels: Vec<Vec<String>> = (0..names.len())
+        .map(|f| {
+            d.comparator
+                .comparisons
+                .get(f)
+                .map(|c| c.labels())
+                .unwrap_or_default()
+        })
+        .collect();
+    let verdicts = pair_verdicts(recs, d, decisions);
     let pairs = PairsData {
         pairs: &ab,
         weights: &d.scored.weights,
@@ -421,6 +532,8 @@ fn write(
         is_match: &d.scored.is_match,
         cluster_of,
         fields: &names,
+        labels: &labels,
+        verdicts: &verdicts,
     };
     w.write_pairs(&pairs, |f, a, b| {
         let (l, s) = d.comparator.field(f, a as usize, b as usize);

@@ -133,6 +133,8 @@ pub struct ReportData {
     pub clusters: ClusterStats,
     /// Truth statistics with `--truth`.
     pub truth: Option<TruthStats>,
+    /// Quality measured from reviewers' verdicts, with `--decisions`.
+    pub measured: Option<crate::review::measure::Measurement>,
 }
 
 /// Loads a match set (and optional truth CSV `agency,record_id,person_id`) for the report.
@@ -246,17 +248,25 @@ pub fn load_with_lookups(
 
 /// Loads a match set and writes the report to `out` (under a temporary name, then renamed).
 pub fn write_report(dir: &Path, truth: Option<&Path>, out: &Path) -> Result<ReportData> {
-    write_report_with_lookups(dir, truth, &[], out)
+    write_report_with(dir, truth, &[], &[], out)
 }
 
-/// [`write_report`] with lookups for pseudonymized agencies (see [`load_with_lookups`]).
-pub fn write_report_with_lookups(
+/// [`write_report`] with lookups for pseudonymized agencies (see [`load_with_lookups`]) and
+/// reviewers' verdicts on a labelled sample (`--decisions`: the section "Measured quality" gets
+/// precision and recall per band).
+pub fn write_report_with(
     dir: &Path,
     truth: Option<&Path>,
     lookups: &[(String, Lookup)],
+    decisions: &[std::path::PathBuf],
     out: &Path,
 ) -> Result<ReportData> {
-    let data = load_with_lookups(dir, truth, lookups)?;
+    let mut data = load_with_lookups(dir, truth, lookups)?;
+    if !decisions.is_empty() {
+        let d = crate::review::Decisions::read(decisions)?;
+        let pop = crate::review::export::Population::read(dir)?;
+        data.measured = Some(crate::review::measure::measure(&pop, &d));
+    }
     let page = html::render(&data);
     let mut file = crate::io::AtomicFile::create(out)?;
     std::io::Write::write_all(file.file(), page.as_bytes())

@@ -278,6 +278,8 @@ pub fn build(dir: &Path, with_candidates: bool) -> PathBuf {
             is_match: &written.iter().map(|p| p.weight >= mw).collect::<Vec<_>>(),
             cluster_of: &cluster_of,
             fields: &names,
+            labels: &[],
+            verdicts: &[],
         },
         |f, a, b| {
             let p = written[at[&(a, b)]];

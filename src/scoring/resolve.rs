@@ -9,6 +9,14 @@
 //! agency-overlapping merge (greedy one-to-one assignment for two agencies).
 //!
 //! Agency sets are `u64` bitmasks when every agency index is below 64, sorted lists otherwise.
+//!
+//! **Human verdicts** ([`Constraints`], from `padan link --decisions`). A *must-link* joins its two
+//! records before any scored edge, whatever the agency constraint (a reviewer said they are one
+//! person). A *cannot-link* forbids every merge that would put its two records in one cluster:
+//! the scored edges are then visited as before and an edge that would join them is refused, so a
+//! cluster that only a chain of edges held together (A–B–C with a cannot-link A–C) splits at the
+//! weakest link of that chain. A cannot-link between two records that the must-links already
+//! join cannot be honoured: it is counted as a conflict ([`Clustering::conflicts`]).
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -46,6 +54,64 @@ pub struct Clustering {
     pub n_clusters: u32,
     /// Edges between two different clusters whose merge the agency constraint refused.
     pub merges_refused: u64,
+    /// Edges whose merge a cannot-link refused.
+    pub refused_by_cannot_link: u64,
+    /// Cannot-links between two records that the must-links join (not honoured).
+    pub conflicts: u64,
+}
+
+/// Human verdicts on record pairs (indices into the record list): see the module docs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Constraints {
+    /// Pairs decided `match`: always in one cluster.
+    pub must_link: Vec<(u32, u32)>,
+    /// Pairs decided `non-match`: never in one cluster (unless the must-links join them).
+    pub cannot_link: Vec<(u32, u32)>,
+}
+
+impl Constraints {
+    /// Whether there is no verdict.
+    pub fn is_empty(&self) -> bool {
+        self.must_link.is_empty() && self.cannot_link.is_empty()
+    }
+}
+
+/// The cannot-links of each cluster, kept at its root: the records at the other end.
+struct CannotSets(Vec<Vec<u32>>);
+
+impl CannotSets {
+    fn new(n: usize, cannot: &[(u32, u32)]) -> CannotSets {
+        let mut v = vec![Vec::new(); if cannot.is_empty() { 0 } else { n }];
+        for &(a, b) in cannot {
+            if a != b {
+                v[a as usize].push(b);
+                v[b as usize].push(a);
+            }
+        }
+        CannotSets(v)
+    }
+
+    /// Whether joining roots `x` and `y` would put the two records of a cannot-link together.
+    fn forbids(&self, uf: &mut UnionFind, x: u32, y: u32) -> bool {
+        if self.0.is_empty() {
+            return false;
+        }
+        let (small, other) = if self.0[x as usize].len() <= self.0[y as usize].len() {
+            (x, y)
+        } else {
+            (y, x)
+        };
+        let list = &self.0[small as usize];
+        list.iter().any(|&r| uf.find(r) == other)
+    }
+
+    fn absorb(&mut self, into: u32, from: u32) {
+        if self.0.is_empty() {
+            return;
+        }
+        let from_list = std::mem::take(&mut self.0[from as usize]);
+        self.0[into as usize].extend(from_list);
+    }
 }
 
 /// Union–find with union by size and path halving.
@@ -129,7 +195,26 @@ impl AgencySets for Lists {
 /// # Panics
 /// If an edge names a record `>= agency_of.len()`, or there are more than `u32::MAX` records.
 pub fn clusters(agency_of: &[u16], edges: &[Edge], opts: &ClusterOptions) -> Clustering {
+    clusters_with(agency_of, edges, opts, &Constraints::default())
+}
+
+/// [`clusters`] honouring human verdicts (see the module docs). Deterministic like it: the result
+/// depends neither on the order of `edges` nor on the order of the constraints.
+///
+/// # Panics
+/// If an edge or a constraint names a record `>= agency_of.len()`.
+pub fn clusters_with(
+    agency_of: &[u16],
+    edges: &[Edge],
+    opts: &ClusterOptions,
+    constraints: &Constraints,
+) -> Clustering {
     let n = agency_of.len();
+    let in_range = |&(a, b): &(u32, u32)| (a as usize) < n && (b as usize) < n;
+    assert!(
+        constraints.must_link.iter().all(in_range) && constraints.cannot_link.iter().all(in_range),
+        "clusters: a constraint names a record beyond {n}"
+    );
     assert!(n <= u32::MAX as usize, "clusters: too many records");
     // One integer key per edge whose ascending order is (weight descending, a, b): equal keys
     // are equal edges, so even an unstable sort gives one result.
@@ -150,13 +235,21 @@ pub fn clusters(agency_of: &[u16], edges: &[Edge], opts: &ClusterOptions) -> Clu
     sorted.par_sort_unstable();
 
     let mut uf = UnionFind::new(n);
-    let refused = if agency_of.iter().all(|&a| a < 64) {
+    let mut cannot = CannotSets::new(n, &constraints.cannot_link);
+    let (refused, by_cannot) = if agency_of.iter().all(|&a| a < 64) {
         let mut sets = Masks(agency_of.iter().map(|&a| 1u64 << a).collect());
-        greedy(&mut uf, &mut sets, &sorted, opts)
+        must_link(&mut uf, &mut sets, &mut cannot, &constraints.must_link);
+        greedy(&mut uf, &mut sets, &mut cannot, &sorted, opts)
     } else {
         let mut sets = Lists(agency_of.iter().map(|&a| vec![a]).collect());
-        greedy(&mut uf, &mut sets, &sorted, opts)
+        must_link(&mut uf, &mut sets, &mut cannot, &constraints.must_link);
+        greedy(&mut uf, &mut sets, &mut cannot, &sorted, opts)
     };
+    let conflicts = constraints
+        .cannot_link
+        .iter()
+        .filter(|&&(a, b)| a != b && uf.find(a) == uf.find(b))
+        .count() as u64;
 
     // Number clusters by smallest record index.
     const UNSET: u32 = u32::MAX;
@@ -175,6 +268,25 @@ pub fn clusters(agency_of: &[u16], edges: &[Edge], opts: &ClusterOptions) -> Clu
         cluster_of,
         n_clusters: next,
         merges_refused: refused,
+        refused_by_cannot_link: by_cannot,
+        conflicts,
+    }
+}
+
+/// Joins the records of every must-link (a partition: the order does not matter).
+fn must_link<S: AgencySets>(
+    uf: &mut UnionFind,
+    sets: &mut S,
+    cannot: &mut CannotSets,
+    pairs: &[(u32, u32)],
+) {
+    for &(a, b) in pairs {
+        let (x, y) = (uf.find(a), uf.find(b));
+        if x != y {
+            let (keep, gone) = uf.union_roots(x, y);
+            sets.absorb(keep, gone);
+            cannot.absorb(keep, gone);
+        }
     }
 }
 
@@ -193,14 +305,17 @@ fn from_ordered_bits(k: u64) -> f64 {
     f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
 }
 
-/// Best-edge-first merging over sorted edge keys; returns the number of refused merges.
+/// Best-edge-first merging over sorted edge keys; returns the number of merges refused by the
+/// agency constraint and by a cannot-link.
 fn greedy<S: AgencySets>(
     uf: &mut UnionFind,
     sets: &mut S,
+    cannot: &mut CannotSets,
     sorted: &[u128],
     opts: &ClusterOptions,
-) -> u64 {
+) -> (u64, u64) {
     let mut refused = 0u64;
+    let mut by_cannot = 0u64;
     let strong_ok = !opts.one_to_one && opts.within_agency;
     for &key in sorted {
         let (a, b) = ((key >> 32) as u32, key as u32);
@@ -208,16 +323,21 @@ fn greedy<S: AgencySets>(
         if x == y {
             continue;
         }
+        if cannot.forbids(uf, x, y) {
+            by_cannot += 1;
+            continue;
+        }
         let allowed = !sets.overlaps(x, y)
             || (strong_ok && from_ordered_bits(!((key >> 64) as u64)) >= opts.duplicate_min_weight);
         if allowed {
             let (keep, gone) = uf.union_roots(x, y);
             sets.absorb(keep, gone);
+            cannot.absorb(keep, gone);
         } else {
             refused += 1;
         }
     }
-    refused
+    (refused, by_cannot)
 }
 
 #[cfg(test)]
@@ -320,6 +440,45 @@ mod tests {
         assert_eq!(c.merges_refused, 1);
     }
 
+    fn verdicts(must: &[(u32, u32)], cannot: &[(u32, u32)]) -> Constraints {
+        Constraints {
+            must_link: must.to_vec(),
+            cannot_link: cannot.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_cannot_link_splits_a_chain_at_its_weakest_edge() {
+        // A chain 0 – 1 – 2 (three agencies): one cluster without verdicts.
+        let agency = [0, 1, 2];
+        let edges = [e(0, 1, 9.0), e(1, 2, 6.0)];
+        let o = opts(false, false, 100.0);
+        assert_eq!(clusters(&agency, &edges, &o).cluster_of, vec![0, 0, 0]);
+        // The reviewer says 0 and 2 are different people: the weaker edge 1–2 goes.
+        let c = clusters_with(&agency, &edges, &o, &verdicts(&[], &[(2, 0)]));
+        assert_eq!(c.cluster_of, vec![0, 0, 1]);
+        assert_eq!((c.refused_by_cannot_link, c.conflicts), (1, 0));
+        // With the weights the other way round, 0–1 is the weak one.
+        let edges = [e(0, 1, 6.0), e(1, 2, 9.0)];
+        let c = clusters_with(&agency, &edges, &o, &verdicts(&[], &[(0, 2)]));
+        assert_eq!(c.cluster_of, vec![0, 1, 1]);
+    }
+
+    #[test]
+    fn a_must_link_joins_across_the_agency_constraint_and_without_an_edge() {
+        // Two records of agency 0 and one of agency 1, no scored edge between 0 and 1.
+        let agency = [0, 0, 1];
+        let edges = [e(0, 2, 9.0), e(1, 2, 8.0)];
+        let o = opts(false, false, 100.0);
+        assert_eq!(clusters(&agency, &edges, &o).cluster_of, vec![0, 1, 0]);
+        let c = clusters_with(&agency, &edges, &o, &verdicts(&[(1, 0)], &[]));
+        assert_eq!(c.cluster_of, vec![0, 0, 0]);
+        // A cannot-link inside a must-link component is a conflict, not honoured.
+        let c = clusters_with(&agency, &[], &o, &verdicts(&[(0, 1), (1, 2)], &[(0, 2)]));
+        assert_eq!(c.cluster_of, vec![0, 0, 0]);
+        assert_eq!(c.conflicts, 1);
+    }
+
     /// Records with agencies, and edges with weights in a small set (many ties).
     fn instance() -> impl Strategy<Value = (Vec<u16>, Vec<Edge>, bool)> {
         (2usize..40, prop::bool::ANY).prop_flat_map(|(n, wide)| {
@@ -377,6 +536,44 @@ mod tests {
                     prop_assert!(!(c.cluster_of[i] == c.cluster_of[j] && agency[i] == agency[j]));
                 }
             }
+        }
+
+        #[test]
+        fn verdicts_are_honoured_and_their_order_does_not_matter(
+            (agency, edges, within) in instance(),
+            raw in prop::collection::vec((0u32..40, 0u32..40, prop::bool::ANY), 0..12),
+        ) {
+            let n = agency.len() as u32;
+            let mut v = Constraints::default();
+            for (a, b, m) in raw {
+                let (a, b) = (a % n, b % n);
+                if m { v.must_link.push((a, b)) } else { v.cannot_link.push((a, b)) }
+            }
+            let o = opts(false, within, 5.0);
+            let c = clusters_with(&agency, &edges, &o, &v);
+            for &(a, b) in &v.must_link {
+                prop_assert_eq!(c.cluster_of[a as usize], c.cluster_of[b as usize]);
+            }
+            // Every cannot-link apart, except those the must-links join (counted).
+            let mut joined = UnionFind::new(agency.len());
+            for &(a, b) in &v.must_link {
+                let (x, y) = (joined.find(a), joined.find(b));
+                if x != y { joined.union_roots(x, y); }
+            }
+            let mut conflicts = 0;
+            for &(a, b) in &v.cannot_link {
+                if a != b && joined.find(a) == joined.find(b) {
+                    conflicts += 1;
+                } else if a != b {
+                    prop_assert_ne!(c.cluster_of[a as usize], c.cluster_of[b as usize]);
+                }
+            }
+            prop_assert_eq!(c.conflicts, conflicts);
+            let mut r = v.clone();
+            r.must_link.reverse();
+            r.cannot_link.reverse();
+            r.must_link.iter_mut().for_each(|p| *p = (p.1, p.0));
+            prop_assert_eq!(clusters_with(&agency, &edges, &o, &r), c);
         }
 
         #[test]

@@ -152,3 +152,56 @@ fn match_sets_open_in_pandas_polars_and_duckdb_with_the_documented_types() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn review_files_and_label_columns_open_in_pandas_polars_and_duckdb() {
+    let Some(py) = python() else { return };
+    let d = Dir::new();
+    let mut args = vec![
+        "link".to_string(),
+        "--write-candidates".into(),
+        "--out".into(),
+        d.path("ms").display().to_string(),
+    ];
+    for a in ["kemlu", "polri", "bp2mi"] {
+        let out = format!("{a}.padan.parquet");
+        d.encode_synth(a, &out, &[]).ok();
+        args.push(d.path(&out).display().to_string());
+    }
+    d.padan(&args).ok();
+    d.padan([
+        "review",
+        "export",
+        d.path("ms").to_str().unwrap(),
+        "--out",
+        d.path("rv").to_str().unwrap(),
+        "--sample",
+        "120",
+    ])
+    .ok();
+    let run = |rd: &str| {
+        Command::new(&py)
+            .arg(repo().join("tests/python/check_review.py"))
+            .arg(d.path("ms"))
+            .arg(d.path(rd))
+            .output()
+            .expect("running check_review.py")
+    };
+    let out = run("rv");
+    assert!(
+        out.status.success(),
+        "check_review.py failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The script does fail: pairs.parquet passed off as a review file.
+    std::fs::create_dir_all(d.path("bad")).unwrap();
+    let csv = std::fs::read_to_string(d.path("rv/review.csv")).unwrap();
+    std::fs::write(d.path("bad/review.csv"), &csv).unwrap();
+    std::fs::copy(d.path("ms/pairs.parquet"), d.path("bad/review.parquet")).unwrap();
+    assert_eq!(
+        run("bad").status.code(),
+        Some(1),
+        "a pairs file is no review file"
+    );
+}

@@ -11,8 +11,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use arrow_array::types::Int32Type;
 use arrow_array::{
-    ArrayRef, BooleanArray, Float32Array, Float64Array, Int64Array, RecordBatch, StringArray,
+    ArrayRef, BooleanArray, DictionaryArray, Float32Array, Float64Array, Int64Array, RecordBatch,
+    StringArray,
 };
 use arrow_schema::{DataType, Field, Schema as ArrowSchema};
 use parquet::file::metadata::KeyValue;
@@ -108,8 +110,13 @@ pub struct PairsData<'a> {
     pub is_match: &'a [bool],
     /// Cluster of every record.
     pub cluster_of: &'a [u32],
-    /// Field names, in schema order (each gets `sim_`, `level_` and `weight_` columns).
+    /// Field names, in schema order (each gets `sim_`, `level_`, `label_` and `weight_` columns).
     pub fields: &'a [String],
+    /// Level labels of each field, index 0 = null (`label_<field>`: `missing` for level 0).
+    pub labels: &'a [Vec<String>],
+    /// A reviewer's verdict on each pair (`verdict`: `match`, `non-match` or null); empty when
+    /// the run had no decisions.
+    pub verdicts: &'a [Option<&'static str>],
 }
 
 /// Writes one match set into a directory.
@@ -238,6 +245,7 @@ impl<'a> MatchSetWriter<'a> {
             Field::new("cluster_id", DataType::Int64, false),
             Field::new("person_id", DataType::Utf8, false),
             Field::new("same_cluster", DataType::Boolean, false),
+            Field::new("verdict", DataType::Utf8, true),
         ];
         let c = p.cluster_of;
         let persons = person_ids(r, c);
@@ -264,20 +272,43 @@ impl<'a> MatchSetWriter<'a> {
                 ab.iter()
                     .map(|&(a, b)| Some(c[a as usize] == c[b as usize])),
             )),
+            Arc::new(StringArray::from_iter(
+                (0..ab.len()).map(|i| p.verdicts.get(i).copied().flatten()),
+            )),
         ];
         for (f, name) in p.fields.iter().enumerate() {
             let v: Vec<FieldValue> = ab.iter().map(|&(a, b)| field(f, a, b)).collect();
             fields.push(Field::new(format!("sim_{name}"), DataType::Float32, true));
             fields.push(Field::new(format!("level_{name}"), DataType::Int64, false));
             fields.push(Field::new(
+                format!("label_{name}"),
+                DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                false,
+            ));
+            fields.push(Field::new(
                 format!("weight_{name}"),
                 DataType::Float64,
                 false,
             ));
+            let none = Vec::new();
+            let labels = p.labels.get(f).unwrap_or(&none);
+            let words: Vec<String> = (0..labels.len().max(1) as i64 + 1)
+                .map(|l| crate::review::level_label(labels, l))
+                .collect();
             cols.push(Arc::new(Float32Array::from_iter(v.iter().map(|x| x.0))));
             cols.push(Arc::new(Int64Array::from_iter_values(
                 v.iter().map(|x| x.1),
             )));
+            cols.push(Arc::new(
+                v.iter()
+                    .map(|x| {
+                        Some(match words.get(x.1.max(0) as usize) {
+                            Some(w) => w.as_str(),
+                            None => "level ?",
+                        })
+                    })
+                    .collect::<DictionaryArray<Int32Type>>(),
+            ));
             cols.push(Arc::new(Float64Array::from_iter_values(
                 v.iter().map(|x| x.2),
             )));

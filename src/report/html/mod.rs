@@ -18,6 +18,7 @@ use super::{Decision, ReportData, ScoreSet};
 
 mod model;
 mod records;
+mod review;
 mod scores;
 mod summary;
 
@@ -27,10 +28,11 @@ use scores::{sweep, waterfalls, weights};
 use summary::summary;
 
 /// Section ids, in page order, with their headings (the table of contents).
-pub const SECTIONS: [(&str, &str); 8] = [
+pub const SECTIONS: [(&str, &str); 9] = [
     ("summary", "Run summary"),
     ("weights", "Match-weight distribution"),
     ("sweep", "Threshold sweep"),
+    ("measured", "Measured quality (clerical review)"),
     ("model", "The model"),
     ("waterfalls", "Pairs near the thresholds"),
     ("clusters", "Clusters"),
@@ -75,6 +77,7 @@ pub fn render(d: &ReportData) -> String {
     summary(&mut o, d);
     weights(&mut o, d);
     sweep(&mut o, d);
+    review::measured(&mut o, d);
     model(&mut o, d);
     waterfalls(&mut o, d);
     clusters(&mut o, d);
