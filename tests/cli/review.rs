@@ -634,25 +634,12 @@ fn review_files_hold_ids_and_words_and_an_agency_reveals_its_own_side() {
     );
 }
 
-/// The distinct values of a (dictionary-encoded) string column.
 fn strings_dict(path: &Path, col: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for (name, arrays) in read_columns(path) {
-        if name != col {
-            continue;
-        }
-        for a in arrays {
-            let d = a.as_any_dictionary();
-            let values = d.values().as_string::<i32>();
-            for k in d.normalized_keys() {
-                out.insert(values.value(k).to_string());
-            }
-        }
-    }
-    out
+    dict_rows(path, col).into_iter().collect()
 }
 
-/// A (dictionary-encoded) string column, row by row.
+/// A string column, row by row (written dictionary-encoded; read back as plain strings, since
+/// padan's files carry no embedded Arrow schema).
 fn dict_rows(path: &Path, col: &str) -> Vec<String> {
     let mut out = Vec::new();
     for (name, arrays) in read_columns(path) {
@@ -660,13 +647,17 @@ fn dict_rows(path: &Path, col: &str) -> Vec<String> {
             continue;
         }
         for a in arrays {
-            let d = a.as_any_dictionary();
-            let values = d.values().as_string::<i32>();
-            out.extend(
-                d.normalized_keys()
-                    .into_iter()
-                    .map(|k| values.value(k).to_string()),
-            );
+            if let Some(d) = a.as_any_dictionary_opt() {
+                let values = d.values().as_string::<i32>();
+                out.extend(
+                    d.normalized_keys()
+                        .into_iter()
+                        .map(|k| values.value(k).to_string()),
+                );
+            } else {
+                let values = a.as_string::<i32>();
+                out.extend(values.iter().map(|v| v.unwrap_or_default().to_string()));
+            }
         }
     }
     out
