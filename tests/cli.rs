@@ -17,6 +17,7 @@
 //! | `props` | property tests through the CLI: every row is encoded or rejected |
 //! | `python` | the encoded file in pyarrow, polars and DuckDB (tests/python/check_encoded.py) |
 //! | `reveal` | `padan encode --decoys` and `padan reveal`: decoys deterministic and hidden, reveal resolves own ids, drops decoys, refuses wrong agency / lookup |
+//! | `incremental` | `padan link --previous`: a month linked incrementally against a full run, person ids carried, merges, splits and dropped records in changes.parquet, refusals |
 //! | `order` | `padan link` over the linkage unit's runs: byte-identical results in any input order and thread count, content-derived person ids |
 //! | `sentinel` | every command fed malformed inputs whose every cell is a sentinel: no sentinel in any output |
 //! | `regression` | one test per bug found |
@@ -29,6 +30,7 @@ mod cli {
     mod attack;
     mod encode;
     mod formats;
+    mod incremental;
     mod kat;
     mod keygen;
     mod link;

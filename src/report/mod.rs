@@ -11,6 +11,7 @@
 //! probability and decision per pair, the few pairs shown as waterfalls (their per-field columns
 //! read in a second pass), and per-cluster agency counts.
 
+pub mod changes;
 pub mod fmt;
 pub mod html;
 pub mod svg;
@@ -127,6 +128,8 @@ pub struct ReportData {
     pub clusters: ClusterStats,
     /// Truth statistics with `--truth`.
     pub truth: Option<TruthStats>,
+    /// What changed since the previous run (`changes.parquet`, from `padan link --previous`).
+    pub changes: Option<changes::ChangeStats>,
 }
 
 /// Loads a match set (and optional truth CSV `agency,record_id,person_id`) for the report.
@@ -206,6 +209,7 @@ pub fn load(dir: &Path, truth: Option<&Path>) -> Result<ReportData> {
         }
         data.candidates = Some(cands);
     }
+    data.changes = changes::load(dir)?;
     data.manifest = manifest;
     Ok(data)
 }

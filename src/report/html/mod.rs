@@ -16,19 +16,22 @@ use super::svg::{
 pub use super::sweep::{sweep_rows, SweepRow};
 use super::{Decision, ReportData, ScoreSet};
 
+mod changes;
 mod model;
 mod records;
 mod scores;
 mod summary;
 
+use changes::since;
 use model::model;
 use records::{blocking, clusters, rejects};
 use scores::{sweep, waterfalls, weights};
 use summary::summary;
 
 /// Section ids, in page order, with their headings (the table of contents).
-pub const SECTIONS: [(&str, &str); 8] = [
+pub const SECTIONS: [(&str, &str); 9] = [
     ("summary", "Run summary"),
+    ("since", "Since the last run"),
     ("weights", "Match-weight distribution"),
     ("sweep", "Threshold sweep"),
     ("model", "The model"),
@@ -74,6 +77,7 @@ pub fn render(d: &ReportData) -> String {
     }
     o.push_str("</ol></nav>\n<p class=\"note\">This report holds counts, scores, field and level names and record ids only — no identifier value, Bloom filter or token. Weights are log<sub>2</sub> Bayes factors (match weight = Σ field weights, prior not included); probabilities use the fitted prior λ.</p>\n");
     summary(&mut o, d);
+    since(&mut o, d);
     weights(&mut o, d);
     sweep(&mut o, d);
     model(&mut o, d);
