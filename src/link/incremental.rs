@@ -871,3 +871,30 @@ pub fn carry_person_ids(
     rows.append(&mut removed);
     (persons, rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_id_is_the_content_rule_unless_a_previous_person_had_it() {
+        let mut taken = AHashSet::new();
+        let plain = fresh_id("kemlu", "k-1", &taken);
+        assert_eq!(plain, person_id("kemlu", "k-1"));
+        taken.insert(plain.clone());
+        let next = fresh_id("kemlu", "k-1", &taken);
+        assert_ne!(next, plain);
+        assert!(next.len() == 18 && next.starts_with("p-"));
+        taken.insert(next.clone());
+        let third = fresh_id("kemlu", "k-1", &taken);
+        assert!(third != next && third != plain);
+    }
+
+    #[test]
+    fn every_change_round_trips_through_its_string() {
+        for c in Change::ALL {
+            assert_eq!(Change::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(Change::parse("moved"), None);
+    }
+}

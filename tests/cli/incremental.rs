@@ -197,6 +197,7 @@ fn a_month_linked_incrementally_gives_the_clusters_of_a_full_run() {
     let (inc, full) = (partition(&d.path("inc")), partition(&d.path("full")));
     let records: usize = full.iter().map(BTreeSet::len).sum();
     let differ = records_in_differing_clusters(&inc, &full);
+    eprintln!("incremental vs full: {differ} of {records} records in clusters that differ");
     assert!(
         differ * 50 <= records,
         "{differ} of {records} records are in clusters that differ from the full run"
