@@ -288,8 +288,8 @@ pub fn read_cluster_persons(
         let pid = b.strs("person_id")?;
         for i in 0..batch.num_rows() {
             let c = b.i64_at(&cid, "cluster_id", i)?;
-            if !out.contains_key(&c) {
-                out.insert(c, b.str_at(&pid, "person_id", i)?.to_string());
+            if let std::collections::btree_map::Entry::Vacant(e) = out.entry(c) {
+                e.insert(b.str_at(&pid, "person_id", i)?.to_string());
             }
         }
         Ok(())
