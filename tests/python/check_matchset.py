@@ -176,6 +176,10 @@ def check_revealed(path, extract, id_column, pd, pl, duckdb):
     for col in ["match_weight", "match_probability"]:
         check(str(r[col].dtype) == "float64", f"pandas: revealed {col} is {r[col].dtype}")
     check(r["own_record_id"].notna().all(), "pandas: a null own_record_id")
+    for col in ["person_id", "change"]:
+        check(r[col].dtype == object or str(r[col].dtype) in ("str", "string"),
+              f"pandas: revealed {col} is {r[col].dtype}, expected strings")
+    check(r["person_id"].str.fullmatch(r"p-[0-9a-f]{16}").all(), "pandas: revealed person_id")
     check((r["other_agency"].isna() == r["other_record_id"].isna()).all(),
           "pandas: other_agency and other_record_id null on different rows")
     pr = pl.read_parquet(path)
