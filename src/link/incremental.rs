@@ -28,7 +28,7 @@ use super::compare::Comparator;
 use super::config::{BlockingConfig, LinkConfig};
 use super::decided::{Decided, ScoredPairs};
 use super::pipeline::{self, LinkJob};
-use super::records::Records;
+use super::records::{Records, TokenColumn};
 use crate::error::{Error, Result};
 use crate::io::manifest::{Manifest, PreviousRun, RunLog, ThresholdInfo, Timings};
 use crate::io::matchset::{
@@ -56,28 +56,39 @@ const RECORD_HASH_CONTEXT: &str = "padan 2026-12 record_hash v1";
 /// with whether each is present — as 32 hex digits (16 bytes). Equal for the same record encoded
 /// twice with the same key and schema; it says nothing about the values without the key.
 pub fn record_hash(recs: &Records, i: usize) -> String {
+    let mut buf = Vec::with_capacity(1024);
+    record_bytes(recs, i, &mut buf);
     let mut h = blake3::Hasher::new_derive_key(RECORD_HASH_CONTEXT);
+    h.update(&buf);
+    hex16(h.finalize().as_bytes())
+}
+
+/// The bytes [`record_hash`] hashes, appended to `buf` (cleared first).
+fn record_bytes(recs: &Records, i: usize, buf: &mut Vec<u8>) {
+    buf.clear();
     for m in recs.filters.iter().flatten() {
         if m.is_missing(i) {
-            h.update(&[0]);
+            buf.push(0);
         } else {
-            h.update(&[1]);
+            buf.push(1);
             for w in m.row(i) {
-                h.update(&w.to_le_bytes());
+                buf.extend_from_slice(&w.to_le_bytes());
             }
         }
     }
     let tokens = recs.tokens.iter().flatten();
     for t in tokens.chain(recs.block_keys.iter().map(|(_, t)| t)) {
         match t.get(i) {
-            Some(v) => h.update(&[1]).update(&v.to_le_bytes()),
-            None => h.update(&[0]),
-        };
+            Some(v) => {
+                buf.push(1);
+                buf.extend_from_slice(&v.to_le_bytes());
+            }
+            None => buf.push(0),
+        }
     }
     for w in recs.record_filter.row(i) {
-        h.update(&w.to_le_bytes());
+        buf.extend_from_slice(&w.to_le_bytes());
     }
-    hex16(h.finalize().as_bytes())
 }
 
 fn hex16(b: &[u8]) -> String {
@@ -555,9 +566,39 @@ fn decide_reusing<'a>(
     Ok((decided, compared, carried))
 }
 
-/// The blocking kinds of [`super::block::Blocks::build`] for these records and config, each as
-/// one key per record (`None`: the record is in no block of the kind).
-fn kinds(recs: &Records, cfg: &BlockingConfig) -> Vec<(String, Vec<Option<u128>>)> {
+/// Where one blocking kind's key of a record comes from.
+enum KeySource<'a> {
+    /// An exact token or blocking-key column.
+    Token(&'a TokenColumn),
+    /// One key per record (slot tags).
+    Dense(Vec<Option<u128>>),
+    /// An LSH band: the sampled bit positions of the record filter.
+    Lsh(Vec<usize>),
+}
+
+impl KeySource<'_> {
+    /// Record `i`'s key (`None`: in no block of the kind).
+    #[inline]
+    fn key(&self, recs: &Records, i: usize) -> Option<u128> {
+        match self {
+            KeySource::Token(t) => t.get(i),
+            KeySource::Dense(v) => v[i],
+            KeySource::Lsh(positions) => {
+                let row = recs.record_filter.row(i);
+                let mut key = 0u64;
+                for (k, &p) in positions.iter().enumerate() {
+                    key |= ((row[p / 64] >> (p % 64)) & 1) << k;
+                }
+                // An all-zero sample says nothing (a near-empty filter): no bucket.
+                (key != 0).then_some(u128::from(key))
+            }
+        }
+    }
+}
+
+/// The blocking kinds of [`super::block::Blocks::build`] for these records and config (the same
+/// choice of columns, the same LSH bit positions).
+fn kinds<'a>(recs: &'a Records, cfg: &BlockingConfig) -> Vec<(String, KeySource<'a>)> {
     let mut out = Vec::new();
     for (name, col) in recs.token_columns() {
         let chosen = if cfg.keys.is_empty() {
@@ -568,7 +609,7 @@ fn kinds(recs: &Records, cfg: &BlockingConfig) -> Vec<(String, Vec<Option<u128>>
             cfg.keys.contains(&name)
         };
         if chosen {
-            out.push((name, (0..recs.len()).map(|i| col.get(i)).collect()));
+            out.push((name, KeySource::Token(col)));
         }
     }
     for (name, keys) in super::slots::slot_keys(recs) {
@@ -577,7 +618,7 @@ fn kinds(recs: &Records, cfg: &BlockingConfig) -> Vec<(String, Vec<Option<u128>>
             for (k, r) in keys {
                 v[r as usize] = Some(u128::from(k));
             }
-            out.push((name, v));
+            out.push((name, KeySource::Dense(v)));
         }
     }
     if cfg.lsh_bands > 0 {
@@ -587,19 +628,7 @@ fn kinds(recs: &Records, cfg: &BlockingConfig) -> Vec<(String, Vec<Option<u128>>
             let positions: Vec<usize> = (0..cfg.lsh_bits)
                 .map(|_| rng.random_range(0..bits))
                 .collect();
-            let v = (0..recs.len())
-                .into_par_iter()
-                .with_min_len(4096)
-                .map(|i| {
-                    let row = recs.record_filter.row(i);
-                    let mut key = 0u64;
-                    for (k, &p) in positions.iter().enumerate() {
-                        key |= ((row[p / 64] >> (p % 64)) & 1) << k;
-                    }
-                    (key != 0).then_some(u128::from(key))
-                })
-                .collect();
-            out.push(("lsh".to_string(), v));
+            out.push(("lsh".to_string(), KeySource::Lsh(positions)));
         }
     }
     out
@@ -628,20 +657,32 @@ pub fn candidates_with(
             (c as usize).min(cfg.max_block_size)
         })
     };
-    for (name, keys) in kinds(recs, cfg) {
-        let wanted: AHashSet<u128> = new_ids.iter().filter_map(|&i| keys[i as usize]).collect();
+    for (name, src) in kinds(recs, cfg) {
+        let wanted: AHashSet<u128> = new_ids
+            .iter()
+            .filter_map(|&i| src.key(recs, i as usize))
+            .collect();
         if wanted.is_empty() {
             continue;
         }
-        let mut blocks: AHashMap<u128, Vec<u32>> = AHashMap::with_capacity(wanted.len());
-        for (i, k) in keys.iter().enumerate() {
-            if let Some(k) = k.filter(|k| wanted.contains(k)) {
-                blocks.entry(k).or_default().push(i as u32);
-            }
+        // Every record sharing a key with a new record, grouped by key (ascending records).
+        let mut hits: Vec<(u128, u32)> = (0..recs.len())
+            .into_par_iter()
+            .with_min_len(4096)
+            .filter_map(|i| {
+                src.key(recs, i)
+                    .filter(|k| wanted.contains(k))
+                    .map(|k| (k, i as u32))
+            })
+            .collect();
+        hits.par_sort_unstable();
+        let mut blocks: Vec<Vec<u32>> = Vec::with_capacity(wanted.len());
+        for run in hits.chunk_by(|x, y| x.0 == y.0) {
+            blocks.push(run.iter().map(|&(_, i)| i).collect());
         }
         let cap = cap_of(&name);
         let mut produced = 0u64;
-        for members in blocks.values() {
+        for members in &blocks {
             if members.len() > cap {
                 continue;
             }
