@@ -201,6 +201,19 @@ fn a_month_linked_incrementally_gives_the_clusters_of_a_full_run() {
         differ, 0,
         "{differ} of {records} records are in clusters that differ from the full run"
     );
+    // The report says what changed since the last run, in counts and per agency.
+    let html = d.path("report.html");
+    d.padan([
+        "report",
+        d.path("inc").to_str().unwrap(),
+        "--out",
+        html.to_str().unwrap(),
+    ])
+    .ok();
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("Since the last run") && page.contains("new people"));
+    assert!(page.contains(p["manifest_blake3"].as_str().unwrap()));
+    assert!(!page.contains("Not an incremental run"));
     // With --refit the incremental run is the full run: the same clusters exactly, and the same
     // pairs file byte for byte but for the carried person ids.
     link(
