@@ -273,9 +273,10 @@ pub fn classify(recs: &Records, previous: &Previous) -> Result<Classified> {
                 Some(&j) => {
                     let old = prev[j as usize].record_hash.as_deref();
                     if file_unchanged[i] {
-                        if let Some(h) = old {
-                            return (State::Unchanged, j, h.to_string());
-                        }
+                        // The same file as before: the same record (its hash computed only when
+                        // the previous match set predates record_hash).
+                        let h = old.map_or_else(|| record_hash(recs, i), str::to_string);
+                        return (State::Unchanged, j, h);
                     }
                     let h = record_hash(recs, i);
                     let state = if old == Some(h.as_str()) {
@@ -711,9 +712,9 @@ pub fn candidates_with(
 /// A new person id for a cluster whose smallest member is (agency, record id), that is none of
 /// `taken`: the content rule ([`person_id`]), or, when a previous person had it, the same hash
 /// with a counter (1, 2, …) until it is free.
-fn fresh_id(agency: &str, record_id: &str, taken: &AHashSet<String>) -> String {
+fn fresh_id(agency: &str, record_id: &str, taken: &AHashSet<&str>) -> String {
     let id = person_id(agency, record_id);
-    if !taken.contains(&id) {
+    if !taken.contains(id.as_str()) {
         return id;
     }
     for n in 1u64.. {
@@ -725,7 +726,7 @@ fn fresh_id(agency: &str, record_id: &str, taken: &AHashSet<String>) -> String {
         h.update(&n.to_le_bytes());
         let d = h.finalize();
         let id = format!("p-{}", &hex16(d.as_bytes())[..16]);
-        if !taken.contains(&id) {
+        if !taken.contains(id.as_str()) {
             return id;
         }
     }
@@ -839,7 +840,7 @@ pub fn carry_person_ids(
         }
     }
     drop(order);
-    let taken: AHashSet<String> = prev_ids.iter().map(|s| s.to_string()).collect();
+    let taken: AHashSet<&str> = prev_ids.iter().copied().collect();
     let mut persons = vec![String::new(); n_clusters];
     let mut rows = Vec::with_capacity(n_clusters);
     for cl in 0..n_clusters {
@@ -922,11 +923,11 @@ mod tests {
         let mut taken = AHashSet::new();
         let plain = fresh_id("kemlu", "k-1", &taken);
         assert_eq!(plain, person_id("kemlu", "k-1"));
-        taken.insert(plain.clone());
+        taken.insert(plain.as_str());
         let next = fresh_id("kemlu", "k-1", &taken);
         assert_ne!(next, plain);
         assert!(next.len() == 18 && next.starts_with("p-"));
-        taken.insert(next.clone());
+        taken.insert(next.as_str());
         let third = fresh_id("kemlu", "k-1", &taken);
         assert!(third != next && third != plain);
     }
