@@ -20,7 +20,8 @@ use crate::error::{Error, Location, Result};
 use crate::io::lookup::{Lookup, LookupEntry};
 use crate::io::manifest::Manifest;
 use crate::io::matchset::{
-    scan_clusters, scan_pairs, Decision, CLUSTERS_FILE, MANIFEST_FILE, PAIRS_FILE,
+    read_changes, read_cluster_persons, scan_clusters, scan_pairs, Decision, CHANGES_FILE,
+    CLUSTERS_FILE, MANIFEST_FILE, PAIRS_FILE,
 };
 use crate::io::{writer_properties, AtomicFile};
 
@@ -314,8 +315,44 @@ pub fn reveal(dir: &Path, agency: &str, lookup_path: &Path, out: &Path) -> Resul
         }
     }
     summary.rows = rows.len() as u64;
-    write(out, &rows, agency, &manifest, &summary)?;
+    let persons = Persons::read(dir)?;
+    write(out, &rows, agency, &manifest, &summary, &persons)?;
     Ok(summary)
+}
+
+/// Each cluster's `person_id` and, after an incremental run, each person's change since the
+/// previous run (`changes.parquet`).
+#[derive(Debug, Default)]
+struct Persons {
+    /// cluster id → person id (empty for a match set without person ids).
+    of_cluster: BTreeMap<i64, String>,
+    /// person id → change (empty without changes.parquet).
+    change: AHashMap<String, &'static str>,
+}
+
+impl Persons {
+    fn read(dir: &Path) -> Result<Persons> {
+        let of_cluster = read_cluster_persons(&dir.join(CLUSTERS_FILE))?.unwrap_or_default();
+        let path = dir.join(CHANGES_FILE);
+        let mut change = AHashMap::new();
+        if path.exists() {
+            for r in read_changes(&path)? {
+                if let Some(p) = r.person_id {
+                    change.insert(p, r.change.as_str());
+                }
+            }
+        }
+        Ok(Persons { of_cluster, change })
+    }
+
+    fn person(&self, cluster: i64) -> Option<&str> {
+        self.of_cluster.get(&cluster).map(String::as_str)
+    }
+
+    fn change(&self, cluster: i64) -> Option<&'static str> {
+        self.person(cluster)
+            .and_then(|p| self.change.get(p).copied())
+    }
 }
 
 fn write(
@@ -324,6 +361,7 @@ fn write(
     agency: &str,
     manifest: &Manifest,
     summary: &RevealSummary,
+    persons: &Persons,
 ) -> Result<()> {
     let utf8 = |name: &str, nullable| Field::new(name, DataType::Utf8, nullable);
     let schema = Arc::new(ArrowSchema::new(vec![
@@ -337,6 +375,8 @@ fn write(
         Field::new("match_weight", DataType::Float64, true),
         Field::new("match_probability", DataType::Float64, true),
         utf8("decision", true),
+        utf8("person_id", true),
+        utf8("change", true),
     ]));
     let columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from_iter_values(
@@ -368,6 +408,12 @@ fn write(
         )),
         Arc::new(StringArray::from_iter(
             rows.iter().map(|r| r.pair.map(|p| p.2)),
+        )),
+        Arc::new(StringArray::from_iter(
+            rows.iter().map(|r| persons.person(r.cluster_id)),
+        )),
+        Arc::new(StringArray::from_iter(
+            rows.iter().map(|r| persons.change(r.cluster_id)),
         )),
     ];
     let batch = RecordBatch::try_new(schema.clone(), columns)

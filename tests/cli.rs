@@ -18,6 +18,7 @@
 //! | `python` | the encoded file in pyarrow, polars and DuckDB (tests/python/check_encoded.py) |
 //! | `reveal` | `padan encode --decoys` and `padan reveal`: decoys deterministic and hidden, reveal resolves own ids, drops decoys, refuses wrong agency / lookup |
 //! | `review` | the clerical review loop on `padan synth` data: `review export`, verdicts from the truth, `link --decisions` (honoured, F1 not lower, a non-match splits a chain), `evaluate --decisions` (each band within its interval), `reveal` of a review file, no identity in review outputs |
+//! | `incremental` | `padan link --previous`: a month linked incrementally against a full run, person ids carried, merges, splits and dropped records in changes.parquet, refusals |
 //! | `order` | `padan link` over the linkage unit's runs: byte-identical results in any input order and thread count, content-derived person ids |
 //! | `sentinel` | every command fed malformed inputs whose every cell is a sentinel: no sentinel in any output |
 //! | `regression` | one test per bug found |
@@ -35,6 +36,7 @@ mod cli {
     mod encode;
     mod formats;
     mod help;
+    mod incremental;
     mod kat;
     mod keygen;
     mod link;

@@ -53,6 +53,15 @@ pub struct LinkArgs {
     /// Write into an --out directory that already holds files, replacing link's own files there.
     #[arg(long)]
     pub force: bool,
+    /// The previous match set: link incrementally against it (give all current encoded files,
+    /// unchanged ones too). Compares only pairs with an added or changed record, reuses its
+    /// model, carries its person_ids forward and writes DIR/changes.parquet.
+    #[arg(long, value_name = "DIR", conflicts_with = "blocking_only")]
+    pub previous: Option<PathBuf>,
+    /// With --previous: compare every pair and fit the model again (a full run that still
+    /// carries person_ids forward and writes changes.parquet).
+    #[arg(long, requires = "previous")]
+    pub refit: bool,
 }
 
 const EXAMPLES: &str = "
@@ -60,7 +69,8 @@ const EXAMPLES: &str = "
   padan link --config link.toml --out matches *.padan.parquet
   padan link --blocking-only *.padan.parquet
   padan link --print-default-config > link.toml
-  padan link --decisions review/review.csv --out matches-reviewed *.padan.parquet";
+  padan link --decisions review/review.csv --out matches-reviewed *.padan.parquet
+  padan link --previous matches-2026-11 --out matches-2026-12 *.padan.parquet";
 
 /// Runs `padan link`.
 pub fn run(args: LinkArgs) -> Result<()> {
@@ -102,9 +112,21 @@ pub fn run(args: LinkArgs) -> Result<()> {
     };
     let decisions = crate::review::Decisions::read(&args.decisions)?;
     let bar = Progress::spinner(args.quiet || args.json, "linking");
-    let manifest = super::with_threads(args.threads, || {
-        job.run_with_decisions(&|s| bar.message(s), &decisions)
-    })?;
+    let manifest = match &args.previous {
+        Some(previous) => {
+            let job = crate::link::incremental::IncrementalJob {
+                job,
+                previous: previous.clone(),
+                refit: args.refit,
+            };
+            super::with_threads(args.threads, || {
+                job.run_with_decisions(&|s| bar.message(s), &decisions)
+            })?
+        }
+        None => super::with_threads(args.threads, || {
+            job.run_with_decisions(&|s| bar.message(s), &decisions)
+        })?,
+    };
     bar.finish();
     for w in &manifest.warnings {
         eprintln!("warning: {w}");
@@ -129,6 +151,7 @@ pub fn run(args: LinkArgs) -> Result<()> {
             "outputs",
             "warnings",
             "decisions",
+            "previous",
         ] {
             v[k] = m[k].clone();
         }
@@ -198,6 +221,29 @@ pub fn run(args: LinkArgs) -> Result<()> {
         "  time         {:.2} s (read {:.2}, block {:.2}, compare {:.2}, fit {:.2}, score {:.2}, resolve {:.2}, write {:.2}); {} threads, {}",
         t.total, t.read, t.block, t.compare, t.fit, t.score, t.resolve, t.write, manifest.threads, manifest.isa
     );
+    if let Some(p) = &manifest.previous {
+        println!(
+            "  previous     model {}; records {} unchanged, {} added, {} changed, {} dropped; pairs {} compared, {} carried",
+            p.model,
+            p.records_unchanged,
+            p.records_added,
+            p.records_changed,
+            p.records_dropped,
+            p.pairs_compared,
+            p.pairs_carried
+        );
+        let n = |k: &str| p.persons_by_change.get(k).copied().unwrap_or(0);
+        println!(
+            "  persons      {} new, {} unchanged, {} grown, {} shrunk, {} merged, {} split, {} removed (changes.parquet)",
+            n("new"),
+            n("unchanged"),
+            n("grown"),
+            n("shrunk"),
+            n("merged"),
+            n("split"),
+            n("removed")
+        );
+    }
     println!("  output       {}", out.display());
     Ok(())
 }

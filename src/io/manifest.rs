@@ -291,6 +291,42 @@ pub struct Manifest {
     /// What `padan link --decisions` did with reviewers' verdicts (absent without decisions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decisions: Option<crate::review::decisions::DecisionsInfo>,
+    /// The match set this run continued (`padan link --previous`): the audit chain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<PreviousRun>,
+}
+
+/// The previous match set of an incremental run (`padan link --previous`), and what this run
+/// took from it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PreviousRun {
+    /// blake3 (hex) of the previous `manifest.json`: it names the previous run's inputs, model
+    /// and outputs, and through its own `previous` the whole chain.
+    pub manifest_blake3: String,
+    /// blake3 (hex) of the previous `clusters.parquet` (the person ids carried forward).
+    pub clusters_blake3: String,
+    /// blake3 (hex) of the previous `pairs.parquet` (the pairs carried forward).
+    pub pairs_blake3: String,
+    /// `reused` (the previous model scored the new pairs) or `refit` (`--refit`: every pair
+    /// compared again and the model fitted again).
+    pub model: String,
+    /// Agencies whose input file is byte-identical to one the previous run read.
+    pub unchanged_inputs: Vec<String>,
+    /// Records also in the previous run with the same encoded content.
+    pub records_unchanged: u64,
+    /// Records not in the previous run.
+    pub records_added: u64,
+    /// Records of the previous run whose encoded content changed.
+    pub records_changed: u64,
+    /// Records of the previous run in no input now.
+    pub records_dropped: u64,
+    /// Pairs compared in this run (with `reused`: only pairs with an added or changed record).
+    pub pairs_compared: u64,
+    /// Scored pairs of unchanged records taken from the previous `pairs.parquet`.
+    pub pairs_carried: u64,
+    /// Persons by change (`changes.parquet`).
+    pub persons_by_change: BTreeMap<String, u64>,
 }
 
 impl Manifest {

@@ -14,6 +14,8 @@
 //! - [`pipeline`]: one whole run ([`pipeline::LinkJob`]) as named stage functions.
 //! - [`record_level`]: record-level mode, for inputs with only a record-level filter (imported
 //!   CLKs): its own block, compare and score stages, then the pipeline's resolve and write.
+//! - [`incremental`]: `padan link --previous`: link against a previous match set, comparing only
+//!   pairs with an added or changed record, carrying `person_id`s forward, writing `changes.parquet`.
 //! - [`decided`]: what the scoring stage of either mode hands to resolve and write.
 //! - [`config`]: the `link.toml` configuration.
 //! - [`bench`](mod@bench): the `padan bench dice` benchmark.
@@ -26,6 +28,7 @@ pub mod compare;
 pub mod config;
 pub mod decided;
 pub mod dice;
+pub mod incremental;
 pub mod pipeline;
 pub mod record_level;
 pub mod records;

@@ -131,6 +131,7 @@ impl LinkJob {
             (&clustering.cluster_of, decisions),
             &mut manifest,
             [t, t_total],
+            super::incremental::Carried::default(),
         )?;
         RunLog::write(&self.out_dir, &manifest)?;
         Ok(manifest)
@@ -138,7 +139,7 @@ impl LinkJob {
 }
 
 /// Stage read: loads and checks the inputs.
-fn read(inputs: &[PathBuf], cfg: &LinkConfig) -> Result<Records> {
+pub(super) fn read(inputs: &[PathBuf], cfg: &LinkConfig) -> Result<Records> {
     let recs = Records::load(inputs)?;
     if recs.is_empty() {
         return Err(Error::input_file(&inputs[0], "the inputs hold no records"));
@@ -158,7 +159,7 @@ fn read(inputs: &[PathBuf], cfg: &LinkConfig) -> Result<Records> {
 }
 
 /// Field-level mode: block → compare → fit → score.
-fn decide<'a>(
+pub(super) fn decide<'a>(
     recs: &'a Records,
     cfg: &LinkConfig,
     stage: &(dyn Fn(&str) + Sync),
@@ -414,7 +415,7 @@ fn score(
 }
 
 /// Stage resolve: clusters from the match edges, strongest first, within the verdicts.
-fn resolve(
+pub(super) fn resolve(
     recs: &Records,
     d: &Decided<'_>,
     constraints: &scoring::Constraints,
@@ -437,7 +438,7 @@ impl RecordIndex for RecordsById<'_> {
 }
 
 /// The verdicts as clustering constraints (none without decisions).
-fn verdicts(
+pub(super) fn verdicts(
     recs: &Records,
     d: &Decided<'_>,
     decisions: &Decisions,
@@ -498,14 +499,17 @@ fn pair_verdicts(
 }
 
 /// Stage write: the match set ([`MatchSetWriter`]); the manifest gets the write and total
-/// timings (from `[write start, run start]`) before it is written.
-fn write(
+/// timings (from `[write start, run start]`) before it is written. `carried`: what an
+/// incremental run carries forward (person ids, changes); each record's `record_hash` is
+/// computed when it does not bring them.
+pub(super) fn write(
     dir: &Path,
     recs: &Records,
     d: &Decided<'_>,
     (cluster_of, decisions): (&[u32], &Decisions),
     manifest: &mut Manifest,
     [t_write, t_total]: [Instant; 2],
+    carried: super::incremental::Carried,
 ) -> Result<()> {
     let ids = RecordIds {
         agencies: &recs.agencies,
@@ -513,6 +517,17 @@ fn write(
         ids: &recs.ids,
     };
     let mut w = MatchSetWriter::try_new(dir, manifest, ids)?;
+    w.set_record_hashes(
+        carried
+            .record_hashes
+            .unwrap_or_else(|| super::incremental::record_hashes(recs)),
+    );
+    if let Some(p) = carried.person_ids {
+        w.set_person_ids(p);
+    }
+    if let Some(rows) = &carried.changes {
+        w.write_changes(rows)?;
+    }
     let ab: Vec<(u32, u32)> = d.scored.pairs.iter().map(|&p| unpack(p)).collect();
     let names: Vec<String> = recs.schema.fields.iter().map(|f| f.name.clone()).collect();
     let labels: Vec<Vec<String>> = (0..names.len())
@@ -555,7 +570,7 @@ fn write(
 }
 
 /// The manifest's description of every input, in canonical order.
-fn manifest_inputs(recs: &Records) -> Result<Vec<InputInfo>> {
+pub(super) fn manifest_inputs(recs: &Records) -> Result<Vec<InputInfo>> {
     recs.inputs
         .iter()
         .map(|i| {
@@ -578,7 +593,7 @@ fn manifest_inputs(recs: &Records) -> Result<Vec<InputInfo>> {
 }
 
 /// The match weight at which a pair reaches probability `p` under the model's prior.
-fn weight_for_probability(model: &Model, p: f64) -> f64 {
+pub(super) fn weight_for_probability(model: &Model, p: f64) -> f64 {
     scoring::weight_for_probability(p, model.prior_weight())
 }
 
@@ -614,7 +629,7 @@ pub fn random_pairs(recs: &Records, n: usize, seed: u64, within: bool) -> Vec<Pa
     out
 }
 
-fn counts(
+pub(super) fn counts(
     recs: &Records,
     stats: &BlockingStats,
     scored: &ScoredPairs,
@@ -702,7 +717,7 @@ fn manifest_model(
 }
 
 /// The link config as recorded in the manifest.
-fn config_json(cfg: &LinkConfig) -> Result<serde_json::Value> {
+pub(super) fn config_json(cfg: &LinkConfig) -> Result<serde_json::Value> {
     serde_json::to_value(cfg).map_err(|e| Error::Internal(format!("link config as JSON: {e}")))
 }
 

@@ -11,6 +11,7 @@
 //! probability and decision per pair, the few pairs shown as waterfalls (their per-field columns
 //! read in a second pass), and per-cluster agency counts.
 
+pub mod changes;
 pub mod fmt;
 pub mod html;
 pub mod svg;
@@ -135,6 +136,8 @@ pub struct ReportData {
     pub truth: Option<TruthStats>,
     /// Quality measured from reviewers' verdicts, with `--decisions`.
     pub measured: Option<crate::review::measure::Measurement>,
+    /// What changed since the previous run (`changes.parquet`, from `padan link --previous`).
+    pub changes: Option<changes::ChangeStats>,
 }
 
 /// Loads a match set (and optional truth CSV `agency,record_id,person_id`) for the report.
@@ -242,6 +245,7 @@ pub fn load_with_lookups(
         }
         data.candidates = Some(cands);
     }
+    data.changes = changes::load(dir)?;
     data.manifest = manifest;
     Ok(data)
 }

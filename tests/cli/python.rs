@@ -125,7 +125,22 @@ fn match_sets_open_in_pandas_polars_and_duckdb_with_the_documented_types() {
         d.encode_synth(a, &out, extra).ok();
         args.push(d.path(&out).display().to_string());
     }
+    // The match set continues a previous one (linked with a strict match threshold), so it has
+    // changes.parquet, with merges, for the check too.
+    let strict = d.write(
+        "strict.toml",
+        "[thresholds]\nmatch_probability = 0.999999\n",
+    );
+    let mut prev = args.clone();
+    prev[2] = d.path("prev").display().to_string();
+    prev.extend(["--config".to_string(), strict.display().to_string()]);
+    d.padan(&prev).ok();
+    args.extend([
+        "--previous".to_string(),
+        d.path("prev").display().to_string(),
+    ]);
     d.padan(&args).ok();
+    assert!(d.path("ms").join("changes.parquet").exists());
     d.padan([
         "reveal",
         d.path("ms").to_str().unwrap(),

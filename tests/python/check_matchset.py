@@ -114,8 +114,59 @@ def main():
         check(attrs.get("padan.schema_fingerprint") == manifest["schema_fingerprint"],
               f"pandas: attrs padan.schema_fingerprint of {fmt}")
     print(f"check_matchset: ok ({len(p)} pairs, {len(c)} records)")
+    changes = os.path.join(d, "changes.parquet")
+    if os.path.exists(changes):
+        check_changes(changes, c, manifest, pd, pl, duckdb, clusters)
     if len(sys.argv) == 5:
         check_revealed(sys.argv[2], sys.argv[3], sys.argv[4], pd, pl, duckdb)
+
+
+CHANGES = {"new", "unchanged", "grown", "shrunk", "merged", "split", "removed"}
+
+
+def check_changes(path, c, manifest, pd, pl, duckdb, clusters):
+    """changes.parquet (padan link --previous): one row per person now, plus removed persons."""
+    ch = pd.read_parquet(path)
+    for col in ["person_id", "change", "previous_person_id"]:
+        check(ch[col].dtype == object or str(ch[col].dtype) in ("str", "string"),
+              f"pandas: changes {col} is {ch[col].dtype}, expected strings")
+    for col in ["records", "records_added", "records_changed", "records_dropped", "previous_records"]:
+        check(str(ch[col].dtype) == "int64", f"pandas: changes {col} is {ch[col].dtype}")
+    check(set(ch["change"]) <= CHANGES, f"pandas: unexpected change values {set(ch['change'])}")
+    check((ch["person_id"].isna() == (ch["change"] == "removed")).all(),
+          "pandas: person_id must be null exactly on removed rows")
+    now = ch[ch["change"] != "removed"]
+    check(set(now["person_id"]) == set(c["person_id"]),
+          "pandas: changes.parquet and clusters.parquet name different persons")
+    check(int(now["records"].sum()) == len(c), "pandas: changes records != clusters rows")
+    merged = ch[ch["change"] == "merged"]
+    check(all(len(x) >= 2 for x in merged["previous_person_ids"]),
+          "pandas: a merge with fewer than two previous persons")
+    by = manifest["previous"]["persons_by_change"]
+    check(ch["change"].value_counts().to_dict() == by,
+          "pandas: change counts differ from manifest.previous.persons_by_change")
+    pc = pl.read_parquet(path)
+    check(pc.schema["previous_person_ids"] == pl.List(pl.Utf8)
+          or pc.schema["previous_person_ids"] == pl.List(pl.String),
+          f"polars: previous_person_ids is {pc.schema['previous_person_ids']}")
+    check(pc.schema["records"] == pl.Int64, "polars: records not Int64")
+    check(pc.height == len(ch), "polars: changes rows differ")
+    con = duckdb.connect()
+    t = con.execute(
+        f"select typeof(previous_person_ids) from read_parquet('{path}') limit 1").fetchone()[0]
+    check(t == "VARCHAR[]", f"duckdb: previous_person_ids is {t}, expected VARCHAR[]")
+    # New people per agency: the join an analyst writes.
+    bad = con.execute(
+        f"""select count(*) from read_parquet('{path}') ch
+            left join read_parquet('{clusters}') c using (person_id)
+            where ch.change <> 'removed' and c.person_id is null""").fetchone()[0]
+    check(bad == 0, f"duckdb: {bad} persons of changes.parquet not in clusters.parquet")
+    kv = dict(
+        (k.decode() if isinstance(k, bytes) else k, v.decode() if isinstance(v, bytes) else v)
+        for k, v in con.execute(f"select key, value from parquet_kv_metadata('{path}')").fetchall()
+    )
+    check(kv.get("padan.format") == "changes", f"duckdb: changes padan.format: {sorted(kv)}")
+    print(f"check_matchset: changes ok ({len(ch)} rows: {by})")
 
 
 def check_revealed(path, extract, id_column, pd, pl, duckdb):
@@ -129,6 +180,10 @@ def check_revealed(path, extract, id_column, pd, pl, duckdb):
     for col in ["match_weight", "match_probability"]:
         check(str(r[col].dtype) == "float64", f"pandas: revealed {col} is {r[col].dtype}")
     check(r["own_record_id"].notna().all(), "pandas: a null own_record_id")
+    for col in ["person_id", "change"]:
+        check(r[col].dtype == object or str(r[col].dtype) in ("str", "string"),
+              f"pandas: revealed {col} is {r[col].dtype}, expected strings")
+    check(r["person_id"].str.fullmatch(r"p-[0-9a-f]{16}").all(), "pandas: revealed person_id")
     check((r["other_agency"].isna() == r["other_record_id"].isna()).all(),
           "pandas: other_agency and other_record_id null on different rows")
     pr = pl.read_parquet(path)

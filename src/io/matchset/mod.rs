@@ -15,9 +15,11 @@
 //! Arrow batch: no allocation per row, constant memory for tens of millions of candidates) and a
 //! `read_*` convenience that collects owned rows.
 
+mod changes;
 mod read;
 mod write;
 
+pub use changes::*;
 pub use read::*;
 pub use write::*;
 
@@ -27,6 +29,8 @@ pub const CLUSTERS_FILE: &str = "clusters.parquet";
 pub const PAIRS_FILE: &str = "pairs.parquet";
 /// File name of the (optional) compared pairs in a match-set directory.
 pub const CANDIDATES_FILE: &str = "candidates.parquet";
+/// File name of the person changes since the previous run (`padan link --previous`).
+pub const CHANGES_FILE: &str = "changes.parquet";
 /// File name of the manifest in a match-set directory.
 pub const MANIFEST_FILE: &str = "manifest.json";
 

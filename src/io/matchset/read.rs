@@ -17,7 +17,7 @@ use super::*;
 
 /// The column types a reader accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     /// Utf8 (also LargeUtf8, Utf8View and dictionary-encoded strings, as other tools write them).
     Str,
     /// Int64 (also Int32).
@@ -48,7 +48,12 @@ impl Kind {
     }
 }
 
-fn column_error(path: &Path, column: &str, line: Option<u64>, message: impl Into<String>) -> Error {
+pub(super) fn column_error(
+    path: &Path,
+    column: &str,
+    line: Option<u64>,
+    message: impl Into<String>,
+) -> Error {
     Error::input(
         Location {
             file: Some(path.to_path_buf()),
@@ -61,7 +66,7 @@ fn column_error(path: &Path, column: &str, line: Option<u64>, message: impl Into
 
 /// Opens `path`, checks that every `(name, kind)` column is present with an accepted type, and
 /// calls `f` for every batch (projected on those columns) with the 1-based row of its first row.
-fn scan_batches(
+pub(super) fn scan_batches(
     path: &Path,
     what: &str,
     columns: &[(&str, Kind)],
@@ -110,7 +115,7 @@ fn scan_batches(
 }
 
 /// A string column of any accepted physical type.
-enum StrCol<'a> {
+pub(super) enum StrCol<'a> {
     Utf8(&'a arrow_array::StringArray),
     Large(&'a arrow_array::LargeStringArray),
     View(&'a arrow_array::StringViewArray),
@@ -144,7 +149,7 @@ impl<'a> StrCol<'a> {
         }
     }
 
-    fn get(&self, i: usize) -> Option<&'a str> {
+    pub(super) fn get(&self, i: usize) -> Option<&'a str> {
         match self {
             StrCol::Utf8(s) => s.is_valid(i).then(|| s.value(i)),
             StrCol::Large(s) => s.is_valid(i).then(|| s.value(i)),
@@ -165,7 +170,7 @@ impl<'a> StrCol<'a> {
 }
 
 /// A numeric column of any accepted physical type.
-enum NumCol<'a> {
+pub(super) enum NumCol<'a> {
     I64(&'a arrow_array::Int64Array),
     I32(&'a arrow_array::Int32Array),
     F64(&'a arrow_array::Float64Array),
@@ -203,10 +208,10 @@ impl<'a> NumCol<'a> {
 }
 
 /// Column access for one batch, with errors naming the file, the row and the column.
-struct Batch<'a> {
-    path: &'a Path,
-    batch: &'a RecordBatch,
-    first_row: u64,
+pub(super) struct Batch<'a> {
+    pub(super) path: &'a Path,
+    pub(super) batch: &'a RecordBatch,
+    pub(super) first_row: u64,
 }
 
 impl<'a> Batch<'a> {
@@ -217,12 +222,12 @@ impl<'a> Batch<'a> {
         Ok(self.batch.column(i))
     }
 
-    fn strs(&self, name: &str) -> Result<StrCol<'a>> {
+    pub(super) fn strs(&self, name: &str) -> Result<StrCol<'a>> {
         StrCol::new(self.column(name)?)
             .ok_or_else(|| column_error(self.path, name, None, "column is not a string column"))
     }
 
-    fn nums(&self, name: &str) -> Result<NumCol<'a>> {
+    pub(super) fn nums(&self, name: &str) -> Result<NumCol<'a>> {
         NumCol::new(self.column(name)?)
             .ok_or_else(|| column_error(self.path, name, None, "column is not a numeric column"))
     }
@@ -236,15 +241,15 @@ impl<'a> Batch<'a> {
         )
     }
 
-    fn str_at(&self, col: &StrCol<'a>, name: &str, i: usize) -> Result<&'a str> {
+    pub(super) fn str_at(&self, col: &StrCol<'a>, name: &str, i: usize) -> Result<&'a str> {
         col.get(i).ok_or_else(|| self.null(name, i))
     }
 
-    fn i64_at(&self, col: &NumCol<'a>, name: &str, i: usize) -> Result<i64> {
+    pub(super) fn i64_at(&self, col: &NumCol<'a>, name: &str, i: usize) -> Result<i64> {
         col.get_i64(i).ok_or_else(|| self.null(name, i))
     }
 
-    fn f64_at(&self, col: &NumCol<'a>, name: &str, i: usize) -> Result<f64> {
+    pub(super) fn f64_at(&self, col: &NumCol<'a>, name: &str, i: usize) -> Result<f64> {
         col.get_f64(i).ok_or_else(|| self.null(name, i))
     }
 }
@@ -488,4 +493,12 @@ pub fn read_pair_fields(path: &Path, rows: &[u64]) -> Result<PairFields> {
         Ok(())
     })?;
     Ok(out)
+}
+
+/// Whether the Parquet file at `path` has a column `name`.
+pub(super) fn has_column(path: &Path, name: &str) -> Result<bool> {
+    let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| Error::format("reading (not a Parquet file, or truncated)", path, e))?;
+    Ok(builder.schema().index_of(name).is_ok())
 }

@@ -19,7 +19,7 @@ use arrow_array::{
 use arrow_schema::{DataType, Field, Schema as ArrowSchema};
 use parquet::file::metadata::KeyValue;
 
-use super::{CANDIDATES_FILE, CLUSTERS_FILE, MANIFEST_FILE, PAIRS_FILE};
+use super::{CANDIDATES_FILE, CHANGES_FILE, CLUSTERS_FILE, MANIFEST_FILE, PAIRS_FILE};
 use crate::error::{Error, Result};
 use crate::io::manifest::{Manifest, RUN_FILE};
 use crate::io::{writer_properties, AtomicFile};
@@ -127,6 +127,11 @@ pub struct MatchSetWriter<'a> {
     meta: Vec<(String, String)>,
     /// Written files waiting for `close`, by file name.
     written: Vec<(&'static str, AtomicFile)>,
+    /// Each cluster's `person_id` when carried forward from a previous run (else the content
+    /// rule of [`person_ids`]).
+    persons: Option<Vec<String>>,
+    /// Each record's `record_hash` for `clusters.parquet` (none: the column is left out).
+    record_hashes: Option<Vec<String>>,
 }
 
 /// Creates `dir` if needed; refuses a path that is a file.
@@ -188,10 +193,30 @@ impl<'a> MatchSetWriter<'a> {
             records,
             meta,
             written: Vec::new(),
+            persons: None,
+            record_hashes: None,
         })
     }
 
-    fn write_file(
+    /// Uses `persons` (index = cluster id) as the clusters' `person_id`s instead of the content
+    /// rule (`padan link --previous` carries ids forward).
+    pub fn set_person_ids(&mut self, persons: Vec<String>) {
+        self.persons = Some(persons);
+    }
+
+    /// Writes `hashes` (index = record) as the `record_hash` column of `clusters.parquet`.
+    pub fn set_record_hashes(&mut self, hashes: Vec<String>) {
+        self.record_hashes = Some(hashes);
+    }
+
+    fn persons_of(&self, cluster_of: &[u32]) -> Vec<String> {
+        match &self.persons {
+            Some(p) => p.clone(),
+            None => person_ids(self.records, cluster_of),
+        }
+    }
+
+    pub(super) fn write_file(
         &mut self,
         name: &'static str,
         format: &str,
@@ -248,7 +273,7 @@ impl<'a> MatchSetWriter<'a> {
             Field::new("verdict", DataType::Utf8, true),
         ];
         let c = p.cluster_of;
-        let persons = person_ids(r, c);
+        let persons = self.persons_of(c);
         let mut cols: Vec<ArrayRef> = vec![
             strings(ab.iter().map(|&(a, _)| r.agency(a))),
             strings(ab.iter().map(|&(a, _)| r.id(a))),
@@ -338,8 +363,8 @@ impl<'a> MatchSetWriter<'a> {
             size[c as usize] += 1;
             agency_sets[c as usize].insert(r.agency_of[i], ());
         }
-        let persons = person_ids(r, cluster_of);
-        let fields = vec![
+        let persons = self.persons_of(cluster_of);
+        let mut fields = vec![
             Field::new("cluster_id", DataType::Int64, false),
             Field::new("person_id", DataType::Utf8, false),
             Field::new("agency", DataType::Utf8, false),
@@ -347,7 +372,7 @@ impl<'a> MatchSetWriter<'a> {
             Field::new("cluster_size", DataType::Int64, false),
             Field::new("agency_count", DataType::Int64, false),
         ];
-        let cols: Vec<ArrayRef> = vec![
+        let mut cols: Vec<ArrayRef> = vec![
             Arc::new(Int64Array::from_iter_values(
                 order.iter().map(|&i| cluster_of[i as usize] as i64),
             )),
@@ -365,6 +390,10 @@ impl<'a> MatchSetWriter<'a> {
                 agency_sets[cluster_of[i as usize] as usize].len() as i64
             }))),
         ];
+        if let Some(h) = &self.record_hashes {
+            fields.push(Field::new("record_hash", DataType::Utf8, false));
+            cols.push(strings(order.iter().map(|&i| h[i as usize].as_str())));
+        }
         self.write_file(CLUSTERS_FILE, "clusters", fields, cols)
     }
 
@@ -398,6 +427,11 @@ impl<'a> MatchSetWriter<'a> {
             ("clusters".to_string(), output(CLUSTERS_FILE)),
             ("candidates".to_string(), output(CANDIDATES_FILE)),
         ]);
+        if has(CHANGES_FILE) {
+            manifest
+                .outputs
+                .insert("changes".to_string(), output(CHANGES_FILE));
+        }
         let manifest_path = self.dir.join(MANIFEST_FILE);
         let mut staged_manifest = AtomicFile::create(&manifest_path)?;
         std::io::Write::write_all(staged_manifest.file(), manifest.to_json()?.as_bytes())
@@ -410,16 +444,16 @@ impl<'a> MatchSetWriter<'a> {
                 std::fs::remove_file(&old).map_err(|e| Error::io("removing", &old, e))?;
             }
         }
-        if !has(CANDIDATES_FILE) {
-            let stale = self.dir.join(CANDIDATES_FILE);
-            if stale.exists() {
+        for name in [CANDIDATES_FILE, CHANGES_FILE] {
+            let stale = self.dir.join(name);
+            if !has(name) && stale.exists() {
                 std::fs::remove_file(&stale).map_err(|e| Error::io("removing", &stale, e))?;
             }
         }
         let mut written = self.written;
         // pairs, clusters, candidates in that order, whatever order they were written in.
         written.sort_by_key(|(n, _)| {
-            [PAIRS_FILE, CLUSTERS_FILE, CANDIDATES_FILE]
+            [PAIRS_FILE, CLUSTERS_FILE, CANDIDATES_FILE, CHANGES_FILE]
                 .iter()
                 .position(|x| x == n)
         });

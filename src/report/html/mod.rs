@@ -16,20 +16,23 @@ use super::svg::{
 pub use super::sweep::{sweep_rows, SweepRow};
 use super::{Decision, ReportData, ScoreSet};
 
+mod changes;
 mod model;
 mod records;
 mod review;
 mod scores;
 mod summary;
 
+use changes::since;
 use model::model;
 use records::{blocking, clusters, rejects};
 use scores::{sweep, waterfalls, weights};
 use summary::summary;
 
 /// Section ids, in page order, with their headings (the table of contents).
-pub const SECTIONS: [(&str, &str); 9] = [
+pub const SECTIONS: [(&str, &str); 10] = [
     ("summary", "Run summary"),
+    ("since", "Since the last run"),
     ("weights", "Match-weight distribution"),
     ("sweep", "Threshold sweep"),
     ("measured", "Measured quality (clerical review)"),
@@ -75,6 +78,7 @@ pub fn render(d: &ReportData) -> String {
     }
     o.push_str("</ol></nav>\n<p class=\"note\">This report holds counts, scores, field and level names and record ids only — no identifier value, Bloom filter or token. Weights are log<sub>2</sub> Bayes factors (match weight = Σ field weights, prior not included); probabilities use the fitted prior λ.</p>\n");
     summary(&mut o, d);
+    since(&mut o, d);
     weights(&mut o, d);
     sweep(&mut o, d);
     review::measured(&mut o, d);

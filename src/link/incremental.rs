@@ -1,0 +1,962 @@
+//! `padan link --previous DIR`: link the current set of encoded files against a previous match
+//! set, comparing only what changed (docs/file-formats.md §2, "Incremental runs").
+//!
+//! ```text
+//! read inputs + previous match set → classify records (unchanged / added / changed / dropped)
+//!   → block only the added and changed records against all → compare, score with the previous
+//!   model → carry the previous scored pairs of unchanged records → resolve (scoring::clusters)
+//!   → carry person ids forward → write the match set and changes.parquet
+//! ```
+//!
+//! - A record is known by (agency, record id). It is *unchanged* when the previous run held it
+//!   with the same `record_hash` (blake3 of its encoded content; a file whose own hash the previous
+//!   manifest lists is unchanged as a whole), *changed* when the content differs, *added* when the
+//!   previous run did not hold it; a previous record in no input now is *dropped*.
+//! - With `--refit` (or inputs with only record-level filters) every pair is compared and the
+//!   model fitted again, as a full run; person ids and changes are carried all the same.
+
+use ahash::{AHashMap, AHashSet};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::block::{pack, unpack, BlockingStats, PairKey};
+use super::compare::Comparator;
+use super::config::{BlockingConfig, LinkConfig};
+use super::decided::{Decided, ScoredPairs};
+use super::pipeline::{self, LinkJob};
+use super::records::{Records, TokenColumn};
+use crate::error::{Error, Result};
+use crate::io::manifest::{Manifest, PreviousRun, RunLog, ThresholdInfo, Timings};
+use crate::io::matchset::{
+    person_id, read_person_records, scan_pairs, Change, ChangeRow, PersonRecord, CLUSTERS_FILE,
+    MANIFEST_FILE, PAIRS_FILE, PERSON_ID_CONTEXT,
+};
+use crate::review::Decisions;
+use crate::scoring::{self, ClusterOptions};
+
+/// What an incremental run hands to the write stage (a full run: nothing).
+#[derive(Debug, Default)]
+pub struct Carried {
+    /// Each record's `record_hash` (computed by the write stage when `None`).
+    pub record_hashes: Option<Vec<String>>,
+    /// Each cluster's carried `person_id` (the content rule when `None`).
+    pub person_ids: Option<Vec<String>>,
+    /// The rows of `changes.parquet` (not written when `None`).
+    pub changes: Option<Vec<ChangeRow>>,
+}
+
+/// The domain-separation label of [`record_hash`].
+const RECORD_HASH_CONTEXT: &str = "padan 2026-12 record_hash v1";
+
+/// blake3 (key-derivation mode under [`RECORD_HASH_CONTEXT`]) of everything record `i` carries in
+/// its encoded file — each field's filter, exact token and blocking key and the record filter,
+/// with whether each is present — as 32 hex digits (16 bytes). Equal for the same record encoded
+/// twice with the same key and schema; it says nothing about the values without the key.
+pub fn record_hash(recs: &Records, i: usize) -> String {
+    let mut buf = Vec::with_capacity(1024);
+    record_bytes(recs, i, &mut buf);
+    let mut h = blake3::Hasher::new_derive_key(RECORD_HASH_CONTEXT);
+    h.update(&buf);
+    hex16(h.finalize().as_bytes())
+}
+
+/// The bytes [`record_hash`] hashes, appended to `buf` (cleared first).
+fn record_bytes(recs: &Records, i: usize, buf: &mut Vec<u8>) {
+    buf.clear();
+    for m in recs.filters.iter().flatten() {
+        if m.is_missing(i) {
+            buf.push(0);
+        } else {
+            buf.push(1);
+            for w in m.row(i) {
+                buf.extend_from_slice(&w.to_le_bytes());
+            }
+        }
+    }
+    let tokens = recs.tokens.iter().flatten();
+    for t in tokens.chain(recs.block_keys.iter().map(|(_, t)| t)) {
+        match t.get(i) {
+            Some(v) => {
+                buf.push(1);
+                buf.extend_from_slice(&v.to_le_bytes());
+            }
+            None => buf.push(0),
+        }
+    }
+    for w in recs.record_filter.row(i) {
+        buf.extend_from_slice(&w.to_le_bytes());
+    }
+}
+
+fn hex16(b: &[u8]) -> String {
+    let mut s = String::with_capacity(32);
+    for x in &b[..16] {
+        s.push_str(&format!("{x:02x}"));
+    }
+    s
+}
+
+/// [`record_hash`] of every record, in parallel.
+pub fn record_hashes(recs: &Records) -> Vec<String> {
+    (0..recs.len())
+        .into_par_iter()
+        .with_min_len(1024)
+        .map(|i| record_hash(recs, i))
+        .collect()
+}
+
+/// A record's state against the previous run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// In the previous run with the same content.
+    Unchanged,
+    /// In the previous run with another content.
+    Changed,
+    /// Not in the previous run.
+    Added,
+}
+
+/// The previous match set.
+pub struct Previous {
+    /// Its directory.
+    pub dir: PathBuf,
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// What the manifest says of the chain.
+    pub info: PreviousRun,
+}
+
+impl Previous {
+    /// Opens the match set in `dir`: its manifest, and the hashes of the files it is made of.
+    pub fn open(dir: &Path) -> Result<Previous> {
+        let path = dir.join(MANIFEST_FILE);
+        if !path.is_file() {
+            return Err(Error::config(
+                "--previous",
+                format!(
+                    "{} holds no {MANIFEST_FILE}: name the directory of a match set written by padan link",
+                    dir.display()
+                ),
+            ));
+        }
+        let manifest = Manifest::read(&path)?;
+        for f in [CLUSTERS_FILE, PAIRS_FILE] {
+            if !dir.join(f).is_file() {
+                return Err(Error::input_file(
+                    &dir.join(f),
+                    "missing: --previous needs the whole match set",
+                ));
+            }
+        }
+        let info = PreviousRun {
+            manifest_blake3: crate::io::file_blake3(&path)?,
+            clusters_blake3: crate::io::file_blake3(&dir.join(CLUSTERS_FILE))?,
+            pairs_blake3: crate::io::file_blake3(&dir.join(PAIRS_FILE))?,
+            ..PreviousRun::default()
+        };
+        Ok(Previous {
+            dir: dir.to_path_buf(),
+            manifest,
+            info,
+        })
+    }
+
+    /// Refuses a previous match set made with another key, schema or encoding version than the
+    /// inputs (exit 4): its pairs, model and record hashes would not mean the same.
+    pub fn check_compatible(&self, recs: &Records) -> Result<()> {
+        let m = &self.manifest;
+        let now = &recs.inputs[0].meta;
+        let dir = self.dir.display();
+        let differ = |what: &str, a: &str, b: &str| {
+            Err(Error::Incompatible(format!(
+                "the previous match set {dir} was made with another {what} ({a}) than the inputs ({b}): an incremental run needs the same {what}; link the inputs without --previous"
+            )))
+        };
+        if m.key_fingerprint != now.key_fingerprint {
+            return differ("key", &m.key_fingerprint, &now.key_fingerprint);
+        }
+        if m.schema_fingerprint != now.schema_fingerprint {
+            return differ("schema", &m.schema_fingerprint, &now.schema_fingerprint);
+        }
+        if let Some(v) = m.inputs.first().map(|i| i.encoding_version) {
+            if v != now.encoding_version {
+                return differ(
+                    "encoding version",
+                    &v.to_string(),
+                    &now.encoding_version.to_string(),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses to reuse the previous model under a config that compares or blocks otherwise
+    /// (exit 2): only `thresholds` and `output` may differ without `--refit`.
+    pub fn check_config(&self, cfg: &LinkConfig) -> Result<()> {
+        let now = pipeline::config_json(cfg)?;
+        let mut differs = Vec::new();
+        for k in ["blocking", "comparison", "model", "resolution"] {
+            if self.manifest.config.get(k) != now.get(k) {
+                differs.push(k);
+            }
+        }
+        if self.manifest.model.training == super::record_level::RECORD_DICE_TRAINING {
+            differs.push("model (the previous run was record-level)");
+        }
+        if differs.is_empty() {
+            return Ok(());
+        }
+        Err(Error::config(
+            "--previous",
+            format!(
+                "the link config differs from the previous run's in [{}]: its model and pairs cannot be reused; pass --refit to compare every pair and fit again",
+                differs.join(", ")
+            ),
+        ))
+    }
+}
+
+/// The records against the previous run.
+pub struct Classified {
+    /// State of each current record.
+    pub state: Vec<State>,
+    /// Index into the previous records of each current record (`u32::MAX`: added).
+    pub prev_of: Vec<u32>,
+    /// The previous records.
+    pub prev: Vec<PersonRecord>,
+    /// Whether each previous record is in an input now.
+    pub prev_present: Vec<bool>,
+    /// Each current record's `record_hash`.
+    pub hashes: Vec<String>,
+    /// Agencies whose file is byte-identical to a previous input.
+    pub unchanged_inputs: Vec<String>,
+}
+
+/// Index of a previous record: (agency, record id) → position.
+fn prev_index(prev: &[PersonRecord]) -> AHashMap<(&str, &str), u32> {
+    let mut m = AHashMap::with_capacity(prev.len());
+    for (j, r) in prev.iter().enumerate() {
+        m.entry((r.agency.as_str(), r.record_id.as_str()))
+            .or_insert(j as u32);
+    }
+    m
+}
+
+/// Classifies every current record against the previous run's `clusters.parquet`.
+pub fn classify(recs: &Records, previous: &Previous) -> Result<Classified> {
+    let prev = read_person_records(&previous.dir.join(CLUSTERS_FILE))?;
+    let known: AHashSet<&str> = previous
+        .manifest
+        .inputs
+        .iter()
+        .map(|i| i.blake3.as_str())
+        .collect();
+    let index = prev_index(&prev);
+    let mut unchanged_inputs = Vec::new();
+    let mut file_unchanged = vec![false; recs.len()];
+    for input in &recs.inputs {
+        if known.contains(input.blake3.as_str()) {
+            unchanged_inputs.push(input.meta.agency.clone());
+            file_unchanged[input.offset..input.offset + input.rows].fill(true);
+        }
+    }
+    let out: Vec<(State, u32, String)> = (0..recs.len())
+        .into_par_iter()
+        .with_min_len(1024)
+        .map(|i| {
+            let agency = recs.agencies[recs.agency_of[i] as usize].as_str();
+            match index.get(&(agency, recs.ids[i].as_str())) {
+                None => (State::Added, u32::MAX, record_hash(recs, i)),
+                Some(&j) => {
+                    let old = prev[j as usize].record_hash.as_deref();
+                    if file_unchanged[i] {
+                        // The same file as before: the same record (its hash computed only when
+                        // the previous match set predates record_hash).
+                        let h = old.map_or_else(|| record_hash(recs, i), str::to_string);
+                        return (State::Unchanged, j, h);
+                    }
+                    let h = record_hash(recs, i);
+                    let state = if old == Some(h.as_str()) {
+                        State::Unchanged
+                    } else {
+                        State::Changed
+                    };
+                    (state, j, h)
+                }
+            }
+        })
+        .collect();
+    let mut prev_present = vec![false; prev.len()];
+    let mut state = Vec::with_capacity(out.len());
+    let mut prev_of = Vec::with_capacity(out.len());
+    let mut hashes = Vec::with_capacity(out.len());
+    for (s, j, h) in out {
+        if j != u32::MAX {
+            prev_present[j as usize] = true;
+        }
+        state.push(s);
+        prev_of.push(j);
+        hashes.push(h);
+    }
+    Ok(Classified {
+        state,
+        prev_of,
+        prev,
+        prev_present,
+        hashes,
+        unchanged_inputs,
+    })
+}
+
+/// One incremental link run: a [`LinkJob`] and the previous match set.
+pub struct IncrementalJob {
+    /// The link run (all current inputs, unchanged ones too).
+    pub job: LinkJob,
+    /// The previous match set's directory.
+    pub previous: PathBuf,
+    /// Compare every pair and fit the model again instead of reusing the previous one.
+    pub refit: bool,
+}
+
+impl IncrementalJob {
+    /// Runs the job; `stage(label)` is called when a stage starts.
+    pub fn run(&self, stage: &(dyn Fn(&str) + Sync)) -> Result<Manifest> {
+        self.run_with_decisions(stage, &Decisions::default())
+    }
+
+    /// [`Self::run`] with reviewers' verdicts (`padan link --previous DIR --decisions FILE`), as
+    /// [`LinkJob::run_with_decisions`] applies them.
+    pub fn run_with_decisions(
+        &self,
+        stage: &(dyn Fn(&str) + Sync),
+        decisions: &Decisions,
+    ) -> Result<Manifest> {
+        let t_total = Instant::now();
+        let cfg = &self.job.config;
+        cfg.validate("link config")?;
+        if cfg.output.candidates && !self.refit {
+            return Err(Error::config(
+                "--write-candidates",
+                "an incremental run compares only the pairs with an added or changed record, so it has no full candidates.parquet; add --refit to compare every pair",
+            ));
+        }
+        let mut timings = Timings::default();
+
+        stage("reading");
+        let t = Instant::now();
+        let previous = Previous::open(&self.previous)?;
+        let recs = pipeline::read(&self.job.inputs, cfg)?;
+        previous.check_compatible(&recs)?;
+        let mut slot_warnings = Vec::new();
+        let slot_cfg = super::slots::adjust_config(&recs.schema, cfg, &mut slot_warnings);
+        let cfg = slot_cfg.as_ref().unwrap_or(cfg);
+        let reuse = !self.refit && recs.has_field_data();
+        if reuse {
+            previous.check_config(cfg)?;
+        }
+        let classified = classify(&recs, &previous)?;
+        timings.read = t.elapsed().as_secs_f64();
+
+        let (mut decided, compared, carried) = if reuse {
+            decide_reusing(&recs, cfg, &previous, &classified, stage, &mut timings)?
+        } else {
+            let d = if recs.has_field_data() {
+                pipeline::decide(&recs, cfg, stage, &mut timings)?
+            } else {
+                super::record_level::decide(&recs, cfg, stage, &mut timings)?
+            };
+            let n = d.stats.candidates;
+            (d, n, 0)
+        };
+        decided.warnings.splice(0..0, slot_warnings);
+
+        stage("clustering");
+        let t = Instant::now();
+        let (constraints, mut decisions_info) = pipeline::verdicts(&recs, &decided, decisions);
+        let clustering = pipeline::resolve(&recs, &decided, &constraints);
+        if let Some(info) = decisions_info.as_mut() {
+            info.refused_by_cannot_link = clustering.refused_by_cannot_link;
+            info.conflicts = clustering.conflicts;
+            decided
+                .warnings
+                .extend(crate::review::decisions::warnings(info));
+        }
+        let (persons, changes) = carry_person_ids(&recs, &clustering.cluster_of, &classified);
+        timings.resolve = t.elapsed().as_secs_f64();
+
+        stage("writing");
+        let t = Instant::now();
+        let counts = pipeline::counts(&recs, &decided.stats, &decided.scored, &clustering);
+        let st = &classified.state;
+        let mut info = previous.info.clone();
+        info.model = if reuse { "reused" } else { "refit" }.into();
+        info.unchanged_inputs = classified.unchanged_inputs.clone();
+        info.records_unchanged = st.iter().filter(|&&s| s == State::Unchanged).count() as u64;
+        info.records_changed = st.iter().filter(|&&s| s == State::Changed).count() as u64;
+        info.records_added = st.iter().filter(|&&s| s == State::Added).count() as u64;
+        info.records_dropped = classified.prev_present.iter().filter(|&&p| !p).count() as u64;
+        info.pairs_compared = compared;
+        info.pairs_carried = carried;
+        for r in &changes {
+            *info
+                .persons_by_change
+                .entry(r.change.as_str().to_string())
+                .or_insert(0) += 1;
+        }
+        let mut manifest = Manifest {
+            inputs: pipeline::manifest_inputs(&recs)?,
+            schema_fingerprint: recs.schema.fingerprint(),
+            key_fingerprint: recs.inputs[0].meta.key_fingerprint.clone(),
+            config: pipeline::config_json(cfg)?,
+            model: decided.model.clone(),
+            thresholds: decided.thresholds.clone(),
+            counts,
+            timings,
+            threads: rayon::current_num_threads(),
+            isa: decided.isa.clone(),
+            warnings: decided.warnings.clone(),
+            previous: Some(info),
+            decisions: decisions_info,
+            ..Manifest::new()
+        };
+        drop(previous);
+        let Classified { hashes, .. } = classified;
+        pipeline::write(
+            &self.job.out_dir,
+            &recs,
+            &decided,
+            (&clustering.cluster_of, decisions),
+            &mut manifest,
+            [t, t_total],
+            Carried {
+                record_hashes: Some(hashes),
+                person_ids: Some(persons),
+                changes: Some(changes),
+            },
+        )?;
+        RunLog::write(&self.job.out_dir, &manifest)?;
+        Ok(manifest)
+    }
+}
+
+/// Block, compare and score with the previous model: only pairs with an added or changed record
+/// are compared; the previous run's scored pairs of two unchanged records are carried. Returns
+/// the decisions, the pairs compared and the pairs carried.
+fn decide_reusing<'a>(
+    recs: &'a Records,
+    cfg: &LinkConfig,
+    previous: &Previous,
+    c: &Classified,
+    stage: &(dyn Fn(&str) + Sync),
+    timings: &mut Timings,
+) -> Result<(Decided<'a>, u64, u64)> {
+    let model = &previous.manifest.model;
+    let comparator = Comparator::new(recs, cfg);
+    let n_levels = comparator.n_levels();
+    let mut weights = Vec::with_capacity(n_levels.len());
+    for (f, spec) in recs.schema.fields.iter().enumerate() {
+        let fi = model.fields.get(f).filter(|fi| fi.name == spec.name);
+        let Some(fi) = fi.filter(|fi| fi.levels.len() == n_levels[f] as usize) else {
+            return Err(Error::config(
+                "--previous",
+                format!(
+                    "the previous model has no levels for field '{}' as this config compares it; pass --refit",
+                    spec.name
+                ),
+            ));
+        };
+        let mut w = vec![0.0];
+        w.extend(fi.levels.iter().map(|l| l.weight));
+        weights.push(w);
+    }
+    let prior = model.prior();
+    let lambda = model.lambda;
+    let th = ThresholdInfo {
+        match_probability: cfg.thresholds.match_probability,
+        review_probability: cfg.thresholds.review_probability,
+        match_weight: scoring::weight_for_probability(cfg.thresholds.match_probability, prior),
+        review_weight: scoring::weight_for_probability(cfg.thresholds.review_probability, prior),
+    };
+
+    stage("blocking");
+    let t = Instant::now();
+    let is_new: Vec<bool> = c.state.iter().map(|&s| s != State::Unchanged).collect();
+    let caps = &previous.manifest.counts.blocking.effective_max_block_size;
+    let (pairs, by_kind) = candidates_with(recs, &cfg.blocking, &is_new, caps);
+    timings.block = t.elapsed().as_secs_f64();
+
+    stage("comparing");
+    let t = Instant::now();
+    let nf = comparator.n_fields();
+    let mut keep: Vec<(f64, PairKey)> = pairs
+        .par_chunks(4096)
+        .flat_map_iter(|chunk| {
+            let mut lv = vec![0u8; nf];
+            let mut out = Vec::new();
+            for &p in chunk {
+                let (a, b) = unpack(p);
+                comparator.levels(a as usize, b as usize, &mut lv);
+                let w: f64 = lv
+                    .iter()
+                    .enumerate()
+                    .map(|(f, &l)| weights[f][l as usize])
+                    .sum();
+                if w >= th.review_weight {
+                    out.push((w, p));
+                }
+            }
+            out
+        })
+        .collect();
+    timings.compare = t.elapsed().as_secs_f64();
+
+    stage("scoring");
+    let t = Instant::now();
+    // The previous scored pairs of two unchanged records: same model, same score.
+    let index = prev_index(&c.prev);
+    let mut cur_of_prev = vec![u32::MAX; c.prev.len()];
+    for (i, &j) in c.prev_of.iter().enumerate() {
+        if j != u32::MAX && c.state[i] == State::Unchanged {
+            cur_of_prev[j as usize] = i as u32;
+        }
+    }
+    let mut carried = 0u64;
+    scan_pairs(&previous.dir.join(PAIRS_FILE), |r| {
+        let cur = |agency: &str, id: &str| {
+            index
+                .get(&(agency, id))
+                .map(|&j| cur_of_prev[j as usize])
+                .filter(|&i| i != u32::MAX)
+        };
+        if let (Some(a), Some(b)) = (
+            cur(r.left_agency, r.left_id),
+            cur(r.right_agency, r.right_id),
+        ) {
+            if r.match_weight >= th.review_weight && a != b {
+                keep.push((r.match_weight, pack(a.min(b), a.max(b))));
+                carried += 1;
+            }
+        }
+        Ok(())
+    })?;
+    let scored = ScoredPairs::from_kept(
+        keep,
+        |w| scoring::probability_from_weight(w, lambda),
+        th.match_weight,
+    );
+    timings.score = t.elapsed().as_secs_f64();
+
+    let compared = pairs.len() as u64;
+    let possible = super::block::possible_pairs(recs, cfg.blocking.within_agency);
+    let stats = BlockingStats {
+        candidates: compared,
+        candidates_by_block: by_kind,
+        possible_pairs: possible,
+        reduction_ratio: if possible > 0 {
+            1.0 - compared as f64 / possible as f64
+        } else {
+            f64::NAN
+        },
+        ..BlockingStats::default()
+    };
+    let cluster = ClusterOptions {
+        one_to_one: cfg.resolution.one_to_one,
+        within_agency: cfg.blocking.within_agency,
+        duplicate_min_weight: scoring::weight_for_probability(
+            cfg.resolution.duplicate_min_probability,
+            prior,
+        ),
+    };
+    let isa = comparator.isa().to_string();
+    let decided = Decided {
+        comparator,
+        weights,
+        scored,
+        candidates: None,
+        stats,
+        cluster,
+        model: model.clone(),
+        thresholds: th,
+        isa,
+        warnings: Vec::new(),
+    };
+    Ok((decided, compared, carried))
+}
+
+/// Where one blocking kind's key of a record comes from.
+enum KeySource<'a> {
+    /// An exact token or blocking-key column.
+    Token(&'a TokenColumn),
+    /// One key per record (slot tags).
+    Dense(Vec<Option<u128>>),
+    /// An LSH band: the sampled bit positions of the record filter.
+    Lsh(Vec<usize>),
+}
+
+impl KeySource<'_> {
+    /// Record `i`'s key (`None`: in no block of the kind).
+    #[inline]
+    fn key(&self, recs: &Records, i: usize) -> Option<u128> {
+        match self {
+            KeySource::Token(t) => t.get(i),
+            KeySource::Dense(v) => v[i],
+            KeySource::Lsh(positions) => {
+                let row = recs.record_filter.row(i);
+                let mut key = 0u64;
+                for (k, &p) in positions.iter().enumerate() {
+                    key |= ((row[p / 64] >> (p % 64)) & 1) << k;
+                }
+                // An all-zero sample says nothing (a near-empty filter): no bucket.
+                (key != 0).then_some(u128::from(key))
+            }
+        }
+    }
+}
+
+/// The blocking kinds of [`super::block::Blocks::build`] for these records and config (the same
+/// choice of columns, the same LSH bit positions).
+fn kinds<'a>(recs: &'a Records, cfg: &BlockingConfig) -> Vec<(String, KeySource<'a>)> {
+    let mut out = Vec::new();
+    for (name, col) in recs.token_columns() {
+        let chosen = if cfg.keys.is_empty() {
+            !recs.schema.fields.iter().any(|f| {
+                f.kind == crate::schema::FieldKind::Sex && name == format!("token_{}", f.name)
+            })
+        } else {
+            cfg.keys.contains(&name)
+        };
+        if chosen {
+            out.push((name, KeySource::Token(col)));
+        }
+    }
+    for (name, keys) in super::slots::slot_keys(recs) {
+        if cfg.keys.is_empty() || cfg.keys.contains(&name) {
+            let mut v = vec![None; recs.len()];
+            for (k, r) in keys {
+                v[r as usize] = Some(u128::from(k));
+            }
+            out.push((name, KeySource::Dense(v)));
+        }
+    }
+    if cfg.lsh_bands > 0 {
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.lsh_seed);
+        let bits = recs.record_filter.bits();
+        for _ in 0..cfg.lsh_bands {
+            let positions: Vec<usize> = (0..cfg.lsh_bits)
+                .map(|_| rng.random_range(0..bits))
+                .collect();
+            out.push(("lsh".to_string(), KeySource::Lsh(positions)));
+        }
+    }
+    out
+}
+
+/// Candidate pairs with at least one `is_new` record: every block (of the kinds of a full run)
+/// that holds a new record, whole, skipped above `max_block_size` or above the previous run's
+/// effective cap of its kind (`caps`, from its pair budget). Returns the distinct pairs, ascending,
+/// and the pairs per kind before deduplication.
+pub fn candidates_with(
+    recs: &Records,
+    cfg: &BlockingConfig,
+    is_new: &[bool],
+    caps: &BTreeMap<String, u64>,
+) -> (Vec<PairKey>, BTreeMap<String, u64>) {
+    let mut pairs: Vec<PairKey> = Vec::new();
+    let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
+    let new_ids: Vec<u32> = (0..recs.len() as u32)
+        .filter(|&i| is_new[i as usize])
+        .collect();
+    if new_ids.is_empty() {
+        return (pairs, by_kind);
+    }
+    let cap_of = |name: &str| {
+        caps.get(name).map_or(cfg.max_block_size, |&c| {
+            (c as usize).min(cfg.max_block_size)
+        })
+    };
+    for (name, src) in kinds(recs, cfg) {
+        let wanted: AHashSet<u128> = new_ids
+            .iter()
+            .filter_map(|&i| src.key(recs, i as usize))
+            .collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        // Every record sharing a key with a new record, grouped by key (ascending records).
+        let mut hits: Vec<(u128, u32)> = (0..recs.len())
+            .into_par_iter()
+            .with_min_len(4096)
+            .filter_map(|i| {
+                src.key(recs, i)
+                    .filter(|k| wanted.contains(k))
+                    .map(|k| (k, i as u32))
+            })
+            .collect();
+        hits.par_sort_unstable();
+        let mut blocks: Vec<Vec<u32>> = Vec::with_capacity(wanted.len());
+        for run in hits.chunk_by(|x, y| x.0 == y.0) {
+            blocks.push(run.iter().map(|&(_, i)| i).collect());
+        }
+        let cap = cap_of(&name);
+        let mut produced = 0u64;
+        for members in &blocks {
+            if members.len() > cap {
+                continue;
+            }
+            for &a in members.iter().filter(|&&a| is_new[a as usize]) {
+                for &b in members {
+                    if b == a || (is_new[b as usize] && b < a) {
+                        continue;
+                    }
+                    if !cfg.within_agency
+                        && recs.agency_of[a as usize] == recs.agency_of[b as usize]
+                    {
+                        continue;
+                    }
+                    pairs.push(pack(a.min(b), a.max(b)));
+                    produced += 1;
+                }
+            }
+        }
+        *by_kind.entry(name).or_insert(0) += produced;
+    }
+    pairs.par_sort_unstable();
+    pairs.dedup();
+    (pairs, by_kind)
+}
+
+/// A new person id for a cluster whose smallest member is (agency, record id), that is none of
+/// `taken`: the content rule ([`person_id`]), or, when a previous person had it, the same hash
+/// with a counter (1, 2, …) until it is free.
+fn fresh_id(agency: &str, record_id: &str, taken: &AHashSet<&str>) -> String {
+    let id = person_id(agency, record_id);
+    if !taken.contains(id.as_str()) {
+        return id;
+    }
+    for n in 1u64.. {
+        let mut h = blake3::Hasher::new_derive_key(PERSON_ID_CONTEXT);
+        h.update(&(agency.len() as u64).to_le_bytes());
+        h.update(agency.as_bytes());
+        h.update(record_id.as_bytes());
+        h.update(&[0xff]);
+        h.update(&n.to_le_bytes());
+        let d = h.finalize();
+        let id = format!("p-{}", &hex16(d.as_bytes())[..16]);
+        if !taken.contains(id.as_str()) {
+            return id;
+        }
+    }
+    unreachable!("a free id within 2^64 tries")
+}
+
+/// Carries the previous persons' ids to the new clusters and says what changed
+/// (docs/file-formats.md §2): returns each cluster's `person_id` (index = cluster id) and the rows
+/// of `changes.parquet` (persons ascending by id, then removed persons by previous id).
+///
+/// Overlaps (new cluster, previous person) counted in records are matched greedily, largest
+/// first (ties: previous id, then the cluster's smallest member): each cluster takes at most
+/// one previous id and each id goes to at most one cluster. A cluster left without one gets a new
+/// id by the content rule, never the id of a previous person.
+pub fn carry_person_ids(
+    recs: &Records,
+    cluster_of: &[u32],
+    c: &Classified,
+) -> (Vec<String>, Vec<ChangeRow>) {
+    let n_clusters = cluster_of
+        .iter()
+        .map(|&x| x as usize + 1)
+        .max()
+        .unwrap_or(0);
+    // Previous persons, densely numbered in id order.
+    let mut prev_ids: Vec<&str> = c.prev.iter().map(|r| r.person_id.as_str()).collect();
+    prev_ids.par_sort_unstable();
+    prev_ids.dedup();
+    let pid_index: AHashMap<&str, u32> = prev_ids
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| (p, i as u32))
+        .collect();
+    let person_of_prev: Vec<u32> = c
+        .prev
+        .iter()
+        .map(|r| pid_index[r.person_id.as_str()])
+        .collect();
+    let np = prev_ids.len();
+    let mut prev_size = vec![0i64; np];
+    let mut prev_dropped = vec![0i64; np];
+    for (j, &p) in person_of_prev.iter().enumerate() {
+        prev_size[p as usize] += 1;
+        if !c.prev_present[j] {
+            prev_dropped[p as usize] += 1;
+        }
+    }
+    // Smallest member of each cluster, its size and what it is made of.
+    let key = |i: usize| {
+        (
+            recs.agencies[recs.agency_of[i] as usize].as_str(),
+            recs.ids[i].as_str(),
+        )
+    };
+    let mut smallest = vec![u32::MAX; n_clusters];
+    let mut size = vec![0i64; n_clusters];
+    let mut added = vec![0i64; n_clusters];
+    let mut changed = vec![0i64; n_clusters];
+    let mut overlaps: Vec<(u32, u32)> = Vec::new();
+    for (i, &cl) in cluster_of.iter().enumerate() {
+        let cl = cl as usize;
+        size[cl] += 1;
+        if smallest[cl] == u32::MAX || key(i) < key(smallest[cl] as usize) {
+            smallest[cl] = i as u32;
+        }
+        match c.state[i] {
+            State::Added => added[cl] += 1,
+            State::Changed => changed[cl] += 1,
+            State::Unchanged => {}
+        }
+        if c.prev_of[i] != u32::MAX {
+            overlaps.push((cl as u32, person_of_prev[c.prev_of[i] as usize]));
+        }
+    }
+    overlaps.par_sort_unstable();
+    // (cluster, person, records in both).
+    let mut edges: Vec<(u32, u32, i64)> = Vec::new();
+    for &(cl, p) in &overlaps {
+        match edges.last_mut() {
+            Some(e) if (e.0, e.1) == (cl, p) => e.2 += 1,
+            _ => edges.push((cl, p, 1)),
+        }
+    }
+    drop(overlaps);
+    // Each cluster's contributors (edges are grouped by cluster) and each person's clusters.
+    let mut contrib_start = vec![0usize; n_clusters + 1];
+    for e in &edges {
+        contrib_start[e.0 as usize + 1] += 1;
+    }
+    for k in 0..n_clusters {
+        contrib_start[k + 1] += contrib_start[k];
+    }
+    let mut in_clusters = vec![0i64; np];
+    for e in &edges {
+        in_clusters[e.1 as usize] += e.2;
+    }
+    let mut order: Vec<usize> = (0..edges.len()).collect();
+    order.par_sort_unstable_by(|&x, &y| {
+        let (ex, ey) = (edges[x], edges[y]);
+        ey.2.cmp(&ex.2).then(ex.1.cmp(&ey.1)).then_with(|| {
+            key(smallest[ex.0 as usize] as usize).cmp(&key(smallest[ey.0 as usize] as usize))
+        })
+    });
+    let mut heir = vec![u32::MAX; n_clusters];
+    let mut taken_p = vec![false; np];
+    for &e in &order {
+        let (cl, p, _) = edges[e];
+        if heir[cl as usize] == u32::MAX && !taken_p[p as usize] {
+            heir[cl as usize] = p;
+            taken_p[p as usize] = true;
+        }
+    }
+    drop(order);
+    let taken: AHashSet<&str> = prev_ids.iter().copied().collect();
+    let mut persons = vec![String::new(); n_clusters];
+    let mut rows = Vec::with_capacity(n_clusters);
+    for cl in 0..n_clusters {
+        if smallest[cl] == u32::MAX {
+            continue;
+        }
+        let contrib = &edges[contrib_start[cl]..contrib_start[cl + 1]];
+        persons[cl] = if heir[cl] != u32::MAX {
+            prev_ids[heir[cl] as usize].to_string()
+        } else {
+            let (a, id) = key(smallest[cl] as usize);
+            fresh_id(a, id, &taken)
+        };
+        // The previous person it continues: its heir, else the largest contributor.
+        let main = if heir[cl] != u32::MAX {
+            Some(heir[cl])
+        } else {
+            contrib
+                .iter()
+                .max_by(|x, y| x.2.cmp(&y.2).then(y.1.cmp(&x.1)))
+                .map(|e| e.1)
+        };
+        let change = match contrib.len() {
+            0 => Change::New,
+            1 => {
+                let (_, p, n) = contrib[0];
+                let p = p as usize;
+                if n < in_clusters[p] {
+                    Change::Split
+                } else if prev_dropped[p] > 0 {
+                    Change::Shrunk
+                } else if added[cl] > 0 {
+                    Change::Grown
+                } else {
+                    Change::Unchanged
+                }
+            }
+            _ => Change::Merged,
+        };
+        rows.push(ChangeRow {
+            person_id: Some(persons[cl].clone()),
+            change,
+            previous_person_id: main.map(|p| prev_ids[p as usize].to_string()),
+            previous_person_ids: contrib
+                .iter()
+                .map(|e| prev_ids[e.1 as usize].to_string())
+                .collect(),
+            records: size[cl],
+            records_added: added[cl],
+            records_changed: changed[cl],
+            records_dropped: main.map_or(0, |p| prev_dropped[p as usize]),
+            previous_records: main.map_or(0, |p| prev_size[p as usize]),
+        });
+    }
+    rows.par_sort_unstable_by(|x, y| x.person_id.cmp(&y.person_id));
+    let mut removed: Vec<ChangeRow> = (0..np)
+        .filter(|&p| in_clusters[p] == 0)
+        .map(|p| ChangeRow {
+            person_id: None,
+            change: Change::Removed,
+            previous_person_id: Some(prev_ids[p].to_string()),
+            previous_person_ids: vec![prev_ids[p].to_string()],
+            records: 0,
+            records_added: 0,
+            records_changed: 0,
+            records_dropped: prev_dropped[p],
+            previous_records: prev_size[p],
+        })
+        .collect();
+    rows.append(&mut removed);
+    (persons, rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_id_is_the_content_rule_unless_a_previous_person_had_it() {
+        let mut taken = AHashSet::new();
+        let plain = fresh_id("kemlu", "k-1", &taken);
+        assert_eq!(plain, person_id("kemlu", "k-1"));
+        taken.insert(plain.as_str());
+        let next = fresh_id("kemlu", "k-1", &taken);
+        assert_ne!(next, plain);
+        assert!(next.len() == 18 && next.starts_with("p-"));
+        taken.insert(next.as_str());
+        let third = fresh_id("kemlu", "k-1", &taken);
+        assert!(third != next && third != plain);
+    }
+
+    #[test]
+    fn every_change_round_trips_through_its_string() {
+        for c in Change::ALL {
+            assert_eq!(Change::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(Change::parse("moved"), None);
+    }
+}
