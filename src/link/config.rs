@@ -23,11 +23,11 @@ pub const MAX_LSH_BANDS: usize = 4096;
 /// Default neighbours each record keeps by record-filter Dice (meta-blocking, 0 = off).
 pub const DEFAULT_KNN_K: usize = 10;
 /// Default number of weak LSH bands that propose neighbours for the top-k.
-pub const DEFAULT_KNN_BANDS: usize = 32;
+pub const DEFAULT_KNN_BANDS: usize = 48;
 /// Default bits sampled per weak LSH band.
-pub const DEFAULT_KNN_BITS: usize = 24;
+pub const DEFAULT_KNN_BITS: usize = 28;
 /// Default largest weak bucket (records) whose members are proposed as neighbours.
-pub const DEFAULT_KNN_MAX_BUCKET: usize = 100;
+pub const DEFAULT_KNN_MAX_BUCKET: usize = 50;
 /// Default random record pairs used to estimate u.
 pub const DEFAULT_RANDOM_PAIRS: usize = 200_000;
 
@@ -435,9 +435,9 @@ memory_budget_mb = 0    # refuse (exit 4) before comparing when the candidate se
 knn_k = 10              # meta-blocking: each record also keeps its 10 nearest records by
                         # record-filter Dice among those proposed by the weak bands below and by
                         # the token blocks skipped for size (finds noisy pairs; 0 = off)
-knn_bands = 32          # weak Hamming LSH bands that propose the neighbours ...
-knn_bits = 24           # ... of this many sampled bits
-knn_max_bucket = 100    # weak buckets larger than this propose nothing
+knn_bands = 48          # weak Hamming LSH bands that propose the neighbours ...
+knn_bits = 28           # ... of this many sampled bits
+knn_max_bucket = 50     # weak buckets larger than this propose nothing
 
 # Per-field comparison levels: exact (equal keyed tokens, or Dice = 1), then one level per
 # descending Dice threshold, then "else"; missing on either side is the neutral null level.
