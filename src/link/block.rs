@@ -216,11 +216,24 @@ impl Blocks {
         if knn {
             let mut rng = ChaCha8Rng::seed_from_u64(cfg.lsh_seed ^ 0x6b6e_6e5f_6261_6e64);
             let bits = recs.record_filter.bits();
-            for _ in 0..cfg.knn_bands {
+            // Records are searched in the order of the first weak band's keys: records of one
+            // bucket propose mostly the same records, whose filters then stay in cache. (Each
+            // record's top k does not depend on the order; the pairs are sorted at the end.)
+            let mut order: Vec<u32> = Vec::new();
+            for band in 0..cfg.knn_bands {
                 let keys = band_keys(recs, &mut rng, bits, cfg.knn_bits);
                 b.add_weak_runs(&keys, cfg.knn_max_bucket);
+                if band == 0 {
+                    let mut seen = vec![false; recs.len()];
+                    order.extend(keys.iter().map(|&(_, r)| r));
+                    order.iter().for_each(|&r| seen[r as usize] = true);
+                    order.extend((0..recs.len() as u32).filter(|&r| !seen[r as usize]));
+                }
             }
-            b.extra = b.top_k_pairs(recs, cfg.knn_k);
+            if order.is_empty() {
+                order = (0..recs.len() as u32).collect();
+            }
+            b.extra = b.top_k_pairs(recs, cfg.knn_k, &order);
             b.weak_members = Vec::new();
             b.weak_starts = vec![0];
             b.extra_kind = b.kind_index(KNN_KIND);
@@ -267,7 +280,8 @@ impl Blocks {
     /// Every record's `k` nearest proposed neighbours by record-filter Dice (ties: lower index),
     /// under the agency rule, as distinct ascending pairs. Proposed: the other members of the
     /// record's weak buckets.
-    fn top_k_pairs(&self, recs: &Records, k: usize) -> Vec<PairKey> {
+    /// `order`: every record once, the order in which they are searched (for cache locality).
+    fn top_k_pairs(&self, recs: &Records, k: usize, order: &[u32]) -> Vec<PairKey> {
         let n = recs.len();
         // Each record's weak buckets (CSR).
         let mut offs = vec![0usize; n + 1];
@@ -296,7 +310,8 @@ impl Blocks {
                 // Whether a record was proposed for the current one (reset through `touched`).
                 let mut proposed = vec![false; n];
                 let mut touched: Vec<u32> = Vec::new();
-                for i in c * KNN_CHUNK..((c + 1) * KNN_CHUNK).min(n) {
+                for &i in &order[c * KNN_CHUNK..((c + 1) * KNN_CHUNK).min(n)] {
+                    let i = i as usize;
                     touched.clear();
                     for &w in &of_rec[offs[i]..offs[i + 1]] {
                         let w = w as usize;
