@@ -35,6 +35,14 @@ pub struct LinkArgs {
     /// anything (to size a run or tune blocking).
     #[arg(long, conflicts_with = "out")]
     pub blocking_only: bool,
+    /// With --blocking-only: a truth CSV (agency,record_id,person_id, as `padan synth` writes);
+    /// prints each block kind's pair completeness (share of true pairs it finds) and the union's.
+    #[arg(long, requires = "blocking_only")]
+    pub truth: Option<PathBuf>,
+    /// With --truth: AGENCY=FILE, repeated, for agencies encoded with --pseudonymize-ids (as
+    /// `padan evaluate --lookup`).
+    #[arg(long, value_name = "AGENCY=FILE", requires = "truth")]
+    pub lookup: Vec<String>,
     /// Print the commented default configuration and exit.
     #[arg(long)]
     pub print_default_config: bool,
@@ -91,13 +99,31 @@ pub fn run(args: LinkArgs) -> Result<()> {
             out_dir: PathBuf::new(),
             config,
         };
+        let truth = match &args.truth {
+            Some(path) => {
+                let mut t = crate::io::truth::Truth::read(path)?;
+                for spec in &args.lookup {
+                    let Some((agency, file)) = spec
+                        .split_once('=')
+                        .filter(|(a, f)| !a.is_empty() && !f.is_empty())
+                    else {
+                        return Err(Error::config("--lookup", "expected AGENCY=FILE"));
+                    };
+                    let lookup = crate::io::lookup::Lookup::read(std::path::Path::new(file))?;
+                    t.apply_lookup(agency, &lookup)?;
+                }
+                Some(t)
+            }
+            None => None,
+        };
         let bar = Progress::spinner(args.quiet, "blocking");
-        let (records, stats) = super::with_threads(args.threads, || job.plan())?;
+        let (records, stats, completeness) =
+            super::with_threads(args.threads, || job.plan(truth.as_ref()))?;
         bar.finish();
         for w in crate::link::pipeline::blocking_warnings(&stats, &job.config.blocking) {
             eprintln!("warning: {w}");
         }
-        print_blocking(records, &stats);
+        print_blocking(records, &stats, completeness.as_ref());
         return Ok(());
     }
     let out = args
@@ -248,7 +274,11 @@ pub fn run(args: LinkArgs) -> Result<()> {
     Ok(())
 }
 
-fn print_blocking(records: u64, s: &crate::link::block::BlockingStats) {
+fn print_blocking(
+    records: u64,
+    s: &crate::link::block::BlockingStats,
+    c: Option<&crate::link::block::PairCompleteness>,
+) {
     println!("padan link --blocking-only — {records} records");
     println!(
         "  candidate pairs      {:>14}  ({:.1} per record, reduction ratio {:.6})",
@@ -256,8 +286,29 @@ fn print_blocking(records: u64, s: &crate::link::block::BlockingStats) {
         s.candidates as f64 / records.max(1) as f64,
         s.reduction_ratio
     );
-    println!("  pairs by block kind (before deduplication across kinds):");
+    let share = |f: u64| f as f64 / c.map_or(0, |c| c.true_pairs).max(1) as f64;
+    if let Some(c) = c {
+        println!(
+            "  pair completeness    {:>14.4}  ({} of {} true pairs)",
+            share(c.found),
+            c.found,
+            c.true_pairs
+        );
+    }
+    println!(
+        "  pairs by block kind (before deduplication across kinds; per record{}):",
+        if c.is_some() {
+            "; pair completeness"
+        } else {
+            ""
+        }
+    );
     for (kind, n) in &s.candidates_by_block {
+        let per = *n as f64 / records.max(1) as f64;
+        let found = c
+            .and_then(|c| c.found_by_kind.get(kind))
+            .map(|&f| format!("  completeness {:.4}", share(f)))
+            .unwrap_or_default();
         let capped = s.capped_by_kind.get(kind).copied().unwrap_or(0)
             + s.purged_by_kind.get(kind).copied().unwrap_or(0);
         if capped > 0 {
@@ -265,9 +316,11 @@ fn print_blocking(records: u64, s: &crate::link::block::BlockingStats) {
                 Some(k) => format!("blocks of ≤ {k} records kept"),
                 None => "over max_block_size".to_string(),
             };
-            println!("    {kind:<20} {n:>14}  ({capped} blocks skipped; {kept})");
+            println!(
+                "    {kind:<20} {n:>14}  {per:>6.1}/record{found}  ({capped} blocks skipped; {kept})"
+            );
         } else {
-            println!("    {kind:<20} {n:>14}");
+            println!("    {kind:<20} {n:>14}  {per:>6.1}/record{found}");
         }
     }
 }

@@ -8,6 +8,14 @@
 //!   Two filters agreeing on a fraction `s` of their bits collide in one band with probability
 //!   `s^bits`, in at least one band with `1 − (1 − s^bits)^bands`.
 //!
+//! - **Meta-blocking (top-k neighbours)**: weak LSH bands (`knn_bands` of `knn_bits` bits, many
+//!   more collisions than the strict bands) and the token blocks skipped for size or budget
+//!   *propose* neighbours; each record keeps the `knn_k` proposed records whose record filter is
+//!   closest by Dice (ties: the lower record index), and the union of every record's top k joins
+//!   the candidates (Cardinality Node Pruning with the exact similarity as the weight). Large
+//!   blocks then feed the ranking instead of being dropped, and noisy pairs that share no token
+//!   and collide in no strict band are found when they are each other's near neighbours.
+//!
 //! A block larger than `max_block_size` is skipped and counted (a warning names its kind and size,
 //! never its key): such a block is too common to tell people apart. Pairs inside one agency are
 //! kept only when `within_agency` is on.
@@ -86,6 +94,15 @@ const NONE: u32 = u32::MAX;
 /// Pairs a work unit of [`Blocks::chunks`] aims at.
 const CHUNK_PAIRS: u64 = 1 << 16;
 
+/// Meta-blocking pairs per work unit of [`Blocks::chunks`].
+const EXTRA_CHUNK: usize = 1 << 16;
+
+/// The block kind name of the meta-blocking (top-k neighbour) pairs.
+pub const KNN_KIND: &str = "knn";
+
+/// Records per work unit of the top-k neighbour search.
+const KNN_CHUNK: usize = 2048;
+
 /// Every block of a run, and each record's blocks.
 pub struct Blocks {
     /// Members of block `k`: `members[starts[k]..starts[k + 1]]`, ascending record indices.
@@ -109,6 +126,17 @@ pub struct Blocks {
     block_kind: Vec<u8>,
     /// Kind names, by index (every LSH band is kind `lsh`).
     kinds: Vec<String>,
+    /// Meta-blocking pairs (every record's top-k neighbours), ascending and distinct; a pair a
+    /// block also holds is emitted by that block.
+    extra: Vec<PairKey>,
+    /// Kind index of the meta-blocking pairs.
+    extra_kind: u8,
+    /// Weak buckets proposing neighbours: members of bucket `w` are
+    /// `weak_members[weak_starts[w]..weak_starts[w + 1]]`.
+    weak_members: Vec<u32>,
+    weak_starts: Vec<usize>,
+    /// Skipped blocks up to this size become weak buckets (0 = none: meta-blocking off).
+    weak_cap: usize,
     /// Stats; `candidates` and `reduction_ratio` are filled by [`Blocks::set_candidates`].
     pub stats: BlockingStats,
 }
@@ -128,6 +156,11 @@ impl Blocks {
             block_pairs: Vec::new(),
             block_kind: Vec::new(),
             kinds: Vec::new(),
+            extra: Vec::new(),
+            extra_kind: u8::MAX,
+            weak_members: Vec::new(),
+            weak_starts: vec![0],
+            weak_cap: 0,
             stats: BlockingStats::default(),
         }
     }
@@ -135,6 +168,10 @@ impl Blocks {
     /// Builds every block over all records.
     pub fn build(recs: &Records, cfg: &BlockingConfig) -> Blocks {
         let mut b = Blocks::empty(recs.agency_of.clone(), cfg.within_agency);
+        let knn = cfg.knn_k > 0 && recs.record_filter.bits() > 0;
+        if knn {
+            b.weak_cap = cfg.knn_max_bucket;
+        }
         let mut sizes: Vec<BlockSize> = Vec::new();
         let budget = (cfg.pairs_per_record * recs.len() as f64) as u64;
         for (name, col) in recs.token_columns() {
@@ -162,23 +199,7 @@ impl Blocks {
             let mut rng = ChaCha8Rng::seed_from_u64(cfg.lsh_seed);
             let bits = recs.record_filter.bits();
             for _ in 0..cfg.lsh_bands {
-                let positions: Vec<usize> = (0..cfg.lsh_bits)
-                    .map(|_| rng.random_range(0..bits))
-                    .collect();
-                let mut keys: Vec<(u64, u32)> = (0..recs.len())
-                    .into_par_iter()
-                    .with_min_len(4096)
-                    .filter_map(|i| {
-                        let row = recs.record_filter.row(i);
-                        let mut key = 0u64;
-                        for (k, &p) in positions.iter().enumerate() {
-                            key |= ((row[p / 64] >> (p % 64)) & 1) << k;
-                        }
-                        // An all-zero sample says nothing (a near-empty filter): no bucket.
-                        (key != 0).then_some((key, i as u32))
-                    })
-                    .collect();
-                keys.par_sort_unstable();
+                let keys = band_keys(recs, &mut rng, bits, cfg.lsh_bits);
                 // The bands share the LSH budget (0 stays "no budget").
                 let band_budget = match budget {
                     0 => 0,
@@ -192,7 +213,145 @@ impl Blocks {
         b.stats.largest_blocks = sizes;
         b.stats.possible_pairs = possible_pairs(recs, cfg.within_agency);
         b.index_records(recs.len());
+        if knn {
+            let mut rng = ChaCha8Rng::seed_from_u64(cfg.lsh_seed ^ 0x6b6e_6e5f_6261_6e64);
+            let bits = recs.record_filter.bits();
+            // Records are searched in the order of the first weak band's keys: records of one
+            // bucket propose mostly the same records, whose filters then stay in cache. (Each
+            // record's top k does not depend on the order; the pairs are sorted at the end.)
+            let mut order: Vec<u32> = Vec::new();
+            for band in 0..cfg.knn_bands {
+                let keys = band_keys(recs, &mut rng, bits, cfg.knn_bits);
+                b.add_weak_runs(&keys, cfg.knn_max_bucket);
+                if band == 0 {
+                    let mut seen = vec![false; recs.len()];
+                    order.extend(keys.iter().map(|&(_, r)| r));
+                    order.iter().for_each(|&r| seen[r as usize] = true);
+                    order.extend((0..recs.len() as u32).filter(|&r| !seen[r as usize]));
+                }
+            }
+            if order.is_empty() {
+                order = (0..recs.len() as u32).collect();
+            }
+            b.extra = b.top_k_pairs(recs, cfg.knn_k, &order);
+            b.weak_members = Vec::new();
+            b.weak_starts = vec![0];
+            b.extra_kind = b.kind_index(KNN_KIND);
+            b.stats
+                .candidates_by_block
+                .insert(KNN_KIND.into(), b.extra.len() as u64);
+        }
         b
+    }
+
+    /// The index of a kind name (added when new).
+    fn kind_index(&mut self, name: &str) -> u8 {
+        let kind = match self.kinds.iter().position(|k| k == name) {
+            Some(i) => i,
+            None => {
+                self.kinds.push(name.to_string());
+                self.kinds.len() - 1
+            }
+        };
+        u8::try_from(kind).unwrap_or(u8::MAX)
+    }
+
+    /// Adds a weak bucket (members ascending).
+    fn push_weak(&mut self, members: impl Iterator<Item = u32>) {
+        self.weak_members.extend(members);
+        self.weak_starts.push(self.weak_members.len());
+    }
+
+    /// Adds the runs of equal keys of a sorted (key, record) list with 2..=`max` records as
+    /// weak buckets.
+    fn add_weak_runs<K: Copy + Eq>(&mut self, keys: &[(K, u32)], max: usize) {
+        let mut s = 0;
+        for i in 1..=keys.len() {
+            if i < keys.len() && keys[i].0 == keys[s].0 {
+                continue;
+            }
+            if (2..=max).contains(&(i - s)) {
+                self.push_weak(keys[s..i].iter().map(|&(_, r)| r));
+            }
+            s = i;
+        }
+    }
+
+    /// Every record's `k` nearest proposed neighbours by record-filter Dice (ties: lower index),
+    /// under the agency rule, as distinct ascending pairs. Proposed: the other members of the
+    /// record's weak buckets.
+    /// `order`: every record once, the order in which they are searched (for cache locality).
+    fn top_k_pairs(&self, recs: &Records, k: usize, order: &[u32]) -> Vec<PairKey> {
+        let n = recs.len();
+        // Each record's weak buckets (CSR).
+        let mut offs = vec![0usize; n + 1];
+        for &m in &self.weak_members {
+            offs[m as usize + 1] += 1;
+        }
+        for i in 0..n {
+            offs[i + 1] += offs[i];
+        }
+        let mut fill = offs.clone();
+        let mut of_rec = vec![0u32; self.weak_members.len()];
+        for w in 0..self.weak_starts.len() - 1 {
+            for &m in &self.weak_members[self.weak_starts[w]..self.weak_starts[w + 1]] {
+                of_rec[fill[m as usize]] = w as u32;
+                fill[m as usize] += 1;
+            }
+        }
+        drop(fill);
+        let kernel = crate::link::dice::Kernel::detect();
+        let m = &recs.record_filter;
+        let mut pairs: Vec<PairKey> = (0..n.div_ceil(KNN_CHUNK))
+            .into_par_iter()
+            .flat_map_iter(|c| {
+                let mut out = Vec::new();
+                let mut scored: Vec<(f32, u32)> = Vec::new();
+                // Whether a record was proposed for the current one (reset through `touched`).
+                let mut proposed = vec![false; n];
+                let mut touched: Vec<u32> = Vec::new();
+                for &i in &order[c * KNN_CHUNK..((c + 1) * KNN_CHUNK).min(n)] {
+                    let i = i as usize;
+                    touched.clear();
+                    for &w in &of_rec[offs[i]..offs[i + 1]] {
+                        let w = w as usize;
+                        for &j in &self.weak_members[self.weak_starts[w]..self.weak_starts[w + 1]] {
+                            let p = &mut proposed[j as usize];
+                            if !*p {
+                                touched.push(j);
+                                *p = true;
+                            }
+                        }
+                    }
+                    // Every distinct proposed record is measured by Dice.
+                    scored.clear();
+                    for &j in &touched {
+                        let ju = j as usize;
+                        proposed[ju] = false;
+                        if ju == i
+                            || (!self.within_agency && self.agency_of[i] == self.agency_of[ju])
+                        {
+                            continue;
+                        }
+                        if let Some(d) = kernel.dice(m, i, m, ju) {
+                            scored.push((d, j));
+                        }
+                    }
+                    let by =
+                        |x: &(f32, u32), y: &(f32, u32)| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1));
+                    if scored.len() > k {
+                        scored.select_nth_unstable_by(k, by);
+                        scored.truncate(k);
+                    }
+                    let i = i as u32;
+                    out.extend(scored.iter().map(|&(_, j)| pack(i.min(j), i.max(j))));
+                }
+                out
+            })
+            .collect();
+        pairs.par_sort_unstable();
+        pairs.dedup();
+        pairs
     }
 
     /// [`Blocks::build`] under the memory guard ([`super::budget`]): refuses (exit 4) a block
@@ -260,14 +419,7 @@ impl Blocks {
                 total += p;
             }
         }
-        let kind = match self.kinds.iter().position(|k| k == name) {
-            Some(i) => i,
-            None => {
-                self.kinds.push(name.to_string());
-                self.kinds.len() - 1
-            }
-        };
-        let kind = u8::try_from(kind).unwrap_or(u8::MAX);
+        let kind = self.kind_index(name);
         let slot = u16::try_from(self.slots).expect("fewer than 65,536 block slots");
         self.slots += 1;
         self.slot_kind.push(kind);
@@ -284,6 +436,11 @@ impl Blocks {
                 self.stats.capped_blocks += 1;
                 let l = self.stats.capped_largest.entry(name.into()).or_insert(0);
                 *l = (*l).max(size as u64);
+                // Meta-blocking: a skipped block still proposes neighbours for the top-k.
+                if size <= self.weak_cap {
+                    self.weak_members.extend(keys[s..e].iter().map(|&(_, r)| r));
+                    self.weak_starts.push(self.weak_members.len());
+                }
             } else if pairs > 0 {
                 self.members.extend(keys[s..e].iter().map(|&(_, r)| r));
                 self.starts.push(self.members.len());
@@ -384,8 +541,26 @@ impl Blocks {
 
     /// Calls `f(a, b, kinds)` (with `a < b`) for every pair block `k` owns, in a fixed order;
     /// `kinds` is the mask of the kinds of every block holding both records.
+    /// Units from [`Blocks::len`] on are chunks of the meta-blocking pairs: a pair no block
+    /// holds is emitted with the `knn` kind's bit.
     #[inline]
     pub fn for_each_owned(&self, k: usize, mut f: impl FnMut(u32, u32, u16)) {
+        if k >= self.len() {
+            let c = k - self.len();
+            let end = ((c + 1) * EXTRA_CHUNK).min(self.extra.len());
+            let bit = if self.extra_kind < 16 {
+                1u16 << self.extra_kind
+            } else {
+                0
+            };
+            for &p in &self.extra[c * EXTRA_CHUNK..end] {
+                let (a, b) = unpack(p);
+                if self.owner(a, b).is_none() {
+                    f(a, b, bit);
+                }
+            }
+            return;
+        }
         let m = self.members(k);
         for (x, &a) in m.iter().enumerate() {
             for &b in &m[x + 1..] {
@@ -490,7 +665,86 @@ impl Blocks {
         if start < self.len() {
             out.push(start..self.len());
         }
+        let n = self.len();
+        out.extend((0..self.extra.len().div_ceil(EXTRA_CHUNK)).map(|c| n + c..n + c + 1));
         out
+    }
+
+    /// The kinds holding a pair, as a bit mask by kind index (kinds from the 33rd on are not
+    /// recorded): every block kind with a block holding both, and `knn` when the pair is one of
+    /// the meta-blocking pairs. 0 = not a candidate.
+    pub fn pair_kinds(&self, a: u32, b: u32) -> u32 {
+        let (a, b) = (a.min(b), a.max(b));
+        let (x, y) = (self.slots_of(a), self.slots_of(b));
+        let mut mask = 0u32;
+        for (s, (p, q)) in x.iter().zip(y).enumerate() {
+            let kind = self.slot_kind[s];
+            if p == q && *p != NONE && kind < 32 {
+                mask |= 1 << kind;
+            }
+        }
+        if self.extra_kind < 32 && self.extra.binary_search(&pack(a, b)).is_ok() {
+            mask |= 1 << self.extra_kind;
+        }
+        mask
+    }
+
+    /// Blocking pair completeness against known persons (`person[i]` of record `i`; records of
+    /// unknown persons each get a value of their own): the true pairs, those found by any kind,
+    /// and those found by each kind. Pairs inside one agency count only with `within_agency`.
+    pub fn completeness(&self, person: &[u64]) -> PairCompleteness {
+        let mut order: Vec<(u64, u32)> = person
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| (p, i as u32))
+            .collect();
+        order.par_sort_unstable();
+        let mut groups: Vec<&[(u64, u32)]> = Vec::new();
+        let mut s = 0;
+        for i in 1..=order.len() {
+            if i == order.len() || order[i].0 != order[s].0 {
+                if i - s >= 2 {
+                    groups.push(&order[s..i]);
+                }
+                s = i;
+            }
+        }
+        let nk = self.kinds.len().min(32);
+        let (total, found, by) = groups
+            .par_iter()
+            .map(|g| {
+                let (mut t, mut f, mut by) = (0u64, 0u64, vec![0u64; nk]);
+                for (x, &(_, a)) in g.iter().enumerate() {
+                    for &(_, b) in &g[x + 1..] {
+                        if !self.within_agency
+                            && self.agency_of[a as usize] == self.agency_of[b as usize]
+                        {
+                            continue;
+                        }
+                        t += 1;
+                        let m = self.pair_kinds(a, b);
+                        f += u64::from(m != 0);
+                        for (k, c) in by.iter_mut().enumerate() {
+                            *c += u64::from(m >> k & 1);
+                        }
+                    }
+                }
+                (t, f, by)
+            })
+            .reduce(
+                || (0, 0, vec![0u64; nk]),
+                |mut a, b| {
+                    a.0 += b.0;
+                    a.1 += b.1;
+                    a.2.iter_mut().zip(&b.2).for_each(|(x, y)| *x += y);
+                    a
+                },
+            );
+        PairCompleteness {
+            true_pairs: total,
+            found,
+            found_by_kind: self.kinds[..nk].iter().cloned().zip(by).collect(),
+        }
     }
 
     /// Every candidate pair, distinct, in block order (for tests, benches and small inputs).
@@ -517,6 +771,44 @@ impl Blocks {
             1.0 - n as f64 / self.stats.possible_pairs as f64
         };
     }
+}
+
+/// Blocking pair completeness against a truth ([`Blocks::completeness`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PairCompleteness {
+    /// True pairs (under the agency rule).
+    pub true_pairs: u64,
+    /// True pairs that are candidates.
+    pub found: u64,
+    /// True pairs each block kind finds (a pair found by several kinds counts for each).
+    pub found_by_kind: BTreeMap<String, u64>,
+}
+
+/// One band's sorted (key, record) list: `bits` positions of the record filter, drawn from `rng`;
+/// a record whose sampled bits are all zero gets no bucket (a near-empty filter says nothing).
+fn band_keys(
+    recs: &Records,
+    rng: &mut ChaCha8Rng,
+    filter_bits: usize,
+    bits: usize,
+) -> Vec<(u64, u32)> {
+    let positions: Vec<usize> = (0..bits)
+        .map(|_| rng.random_range(0..filter_bits))
+        .collect();
+    let mut keys: Vec<(u64, u32)> = (0..recs.len())
+        .into_par_iter()
+        .with_min_len(4096)
+        .filter_map(|i| {
+            let row = recs.record_filter.row(i);
+            let mut key = 0u64;
+            for (k, &p) in positions.iter().enumerate() {
+                key |= ((row[p / 64] >> (p % 64)) & 1) << k;
+            }
+            (key != 0).then_some((key, i as u32))
+        })
+        .collect();
+    keys.par_sort_unstable();
+    keys
 }
 
 fn keyed(col: &TokenColumn) -> Vec<(u128, u32)> {
@@ -590,6 +882,180 @@ mod tests {
         // A block whose only pairs are within one agency holds nothing when they are off.
         let none = blocks_from(&[&[0, 1]], vec![0, 0], false);
         assert!(none.is_empty());
+    }
+
+    /// Two imported inputs of random 256-bit record filters (no field data, no tokens), a third
+    /// of B near-copies of A: a small set for the exhaustive references below.
+    fn imported(dir: &std::path::Path) -> Records {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let a: Vec<Vec<u8>> = (0..60)
+            .map(|_| (0..32).map(|_| rng.random::<u8>()).collect())
+            .collect();
+        let b: Vec<Vec<u8>> = (0..50)
+            .map(|i| {
+                let mut c: Vec<u8> = (0..32).map(|_| rng.random::<u8>()).collect();
+                if i % 3 == 0 {
+                    c.clone_from(&a[i]);
+                    c[i % 32] ^= 0b0110_0001;
+                }
+                c
+            })
+            .collect();
+        let (pa, pb) = (dir.join("a.padan.parquet"), dir.join("b.padan.parquet"));
+        crate::io::clkhash::write_import(&pa, "a", &a, None).unwrap();
+        crate::io::clkhash::write_import(&pb, "b", &b, None).unwrap();
+        Records::load(&[pa, pb]).unwrap()
+    }
+
+    /// Per band drawn from `rng`: each record's key (`None`: all sampled bits zero), as the
+    /// definition says (independently of [`band_keys`]).
+    fn reference_bands(
+        recs: &Records,
+        rng: &mut ChaCha8Rng,
+        bands: usize,
+        bits: usize,
+    ) -> Vec<Vec<Option<u64>>> {
+        let m = &recs.record_filter;
+        (0..bands)
+            .map(|_| {
+                let pos: Vec<usize> = (0..bits).map(|_| rng.random_range(0..m.bits())).collect();
+                (0..recs.len())
+                    .map(|i| {
+                        let bit = |p: usize| (m.row(i)[p / 64] >> (p % 64)) & 1 == 1;
+                        let key: u64 = pos
+                            .iter()
+                            .enumerate()
+                            .map(|(k, &p)| u64::from(bit(p)) << k)
+                            .sum();
+                        (key != 0).then_some(key)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn sorted(mut v: Vec<PairKey>) -> Vec<PairKey> {
+        v.sort_unstable();
+        v
+    }
+
+    #[test]
+    fn lsh_yields_exactly_the_pairs_that_collide_in_a_band() {
+        let dir = tempfile::tempdir().unwrap();
+        let recs = imported(dir.path());
+        for within in [false, true] {
+            let cfg = BlockingConfig {
+                lsh_bands: 6,
+                lsh_bits: 5,
+                pairs_per_record: 0.0,
+                max_block_size: 1_000_000,
+                knn_k: 0,
+                within_agency: within,
+                ..BlockingConfig::default()
+            };
+            let b = Blocks::build(&recs, &cfg);
+            let mut rng = ChaCha8Rng::seed_from_u64(cfg.lsh_seed);
+            let bands = reference_bands(&recs, &mut rng, cfg.lsh_bands, cfg.lsh_bits);
+            let mut want = Vec::new();
+            for x in 0..recs.len() {
+                for y in x + 1..recs.len() {
+                    if !within && recs.agency_of[x] == recs.agency_of[y] {
+                        continue;
+                    }
+                    if bands.iter().any(|k| k[x].is_some() && k[x] == k[y]) {
+                        want.push(pack(x as u32, y as u32));
+                    }
+                }
+            }
+            assert!(
+                want.len() > 50,
+                "the set must exercise the bands: {}",
+                want.len()
+            );
+            assert_eq!(sorted(b.pairs()), want);
+        }
+    }
+
+    #[test]
+    fn knn_keeps_exactly_each_records_top_k_proposed_neighbours_by_dice() {
+        let dir = tempfile::tempdir().unwrap();
+        let recs = imported(dir.path());
+        let m = &recs.record_filter;
+        let kernel = crate::link::dice::Kernel::detect();
+        for (k, max_bucket, within) in [(3, 1000, false), (2, 6, true), (5, 12, false)] {
+            let cfg = BlockingConfig {
+                lsh_bands: 0,
+                knn_k: k,
+                knn_bands: 5,
+                knn_bits: 4,
+                knn_max_bucket: max_bucket,
+                within_agency: within,
+                ..BlockingConfig::default()
+            };
+            let b = Blocks::build(&recs, &cfg);
+            let mut rng = ChaCha8Rng::seed_from_u64(cfg.lsh_seed ^ 0x6b6e_6e5f_6261_6e64);
+            let bands = reference_bands(&recs, &mut rng, cfg.knn_bands, cfg.knn_bits);
+            let n = recs.len();
+            let mut want = Vec::new();
+            for i in 0..n {
+                // Proposed: sharing a bucket of at most `max_bucket` records in some band.
+                let mut scored: Vec<(f32, usize)> = (0..n)
+                    .filter(|&j| j != i && (within || recs.agency_of[i] != recs.agency_of[j]))
+                    .filter(|&j| {
+                        bands.iter().any(|keys| {
+                            keys[i].is_some()
+                                && keys[i] == keys[j]
+                                && keys.iter().filter(|&&x| x == keys[i]).count() <= max_bucket
+                        })
+                    })
+                    .map(|j| (kernel.dice(m, i, m, j).unwrap(), j))
+                    .collect();
+                scored.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+                for &(_, j) in scored.iter().take(k) {
+                    want.push(pack(i.min(j) as u32, i.max(j) as u32));
+                }
+            }
+            want.sort_unstable();
+            want.dedup();
+            assert!(
+                want.len() > n,
+                "the set must exercise the top-k: {}",
+                want.len()
+            );
+            assert_eq!(sorted(b.pairs()), want, "k {k}, bucket {max_bucket}");
+            assert_eq!(b.stats.candidates_by_block[KNN_KIND], want.len() as u64);
+            // With no bucket dropped, the near-copy pairs (a record of A and its copy in B) are
+            // among them.
+            let copies = (0..50).step_by(3).filter(|&i| {
+                let p = pack(i as u32, 60 + i as u32);
+                want.binary_search(&p).is_ok()
+            });
+            if max_bucket == 1000 {
+                assert_eq!(copies.count(), 17, "k {k}");
+            }
+            // The same pairs whatever the thread count.
+            let one = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .unwrap();
+            assert_eq!(
+                one.install(|| Blocks::build(&recs, &cfg).pairs()),
+                b.pairs()
+            );
+        }
+    }
+
+    #[test]
+    fn completeness_counts_the_true_pairs_each_kind_finds() {
+        let b = blocks_from(&[&[0, 1, 2], &[2, 3]], vec![0, 1, 2, 3, 4], true);
+        // Persons: {0, 1, 4} and {2, 3}: true pairs 0-1, 0-4, 1-4, 2-3.
+        let c = b.completeness(&[7, 7, 9, 9, 7]);
+        assert_eq!((c.true_pairs, c.found), (4, 2));
+        assert_eq!(c.found_by_kind["t"], 2);
+        // Within-agency pairs do not count when they are off.
+        let b = blocks_from(&[&[0, 1, 2], &[2, 3]], vec![0, 0, 1, 1, 2], false);
+        let c = b.completeness(&[7, 7, 9, 9, 7]);
+        assert_eq!((c.true_pairs, c.found), (2, 0));
     }
 
     proptest::proptest! {

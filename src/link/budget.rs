@@ -78,7 +78,8 @@ pub fn budget(cfg: &BlockingConfig) -> (u64, String) {
 
 /// Refuses a block index that would not fit: `slots` token kinds and LSH bands over `records`.
 pub fn check_index(records: usize, token_kinds: usize, cfg: &BlockingConfig) -> Result<()> {
-    let slots = (token_kinds + cfg.lsh_bands) as u64;
+    let knn_bands = if cfg.knn_k > 0 { cfg.knn_bands } else { 0 };
+    let slots = (token_kinds + cfg.lsh_bands + knn_bands) as u64;
     let need = (records as u64)
         .saturating_mul(slots)
         .saturating_mul(INDEX_BYTES);
@@ -86,8 +87,9 @@ pub fn check_index(records: usize, token_kinds: usize, cfg: &BlockingConfig) -> 
     if need > limit {
         return Err(Error::TooLarge(format!(
             "the block index of {records} records in {slots} block slots ({token_kinds} token \
-             kinds, {} LSH bands) would need about {} MiB, more than {how}: lower \
-             blocking.lsh_bands, or raise blocking.memory_budget_mb",
+             kinds, {} LSH bands, {knn_bands} weak knn bands) would need about {} MiB, more than \
+             {how}: lower blocking.lsh_bands or blocking.knn_bands, or raise \
+             blocking.memory_budget_mb",
             cfg.lsh_bands,
             need.div_ceil(MIB)
         )));
@@ -134,7 +136,9 @@ pub fn check_candidates(
     } else {
         "set blocking.pairs_per_record (now 0 = no per-kind budget; 10 is the default)".into()
     };
-    let fix = if kind == "lsh" {
+    let fix = if kind == super::block::KNN_KIND {
+        format!("lower blocking.knn_k (now {})", cfg.knn_k)
+    } else if kind == "lsh" {
         format!(
             "raise blocking.lsh_bits (now {}) or lower blocking.lsh_bands (now {}), {budget_hint}",
             cfg.lsh_bits, cfg.lsh_bands
@@ -211,11 +215,17 @@ mod tests {
     fn the_block_index_is_checked_before_the_blocks_are_built() {
         let mut c = cfg(1);
         c.lsh_bands = 100;
+        c.knn_k = 0;
         // 1000 records × 106 slots × 8 bytes = 848,000 bytes < 1 MiB.
         assert!(check_index(1000, 6, &c).is_ok());
         let e = check_index(2000, 6, &c).unwrap_err();
         assert_eq!(e.exit_code(), 4);
         assert!(e.to_string().contains("blocking.lsh_bands"));
+        // The weak knn bands count too, while knn is on.
+        c.knn_k = 10;
+        c.knn_bands = 32;
+        let e = check_index(1000, 6, &c).unwrap_err();
+        assert!(e.to_string().contains("32 weak knn bands"), "{e}");
     }
 
     #[test]

@@ -20,6 +20,14 @@ pub const DEFAULT_LSH_BANDS: usize = 24;
 pub const DEFAULT_LSH_BITS: usize = 40;
 /// Most LSH bands a config may ask for (each band is a block slot of every record).
 pub const MAX_LSH_BANDS: usize = 4096;
+/// Default neighbours each record keeps by record-filter Dice (meta-blocking, 0 = off).
+pub const DEFAULT_KNN_K: usize = 0;
+/// Default number of weak LSH bands that propose neighbours for the top-k.
+pub const DEFAULT_KNN_BANDS: usize = 48;
+/// Default bits sampled per weak LSH band.
+pub const DEFAULT_KNN_BITS: usize = 28;
+/// Default largest weak bucket (records) whose members are proposed as neighbours.
+pub const DEFAULT_KNN_MAX_BUCKET: usize = 50;
 /// Default random record pairs used to estimate u.
 pub const DEFAULT_RANDOM_PAIRS: usize = 200_000;
 
@@ -79,6 +87,16 @@ pub struct BlockingConfig {
     /// run whose estimate is above it, before comparing. 0 = 60 % of the memory the machine
     /// reports as available (see `link::budget`).
     pub memory_budget_mb: u64,
+    /// Meta-blocking: each record keeps its `knn_k` nearest neighbours by record-filter Dice
+    /// among the records proposed by the weak LSH bands and by the token blocks skipped for size
+    /// or budget; the union of every record's top k joins the candidates (0 = off).
+    pub knn_k: usize,
+    /// Weak LSH bands (on the record-level filter) that propose neighbours for the top-k.
+    pub knn_bands: usize,
+    /// Bits sampled per weak band (fewer than `lsh_bits`: they propose, the Dice decides).
+    pub knn_bits: usize,
+    /// Weak buckets (and skipped token blocks) larger than this propose no neighbours.
+    pub knn_max_bucket: usize,
 }
 
 impl Default for BlockingConfig {
@@ -93,6 +111,10 @@ impl Default for BlockingConfig {
             within_agency: true,
             record_all_pairs_max: DEFAULT_RECORD_ALL_PAIRS_MAX,
             memory_budget_mb: 0,
+            knn_k: DEFAULT_KNN_K,
+            knn_bands: DEFAULT_KNN_BANDS,
+            knn_bits: DEFAULT_KNN_BITS,
+            knn_max_bucket: DEFAULT_KNN_MAX_BUCKET,
         }
     }
 }
@@ -330,6 +352,18 @@ impl LinkConfig {
                 format!("must be at most {MAX_LSH_BANDS}"),
             );
         }
+        if b.knn_k > 0 && b.knn_bands > 0 && !(1..=64).contains(&b.knn_bits) {
+            return err("blocking.knn_bits", "must be 1..=64".into());
+        }
+        if b.knn_bands > MAX_LSH_BANDS {
+            return err(
+                "blocking.knn_bands",
+                format!("must be at most {MAX_LSH_BANDS}"),
+            );
+        }
+        if b.knn_k > 1000 {
+            return err("blocking.knn_k", "must be at most 1000".into());
+        }
         if b.max_block_size < 2 {
             return err("blocking.max_block_size", "must be at least 2".into());
         }
@@ -398,6 +432,14 @@ record_all_pairs_max = 2000000000  # record-level mode (imported clkhash CLKs) o
                         # bit-sampling LSH miss matches: see docs/matching.md)
 memory_budget_mb = 0    # refuse (exit 4) before comparing when the candidate set could need more
                         # memory than this, naming the block kind; 0 = 60 % of available memory
+knn_k = 0               # meta-blocking (off by default): with k > 0 each record also keeps its k
+                        # nearest records by record-filter Dice among those proposed by the weak
+                        # bands below and the token blocks skipped for size; finds noisy pairs
+                        # (k = 10: completeness +0.015 to +0.044 without hardening) at up to 5x
+                        # the link CPU at a million records, for F1 +0.003 at most today
+knn_bands = 48          # weak Hamming LSH bands that propose the neighbours ...
+knn_bits = 28           # ... of this many sampled bits
+knn_max_bucket = 50     # weak buckets larger than this propose nothing
 
 # Per-field comparison levels: exact (equal keyed tokens, or Dice = 1), then one level per
 # descending Dice threshold, then "else"; missing on either side is the neutral null level.

@@ -338,6 +338,12 @@ impl IncrementalJob {
         let t_total = Instant::now();
         let cfg = &self.job.config;
         cfg.validate("link config")?;
+        if cfg.blocking.knn_k > 0 && !self.refit {
+            return Err(Error::config(
+                "blocking.knn_k",
+                "meta-blocking ranks each record's neighbours among all records, which an incremental run does not block again; set knn_k = 0, or add --refit to compare every pair",
+            ));
+        }
         if cfg.output.candidates && !self.refit {
             return Err(Error::config(
                 "--write-candidates",

@@ -37,12 +37,29 @@ pub struct LinkJob {
 }
 
 impl LinkJob {
-    /// Blocks only: reads the inputs, builds the blocks and counts the distinct candidate pairs
-    /// without comparing them (to size a run or tune blocking). Returns (records, stats).
-    pub fn plan(&self) -> Result<(u64, BlockingStats)> {
+    /// Blocks only: reads the inputs, builds the blocks (under the memory guard) and counts the
+    /// distinct candidate pairs without comparing them (to size a run or tune blocking). With a
+    /// truth, also each block kind's pair completeness. Returns (records, stats, completeness).
+    pub fn plan(
+        &self,
+        truth: Option<&crate::io::truth::Truth>,
+    ) -> Result<(u64, BlockingStats, Option<block::PairCompleteness>)> {
         self.config.validate("link config")?;
         let recs = Records::load(&self.inputs)?;
-        let mut blocks = Blocks::build(&recs, &self.config.blocking);
+        let mut blocks = Blocks::build_guarded(&recs, &self.config.blocking, false)?;
+        let completeness = truth.map(|t| {
+            let person: Vec<u64> = (0..recs.len())
+                .map(|i| {
+                    let agency = &recs.agencies[recs.agency_of[i] as usize];
+                    match t.lookup(agency, &recs.ids[i]) {
+                        Some(x) => t.person[x as usize],
+                        // Not in the truth: a person of its own.
+                        None => u64::MAX - i as u64,
+                    }
+                })
+                .collect();
+            blocks.completeness(&person)
+        });
         let n: u64 = blocks
             .chunks()
             .into_par_iter()
@@ -55,7 +72,7 @@ impl LinkJob {
             })
             .sum();
         blocks.set_candidates(n);
-        Ok((recs.len() as u64, blocks.stats))
+        Ok((recs.len() as u64, blocks.stats, completeness))
     }
 
     /// Runs the job; `stage(label)` is called when a stage starts. Inputs with field data go

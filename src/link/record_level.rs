@@ -123,7 +123,7 @@ pub(super) fn decide<'a>(
     let all_pairs = possible <= cfg.blocking.record_all_pairs_max;
     let mut blocks = None;
     if !all_pairs {
-        let b = Blocks::build(recs, &blocking);
+        let b = Blocks::build_guarded(recs, &blocking, cfg.output.candidates)?;
         warnings.extend(blocking_warnings(&b.stats, &blocking));
         warnings.push(format!(
             "record-level mode: {possible} possible pairs exceed blocking.record_all_pairs_max {}: \

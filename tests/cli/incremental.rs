@@ -504,4 +504,12 @@ fn a_previous_match_set_of_another_key_schema_or_version_is_refused() {
     // A directory that is not a match set.
     let run = link(&d, &all, "w", &args(&previous_args(&d, "nothing-here"))).fails(2);
     assert!(run.stderr.contains("--previous"), "{}", run.stderr);
+    // Meta-blocking ranks neighbours among all records: not incremental, unless --refit.
+    let cfg = d.path("knn.toml");
+    std::fs::write(&cfg, "[blocking]\nknn_k = 10\n").unwrap();
+    let mut knn = previous_args(&d, "m1");
+    knn.extend(["--config".to_string(), cfg.display().to_string()]);
+    let run = link(&d, &all, "v", &args(&knn)).fails(2);
+    assert!(run.stderr.contains("blocking.knn_k"), "{}", run.stderr);
+    assert!(!d.path("v").join("manifest.json").exists());
 }

@@ -628,8 +628,119 @@ fn a_config_whose_candidates_would_not_fit_in_memory_is_refused_with_exit_4() {
         "{}",
         run.stderr
     );
+    // --blocking-only builds the same blocks: refused the same way, before counting a pair.
+    let cfg = d.path("explode.toml").display().to_string();
+    let mut args: Vec<String> = ["link", "--blocking-only", "--config", &cfg]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(inputs.iter().map(|p| p.display().to_string()));
+    let run = d.padan(&args).fails(4);
+    assert!(
+        run.stderr.contains("block kind 'lsh'") && run.stderr.contains("blocking.lsh_bits"),
+        "{}",
+        run.stderr
+    );
     // The default config fits.
     link(&d, &inputs, "ms", &["--quiet"]).ok();
+}
+
+/// Record-level mode (imported clkhash CLKs, candidates from LSH above record_all_pairs_max) is
+/// under the same memory guard: a config that would explode is refused with exit 4 naming the
+/// block kind and the setting.
+#[test]
+fn record_level_mode_refuses_a_config_that_would_not_fit_with_exit_4() {
+    let d = Dir::new();
+    let fx = repo().join("fixtures/clkhash");
+    let inputs: Vec<PathBuf> = ["a", "b"]
+        .iter()
+        .map(|s| {
+            let out = d.path(&format!("{s}.padan.parquet"));
+            d.padan([
+                "import".to_string(),
+                "clkhash".into(),
+                "--agency".into(),
+                s.to_string(),
+                "--input".into(),
+                fx.join(format!("{s}.b64")).display().to_string(),
+                "--ids".into(),
+                fx.join(format!("{s}.ids.csv")).display().to_string(),
+                "--out".into(),
+                out.display().to_string(),
+            ])
+            .ok();
+            out
+        })
+        .collect();
+    // One bit per band: each band puts about half the 400 records in one block, ~4 million
+    // pairs over 100 bands (~60 MiB), above a 1 MiB budget.
+    let config = d.write(
+        "explode.toml",
+        "[blocking]\nlsh_bits = 1\nlsh_bands = 100\npairs_per_record = 0\nmax_block_size = 100000\nrecord_all_pairs_max = 0\nmemory_budget_mb = 1\n",
+    );
+    let cfg = config.display().to_string();
+    let run = link(&d, &inputs, "ms", &["--config", &cfg]).fails(4);
+    let e = &run.stderr;
+    assert!(e.contains("block kind 'lsh'"), "{e}");
+    assert!(
+        e.contains("blocking.lsh_bits") && e.contains("blocking.memory_budget_mb = 1 MiB"),
+        "{e}"
+    );
+    assert!(!d.path("ms").join("manifest.json").exists());
+    // The same inputs under LSH with the default bands fit.
+    let config = d.write("lsh.toml", "[blocking]\nrecord_all_pairs_max = 0\n");
+    let cfg = config.display().to_string();
+    link(&d, &inputs, "ms", &["--config", &cfg, "--quiet"]).ok();
+}
+
+/// `--blocking-only --truth` reports the pair completeness of the union and of each block kind,
+/// and the candidates per record; no kind finds more than the union.
+#[test]
+fn blocking_only_with_a_truth_reports_each_kinds_completeness() {
+    let d = Dir::new();
+    let inputs = encode_all(&d);
+    let truth = repo().join("fixtures/synth/truth.csv");
+    // Meta-blocking is off by default: turn it on to see its line too.
+    let cfg = d.write("knn.toml", "[blocking]\nknn_k = 10\n");
+    let mut args: Vec<String> = vec![
+        "link".into(),
+        "--blocking-only".into(),
+        "--config".into(),
+        cfg.display().to_string(),
+        "--truth".into(),
+        truth.display().to_string(),
+    ];
+    args.extend(inputs.iter().map(|p| p.display().to_string()));
+    let run = d.padan(&args).ok();
+    let out = &run.stdout;
+    let num = |line: &str, key: &str| -> f64 {
+        let rest = &line[line.find(key).unwrap() + key.len()..];
+        rest.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    let union_line = out
+        .lines()
+        .find(|l| l.contains("pair completeness"))
+        .unwrap_or_else(|| panic!("{out}"));
+    let union = num(union_line, "pair completeness");
+    assert!(union > 0.5 && union <= 1.0, "{out}");
+    let kinds: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("/record") && l.contains("completeness"))
+        .collect();
+    for kind in ["knn", "lsh", "token_passport", "block_dob_sex"] {
+        let line = kinds
+            .iter()
+            .find(|l| l.trim_start().starts_with(kind))
+            .unwrap_or_else(|| panic!("no line for {kind}: {out}"));
+        let c = num(line, "completeness");
+        assert!(c > 0.0 && c <= union + 1e-9, "{kind}: {out}");
+    }
+    // Without a truth: no completeness, still the candidates per record.
+    let mut args: Vec<String> = vec!["link".into(), "--blocking-only".into()];
+    args.extend(inputs.iter().map(|p| p.display().to_string()));
+    let run = d.padan(&args).ok();
+    assert!(!run.stdout.contains("completeness"), "{}", run.stdout);
+    assert!(run.stdout.contains("/record"), "{}", run.stdout);
 }
 
 #[test]
