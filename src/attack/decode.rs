@@ -141,14 +141,22 @@ struct Best {
 }
 
 /// Decodes every filter of one group (see the module doc).
-pub fn decode_group(f: &[&[u64]], words: usize, vocab: &Vocab, p: &PatternParams) -> Vec<Decoded> {
+/// `seeds` are anchors known beforehand (record, its words), e.g. from
+/// [`super::profile::anchors`]; the first round learns from them.
+pub fn decode_group(
+    f: &[&[u64]],
+    words: usize,
+    vocab: &Vocab,
+    p: &PatternParams,
+    seeds: Vec<(usize, Vec<u32>)>,
+) -> Vec<Decoded> {
     let n = f.len();
     if n == 0 {
         return Vec::new();
     }
     let m = words * 64;
     let mined = mining::mine_masks(f, words, &vocab.pop_q, vocab.n_q, p);
-    let mut seeds: Vec<(usize, Vec<u32>)> = Vec::new();
+    let mut seeds = seeds;
     let mut out = vec![Decoded::default(); n];
     let keep = 1.0 - p.noise;
     let mut counts = vec![0u32; m];
@@ -413,7 +421,7 @@ mod tests {
                 noise: noise.min(0.1),
                 ..PatternParams::default()
             };
-            let d = decode_group(&f, 8, &vocab, &params);
+            let d = decode_group(&f, 8, &vocab, &params, Vec::new());
             let hits = people
                 .iter()
                 .zip(&d)

@@ -31,6 +31,7 @@
 pub mod decode;
 pub mod mining;
 pub mod partition;
+pub mod profile;
 pub mod public;
 
 use std::collections::HashMap;
@@ -409,8 +410,13 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
                 .map(|r| pool.get(ColumnRole::FieldFilter(di), r).map(words_of))
                 .collect();
             let refs: Vec<Option<&[u64]>> = filters.iter().map(|f| f.as_deref()).collect();
+            let records: Vec<Option<Vec<u64>>> = (0..n)
+                .map(|r| pool.get(ColumnRole::RecordFilter, r).map(words_of))
+                .collect();
+            let rec_refs: Vec<Option<&[u64]>> = records.iter().map(|f| f.as_deref()).collect();
             partition::year_groups(
                 &refs,
+                &rec_refs,
                 schema.fields[di].hardening.blip_probability(),
                 job.years,
             )
@@ -421,7 +427,6 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
         },
     };
     let n_year_groups = groups.year.len();
-
     let mut fields: Vec<FieldScore> = Vec::new();
     let mut salt_groups = 1;
     let mut largest = n;
@@ -677,6 +682,13 @@ fn decode_field(
         ..PatternParams::default()
     };
     let largest = by_group.values().map(Vec::len).max().unwrap_or(0);
+    let field_words = spec.stored_bits() / 64;
+    let cands = (!dedupe).then(|| profile::Candidates::build(&vocab.pop_q, vocab.n_q));
+    let overlap = profile::Overlap {
+        bits: spec.stored_bits(),
+        hashes: spec.hashes,
+        noise: spec.hardening.blip_probability(),
+    };
     let results: Vec<Vec<(usize, decode::Decoded)>> = keys
         .par_iter()
         .map(|k| {
@@ -706,7 +718,18 @@ fn decode_field(
                 of.push(d);
             }
             let refs: Vec<&[u64]> = filters.iter().map(Vec::as_slice).collect();
-            let dec = decode::decode_group(&refs, words, &vocab, &params);
+            // Profile matching and trilateration on the field filter alone seed the decoding.
+            let seeds = match &cands {
+                Some(c) => {
+                    let own: Vec<&[u64]> = refs.iter().map(|r| &r[..field_words]).collect();
+                    profile::anchors(&own, &overlap, c)
+                        .into_iter()
+                        .map(|(i, ci)| (i, vocab.pop_words[c.value[ci]].clone()))
+                        .collect()
+                }
+                None => Vec::new(),
+            };
+            let dec = decode::decode_group(&refs, words, &vocab, &params, seeds);
             members
                 .iter()
                 .zip(&of)
