@@ -36,6 +36,8 @@ pub struct Vocab {
     pub pop_words: Vec<Vec<u32>>,
     /// Most words in one public value.
     pub max_words: usize,
+    word_ids: HashMap<String, u32>,
+    qgram_ids: HashMap<Vec<u8>, u32>,
 }
 
 impl Vocab {
@@ -51,6 +53,8 @@ impl Vocab {
             pop_q: Vec::new(),
             pop_words: Vec::new(),
             max_words: 1,
+            word_ids: HashMap::new(),
+            qgram_ids: HashMap::new(),
         };
         let mut toks = Tokens::default();
         for value in values {
@@ -95,7 +99,35 @@ impl Vocab {
             v.pop_words.push(ws);
         }
         v.n_q = q_ids.len();
+        v.word_ids = word_ids;
+        v.qgram_ids = q_ids;
         v
+    }
+
+    /// Adds words missing from the sample (no population entry: they can be decoded, not
+    /// counted). Their q-grams not seen yet get new ids.
+    pub fn add_words(&mut self, words: &[String], q: usize) {
+        let mut toks = Tokens::default();
+        for w in words {
+            if self.word_ids.contains_key(w) {
+                continue;
+            }
+            toks.clear();
+            push_qgrams(w, q, &mut toks);
+            let mut qs: Vec<u32> = toks
+                .iter()
+                .map(|t| {
+                    let n = self.qgram_ids.len() as u32;
+                    *self.qgram_ids.entry(t.to_vec()).or_insert(n)
+                })
+                .collect();
+            qs.sort_unstable();
+            qs.dedup();
+            self.word_ids.insert(w.clone(), self.words.len() as u32);
+            self.words.push(w.clone());
+            self.word_q.push(qs);
+        }
+        self.n_q = self.qgram_ids.len();
     }
 
     /// The word ids of a value, when every word is public.

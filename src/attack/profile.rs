@@ -185,9 +185,45 @@ impl Candidates {
 /// Profile matching then trilateration in one group of filters (`f[i]`: record `i`'s field
 /// filter). Returns the anchors: (record, candidate) pairs, surest first.
 pub fn anchors(f: &[&[u64]], ov: &Overlap, cands: &Candidates) -> Vec<(usize, usize)> {
+    seeds(&label(f, None, ov, cands))
+}
+
+/// The well-fitting labels of [`label`] as (record, candidate), surest first: all of them, not
+/// only the last round's anchors, seed the q-gram bit learning.
+pub fn seeds(result: &[Option<Label>]) -> Vec<(usize, usize)> {
+    // All well-fitting records (not only the last round's anchors) seed the bit learning.
+    let mut all: Vec<(f64, usize, usize)> = (0..result.len())
+        .filter_map(|i| result[i].map(|r| (r, i)))
+        .filter(|(r, _)| r.residual <= 1.0 && r.margin >= 2.0)
+        .map(|(r, i)| (r.margin, i, r.candidate))
+        .collect();
+    all.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    all.into_iter().map(|(_, i, c)| (i, c)).collect()
+}
+
+/// One filter's label from [`label`].
+#[derive(Debug, Clone, Copy)]
+pub struct Label {
+    /// The candidate.
+    pub candidate: usize,
+    /// Log-likelihood margin over the best other candidate.
+    pub margin: f64,
+    /// Mean squared residual against the anchors (in units of 2σ²).
+    pub residual: f64,
+}
+
+/// Profile matching and trilateration (see the module doc): per filter its best candidate, or
+/// `None` when no anchor set formed. `weights[j]` (default 1) is how many records filter `j`
+/// stands for in the others' profiles (distinct filters of an unnoised field).
+pub fn label(
+    f: &[&[u64]],
+    weights: Option<&[f64]>,
+    ov: &Overlap,
+    cands: &Candidates,
+) -> Vec<Option<Label>> {
     let n = f.len();
     if n < 20 || cands.is_empty() {
-        return Vec::new();
+        return vec![None; n];
     }
     let own: Vec<(f64, f64)> = f.iter().map(|x| ov.own(x)).collect();
     // The reference members the profiles are taken against (evenly spread, deterministic).
@@ -207,11 +243,12 @@ pub fn anchors(f: &[&[u64]], ov: &Overlap, cands: &Candidates) -> Vec<(usize, us
                     continue;
                 }
                 let s = ov.shared(f[i], f[j], own[i], own[j]).min(BINS as f64);
+                let w = weights.map_or(1.0, |w| w[j]);
                 let lo = s.floor() as usize;
                 let fr = s - lo as f64;
-                hist[lo] += 1.0 - fr;
+                hist[lo] += w * (1.0 - fr);
                 if lo < BINS {
-                    hist[lo + 1] += fr;
+                    hist[lo + 1] += w * fr;
                 }
             }
             let total: f64 = hist.iter().sum();
@@ -237,7 +274,12 @@ pub fn anchors(f: &[&[u64]], ov: &Overlap, cands: &Candidates) -> Vec<(usize, us
     let mut anchors = consistent_start(f, ov, &own, cands, &profile_margin, &shortlist);
     // 2. Trilateration against the anchors, repeated as anchors grow.
     let var2 = 2.0 * TRI_SIGMA * TRI_SIGMA;
-    let mut result: Vec<(f64, f64, usize)> = Vec::new(); // (margin, mean residual, candidate)
+    // (margin, mean residual, candidate); before trilateration the profile's best (no residual).
+    let mut result: Vec<(f64, f64, usize)> =
+        (0..n).map(|_| (0.0, f64::INFINITY, usize::MAX)).collect();
+    for &(m, i, c) in &profile_margin {
+        result[i] = (m, f64::INFINITY, c);
+    }
     for _ in 0..ROUNDS {
         let a_n = anchors.len();
         if a_n == 0 {
@@ -305,13 +347,16 @@ pub fn anchors(f: &[&[u64]], ov: &Overlap, cands: &Candidates) -> Vec<(usize, us
         }
         anchors = next;
     }
-    // All well-fitting records (not only the round's anchors) seed the bit learning.
-    let mut all: Vec<(f64, usize, usize)> = (0..result.len())
-        .filter(|&i| result[i].2 != usize::MAX && result[i].1 <= 1.0 && result[i].0 >= 2.0)
-        .map(|i| (result[i].0, i, result[i].2))
-        .collect();
-    all.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    all.into_iter().map(|(_, i, c)| (i, c)).collect()
+    result
+        .into_iter()
+        .map(|(margin, residual, candidate)| {
+            (candidate != usize::MAX).then_some(Label {
+                candidate,
+                margin,
+                residual,
+            })
+        })
+        .collect()
 }
 
 /// Records ranked by profile margin considered for the first anchors.
