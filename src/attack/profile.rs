@@ -143,7 +143,7 @@ impl Candidates {
             }
         }
         let log_profile: Vec<[f64; BINS + 1]> = value
-            .iter()
+            .par_iter()
             .map(|&c| {
                 let mut raw = [0f64; BINS + 1];
                 for s in &sets {
@@ -201,6 +201,9 @@ pub fn seeds(result: &[Option<Label>]) -> Vec<(usize, usize)> {
     all.into_iter().map(|(_, i, c)| (i, c)).collect()
 }
 
+/// A record's profile shortlist and, when it has two candidates, (margin, record, best).
+type Matched = (Vec<usize>, Option<(f64, usize, usize)>);
+
 /// One filter's label from [`label`].
 #[derive(Debug, Clone, Copy)]
 pub struct Label {
@@ -234,7 +237,7 @@ pub fn label(
         -0.5 * d * d
     };
     // 1. Profile matching: per record, its shortlist of candidates by profile likelihood.
-    let per: Vec<(Vec<usize>, Option<(f64, usize, usize)>)> = (0..n)
+    let per: Vec<Matched> = (0..n)
         .into_par_iter()
         .map(|i| {
             let mut hist = [0f64; BINS + 1];
