@@ -36,6 +36,8 @@ pub struct Vocab {
     pub pop_words: Vec<Vec<u32>>,
     /// Most words in one public value.
     pub max_words: usize,
+    word_ids: HashMap<String, u32>,
+    qgram_ids: HashMap<Vec<u8>, u32>,
 }
 
 impl Vocab {
@@ -51,6 +53,8 @@ impl Vocab {
             pop_q: Vec::new(),
             pop_words: Vec::new(),
             max_words: 1,
+            word_ids: HashMap::new(),
+            qgram_ids: HashMap::new(),
         };
         let mut toks = Tokens::default();
         for value in values {
@@ -95,7 +99,35 @@ impl Vocab {
             v.pop_words.push(ws);
         }
         v.n_q = q_ids.len();
+        v.word_ids = word_ids;
+        v.qgram_ids = q_ids;
         v
+    }
+
+    /// Adds words missing from the sample (no population entry: they can be decoded, not
+    /// counted). Their q-grams not seen yet get new ids.
+    pub fn add_words(&mut self, words: &[String], q: usize) {
+        let mut toks = Tokens::default();
+        for w in words {
+            if self.word_ids.contains_key(w) {
+                continue;
+            }
+            toks.clear();
+            push_qgrams(w, q, &mut toks);
+            let mut qs: Vec<u32> = toks
+                .iter()
+                .map(|t| {
+                    let n = self.qgram_ids.len() as u32;
+                    *self.qgram_ids.entry(t.to_vec()).or_insert(n)
+                })
+                .collect();
+            qs.sort_unstable();
+            qs.dedup();
+            self.word_ids.insert(w.clone(), self.words.len() as u32);
+            self.words.push(w.clone());
+            self.word_q.push(qs);
+        }
+        self.n_q = self.qgram_ids.len();
     }
 
     /// The word ids of a value, when every word is public.
@@ -141,14 +173,22 @@ struct Best {
 }
 
 /// Decodes every filter of one group (see the module doc).
-pub fn decode_group(f: &[&[u64]], words: usize, vocab: &Vocab, p: &PatternParams) -> Vec<Decoded> {
+/// `seeds` are anchors known beforehand (record, its words), e.g. from
+/// [`super::profile::anchors`]; the first round learns from them.
+pub fn decode_group(
+    f: &[&[u64]],
+    words: usize,
+    vocab: &Vocab,
+    p: &PatternParams,
+    seeds: Vec<(usize, Vec<u32>)>,
+) -> Vec<Decoded> {
     let n = f.len();
     if n == 0 {
         return Vec::new();
     }
     let m = words * 64;
     let mined = mining::mine_masks(f, words, &vocab.pop_q, vocab.n_q, p);
-    let mut seeds: Vec<(usize, Vec<u32>)> = Vec::new();
+    let mut seeds = seeds;
     let mut out = vec![Decoded::default(); n];
     let keep = 1.0 - p.noise;
     let mut counts = vec![0u32; m];
@@ -413,7 +453,7 @@ mod tests {
                 noise: noise.min(0.1),
                 ..PatternParams::default()
             };
-            let d = decode_group(&f, 8, &vocab, &params);
+            let d = decode_group(&f, 8, &vocab, &params, Vec::new());
             let hits = people
                 .iter()
                 .zip(&d)

@@ -31,6 +31,7 @@
 pub mod decode;
 pub mod mining;
 pub mod partition;
+pub mod profile;
 pub mod public;
 
 use std::collections::HashMap;
@@ -409,8 +410,13 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
                 .map(|r| pool.get(ColumnRole::FieldFilter(di), r).map(words_of))
                 .collect();
             let refs: Vec<Option<&[u64]>> = filters.iter().map(|f| f.as_deref()).collect();
+            let records: Vec<Option<Vec<u64>>> = (0..n)
+                .map(|r| pool.get(ColumnRole::RecordFilter, r).map(words_of))
+                .collect();
+            let rec_refs: Vec<Option<&[u64]>> = records.iter().map(|f| f.as_deref()).collect();
             partition::year_groups(
                 &refs,
+                &rec_refs,
                 schema.fields[di].hardening.blip_probability(),
                 job.years,
             )
@@ -420,8 +426,14 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
             ..Default::default()
         },
     };
-    let n_year_groups = groups.year.len();
-
+    // Groups left with members (purification can empty one).
+    let n_year_groups = {
+        let mut used = vec![false; groups.year.len()];
+        for g in groups.of.iter().flatten() {
+            used[*g] = true;
+        }
+        used.iter().filter(|&&u| u).count()
+    };
     let mut fields: Vec<FieldScore> = Vec::new();
     let mut salt_groups = 1;
     let mut largest = n;
@@ -447,7 +459,13 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
                         0
                     }
                 };
-                let (guesses, n_groups, big) = decode_field(&pool, fi, spec, population, &key_of);
+                let extra: &[String] = if spec.kind == FieldKind::Name {
+                    &public.name_words
+                } else {
+                    &[]
+                };
+                let (guesses, n_groups, big) =
+                    decode_field(&pool, fi, spec, population, extra, &key_of);
                 if spec.kind == FieldKind::Name {
                     salt_groups = n_groups;
                     largest = big;
@@ -476,13 +494,16 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
                     (
                         format!("{} (full)", spec.name),
                         if by_year {
-                            "year partition + pattern mining + anchors"
+                            "year partition + profiles + trilateration + words"
                         } else {
-                            "pattern mining + anchors"
+                            "profiles + trilateration + words"
                         },
                     )
                 } else {
-                    (spec.name.clone(), "pattern mining on distinct filters")
+                    (
+                        spec.name.clone(),
+                        "profile matching + trilateration on distinct filters",
+                    )
                 };
                 fields.push(score(label, attack, &full, base));
                 if spec.kind == FieldKind::Name {
@@ -650,10 +671,13 @@ fn decode_field(
     fi: usize,
     spec: &FieldSpec,
     population: &[Vec<String>],
+    extra_words: &[String],
     key_of: &(dyn Fn(usize) -> usize + Sync),
 ) -> (FieldGuesses, usize, usize) {
     let n = pool.rows.len();
-    let vocab = Vocab::build(population, spec.q);
+    let mut vocab = Vocab::build(population, spec.q);
+    // Every word of the public lists, also those too rare to be in the sample.
+    vocab.add_words(extra_words, spec.q);
     // A place list holds each place once: its filters are decoded once per distinct filter. Names
     // keep their frequencies (the population sample has them too).
     let role = ColumnRole::FieldFilter(fi);
@@ -677,6 +701,18 @@ fn decode_field(
         ..PatternParams::default()
     };
     let largest = by_group.values().map(Vec::len).max().unwrap_or(0);
+    let field_words = spec.stored_bits() / 64;
+    let cands = (!dedupe).then(|| profile::Candidates::build(&vocab.pop_q, vocab.n_q));
+    let place_cands = if dedupe {
+        profile::Candidates::build(&vocab.pop_q, vocab.n_q)
+    } else {
+        profile::Candidates::build(&[], vocab.n_q)
+    };
+    let overlap = profile::Overlap {
+        bits: spec.stored_bits(),
+        hashes: spec.hashes,
+        noise: spec.hardening.blip_probability(),
+    };
     let results: Vec<Vec<(usize, decode::Decoded)>> = keys
         .par_iter()
         .map(|k| {
@@ -706,7 +742,41 @@ fn decode_field(
                 of.push(d);
             }
             let refs: Vec<&[u64]> = filters.iter().map(Vec::as_slice).collect();
-            let dec = decode::decode_group(&refs, words, &vocab, &params);
+            // Profile matching and trilateration on the field filter alone seed the decoding.
+            if dedupe {
+                // Few distinct filters (a place always gives the same one): each is labelled
+                // directly by profile matching and trilateration, weighted by its records.
+                let mut weight = vec![0f64; filters.len()];
+                for &d in &of {
+                    weight[d] += 1.0;
+                }
+                let own: Vec<&[u64]> = refs.iter().map(|r| &r[..field_words]).collect();
+                let labels = profile::label(&own, Some(&weight), &overlap, &place_cands);
+                return members
+                    .iter()
+                    .zip(&of)
+                    .map(|(&r, &d)| {
+                        let dec = match labels[d] {
+                            Some(l) => decode::Decoded {
+                                value: Some(
+                                    vocab.pop_words[place_cands.value[l.candidate]].clone(),
+                                ),
+                                confidence: l.margin,
+                            },
+                            None => decode::Decoded::default(),
+                        };
+                        (r, dec)
+                    })
+                    .collect();
+            }
+            let c = cands.as_ref().expect("candidates of a name field");
+            let own: Vec<&[u64]> = refs.iter().map(|r| &r[..field_words]).collect();
+            let labels = profile::label(&own, None, &overlap, c);
+            let seeds = profile::seeds(&labels)
+                .into_iter()
+                .map(|(i, ci)| (i, vocab.pop_words[c.value[ci]].clone()))
+                .collect();
+            let dec = decode::decode_group(&refs, words, &vocab, &params, seeds);
             members
                 .iter()
                 .zip(&of)

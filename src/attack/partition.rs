@@ -26,7 +26,16 @@ pub struct YearGroups {
 
 /// Splits records by year (see the module doc). `filters[i]` is record `i`'s date filter,
 /// `noise` the filter's public BLIP probability, `years` the public birth-year range.
-pub fn year_groups(filters: &[Option<&[u64]>], noise: f64, years: (i32, i32)) -> YearGroups {
+///
+/// `record[i]`, when given, is record `i`'s record-level filter: the date's tokens set a few
+/// bits there too, in a much sparser filter, so the cores of two adjacent years overlap there far
+/// above chance; it sharpens the chain.
+pub fn year_groups(
+    filters: &[Option<&[u64]>],
+    record: &[Option<&[u64]>],
+    noise: f64,
+    years: (i32, i32),
+) -> YearGroups {
     // Distinct filters with their multiplicity (without BLIP one date gives one filter).
     let mut index: HashMap<&[u64], usize> = HashMap::new();
     let mut distinct: Vec<&[u64]> = Vec::new();
@@ -164,7 +173,107 @@ pub fn year_groups(filters: &[Option<&[u64]>], noise: f64, years: (i32, i32)) ->
             }
         }
     }
-    let (year, confidence) = place_chain(&merged_core, &sizes, years, words * 64);
+    // Purify: each filter joins the group whose core it holds most completely (a filter of an
+    // adjacent year holds only the shared half-year token's share of a core); then the cores
+    // are taken again from the new members.
+    let usable: Vec<usize> = (0..merged_core.len())
+        .filter(|&g| popcount(&merged_core[g]) >= 8)
+        .collect();
+    if !usable.is_empty() {
+        let mut moved: HashMap<usize, usize> = HashMap::new();
+        for (dd, f) in distinct.iter().enumerate() {
+            let best = usable
+                .iter()
+                .map(|&g| {
+                    let c = popcount(&merged_core[g]) as f64;
+                    (and_count(f, &merged_core[g]) as f64 / c, c as u32, g)
+                })
+                .max_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(b.2.cmp(&a.2)));
+            if let Some((share, _, g)) = best {
+                if share >= 0.9 * (1.0 - noise) {
+                    moved.insert(dd, g);
+                }
+            }
+        }
+        sizes.iter_mut().for_each(|x| *x = 0);
+        for c in counts.iter_mut() {
+            c.iter_mut().for_each(|x| *x = 0);
+        }
+        for (i, dd) in of_distinct.iter().enumerate() {
+            if let Some(dd) = dd {
+                if let Some(&g) = moved.get(dd) {
+                    out.of[i] = Some(g);
+                }
+                let g = out.of[i].expect("grouped");
+                sizes[g] += 1;
+                for (b, c) in counts[g].iter_mut().enumerate() {
+                    if bit(distinct[*dd], b) {
+                        *c += 1;
+                    }
+                }
+            }
+        }
+        for (g, core) in merged_core.iter_mut().enumerate() {
+            let need = (sizes[g] as f64 * 0.9 * (1.0 - noise)).ceil() as usize;
+            for (b, &c) in counts[g].iter().enumerate() {
+                if sizes[g] >= 2 && c >= need {
+                    core[b >> 6] |= 1 << (b & 63);
+                } else {
+                    core[b >> 6] &= !(1 << (b & 63));
+                }
+            }
+        }
+    }
+    // The record-level cores: bits set in nearly all of a group's record filters, but core in
+    // few groups (a bit core everywhere is a common q-gram of another field, not a year token).
+    let g_n = merged_core.len();
+    let mut rec_cores: Vec<Vec<u64>> = Vec::new();
+    if let Some(rw) = record.iter().flatten().map(|r| r.len()).next() {
+        let mut rc = vec![vec![0usize; rw * 64]; g_n];
+        let mut rn = vec![0usize; g_n];
+        for (i, r) in record.iter().enumerate() {
+            if let (Some(r), Some(g)) = (r, out.of.get(i).copied().flatten()) {
+                if r.len() != rw {
+                    continue;
+                }
+                rn[g] += 1;
+                for (b, c) in rc[g].iter_mut().enumerate() {
+                    if bit(r, b) {
+                        *c += 1;
+                    }
+                }
+            }
+        }
+        rec_cores = (0..g_n)
+            .map(|g| {
+                let mut w = vec![0u64; rw];
+                if rn[g] >= 2 {
+                    for (b, &c) in rc[g].iter().enumerate() {
+                        if c as f64 >= 0.9 * rn[g] as f64 {
+                            w[b >> 6] |= 1 << (b & 63);
+                        }
+                    }
+                }
+                w
+            })
+            .collect();
+        let mut core_in = vec![0usize; rw * 64];
+        for w in &rec_cores {
+            for (b, c) in core_in.iter_mut().enumerate() {
+                if bit(w, b) {
+                    *c += 1;
+                }
+            }
+        }
+        for w in rec_cores.iter_mut() {
+            for (b, &c) in core_in.iter().enumerate() {
+                if c > 4 {
+                    w[b >> 6] &= !(1 << (b & 63));
+                }
+            }
+        }
+    }
+    let (year, confidence) = place_chain(&merged_core, &rec_cores, &sizes, years, words * 64);
     out.year = year;
     out.confidence = confidence;
     out
@@ -175,6 +284,7 @@ pub fn year_groups(filters: &[Option<&[u64]>], noise: f64, years: (i32, i32)) ->
 /// prior's likelihood of the group sizes (uniform inside the range, rare outside).
 fn place_chain(
     cores: &[Vec<u64>],
+    rec_cores: &[Vec<u64>],
     sizes: &[usize],
     years: (i32, i32),
     m: usize,
@@ -189,18 +299,38 @@ fn place_chain(
     if real.is_empty() {
         return (year, conf);
     }
+    // The chain: a path through the main groups (the small ones are chance splinters) maximizing
+    // the summed lift of neighbours — greedy edges first (Kruskal with degree ≤ 2), then local
+    // search (segment reversal and moves) until no change improves it.
+    let mut by_size: Vec<usize> = real.iter().map(|&g| sizes[g]).collect();
+    by_size.sort_unstable();
+    let median = by_size[by_size.len() / 2];
+    let main: Vec<usize> = real
+        .iter()
+        .copied()
+        .filter(|&g| sizes[g] * 5 >= median)
+        .collect();
+    let k = main.len();
+    let mut lift = vec![0f64; k * k];
     let mut pairs: Vec<(f64, usize, usize)> = Vec::new();
-    for (ai, &a) in real.iter().enumerate() {
-        for &b in &real[ai + 1..] {
-            let expect = popcount(&cores[a]) as f64 * popcount(&cores[b]) as f64 / m as f64;
-            let lift = and_count(&cores[a], &cores[b]) as f64 - expect;
-            pairs.push((lift, a, b));
+    for a in 0..k {
+        for b in a + 1..k {
+            let (ga, gb) = (main[a], main[b]);
+            let expect = popcount(&cores[ga]) as f64 * popcount(&cores[gb]) as f64 / m as f64;
+            let mut l = and_count(&cores[ga], &cores[gb]) as f64 - expect;
+            if let (Some(ra), Some(rb)) = (rec_cores.get(ga), rec_cores.get(gb)) {
+                // A shared token sets fewer bits there: weighed up to the date filter's scale.
+                l += REC_WEIGHT * and_count(ra, rb) as f64;
+            }
+            lift[a * k + b] = l;
+            lift[b * k + a] = l;
+            pairs.push((l, a, b));
         }
     }
     pairs.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
-    let mut deg = vec![0usize; n];
-    let mut adj: Vec<Vec<usize>> = vec![Vec::new(); n];
-    let mut comp: Vec<usize> = (0..n).collect();
+    let mut deg = vec![0usize; k];
+    let mut adj: Vec<Vec<usize>> = vec![Vec::new(); k];
+    let mut comp: Vec<usize> = (0..k).collect();
     fn root(p: &mut [usize], mut x: usize) -> usize {
         while p[x] != x {
             p[x] = p[p[x]];
@@ -208,11 +338,7 @@ fn place_chain(
         }
         x
     }
-    let hashes_guess = 8.0; // a shared token's bits must clearly exceed chance
-    for (lift, a, b) in pairs {
-        if lift < hashes_guess {
-            break;
-        }
+    for (_, a, b) in pairs {
         if deg[a] >= 2 || deg[b] >= 2 {
             continue;
         }
@@ -226,33 +352,19 @@ fn place_chain(
         adj[a].push(b);
         adj[b].push(a);
     }
-    // The chain holding the most records.
-    let mut best_chain: Vec<usize> = Vec::new();
-    let mut best_weight = 0;
-    let mut seen = vec![false; n];
-    for &s in &real {
-        if seen[s] || deg[s] > 1 {
-            continue;
-        }
-        let mut chain = vec![s];
-        seen[s] = true;
-        let mut prev = usize::MAX;
-        let mut cur = s;
+    let mut path: Vec<usize> = Vec::with_capacity(k);
+    if let Some(s) = (0..k).find(|&x| deg[x] <= 1) {
+        let (mut prev, mut cur) = (usize::MAX, s);
+        path.push(s);
         while let Some(&next) = adj[cur].iter().find(|&&x| x != prev) {
-            if seen[next] {
-                break;
-            }
-            seen[next] = true;
-            chain.push(next);
+            path.push(next);
             prev = cur;
             cur = next;
         }
-        let w: usize = chain.iter().map(|&g| sizes[g]).sum();
-        if w > best_weight {
-            best_weight = w;
-            best_chain = chain;
-        }
     }
+    improve_path(&mut path, &lift, k);
+    let best_chain: Vec<usize> = path.iter().map(|&i| main[i]).collect();
+    let best_weight: usize = best_chain.iter().map(|&g| sizes[g]).sum();
     if best_chain.is_empty() {
         return (year, conf);
     }
@@ -298,6 +410,66 @@ fn place_chain(
     (year, conf)
 }
 
+/// Weight of a record-level core bit shared by two groups in the chain's lift.
+const REC_WEIGHT: f64 = 3.0;
+
+/// Summed lift of a path's neighbours.
+fn path_score(path: &[usize], lift: &[f64], k: usize) -> f64 {
+    path.windows(2).map(|w| lift[w[0] * k + w[1]]).sum()
+}
+
+/// Local search on a path: reverse a segment, or move a segment (up to 3 groups, either way
+/// round) elsewhere, while that raises the summed lift. Deterministic.
+fn improve_path(path: &mut Vec<usize>, lift: &[f64], k: usize) {
+    let n = path.len();
+    if n < 3 {
+        return;
+    }
+    let mut score = path_score(path, lift, k);
+    for _ in 0..200 {
+        let mut improved = false;
+        for i in 0..n {
+            for j in i + 1..n {
+                let mut p = path.clone();
+                p[i..=j].reverse();
+                let sc = path_score(&p, lift, k);
+                if sc > score + 1e-9 {
+                    *path = p;
+                    score = sc;
+                    improved = true;
+                }
+            }
+        }
+        for len in 1..=3.min(n - 1) {
+            for i in 0..=n - len {
+                for rev in [false, true] {
+                    let mut seg: Vec<usize> = path[i..i + len].to_vec();
+                    if rev {
+                        seg.reverse();
+                    }
+                    let mut rest: Vec<usize> = path[..i].to_vec();
+                    rest.extend_from_slice(&path[i + len..]);
+                    for at in 0..=rest.len() {
+                        let mut p = rest[..at].to_vec();
+                        p.extend_from_slice(&seg);
+                        p.extend_from_slice(&rest[at..]);
+                        let sc = path_score(&p, lift, k);
+                        if sc > score + 1e-9 {
+                            *path = p;
+                            score = sc;
+                            improved = true;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        if !improved {
+            break;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,7 +512,7 @@ mod tests {
             }
         }
         let refs: Vec<Option<&[u64]>> = filters.iter().map(|f| Some(f.as_slice())).collect();
-        let g = year_groups(&refs, 0.0, (1975, 1989));
+        let g = year_groups(&refs, &[], 0.0, (1975, 1989));
         // Purity: most records sit in a group whose majority year is theirs.
         let mut per: HashMap<usize, HashMap<i32, usize>> = HashMap::new();
         for (i, gi) in g.of.iter().enumerate() {

@@ -27,6 +27,8 @@ const NAME_SAMPLE: usize = 6000;
 pub struct Public {
     /// A sample of the name population: each name's normalized tokens (repeats = frequency).
     pub names: Vec<Vec<String>>,
+    /// Every word of the name lists (normalized), also the rare ones a sample may miss.
+    pub name_words: Vec<String>,
     /// The place population: each place's normalized words (repeats = frequency).
     pub places: Vec<Vec<String>>,
     /// The public birth-year range (inclusive).
@@ -37,6 +39,7 @@ impl Public {
     /// The built-in lists, or the given files (one value per line; a value may repeat to give
     /// its frequency; a header line `name` / `place` is skipped).
     pub fn load(names: Option<&Path>, places: Option<&Path>, years: (i32, i32)) -> Result<Public> {
+        let names_given = names.is_some();
         let names = match names {
             Some(p) => read_list(p, "name", |s| {
                 normalize::name::normalize(s).map(|n| n.tokens)
@@ -57,7 +60,31 @@ impl Public {
                 })
                 .collect(),
         };
+        let mut name_words: Vec<String> = if names_given {
+            Vec::new()
+        } else {
+            TRADITIONS
+                .iter()
+                .flat_map(|t| {
+                    [
+                        t.female_first,
+                        t.male_first,
+                        t.female_second,
+                        t.male_second,
+                        t.surnames,
+                        t.birth_order,
+                        &["Ni", "I"][..],
+                    ]
+                })
+                .flatten()
+                .filter_map(|w| normalize::name::normalize(w))
+                .flat_map(|n| n.tokens)
+                .collect()
+        };
+        name_words.sort_unstable();
+        name_words.dedup();
         Ok(Public {
+            name_words,
             names,
             places,
             years,

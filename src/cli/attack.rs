@@ -15,12 +15,12 @@ use crate::keys::SecretKey;
 /// The attack works as a linkage unit would — without the key, with public name and place lists —
 /// and reports, per field, the share of records whose value it recovers. The attacker pools every file given (the linkage unit holds them all) and uses only the
 /// files and the schema embedded in them: the date filter's year bits split the records into
-/// year groups (which salt the name), bit-pattern mining and anchors decode the name filters
-/// group by group, the birthplace filters are decoded against the place list, and token classes
-/// with few values (sex) are aligned with public shares. The plaintext extracts are read only to
-/// score the guesses. Per field it prints the records scored, the share recovered, the share
-/// among the attacker's most confident half and the baseline (the field's most common public
-/// value guessed for everyone). Only counts, never a value. With --max-reidentified it is a
+/// year groups (which salt the name), profile matching, trilateration and anchors decode the
+/// name filters group by group, the birthplace filters are labelled against the place list, and
+/// token classes with few values (sex) are aligned with public shares. The plaintext extracts
+/// are read only to score the guesses. Per field it prints the records scored, the share
+/// recovered, the share among the attacker's most confident half and the baseline (the field's
+/// most common public value guessed for everyone). Only counts, never a value. With --max-reidentified it is a
 /// self-test: exit code 6 when more full names than that share are recovered.
 ///
 /// Give the files as a `padan synth` directory and a directory of its encoded files, or as

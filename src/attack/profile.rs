@@ -1,0 +1,487 @@
+//! Profile matching and trilateration inside one salt group (after Vidanage et al.'s similarity
+//! graph attack), key-less.
+//!
+//! Inside a salt group every value is hashed alike, so the overlap of two filters estimates how
+//! many q-grams the two values share ([`Overlap`]: the public k, m and BLIP p undo the expected
+//! chance overlap and the flips; about ±0.85 q-gram under BLIP ε = 3).
+//!
+//! 1. **Profile matching**: a record's *profile* — how many group members share 0, 1, 2, …
+//!    q-grams with it — is compared with each public candidate's predicted profile (the same
+//!    histogram against the public population sample, smoothed by the estimate's error). The
+//!    record's own q-gram count (from its popcount) must fit the candidate's too.
+//! 2. **Trilateration**: the records matched with the largest margin become anchors; every record
+//!    is then placed by its estimated shared q-gram counts with the anchors, which must fit the
+//!    candidate's known overlaps with the anchors' values. Well-fitting records join the anchors
+//!    and the placement repeats.
+//!
+//! The result (anchors with their values) seeds the q-gram bit learning of [`super::decode`],
+//! which then decodes every filter, including values outside the candidate list.
+
+use rayon::prelude::*;
+
+use super::mining::{and_count, popcount};
+
+/// Highest shared q-gram count a profile distinguishes (larger counts share the last bin).
+const BINS: usize = 24;
+/// Error (standard deviation, in q-grams) of a shared-count estimate the predicted profile is
+/// smoothed by.
+const PROFILE_SIGMA: f64 = 0.9;
+/// Error of a record's own q-gram count estimate.
+const COUNT_SIGMA: f64 = 0.8;
+/// Error of a shared-count estimate in trilateration.
+const TRI_SIGMA: f64 = 0.9;
+/// Squared residual (in σ²) at which one anchor's disagreement stops counting more (a wrong
+/// anchor must not sink a right candidate).
+const TRI_CAP: f64 = 9.0;
+/// Group members the profiles are taken against at most (a sample is enough).
+const REFERENCE: usize = 1500;
+/// Candidates per record kept from profile matching for trilateration.
+const SHORTLIST: usize = 150;
+/// Anchors used at most in one trilateration round (the surest).
+const MAX_ANCHORS: usize = 160;
+/// Trilateration rounds.
+const ROUNDS: usize = 4;
+
+/// Turns filter overlaps into shared q-gram count estimates.
+#[derive(Debug, Clone, Copy)]
+pub struct Overlap {
+    /// Filter bits (m).
+    pub bits: usize,
+    /// Bits per q-gram (k).
+    pub hashes: usize,
+    /// BLIP flip probability (p).
+    pub noise: f64,
+}
+
+impl Overlap {
+    /// True bits set, from an observed popcount (BLIP undone in expectation).
+    fn true_bits(&self, observed: f64) -> f64 {
+        let (m, p) = (self.bits as f64, self.noise);
+        ((observed - m * p) / (1.0 - 2.0 * p)).clamp(0.0, m - 1.0)
+    }
+
+    /// Q-grams that set `t` bits (the inverse of m·(1 − (1 − 1/m)^{k·q})).
+    fn qgrams(&self, t: f64) -> f64 {
+        let m = self.bits as f64;
+        let t = t.clamp(0.0, m - 1.0);
+        (1.0 - t / m).ln() / (self.hashes as f64 * (1.0 - 1.0 / m).ln())
+    }
+
+    /// A filter's estimated true bits and q-gram count.
+    pub fn own(&self, f: &[u64]) -> (f64, f64) {
+        let t = self.true_bits(popcount(f) as f64);
+        (t, self.qgrams(t))
+    }
+
+    /// Estimated shared q-grams of two filters with their [`Overlap::own`] estimates.
+    pub fn shared(&self, a: &[u64], b: &[u64], oa: (f64, f64), ob: (f64, f64)) -> f64 {
+        let (m, p) = (self.bits as f64, self.noise);
+        let o = and_count(a, b) as f64;
+        let q = 1.0 - 2.0 * p;
+        let both = ((o - (oa.0 + ob.0) * p * q - m * p * p) / (q * q)).clamp(0.0, oa.0.min(ob.0));
+        let union = oa.0 + ob.0 - both;
+        (oa.1 + ob.1 - self.qgrams(union)).max(0.0)
+    }
+}
+
+/// The public candidates: distinct values of the population sample, with their q-gram sets and
+/// predicted profiles.
+pub struct Candidates {
+    /// Per candidate: index of a population value holding it (its words: `pop_words`).
+    pub value: Vec<usize>,
+    /// Per candidate: q-gram set as a bitset over the vocabulary's q-grams.
+    qbits: Vec<Vec<u64>>,
+    /// Per candidate: number of distinct q-grams.
+    count: Vec<f64>,
+    /// Per candidate: log-probability of each shared-count bin (smoothed).
+    log_profile: Vec<[f64; BINS + 1]>,
+}
+
+fn bitset(qs: &[u32], words: usize) -> Vec<u64> {
+    let mut w = vec![0u64; words];
+    for &g in qs {
+        w[g as usize >> 6] |= 1 << (g & 63);
+    }
+    w
+}
+
+fn inter(a: &[u64], b: &[u64]) -> u32 {
+    a.iter().zip(b).map(|(x, y)| (x & y).count_ones()).sum()
+}
+
+fn gauss_bins(x: f64, sigma: f64, out: &mut [f64; BINS + 1], w: f64) {
+    // Spread weight `w` at `x` over the bins by a discretized normal (±3σ).
+    let lo = ((x - 3.0 * sigma).floor().max(0.0)) as usize;
+    let hi = ((x + 3.0 * sigma).ceil() as usize).min(BINS);
+    let mut total = 0.0;
+    let mut tmp = [0f64; BINS + 1];
+    for (b, t) in tmp.iter_mut().enumerate().take(hi + 1).skip(lo) {
+        let d = (b as f64 - x) / sigma;
+        *t = (-0.5 * d * d).exp();
+        total += *t;
+    }
+    if total == 0.0 {
+        out[(x.round() as usize).min(BINS)] += w;
+        return;
+    }
+    for b in lo..=hi {
+        out[b] += w * tmp[b] / total;
+    }
+}
+
+impl Candidates {
+    /// Candidates from the population sample `pop_q` (each value's sorted q-gram ids, `< n_q`).
+    pub fn build(pop_q: &[Vec<u32>], n_q: usize) -> Candidates {
+        let words = n_q.div_ceil(64).max(1);
+        let sets: Vec<Vec<u64>> = pop_q.iter().map(|q| bitset(q, words)).collect();
+        let mut seen: std::collections::HashMap<&[u64], usize> = Default::default();
+        let mut value = Vec::new();
+        for (i, s) in sets.iter().enumerate() {
+            if !seen.contains_key(s.as_slice()) {
+                seen.insert(s, i);
+                value.push(i);
+            }
+        }
+        let log_profile: Vec<[f64; BINS + 1]> = value
+            .par_iter()
+            .map(|&c| {
+                let mut raw = [0f64; BINS + 1];
+                for s in &sets {
+                    raw[(inter(&sets[c], s) as usize).min(BINS)] += 1.0;
+                }
+                let mut sm = [0f64; BINS + 1];
+                for (b, &r) in raw.iter().enumerate() {
+                    if r > 0.0 {
+                        gauss_bins(b as f64, PROFILE_SIGMA, &mut sm, r);
+                    }
+                }
+                let total: f64 = sm.iter().sum::<f64>() + 0.5 * (BINS + 1) as f64;
+                let mut lp = [0f64; BINS + 1];
+                for (l, s) in lp.iter_mut().zip(sm) {
+                    *l = ((s + 0.5) / total).ln();
+                }
+                lp
+            })
+            .collect();
+        Candidates {
+            qbits: value.iter().map(|&c| sets[c].clone()).collect(),
+            count: value.iter().map(|&c| pop_q[c].len() as f64).collect(),
+            value,
+            log_profile,
+        }
+    }
+
+    /// Number of candidates.
+    pub fn len(&self) -> usize {
+        self.value.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.value.is_empty()
+    }
+}
+
+/// Profile matching then trilateration in one group of filters (`f[i]`: record `i`'s field
+/// filter). Returns the anchors: (record, candidate) pairs, surest first.
+pub fn anchors(f: &[&[u64]], ov: &Overlap, cands: &Candidates) -> Vec<(usize, usize)> {
+    seeds(&label(f, None, ov, cands))
+}
+
+/// The well-fitting labels of [`label`] as (record, candidate), surest first: all of them, not
+/// only the last round's anchors, seed the q-gram bit learning.
+pub fn seeds(result: &[Option<Label>]) -> Vec<(usize, usize)> {
+    // All well-fitting records (not only the last round's anchors) seed the bit learning.
+    let mut all: Vec<(f64, usize, usize)> = (0..result.len())
+        .filter_map(|i| result[i].map(|r| (r, i)))
+        .filter(|(r, _)| r.residual <= 1.0 && r.margin >= 2.0)
+        .map(|(r, i)| (r.margin, i, r.candidate))
+        .collect();
+    all.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    all.into_iter().map(|(_, i, c)| (i, c)).collect()
+}
+
+/// A record's profile shortlist and, when it has two candidates, (margin, record, best).
+type Matched = (Vec<usize>, Option<(f64, usize, usize)>);
+
+/// One filter's label from [`label`].
+#[derive(Debug, Clone, Copy)]
+pub struct Label {
+    /// The candidate.
+    pub candidate: usize,
+    /// Log-likelihood margin over the best other candidate.
+    pub margin: f64,
+    /// Mean squared residual against the anchors (in units of 2σ²).
+    pub residual: f64,
+}
+
+/// Profile matching and trilateration (see the module doc): per filter its best candidate, or
+/// `None` when no anchor set formed. `weights[j]` (default 1) is how many records filter `j`
+/// stands for in the others' profiles (distinct filters of an unnoised field).
+pub fn label(
+    f: &[&[u64]],
+    weights: Option<&[f64]>,
+    ov: &Overlap,
+    cands: &Candidates,
+) -> Vec<Option<Label>> {
+    let n = f.len();
+    if n < 20 || cands.is_empty() {
+        return vec![None; n];
+    }
+    let own: Vec<(f64, f64)> = f.iter().map(|x| ov.own(x)).collect();
+    // The reference members the profiles are taken against (evenly spread, deterministic).
+    let step = n.div_ceil(REFERENCE).max(1);
+    let reference: Vec<usize> = (0..n).step_by(step).collect();
+    let count_term = |i: usize, c: usize| -> f64 {
+        let d = (own[i].1 - cands.count[c]) / COUNT_SIGMA;
+        -0.5 * d * d
+    };
+    // 1. Profile matching: per record, its shortlist of candidates by profile likelihood.
+    let per: Vec<Matched> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let mut hist = [0f64; BINS + 1];
+            for &j in &reference {
+                if j == i {
+                    continue;
+                }
+                let s = ov.shared(f[i], f[j], own[i], own[j]).min(BINS as f64);
+                let w = weights.map_or(1.0, |w| w[j]);
+                let lo = s.floor() as usize;
+                let fr = s - lo as f64;
+                hist[lo] += w * (1.0 - fr);
+                if lo < BINS {
+                    hist[lo + 1] += w * fr;
+                }
+            }
+            let total: f64 = hist.iter().sum();
+            // Tempered: as if 60 independent members (the members' overlaps are not independent).
+            let norm = 60.0 / total.max(1.0);
+            let mut scored: Vec<(f64, usize)> = (0..cands.len())
+                .filter(|&c| (own[i].1 - cands.count[c]).abs() <= 3.0 * COUNT_SIGMA)
+                .map(|c| {
+                    let lp = &cands.log_profile[c];
+                    let ll: f64 = hist.iter().zip(lp).map(|(h, l)| h * l).sum::<f64>() * norm;
+                    (ll + count_term(i, c), c)
+                })
+                .collect();
+            scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            scored.truncate(SHORTLIST);
+            let margin = (scored.len() >= 2).then(|| (scored[0].0 - scored[1].0, i, scored[0].1));
+            (scored.into_iter().map(|x| x.1).collect(), margin)
+        })
+        .collect();
+    let mut profile_margin: Vec<(f64, usize, usize)> = per.iter().filter_map(|x| x.1).collect();
+    let shortlist: Vec<Vec<usize>> = per.into_iter().map(|x| x.0).collect();
+    profile_margin.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut anchors = consistent_start(f, ov, &own, cands, &profile_margin, &shortlist);
+    // 2. Trilateration against the anchors, repeated as anchors grow.
+    let var2 = 2.0 * TRI_SIGMA * TRI_SIGMA;
+    // (margin, mean residual, candidate); before trilateration the profile's best (no residual).
+    let mut result: Vec<(f64, f64, usize)> =
+        (0..n).map(|_| (0.0, f64::INFINITY, usize::MAX)).collect();
+    for &(m, i, c) in &profile_margin {
+        result[i] = (m, f64::INFINITY, c);
+    }
+    for _ in 0..ROUNDS {
+        let a_n = anchors.len();
+        if a_n == 0 {
+            break;
+        }
+        // Each candidate's q-grams shared with each anchor's value.
+        let expect: Vec<Vec<f64>> = (0..cands.len())
+            .map(|c| {
+                anchors
+                    .iter()
+                    .map(|&(_, ac)| inter(&cands.qbits[c], &cands.qbits[ac]) as f64)
+                    .collect()
+            })
+            .collect();
+        result = (0..n)
+            .into_par_iter()
+            .map(|i| {
+                let s: Vec<f64> = anchors
+                    .iter()
+                    .map(|&(a, _)| {
+                        if a == i {
+                            f64::NAN
+                        } else {
+                            ov.shared(f[i], f[a], own[i], own[a])
+                        }
+                    })
+                    .collect();
+                let mut best = (f64::NEG_INFINITY, f64::INFINITY, usize::MAX);
+                let mut second = f64::NEG_INFINITY;
+                for &c in &shortlist[i] {
+                    let mut ll = count_term(i, c);
+                    let mut sq = 0.0;
+                    let mut used = 0.0f64;
+                    for (k, &e) in expect[c].iter().enumerate() {
+                        if s[k].is_nan() {
+                            continue;
+                        }
+                        let d2 = (s[k] - e).powi(2) / var2;
+                        ll -= d2.min(TRI_CAP);
+                        sq += d2;
+                        used += 1.0;
+                    }
+                    if ll > best.0 {
+                        second = best.0;
+                        best = (ll, sq / used.max(1.0), c);
+                    } else if ll > second {
+                        second = ll;
+                    }
+                }
+                (best.0 - second, best.1, best.2)
+            })
+            .collect();
+        let mut order: Vec<usize> = (0..n)
+            .filter(|&i| result[i].2 != usize::MAX && result[i].1 <= 1.0)
+            .collect();
+        order.sort_by(|&a, &b| result[b].0.total_cmp(&result[a].0).then(a.cmp(&b)));
+        let next: Vec<(usize, usize)> = order
+            .iter()
+            .filter(|&&i| result[i].0 >= 2.0)
+            .take(MAX_ANCHORS)
+            .map(|&i| (i, result[i].2))
+            .collect();
+        if next == anchors {
+            break;
+        }
+        anchors = next;
+    }
+    result
+        .into_iter()
+        .map(|(margin, residual, candidate)| {
+            (candidate != usize::MAX).then_some(Label {
+                candidate,
+                margin,
+                residual,
+            })
+        })
+        .collect()
+}
+
+/// Records ranked by profile margin considered for the first anchors.
+const START_RECORDS: usize = 200;
+/// Candidates per record considered for the first anchors.
+const START_CANDIDATES: usize = 3;
+/// Starting points tried for the first anchor set.
+const STARTS: usize = 40;
+
+/// The first anchors: profile matching alone is often wrong, so among the best-matched records
+/// (each with its few best candidates) the largest *mutually consistent* set is taken — every
+/// pair's estimated shared count must fit their candidates' overlap. Several starting points are
+/// tried (a wrong start gathers few consistent partners).
+fn consistent_start(
+    f: &[&[u64]],
+    ov: &Overlap,
+    own: &[(f64, f64)],
+    cands: &Candidates,
+    ranked: &[(f64, usize, usize)],
+    shortlist: &[Vec<usize>],
+) -> Vec<(usize, usize)> {
+    let records: Vec<usize> = ranked.iter().take(START_RECORDS).map(|x| x.1).collect();
+    let nodes: Vec<(usize, usize)> = records
+        .iter()
+        .enumerate()
+        .flat_map(|(ri, &r)| {
+            shortlist[r]
+                .iter()
+                .take(START_CANDIDATES)
+                .map(move |&c| (ri, c))
+        })
+        .collect();
+    let r_n = records.len();
+    let mut s = vec![0f64; r_n * r_n];
+    for a in 0..r_n {
+        for b in a + 1..r_n {
+            let x = ov.shared(
+                f[records[a]],
+                f[records[b]],
+                own[records[a]],
+                own[records[b]],
+            );
+            s[a * r_n + b] = x;
+            s[b * r_n + a] = x;
+        }
+    }
+    let resid = |x: (usize, usize), y: (usize, usize)| -> f64 {
+        let e = inter(&cands.qbits[x.1], &cands.qbits[y.1]) as f64;
+        (s[x.0 * r_n + y.0] - e).abs()
+    };
+    let mut best: Vec<(usize, usize)> = Vec::new();
+    let mut best_fit = f64::INFINITY;
+    for start in nodes.iter().take(STARTS) {
+        let mut set: Vec<(usize, usize)> = vec![*start];
+        let mut taken = vec![false; r_n];
+        taken[start.0] = true;
+        let mut sum_sq = 0.0;
+        let mut pairs = 0.0;
+        for &node in &nodes {
+            if taken[node.0] {
+                continue;
+            }
+            let d: Vec<f64> = set.iter().map(|&m| resid(node, m)).collect();
+            let sq: f64 = d.iter().map(|x| x * x).sum();
+            let far = d.iter().filter(|&&x| x > 2.0).count();
+            if sq / d.len() as f64 <= 1.0 && far * 10 <= d.len() {
+                taken[node.0] = true;
+                set.push(node);
+                sum_sq += sq;
+                pairs += d.len() as f64;
+            }
+        }
+        let fit = sum_sq / pairs.max(1.0);
+        if set.len() > best.len() || (set.len() == best.len() && fit < best_fit) {
+            best_fit = fit;
+            best = set;
+        }
+    }
+    if best.len() < 3 {
+        return Vec::new();
+    }
+    best.into_iter()
+        .take(MAX_ANCHORS)
+        .map(|(ri, c)| (records[ri], c))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlap_estimates_shared_qgrams_without_noise() {
+        // Two filters of 64·8 bits built from disjoint and shared pseudo-random positions.
+        let ov = Overlap {
+            bits: 512,
+            hashes: 20,
+            noise: 0.0,
+        };
+        let pos = |g: u64| -> Vec<usize> {
+            (0..20)
+                .map(|i| {
+                    let h = blake3::hash(&[g as u8, i as u8]);
+                    u16::from_le_bytes([h.as_bytes()[0], h.as_bytes()[1]]) as usize % 512
+                })
+                .collect()
+        };
+        let filter = |gs: &[u64]| {
+            let mut w = vec![0u64; 8];
+            for &g in gs {
+                for b in pos(g) {
+                    w[b >> 6] |= 1 << (b & 63);
+                }
+            }
+            w
+        };
+        let a = filter(&(0..12).collect::<Vec<_>>());
+        let b = filter(&(6..18).collect::<Vec<_>>());
+        let s = ov.shared(&a, &b, ov.own(&a), ov.own(&b));
+        assert!((s - 6.0).abs() < 2.0, "{s}");
+        let c = filter(&(100..112).collect::<Vec<_>>());
+        let s0 = ov.shared(&a, &c, ov.own(&a), ov.own(&c));
+        assert!(s0 < 2.0, "{s0}");
+    }
+}
