@@ -175,15 +175,7 @@ impl Blocks {
         let mut sizes: Vec<BlockSize> = Vec::new();
         let budget = (cfg.pairs_per_record * recs.len() as f64) as u64;
         for (name, col) in recs.token_columns() {
-            let chosen = if cfg.keys.is_empty() {
-                // By default every token but those of sex fields (two values: no blocking power).
-                !recs.schema.fields.iter().any(|f| {
-                    f.kind == crate::schema::FieldKind::Sex && name == format!("token_{}", f.name)
-                })
-            } else {
-                cfg.keys.contains(&name)
-            };
-            if chosen {
+            if blocks_on_token(recs, cfg, &name) {
                 let mut keys = keyed(col);
                 keys.par_sort_unstable();
                 b.add_kind(&name, &keys, cfg.max_block_size, budget, &mut sizes);
@@ -834,6 +826,21 @@ pub fn possible_pairs(recs: &Records, within: bool) -> u64 {
         .map(|i| (i.rows as u64) * (i.rows as u64).saturating_sub(1) / 2)
         .sum();
     all - same
+}
+
+/// Whether blocking uses the token column `name`: the ones `keys` lists, or by default every
+/// token but those of sex fields (two values: no blocking power). `link --previous` blocks on the
+/// same kinds.
+pub(super) fn blocks_on_token(recs: &Records, cfg: &BlockingConfig, name: &str) -> bool {
+    if cfg.keys.is_empty() {
+        !recs
+            .schema
+            .fields
+            .iter()
+            .any(|f| f.kind == crate::schema::FieldKind::Sex && name == format!("token_{}", f.name))
+    } else {
+        cfg.keys.iter().any(|k| k == name)
+    }
 }
 
 #[cfg(test)]

@@ -628,14 +628,7 @@ impl KeySource<'_> {
 fn kinds<'a>(recs: &'a Records, cfg: &BlockingConfig) -> Vec<(String, KeySource<'a>)> {
     let mut out = Vec::new();
     for (name, col) in recs.token_columns() {
-        let chosen = if cfg.keys.is_empty() {
-            !recs.schema.fields.iter().any(|f| {
-                f.kind == crate::schema::FieldKind::Sex && name == format!("token_{}", f.name)
-            })
-        } else {
-            cfg.keys.contains(&name)
-        };
-        if chosen {
+        if super::block::blocks_on_token(recs, cfg, &name) {
             out.push((name, KeySource::Token(col)));
         }
     }

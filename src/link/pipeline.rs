@@ -469,24 +469,27 @@ pub(super) fn verdicts(
             .map(|i| ((agency(i), recs.ids[i as usize].as_str()), i))
             .collect(),
     );
-    let scored = || {
-        d.scored
-            .pairs
-            .iter()
-            .map(|&p| {
-                let (a, b) = unpack(p);
-                let id = crate::review::pair_id(
-                    agency(a),
-                    &recs.ids[a as usize],
-                    agency(b),
-                    &recs.ids[b as usize],
-                );
-                (id, (a, b))
-            })
-            .collect()
-    };
+    let scored = || scored_pair_ids(recs, d).collect();
     let (c, info) = decisions.resolve(&by_id, scored);
     (c, Some(info))
+}
+
+/// Each scored pair's stable pair id (`review::pair_id`), with its two records, in pair order.
+fn scored_pair_ids<'a>(
+    recs: &'a Records,
+    d: &'a Decided<'_>,
+) -> impl Iterator<Item = (String, (u32, u32))> + 'a {
+    let agency = |i: u32| recs.agencies[recs.agency_of[i as usize] as usize].as_str();
+    d.scored.pairs.iter().map(move |&p| {
+        let (a, b) = unpack(p);
+        let id = crate::review::pair_id(
+            agency(a),
+            &recs.ids[a as usize],
+            agency(b),
+            &recs.ids[b as usize],
+        );
+        (id, (a, b))
+    })
 }
 
 /// The verdict of each scored pair, for the `verdict` column (empty without decisions).
@@ -498,20 +501,8 @@ fn pair_verdicts(
     if decisions.is_empty() {
         return Vec::new();
     }
-    let agency = |i: u32| recs.agencies[recs.agency_of[i as usize] as usize].as_str();
-    d.scored
-        .pairs
-        .iter()
-        .map(|&p| {
-            let (a, b) = unpack(p);
-            let id = crate::review::pair_id(
-                agency(a),
-                &recs.ids[a as usize],
-                agency(b),
-                &recs.ids[b as usize],
-            );
-            decisions.pairs.get(&id).map(|v| v.verdict.as_str())
-        })
+    scored_pair_ids(recs, d)
+        .map(|(id, _)| decisions.pairs.get(&id).map(|v| v.verdict.as_str()))
         .collect()
 }
 
