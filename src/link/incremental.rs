@@ -382,15 +382,7 @@ impl IncrementalJob {
 
         stage("clustering");
         let t = Instant::now();
-        let (constraints, mut decisions_info) = pipeline::verdicts(&recs, &decided, decisions);
-        let clustering = pipeline::resolve(&recs, &decided, &constraints);
-        if let Some(info) = decisions_info.as_mut() {
-            info.refused_by_cannot_link = clustering.refused_by_cannot_link;
-            info.conflicts = clustering.conflicts;
-            decided
-                .warnings
-                .extend(crate::review::decisions::warnings(info));
-        }
+        let (clustering, decisions_info) = pipeline::resolve(&recs, &mut decided, decisions);
         let (persons, changes) = carry_person_ids(&recs, &clustering.cluster_of, &classified);
         timings.resolve = t.elapsed().as_secs_f64();
 

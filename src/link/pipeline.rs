@@ -112,15 +112,7 @@ impl LinkJob {
 
         stage("clustering");
         let t = Instant::now();
-        let (constraints, mut decisions_info) = verdicts(&recs, &decided, decisions);
-        let clustering = resolve(&recs, &decided, &constraints);
-        if let Some(info) = decisions_info.as_mut() {
-            info.refused_by_cannot_link = clustering.refused_by_cannot_link;
-            info.conflicts = clustering.conflicts;
-            decided
-                .warnings
-                .extend(crate::review::decisions::warnings(info));
-        }
+        let (clustering, decisions_info) = resolve(&recs, &mut decided, decisions);
         timings.resolve = t.elapsed().as_secs_f64();
 
         stage("writing");
@@ -431,18 +423,26 @@ fn score(
     (scored, candidates)
 }
 
-/// Stage resolve: clusters from the match edges, strongest first, within the verdicts.
+/// Stage resolve: clusters from the match edges, strongest first, within the verdicts; what
+/// the verdicts did (absent without decisions) also goes into the run's warnings.
 pub(super) fn resolve(
     recs: &Records,
-    d: &Decided<'_>,
-    constraints: &scoring::Constraints,
-) -> scoring::Clustering {
-    scoring::clusters_with(
+    d: &mut Decided<'_>,
+    decisions: &Decisions,
+) -> (scoring::Clustering, Option<DecisionsInfo>) {
+    let (constraints, mut info) = verdicts(recs, d, decisions);
+    let clustering = scoring::clusters_with(
         &recs.agency_of,
         &d.scored.match_edges(),
         &d.cluster,
-        constraints,
-    )
+        &constraints,
+    );
+    if let Some(info) = info.as_mut() {
+        info.refused_by_cannot_link = clustering.refused_by_cannot_link;
+        info.conflicts = clustering.conflicts;
+        d.warnings.extend(crate::review::decisions::warnings(info));
+    }
+    (clustering, info)
 }
 
 /// The records of a run by (agency, record id), to resolve verdicts.
@@ -455,7 +455,7 @@ impl RecordIndex for RecordsById<'_> {
 }
 
 /// The verdicts as clustering constraints (none without decisions).
-pub(super) fn verdicts(
+fn verdicts(
     recs: &Records,
     d: &Decided<'_>,
     decisions: &Decisions,
