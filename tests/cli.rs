@@ -16,6 +16,7 @@
 //! | `attack` | `padan attack`: unhardened encodings fall to the attacks, the default schema holds them under 1 % |
 //! | `props` | property tests through the CLI: every row is encoded or rejected |
 //! | `python` | the encoded file in pyarrow, polars and DuckDB (tests/python/check_encoded.py) |
+//! | `python_package` | the Python package (`pip install .`): its pytest suite, python/tests, against this binary |
 //! | `reveal` | `padan encode --decoys` and `padan reveal`: decoys deterministic and hidden, reveal resolves own ids, drops decoys, refuses wrong agency / lookup |
 //! | `review` | the clerical review loop on `padan synth` data: `review export`, verdicts from the truth, `link --decisions` (honoured, F1 not lower, a non-match splits a chain), `evaluate --decisions` (each band within its interval), `reveal` of a review file, no identity in review outputs |
 //! | `incremental` | `padan link --previous`: a month linked incrementally against a full run, person ids carried, merges, splits and dropped records in changes.parquet, refusals |
@@ -46,6 +47,7 @@ mod cli {
     pub mod plaintext;
     mod props;
     mod python;
+    mod python_package;
     mod readme;
     mod regression;
     mod reveal;

@@ -114,6 +114,17 @@ impl<'a> EncodeJob<'a> {
 
     /// Runs the job. `progress(done, total)` is called after each batch.
     pub fn run(&self, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<EncodeSummary> {
+        self.run_on(None, progress)
+    }
+
+    /// Runs the job on an extract opened by the caller (e.g. Arrow batches handed over in memory,
+    /// [`crate::extract::ParquetReader::from_batches`]) instead of opening `input`; the checks,
+    /// outputs and summary are those of [`EncodeJob::run`]. `None` opens `input`.
+    pub fn run_on(
+        &self,
+        extract: Option<Extract>,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<EncodeSummary> {
         let start = Instant::now();
         let map_source = "column map";
         crate::agency::AgencyName::new(&self.agency, "--agency")?;
@@ -134,7 +145,10 @@ impl<'a> EncodeJob<'a> {
                 f,
             )?),
         };
-        let mut extract = Extract::open_with(&self.input, self.schema, self.columns, &self.read)?;
+        let mut extract = match extract {
+            Some(e) => e,
+            None => Extract::open_with(&self.input, self.schema, self.columns, &self.read)?,
+        };
         let encoder = Encoder::new(
             self.schema,
             self.key,

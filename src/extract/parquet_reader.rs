@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
 use arrow_array::{Array, ArrowPrimitiveType, RecordBatch};
-use arrow_schema::{DataType, TimeUnit};
+use arrow_schema::{ArrowError, DataType, SchemaRef, TimeUnit};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
 use super::sheet_reader::number_text;
@@ -21,10 +21,14 @@ use super::{Projection, RawRow};
 use crate::error::{Error, Result};
 use crate::schema::{ColumnMap, Schema};
 
-/// A streaming Parquet extract reader.
+/// Arrow record batches, from a Parquet file or handed over in memory.
+type Batches = Box<dyn Iterator<Item = std::result::Result<RecordBatch, ArrowError>> + Send>;
+
+/// A streaming Parquet extract reader (also reads Arrow record batches handed over in memory:
+/// [`ParquetReader::from_batches`]).
 pub struct ParquetReader {
     path: PathBuf,
-    reader: ParquetRecordBatchReader,
+    reader: Batches,
     projection: Projection,
     total_rows: u64,
     rows_done: u64,
@@ -61,35 +65,39 @@ impl ParquetReader {
             Builder::File(b) => (b.metadata().file_metadata().num_rows(), b.schema().clone()),
             Builder::Memory(b) => (b.metadata().file_metadata().num_rows(), b.schema().clone()),
         };
-        let header: Vec<String> = arrow_schema
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
-        let projection = Projection::resolve(path, 0, &header, schema, map)?;
-        for idx in std::iter::once(projection.id).chain(projection.fields.iter().flatten().copied())
-        {
-            let dt = arrow_schema.field(idx).data_type();
-            if !supported(dt) {
-                return Err(Error::input_file(
-                    path,
-                    format!(
-                        "column '{}' has type {dt}; padan reads text, integer, float, decimal, boolean, date and timestamp columns (also dictionary-encoded)",
-                        header[idx]
-                    ),
-                ));
-            }
-        }
-        let reader = match builder {
+        let projection = resolve(path, &arrow_schema, schema, map)?;
+        let reader: ParquetRecordBatchReader = match builder {
             Builder::File(b) => b.with_batch_size(8192).build(),
             Builder::Memory(b) => b.with_batch_size(8192).build(),
         }
         .map_err(bad)?;
         Ok(ParquetReader {
             path: path.to_path_buf(),
-            reader,
+            reader: Box::new(reader),
             projection,
             total_rows: total_rows.max(0) as u64,
+            rows_done: 0,
+            pending: Vec::new(),
+        })
+    }
+
+    /// Reads Arrow record batches handed over in memory (the Python package's tables and data
+    /// frames), with the same column map resolution and the same text for non-text columns as a
+    /// Parquet extract. `name` stands for the file in messages; `total_rows` is for progress.
+    pub fn from_batches(
+        name: &Path,
+        arrow_schema: SchemaRef,
+        batches: impl Iterator<Item = std::result::Result<RecordBatch, ArrowError>> + Send + 'static,
+        total_rows: u64,
+        schema: &Schema,
+        map: &ColumnMap,
+    ) -> Result<ParquetReader> {
+        let projection = resolve(name, &arrow_schema, schema, map)?;
+        Ok(ParquetReader {
+            path: name.to_path_buf(),
+            reader: Box::new(batches),
+            projection,
+            total_rows,
             rows_done: 0,
             pending: Vec::new(),
         })
@@ -108,7 +116,7 @@ impl ParquetReader {
                                 line: Some(self.rows_done + 1),
                                 column: None,
                             },
-                            "a Parquet page cannot be read (damaged file?)",
+                            "a batch of rows cannot be read (damaged Parquet file, or a failing Arrow stream)",
                         )
                     })?;
                     self.convert(&batch);
@@ -143,6 +151,34 @@ impl ParquetReader {
     pub fn progress(&self) -> (u64, u64) {
         (self.rows_done, self.total_rows)
     }
+}
+
+/// Resolves the column map against an Arrow schema, and checks the types of the columns used.
+fn resolve(
+    path: &Path,
+    arrow_schema: &SchemaRef,
+    schema: &Schema,
+    map: &ColumnMap,
+) -> Result<Projection> {
+    let header: Vec<String> = arrow_schema
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let projection = Projection::resolve(path, 0, &header, schema, map)?;
+    for idx in std::iter::once(projection.id).chain(projection.fields.iter().flatten().copied()) {
+        let dt = arrow_schema.field(idx).data_type();
+        if !supported(dt) {
+            return Err(Error::input_file(
+                path,
+                format!(
+                    "column '{}' has type {dt}; padan reads text, integer, float, decimal, boolean, date and timestamp columns (also dictionary-encoded)",
+                    header[idx]
+                ),
+            ));
+        }
+    }
+    Ok(projection)
 }
 
 enum Builder {
