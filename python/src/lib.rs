@@ -67,7 +67,9 @@ fn import_stream(data: &Bound<'_, PyAny>) -> PyResult<RecordBatchStreamReader> {
             "__arrow_c_stream__ returned a capsule that is not an arrow_array_stream",
         ));
     }
-    let ptr = capsule.pointer_checked(Some(c"arrow_array_stream"))?.as_ptr() as *mut FFI_ArrowArrayStream;
+    let ptr = capsule
+        .pointer_checked(Some(c"arrow_array_stream"))?
+        .as_ptr() as *mut FFI_ArrowArrayStream;
     // SAFETY: the capsule holds a valid FFI_ArrowArrayStream (its name says so); `from_raw`
     // moves it out and leaves a released stream, which the capsule's destructor skips.
     let stream = unsafe { FFI_ArrowArrayStream::from_raw(ptr) };
@@ -275,13 +277,11 @@ fn link(
                     previous: PathBuf::from(previous),
                     refit,
                 };
-                padan::cli::with_threads(threads, || {
-                    job.run_with_decisions(&|_| {}, &decisions)
-                })?
+                padan::cli::with_threads(threads, || job.run_with_decisions(&|_| {}, &decisions))?
             }
-            None => padan::cli::with_threads(threads, || {
-                job.run_with_decisions(&|_| {}, &decisions)
-            })?,
+            None => {
+                padan::cli::with_threads(threads, || job.run_with_decisions(&|_| {}, &decisions))?
+            }
         };
         serde_json::to_string(&manifest)
             .map_err(|e| Error::Internal(format!("the link summary as JSON: {e}")))
@@ -353,11 +353,7 @@ fn report(
             &decisions,
             &out,
         )?;
-        Ok(data
-            .truth
-            .iter()
-            .flat_map(|t| t.warnings.clone())
-            .collect())
+        Ok(data.truth.iter().flat_map(|t| t.warnings.clone()).collect())
     };
     py.detach(run).map_err(|e| py_err(py, e))
 }
