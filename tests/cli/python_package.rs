@@ -36,7 +36,14 @@ fn python_package_pytest_suite() {
         return;
     }
     let out = Command::new(&py)
-        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "python/tests"])
+        .args([
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "python/tests",
+        ])
         .env("PADAN_BIN", env!("CARGO_BIN_EXE_padan"))
         .current_dir(repo())
         .output()
