@@ -115,7 +115,11 @@ for i in $(seq 1 "$RUNS"); do
         --input "$WORK/rows.parquet" --out "$WORK/cli-pq.padan.parquet" --force --quiet)
     echo "| cli-parquet $i | $ROWS | $w | $c | $m |" >>"$results"
     j=$("$PY" "$WORK/py_encode.py" "$WORK/rows.parquet" "$COLS" "$KEY" "$WORK/py.padan.parquet")
-    echo "$j" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(f"| py-table '"$i"' | {d["rows"]} | {d["wall"]:.2f} | {d["cpu"]:.2f} | {d["rss_mib"]:.0f} |")' >>"$results"
+    echo "$j" | "$PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+print("| py-table %s | %d | %.2f | %.2f | %.0f |" % (sys.argv[1], d["rows"], d["wall"], d["cpu"], d["rss_mib"]))
+' "$i" >>"$results"
 done
 # The same encoded rows either way (the file's bytes differ only where the input format shows:
 # none, for the rows and metadata).
