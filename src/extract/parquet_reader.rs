@@ -420,6 +420,67 @@ mod tests {
     }
 
     #[test]
+    fn batches_in_memory_are_read_like_a_parquet_file_and_a_failing_stream_is_an_error() {
+        use arrow_array::{Int64Array, StringArray};
+        use arrow_schema::{Field, Schema as ArrowSchema};
+        let arrow_schema = Arc::new(ArrowSchema::new(vec![
+            Field::new("id", DataType::Utf8, true),
+            Field::new("nama", DataType::Utf8, true),
+            Field::new("nik", DataType::Int64, true),
+        ]));
+        let batch = |ids: Vec<&str>| {
+            let n = ids.len();
+            RecordBatch::try_new(
+                arrow_schema.clone(),
+                vec![
+                    Arc::new(StringArray::from(ids)),
+                    Arc::new(StringArray::from(vec![Some("SITI"); n])),
+                    Arc::new(Int64Array::from(vec![3201014703900001; n])),
+                ],
+            )
+            .unwrap()
+        };
+        let schema = Schema::default_victims();
+        let map = ColumnMap::from_flags(
+            "id",
+            &["name=nama".to_string(), "nik=nik".to_string()],
+            Default::default(),
+        )
+        .unwrap();
+        let name = Path::new("<table>");
+        let batches = vec![Ok(batch(vec!["a", "b"])), Ok(batch(vec!["c"]))];
+        let mut r = ParquetReader::from_batches(
+            name,
+            arrow_schema.clone(),
+            batches.into_iter(),
+            3,
+            &schema,
+            &map,
+        )
+        .unwrap();
+        let rows = r.next_batch(10).unwrap();
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+        assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [1, 2, 3]);
+        assert!(rows[0]
+            .cells
+            .iter()
+            .any(|c| c.as_deref() == Some("3201014703900001")));
+        assert_eq!(r.progress(), (3, 3));
+        assert!(r.next_batch(10).unwrap().is_empty());
+
+        let failing = vec![
+            Ok(batch(vec!["a"])),
+            Err(ArrowError::ComputeError("SENTINEL-VALUE".into())),
+        ];
+        let mut r =
+            ParquetReader::from_batches(name, arrow_schema, failing.into_iter(), 0, &schema, &map)
+                .unwrap();
+        let e = r.next_batch(10).unwrap_err().to_string();
+        assert!(e.contains("<table>") && !e.contains("SENTINEL"), "{e}");
+    }
+
+    #[test]
     fn decimals_and_offsets() {
         assert_eq!(decimal_text(320101470390000100, 2), "3201014703900001");
         assert_eq!(decimal_text(-5, 1), "-0.5");
