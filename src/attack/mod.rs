@@ -555,9 +555,7 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
                     })
                     .collect();
                 if spec.kind == FieldKind::Date {
-                    let base = |r: usize| {
-                        matches!(truth(r, fi), Some(TruthValue::Date(d)) if d.year == by)
-                    };
+                    let base = |r: usize| matches!(truth(r, fi), Some(TruthValue::Date(d)) if d.year == by);
                     fields.push(score(
                         format!("{} (year)", spec.name),
                         "tag chaining: classes not labelled (flat public years)",
@@ -825,7 +823,9 @@ fn slot_attack(pool: &Pool, schema: &Schema, public: &Public) -> SlotAttack {
         // Every name filter of a record gives an estimate of its q-gram count.
         let qgrams: Vec<Vec<f64>> = (0..n)
             .map(|r| {
-                let Some(w) = row(fi, r) else { return Vec::new() };
+                let Some(w) = row(fi, r) else {
+                    return Vec::new();
+                };
                 if spec.hardening.balance {
                     return Vec::new();
                 }
@@ -860,14 +860,11 @@ fn slot_attack(pool: &Pool, schema: &Schema, public: &Public) -> SlotAttack {
         // Profile matching inside salt groups large enough (a group's label overrides).
         let big = segs[fi].slots.iter().any(|&si| {
             let mut count: HashMap<u64, usize> = HashMap::new();
-            tags[si]
-                .iter()
-                .filter(|&&t| t != 0)
-                .any(|&t| {
-                    let e = count.entry(t).or_insert(0);
-                    *e += 1;
-                    *e >= MIN_PROFILE_GROUP
-                })
+            tags[si].iter().filter(|&&t| t != 0).any(|&t| {
+                let e = count.entry(t).or_insert(0);
+                *e += 1;
+                *e >= MIN_PROFILE_GROUP
+            })
         });
         if big {
             let vocab = Vocab::build(&public.names, spec.q);
@@ -878,8 +875,7 @@ fn slot_attack(pool: &Pool, schema: &Schema, public: &Public) -> SlotAttack {
                     let seg = segs[fi].segment(&w, si)?;
                     (seg[0] != 0).then(|| seg[1..].to_vec())
                 };
-                let got =
-                    slots::group_profiles(&tags[si], &filter, &ov, &cands, MIN_PROFILE_GROUP);
+                let got = slots::group_profiles(&tags[si], &filter, &ov, &cands, MIN_PROFILE_GROUP);
                 for (r, g) in got.into_iter().enumerate() {
                     let Some((ci, margin)) = g else { continue };
                     if guess[r].0.is_some() && guess[r].1 >= margin {

@@ -306,13 +306,19 @@ const SPELLING_SLACK: f64 = 0.5;
 /// Persons a class holds, estimated without the key: the most distinct tags any of the
 /// component's slots shows inside the class (persons sharing the component differ in the slot's
 /// other component; one person's records share it).
-pub fn persons(class_of: &[Option<usize>], tags: &[Vec<u64>], slots: &[usize]) -> HashMap<usize, f64> {
+pub fn persons(
+    class_of: &[Option<usize>],
+    tags: &[Vec<u64>],
+    slots: &[usize],
+) -> HashMap<usize, f64> {
     let mut out: HashMap<usize, f64> = HashMap::new();
     for &si in slots {
         let mut seen: std::collections::HashSet<(usize, u64)> = Default::default();
         let mut count: HashMap<usize, usize> = HashMap::new();
         for (r, c) in class_of.iter().enumerate() {
-            let (Some(c), t) = (c, tags[si][r]) else { continue };
+            let (Some(c), t) = (c, tags[si][r]) else {
+                continue;
+            };
             if t != 0 && seen.insert((*c, t)) {
                 *count.entry(*c).or_insert(0) += 1;
             }
@@ -363,7 +369,7 @@ pub fn align(
         } else {
             SPELLING_SLACK + COUNT_SIGMA / (k as f64).sqrt()
         };
-                let need = ALIGN_NEED * size;
+        let need = ALIGN_NEED * size;
         let mut best: Option<(f64, usize)> = None;
         for (ki, key) in keys.iter().enumerate() {
             let d = (key.qgrams - mean) / sd;
