@@ -479,7 +479,7 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
                 };
                 fields.push(score(
                     format!("{} (full)", spec.name),
-                    "slot tag chaining + frequency alignment + group profiles",
+                    "slot tag chaining + frequency alignment + trilateration + group profiles",
                     &full,
                     base,
                 ));
@@ -792,8 +792,12 @@ struct SlotAttack {
 
 /// Name draws of the public frequency sample used to align phonetic classes.
 const KEY_SAMPLE: usize = 200_000;
+/// Salt groups larger than this give no trilateration edges (pairs grow quadratically).
+const MAX_EDGE_GROUP: usize = 64;
+/// Rounds of trilateration across classes.
+const TRI_ROUNDS: usize = 4;
 /// Persons a labelled class needs for its name's sex to be guessed.
-const MIN_SEX_PERSONS: f64 = 2.0;
+const MIN_SEX_PERSONS: f64 = 5.0;
 /// Records a salt group needs for profile matching inside it.
 const MIN_PROFILE_GROUP: usize = 20;
 
@@ -840,7 +844,32 @@ fn slot_attack(pool: &Pool, schema: &Schema, public: &Public) -> SlotAttack {
             .collect();
         let keys = slots::public_keys(&sample, spec.q);
         let persons = slots::persons(&class_of, &tags, &c.slots);
-        let labels = slots::align(&class_of, &qgrams, &persons, &keys);
+        let mut labels = slots::align(&class_of, &qgrams, &persons, &keys);
+        // Trilateration across classes through the salt groups of the slots without the name's
+        // component (e.g. the same birth date), where different names are salted alike.
+        let other: Vec<usize> = segs[fi]
+            .slots
+            .iter()
+            .copied()
+            .filter(|si| !c.slots.contains(si))
+            .collect();
+        {
+            let seg_filter = |r: usize, si: usize| -> Option<Vec<u64>> {
+                let w = row(fi, r)?;
+                let seg = segs[fi].segment(&w, si)?;
+                (seg[0] != 0).then(|| seg[1..].to_vec())
+            };
+            let edges = slots::edges(&class_of, &tags, &other, &seg_filter, &ov, MAX_EDGE_GROUP);
+            slots::trilaterate(
+                &class_of,
+                &qgrams,
+                &persons,
+                &keys,
+                &edges,
+                &mut labels,
+                TRI_ROUNDS,
+            );
+        }
         let mut guess: Vec<(Option<Vec<String>>, f64)> = labels
             .iter()
             .map(|l| match l {
@@ -848,13 +877,20 @@ fn slot_attack(pool: &Pool, schema: &Schema, public: &Public) -> SlotAttack {
                 None => (None, f64::MIN),
             })
             .collect();
-        let mut sex: Vec<Option<(bool, f64)>> = labels
-            .iter()
-            .map(|l| {
-                // Only classes of several persons: a lone person's label is too often wrong to
-                // beat the public majority.
-                l.filter(|l| l.1 >= MIN_SEX_PERSONS)
-                    .and_then(|(k, conf)| keys[k].female.map(|f| (f >= 0.5, conf)))
+        // Only classes of several persons: a lone person's label is too often wrong to beat the
+        // public majority ...
+        let mut sex: Vec<Option<(bool, f64)>> = (0..n)
+            .map(|r| {
+                let (k, conf) = labels[r]?;
+                let c = class_of[r]?;
+                if persons[&c] < MIN_SEX_PERSONS {
+                    return None;
+                }
+                // ... and names whose sex the public lists make plain.
+                keys[k]
+                    .female
+                    .filter(|f| (f - 0.5).abs() >= 0.4)
+                    .map(|f| (f >= 0.5, conf))
             })
             .collect();
         // Profile matching inside salt groups large enough (a group's label overrides).

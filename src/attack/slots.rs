@@ -219,6 +219,8 @@ pub struct PublicKey {
     pub share: f64,
     /// Distinct q-grams of the commonest spelling.
     pub qgrams: f64,
+    /// Those q-grams, as sorted ids (ids shared by all keys of one [`public_keys`] call).
+    pub qset: Vec<u32>,
     /// Share of women among the names holding it (None: unknown).
     pub female: Option<f64>,
 }
@@ -273,6 +275,9 @@ pub fn public_keys(sample: &[(Vec<String>, Option<bool>)], q: usize) -> Vec<Publ
         }
     }
     let total = sample.len().max(1) as f64;
+    let mut ids: HashMap<Vec<u8>, u32> = HashMap::new();
+    let mut by: Vec<(String, Acc)> = by.into_iter().collect();
+    by.sort_by(|a, b| a.0.cmp(&b.0));
     let mut keys: Vec<(usize, String, PublicKey)> = by
         .into_iter()
         .map(|(k, a)| {
@@ -282,6 +287,19 @@ pub fn public_keys(sample: &[(Vec<String>, Option<bool>)], q: usize) -> Vec<Publ
                 .max_by(|x, y| x.1.cmp(&y.1).then(y.0.cmp(&x.0)))
                 .expect("a key has a spelling");
             let qgrams = qgram_count(&words, q) as f64;
+            let mut t = Tokens::default();
+            for w in &words {
+                push_qgrams(w, q, &mut t);
+            }
+            let mut qset: Vec<u32> = t
+                .iter()
+                .map(|g| {
+                    let next = ids.len() as u32;
+                    *ids.entry(g.to_vec()).or_insert(next)
+                })
+                .collect();
+            qset.sort_unstable();
+            qset.dedup();
             (
                 a.count,
                 k,
@@ -289,6 +307,7 @@ pub fn public_keys(sample: &[(Vec<String>, Option<bool>)], q: usize) -> Vec<Publ
                     words,
                     share: a.count as f64 / total,
                     qgrams,
+                    qset,
                     female: (a.known > 0).then(|| a.female as f64 / a.known as f64),
                 },
             )
@@ -311,7 +330,7 @@ pub fn persons(
     tags: &[Vec<u64>],
     slots: &[usize],
 ) -> HashMap<usize, f64> {
-    let mut out: HashMap<usize, f64> = HashMap::new();
+    let mut per: HashMap<usize, Vec<f64>> = HashMap::new();
     for &si in slots {
         let mut seen: std::collections::HashSet<(usize, u64)> = Default::default();
         let mut count: HashMap<usize, usize> = HashMap::new();
@@ -324,10 +343,19 @@ pub fn persons(
             }
         }
         for (c, k) in count {
-            let e = out.entry(c).or_insert(1.0);
-            *e = e.max(k as f64);
+            per.entry(c).or_default().push(k as f64);
         }
     }
+    let mut out: HashMap<usize, f64> = per
+        .into_iter()
+        .map(|(c, v)| {
+            // The most distinct tags any slot shows (the median and the least measured worse:
+            // one person's records with a date error split a slot, but persons sharing a
+            // name and a year (say) merge one).
+            let x = v.iter().copied().fold(1.0, f64::max);
+            (c, x)
+        })
+        .collect();
     for c in class_of.iter().flatten() {
         out.entry(*c).or_insert(1.0);
     }
@@ -396,6 +424,196 @@ pub fn align(
 const ALIGN_NEED: f64 = 1.0;
 /// Share of a class's persons taken from its key's unplaced ones.
 const ALIGN_CONSUME: f64 = 1.0;
+
+/// Estimated shared q-grams between the names of two classes, from the pairs of their records
+/// that share a salt group of a slot *not* holding the name's component (the same birth date,
+/// say): inside it both names are salted alike, so their filters' overlap estimates the q-grams
+/// they share, however small the group. Per class pair: (sum of estimates, number).
+pub type Edges = HashMap<(usize, usize), (f64, usize)>;
+
+/// The [`Edges`] of the slots `slots` (each: its tags, and `filter(r, si)`: record r's filter in
+/// slot si). Groups larger than `max_group` are skipped (pairs grow quadratically; such groups
+/// are rare by construction).
+pub fn edges(
+    class_of: &[Option<usize>],
+    tags: &[Vec<u64>],
+    slots: &[usize],
+    filter: &dyn Fn(usize, usize) -> Option<Vec<u64>>,
+    ov: &Overlap,
+    max_group: usize,
+) -> Edges {
+    let mut out: Edges = HashMap::new();
+    for &si in slots {
+        let mut groups: HashMap<u64, Vec<usize>> = HashMap::new();
+        for (r, &t) in tags[si].iter().enumerate() {
+            if t != 0 && class_of[r].is_some() {
+                groups.entry(t).or_default().push(r);
+            }
+        }
+        let mut keys: Vec<u64> = groups.keys().copied().collect();
+        keys.sort_unstable();
+        for t in keys {
+            let m = &groups[&t];
+            if m.len() < 2 || m.len() > max_group {
+                continue;
+            }
+            let first = class_of[m[0]];
+            if m.iter().all(|&r| class_of[r] == first) {
+                continue;
+            }
+            let fs: Vec<(usize, Vec<u64>, (f64, f64))> = m
+                .iter()
+                .filter_map(|&r| {
+                    let f = filter(r, si)?;
+                    let own = ov.own(&f);
+                    Some((class_of[r]?, f, own))
+                })
+                .collect();
+            for i in 0..fs.len() {
+                for j in i + 1..fs.len() {
+                    let (a, b) = (fs[i].0, fs[j].0);
+                    if a == b {
+                        continue;
+                    }
+                    let x = ov.shared(&fs[i].1, &fs[j].1, fs[i].2, fs[j].2);
+                    let e = out.entry((a.min(b), a.max(b))).or_insert((0.0, 0));
+                    e.0 += x;
+                    e.1 += 1;
+                }
+            }
+        }
+    }
+    out
+}
+
+fn inter_sorted(a: &[u32], b: &[u32]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Error (standard deviation, in q-grams) of one shared-count estimate between two filters.
+const EDGE_SIGMA: f64 = 1.0;
+/// Squared residual (in units of 2σ²) at which one anchor's disagreement stops counting more.
+const EDGE_CAP: f64 = 6.0;
+/// Keys (commonest first) considered in trilateration.
+const TRI_KEYS: usize = 8000;
+/// Persons a class needs for its alignment label to anchor the first round.
+const ANCHOR_PERSONS: f64 = 3.0;
+/// Log-likelihood margin that makes a trilaterated class an anchor of the next round.
+const ANCHOR_MARGIN: f64 = 3.0;
+
+/// Trilateration across classes: a class with edges ([`edges`]) to anchor classes (labelled
+/// with confidence) takes the key whose q-gram overlaps with the anchors' keys fit the estimated
+/// shared counts best, weighed with the key's public frequency and its length's fit; labels so
+/// found with a clear margin anchor the next round. `labels` (per record, from [`align`]) are
+/// updated in place where trilateration finds a key.
+#[allow(clippy::too_many_arguments)]
+pub fn trilaterate(
+    class_of: &[Option<usize>],
+    qgrams: &[Vec<f64>],
+    persons: &HashMap<usize, f64>,
+    keys: &[PublicKey],
+    edges: &Edges,
+    labels: &mut [Option<(usize, f64)>],
+    rounds: usize,
+) {
+    let n = class_of.len();
+    let mut len: HashMap<usize, (f64, usize)> = HashMap::new();
+    let mut label: HashMap<usize, (usize, f64)> = HashMap::new();
+    for r in 0..n {
+        if let Some(c) = class_of[r] {
+            let a = len.entry(c).or_insert((0.0, 0));
+            a.0 += qgrams[r].iter().sum::<f64>();
+            a.1 += qgrams[r].len();
+            if let Some(l) = labels[r] {
+                label.insert(c, l);
+            }
+        }
+    }
+    let mut adj: HashMap<usize, Vec<(usize, f64, usize)>> = HashMap::new();
+    for (&(a, b), &(sum, k)) in edges {
+        adj.entry(a).or_default().push((b, sum / k as f64, k));
+        adj.entry(b).or_default().push((a, sum / k as f64, k));
+    }
+    let mut anchors: HashMap<usize, usize> = label
+        .iter()
+        .filter(|(c, _)| persons[*c] >= ANCHOR_PERSONS)
+        .map(|(&c, &(k, _))| (c, k))
+        .collect();
+    let top = keys.len().min(TRI_KEYS);
+    let mut classes: Vec<usize> = adj.keys().copied().collect();
+    classes.sort_unstable();
+    for _ in 0..rounds {
+        let mut next = anchors.clone();
+        let mut changed = false;
+        for &c in &classes {
+            let near: Vec<(usize, f64, usize)> = adj[&c]
+                .iter()
+                .filter_map(|&(o, s, k)| anchors.get(&o).map(|&ko| (ko, s, k)))
+                .collect();
+            if near.is_empty() {
+                continue;
+            }
+            let (ls, lk) = len.get(&c).copied().unwrap_or((0.0, 0));
+            let mean = ls / lk.max(1) as f64;
+            let sd = if lk == 0 {
+                f64::INFINITY
+            } else {
+                SPELLING_SLACK + COUNT_SIGMA / (lk as f64).sqrt()
+            };
+            let mut best = (f64::NEG_INFINITY, usize::MAX);
+            let mut second = f64::NEG_INFINITY;
+            for (ki, key) in keys[..top].iter().enumerate() {
+                let d = (key.qgrams - mean) / sd;
+                if d.abs() > 2.5 {
+                    continue;
+                }
+                let mut ll = key.share.ln() - 0.5 * d * d;
+                for &(ko, s, k) in &near {
+                    let e = inter_sorted(&key.qset, &keys[ko].qset) as f64;
+                    let var2 = 2.0 * EDGE_SIGMA * EDGE_SIGMA / k as f64;
+                    ll -= ((s - e).powi(2) / var2).min(EDGE_CAP);
+                }
+                if ll > best.0 {
+                    second = best.0;
+                    best = (ll, ki);
+                } else if ll > second {
+                    second = ll;
+                }
+            }
+            if best.1 == usize::MAX {
+                continue;
+            }
+            let margin = best.0 - second;
+            let conf = persons[&c] + margin;
+            label.insert(c, (best.1, conf));
+            if margin >= ANCHOR_MARGIN && next.get(&c) != Some(&best.1) {
+                next.insert(c, best.1);
+                changed = true;
+            }
+        }
+        anchors = next;
+        if !changed {
+            break;
+        }
+    }
+    for r in 0..n {
+        if let Some(c) = class_of[r] {
+            labels[r] = label.get(&c).copied();
+        }
+    }
+}
 
 /// Profile matching inside each salt group of one slot (records sharing its tag): per record,
 /// its label (candidate index) and margin, for groups large enough. `filter(r)` is the record's
