@@ -780,10 +780,13 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
     })
 }
 
+/// Per record: the guessed words (sorted) and the confidence.
+type NameGuesses = Vec<(Option<Vec<String>>, f64)>;
+
 /// What the slot attacks found: per slotted name field, per record, the guessed words (sorted)
 /// and the confidence; per record the guessed sex with its confidence; the class structure.
 struct SlotAttack {
-    names: HashMap<usize, Vec<(Option<Vec<String>>, f64)>>,
+    names: HashMap<usize, NameGuesses>,
     female: Option<Vec<Option<(bool, f64)>>>,
     classes: Vec<slots::ClassStats>,
     /// Salt groups (slot, tag) of the first slotted name field, and the largest.

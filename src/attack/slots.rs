@@ -72,6 +72,7 @@ impl FieldSegments {
 
 /// Per slot, per record: the slot tag (0 = none). `row(field, record)` gives a field's stored
 /// words; a record's tag is read from the first field carrying the slot.
+#[allow(clippy::needless_range_loop)] // r indexes the row source and every slot's column
 pub fn tags(
     schema: &Schema,
     segs: &[FieldSegments],
@@ -86,8 +87,9 @@ pub fn tags(
         for r in 0..n {
             let Some(w) = row(fi, r) else { continue };
             for (j, &si) in fs.slots.iter().enumerate() {
-                if out[si][r] == 0 {
-                    out[si][r] = w.get(j * fs.words).copied().unwrap_or(0);
+                let t = &mut out[si][r];
+                if *t == 0 {
+                    *t = w.get(j * fs.words).copied().unwrap_or(0);
                 }
             }
         }
