@@ -33,6 +33,7 @@ pub mod mining;
 pub mod partition;
 pub mod profile;
 pub mod public;
+pub mod slots;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -46,7 +47,7 @@ use crate::extract::{Extract, TextEncoding};
 use crate::io::encoded::{ColumnRole, EncodedFile};
 use crate::keys::SecretKey;
 use crate::normalize;
-use crate::schema::{ColumnMap, DateOrder, FieldKind, FieldSpec, Schema};
+use crate::schema::{self, ColumnMap, DateOrder, FieldKind, FieldSpec, Schema};
 use decode::Vocab;
 use mining::PatternParams;
 use public::Public;
@@ -191,6 +192,9 @@ pub struct AttackReport {
     pub salt_groups: usize,
     /// Records in the largest salt group.
     pub largest_salt_group: usize,
+    /// Salt-slot schemas: per slot component, the classes tag chaining finds (counts only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub slot_classes: Vec<slots::ClassStats>,
     /// Per field.
     pub fields: Vec<FieldScore>,
 }
@@ -218,6 +222,12 @@ impl AttackReport {
             if self.salt_groups == 1 { "" } else { "s" },
             self.largest_salt_group
         ));
+        for c in &self.slot_classes {
+            s.push_str(&format!(
+                "  slot component {}: {} records chained into {} classes (largest {}, mean seen by a record {:.1})\n",
+                c.component, c.records, c.classes, c.largest, c.mean_seen
+            ));
+        }
         s.push_str(&format!(
             "  {:<22} {:>8} {:>10} {:>16} {:>10}  {}\n",
             "field", "records", "recovered", "confident half", "baseline", "attack"
@@ -403,7 +413,7 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
     let date_fi = schema
         .fields
         .iter()
-        .position(|f| f.kind == FieldKind::Date && f.bits > 0);
+        .position(|f| f.kind == FieldKind::Date && f.bits > 0 && f.hardening.slots.is_empty());
     let groups = match date_fi {
         Some(di) => {
             let filters: Vec<Option<Vec<u64>>> = (0..n)
@@ -437,8 +447,135 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
     let mut fields: Vec<FieldScore> = Vec::new();
     let mut salt_groups = 1;
     let mut largest = n;
+    let slot = if schema.slots.is_empty() {
+        None
+    } else {
+        Some(slot_attack(&pool, &schema, &public))
+    };
+    if let Some(sa) = &slot {
+        (salt_groups, largest) = sa.groups;
+    }
     for (fi, spec) in schema.fields.iter().enumerate() {
+        let slotted = !spec.hardening.slots.is_empty();
         match spec.kind {
+            FieldKind::Name if slotted => {
+                let sa = slot.as_ref().expect("a slotted field has slots");
+                let Some(guesses) = sa.names.get(&fi) else {
+                    continue;
+                };
+                let full: Scored = (0..n)
+                    .map(|r| match truth(r, fi) {
+                        Some(TruthValue::Words(w)) => (
+                            Some(guesses[r].0.as_ref().is_some_and(|g| *g == sorted(w))),
+                            guesses[r].1,
+                        ),
+                        _ => (None, f64::MIN),
+                    })
+                    .collect();
+                let base_value = public::most_common(&sorted_all(&public.names));
+                let base = |r: usize| match (truth(r, fi), &base_value) {
+                    (Some(TruthValue::Words(w)), Some(b)) => sorted(w) == *b,
+                    _ => false,
+                };
+                fields.push(score(
+                    format!("{} (full)", spec.name),
+                    "slot tag chaining + frequency alignment + trilateration + group profiles",
+                    &full,
+                    base,
+                ));
+                let first: Scored = (0..n)
+                    .map(|r| match truth(r, fi) {
+                        Some(TruthValue::Words(w)) if !w.is_empty() => (
+                            Some(guesses[r].0.as_ref().is_some_and(|g| g.contains(&w[0]))),
+                            guesses[r].1,
+                        ),
+                        _ => (None, f64::MIN),
+                    })
+                    .collect();
+                let first_pub: Vec<String> = public
+                    .names
+                    .iter()
+                    .filter_map(|p| p.first().cloned())
+                    .collect();
+                let base_first = public::most_common(&first_pub);
+                let bf = |r: usize| match (truth(r, fi), &base_first) {
+                    (Some(TruthValue::Words(w)), Some(b)) => w.first() == Some(b),
+                    _ => false,
+                };
+                fields.push(score(
+                    format!("{} (first word)", spec.name),
+                    "from the full-name guess",
+                    &first,
+                    bf,
+                ));
+            }
+            FieldKind::Sex if !spec.exact_token && slot.is_some() => {
+                let sa = slot.as_ref().expect("checked");
+                let Some(female) = sa.female.as_ref() else {
+                    continue;
+                };
+                let majority = if public::PUBLIC_FEMALE_SHARE >= 0.5 {
+                    "P"
+                } else {
+                    "L"
+                };
+                let s: Scored = (0..n)
+                    .map(|r| {
+                        let g = match female[r] {
+                            Some((true, _)) => "P",
+                            Some((false, _)) => "L",
+                            None => majority,
+                        };
+                        match truth(r, fi) {
+                            Some(TruthValue::Code(c)) => {
+                                (Some(g == c), female[r].map_or(f64::MIN, |x| x.1))
+                            }
+                            _ => (None, f64::MIN),
+                        }
+                    })
+                    .collect();
+                let base =
+                    |r: usize| matches!(truth(r, fi), Some(TruthValue::Code(c)) if c == majority);
+                fields.push(score(
+                    spec.name.clone(),
+                    "the labelled name's sex, else the public majority",
+                    &s,
+                    base,
+                ));
+            }
+            FieldKind::Date | FieldKind::Place if slotted => {
+                // Tag chaining gives classes of equal year, day-month, place (see
+                // `slot_classes`); their sizes cannot be aligned with a flat public distribution
+                // (birth years, calendar days) or a list without frequencies (places): no guess.
+                let by = job.years.0;
+                let s: Scored = (0..n)
+                    .map(|r| match truth(r, fi) {
+                        Some(_) => (Some(false), f64::MIN),
+                        None => (None, f64::MIN),
+                    })
+                    .collect();
+                if spec.kind == FieldKind::Date {
+                    let base = |r: usize| matches!(truth(r, fi), Some(TruthValue::Date(d)) if d.year == by);
+                    fields.push(score(
+                        format!("{} (year)", spec.name),
+                        "tag chaining: classes not labelled (flat public years)",
+                        &s,
+                        base,
+                    ));
+                } else {
+                    let base_value = public::most_common(&sorted_all(&public.places));
+                    let base = |r: usize| match (truth(r, fi), &base_value) {
+                        (Some(TruthValue::Words(w)), Some(b)) => sorted(w) == *b,
+                        _ => false,
+                    };
+                    fields.push(score(
+                        spec.name.clone(),
+                        "tag chaining: classes not labelled",
+                        &s,
+                        base,
+                    ));
+                }
+            }
             FieldKind::Name | FieldKind::Place if spec.bits > 0 => {
                 let population: &[Vec<String>] = if spec.kind == FieldKind::Name {
                     &public.names
@@ -638,8 +775,190 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
         year_groups: n_year_groups,
         salt_groups,
         largest_salt_group: largest,
+        slot_classes: slot.map(|s| s.classes).unwrap_or_default(),
         fields,
     })
+}
+
+/// Per record: the guessed words (sorted) and the confidence.
+type NameGuesses = Vec<(Option<Vec<String>>, f64)>;
+
+/// What the slot attacks found: per slotted name field, per record, the guessed words (sorted)
+/// and the confidence; per record the guessed sex with its confidence; the class structure.
+struct SlotAttack {
+    names: HashMap<usize, NameGuesses>,
+    female: Option<Vec<Option<(bool, f64)>>>,
+    classes: Vec<slots::ClassStats>,
+    /// Salt groups (slot, tag) of the first slotted name field, and the largest.
+    groups: (usize, usize),
+}
+
+/// Name draws of the public frequency sample used to align phonetic classes.
+const KEY_SAMPLE: usize = 200_000;
+/// Salt groups larger than this give no trilateration edges (pairs grow quadratically).
+const MAX_EDGE_GROUP: usize = 64;
+/// Rounds of trilateration across classes.
+const TRI_ROUNDS: usize = 4;
+/// Persons a labelled class needs for its name's sex to be guessed.
+const MIN_SEX_PERSONS: f64 = 5.0;
+/// Records a salt group needs for profile matching inside it.
+const MIN_PROFILE_GROUP: usize = 20;
+
+/// The attacks on a salt-slot schema ([`slots`]).
+fn slot_attack(pool: &Pool, schema: &Schema, public: &Public) -> SlotAttack {
+    let n = pool.rows.len();
+    let segs = slots::FieldSegments::of(schema);
+    let row = |fi: usize, r: usize| pool.get(ColumnRole::FieldFilter(fi), r).map(words_of);
+    let tags = slots::tags(schema, &segs, n, &row);
+    let comps = slots::components(schema);
+    let mut classes = Vec::new();
+    let mut names = HashMap::new();
+    let mut female = None;
+    let sample = public.name_frequencies(KEY_SAMPLE);
+    for c in &comps {
+        let class_of = slots::chain(&tags, &c.slots, n);
+        classes.push(slots::stats(&c.label, &class_of));
+        let schema::SaltPart::Phonetic(fi) = c.part else {
+            continue;
+        };
+        let spec = &schema.fields[fi];
+        let ov = profile::Overlap {
+            bits: spec.filter_bits(),
+            hashes: spec.hashes,
+            noise: spec.hardening.blip_probability(),
+        };
+        // Every name filter of a record gives an estimate of its q-gram count.
+        let qgrams: Vec<Vec<f64>> = (0..n)
+            .map(|r| {
+                let Some(w) = row(fi, r) else {
+                    return Vec::new();
+                };
+                if spec.hardening.balance {
+                    return Vec::new();
+                }
+                segs[fi]
+                    .slots
+                    .iter()
+                    .filter_map(|&si| segs[fi].segment(&w, si))
+                    .filter(|seg| seg[0] != 0)
+                    .map(|seg| ov.own(&seg[1..]).1)
+                    .collect()
+            })
+            .collect();
+        let keys = slots::public_keys(&sample, spec.q);
+        let persons = slots::persons(&class_of, &tags, &c.slots);
+        let mut labels = slots::align(&class_of, &qgrams, &persons, &keys);
+        // Trilateration across classes through the salt groups of the slots without the name's
+        // component (e.g. the same birth date), where different names are salted alike.
+        let other: Vec<usize> = segs[fi]
+            .slots
+            .iter()
+            .copied()
+            .filter(|si| !c.slots.contains(si))
+            .collect();
+        {
+            let seg_filter = |r: usize, si: usize| -> Option<Vec<u64>> {
+                let w = row(fi, r)?;
+                let seg = segs[fi].segment(&w, si)?;
+                (seg[0] != 0).then(|| seg[1..].to_vec())
+            };
+            let edges = slots::edges(&class_of, &tags, &other, &seg_filter, &ov, MAX_EDGE_GROUP);
+            slots::trilaterate(
+                &class_of,
+                &qgrams,
+                &persons,
+                &keys,
+                &edges,
+                &mut labels,
+                TRI_ROUNDS,
+            );
+        }
+        let mut guess: Vec<(Option<Vec<String>>, f64)> = labels
+            .iter()
+            .map(|l| match l {
+                Some((k, conf)) => (Some(keys[*k].words.clone()), *conf),
+                None => (None, f64::MIN),
+            })
+            .collect();
+        // Only classes of several persons: a lone person's label is too often wrong to beat the
+        // public majority ...
+        let mut sex: Vec<Option<(bool, f64)>> = (0..n)
+            .map(|r| {
+                let (k, conf) = labels[r]?;
+                let c = class_of[r]?;
+                if persons[&c] < MIN_SEX_PERSONS {
+                    return None;
+                }
+                // ... and names whose sex the public lists make plain.
+                keys[k]
+                    .female
+                    .filter(|f| (f - 0.5).abs() >= 0.4)
+                    .map(|f| (f >= 0.5, conf))
+            })
+            .collect();
+        // Profile matching inside salt groups large enough (a group's label overrides).
+        let big = segs[fi].slots.iter().any(|&si| {
+            let mut count: HashMap<u64, usize> = HashMap::new();
+            tags[si].iter().filter(|&&t| t != 0).any(|&t| {
+                let e = count.entry(t).or_insert(0);
+                *e += 1;
+                *e >= MIN_PROFILE_GROUP
+            })
+        });
+        if big {
+            let vocab = Vocab::build(&public.names, spec.q);
+            let cands = profile::Candidates::build(&vocab.pop_q, vocab.n_q);
+            for &si in &segs[fi].slots {
+                let filter = |r: usize| -> Option<Vec<u64>> {
+                    let w = row(fi, r)?;
+                    let seg = segs[fi].segment(&w, si)?;
+                    (seg[0] != 0).then(|| seg[1..].to_vec())
+                };
+                let got = slots::group_profiles(&tags[si], &filter, &ov, &cands, MIN_PROFILE_GROUP);
+                for (r, g) in got.into_iter().enumerate() {
+                    let Some((ci, margin)) = g else { continue };
+                    if guess[r].0.is_some() && guess[r].1 >= margin {
+                        continue;
+                    }
+                    let words: Vec<String> = vocab.pop_words[cands.value[ci]]
+                        .iter()
+                        .map(|&w| vocab.words[w as usize].clone())
+                        .collect();
+                    guess[r] = (Some(sorted(&words)), margin);
+                    let key = slots::phonetic_key(&words);
+                    sex[r] = keys
+                        .iter()
+                        .find(|k| slots::phonetic_key(&k.words) == key)
+                        .and_then(|k| k.female.map(|f| (f >= 0.5, margin)));
+                }
+            }
+        }
+        if female.is_none() {
+            female = Some(sex);
+        }
+        names.insert(fi, guess);
+    }
+    // The salt groups the name is attacked in: one per (slot, tag).
+    let mut groups = (0, 0);
+    if let Some(fi) = comps.iter().find_map(|c| match c.part {
+        schema::SaltPart::Phonetic(fi) => Some(fi),
+        _ => None,
+    }) {
+        for &si in &segs[fi].slots {
+            let mut count: HashMap<u64, usize> = HashMap::new();
+            for &t in tags[si].iter().filter(|&&t| t != 0) {
+                *count.entry(t).or_insert(0) += 1;
+            }
+            groups.0 += count.len();
+            groups.1 = groups.1.max(count.values().copied().max().unwrap_or(0));
+        }
+    }
+    SlotAttack {
+        names,
+        female,
+        classes,
+        groups,
+    }
 }
 
 fn sorted(w: &[String]) -> Vec<String> {

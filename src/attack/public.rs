@@ -33,6 +33,9 @@ pub struct Public {
     pub places: Vec<Vec<String>>,
     /// The public birth-year range (inclusive).
     pub years: (i32, i32),
+    /// Whether the name list is the built-in one (then [`Public::name_frequencies`] can draw a
+    /// larger sample, with each name's sex).
+    builtin: bool,
 }
 
 impl Public {
@@ -44,7 +47,10 @@ impl Public {
             Some(p) => read_list(p, "name", |s| {
                 normalize::name::normalize(s).map(|n| n.tokens)
             })?,
-            None => builtin_names(),
+            None => builtin_names(NAME_SAMPLE, NAME_SEED)
+                .into_iter()
+                .map(|x| x.0)
+                .collect(),
         };
         let places = match places {
             Some(p) => read_list(p, "place", place_words)?,
@@ -88,9 +94,28 @@ impl Public {
             names,
             places,
             years,
+            builtin: !names_given,
         })
     }
+
+    /// A name sample for frequency alignment: each name's tokens and, where known, whether it is
+    /// a woman's name. The built-in lists give `draws` names drawn the way the naming traditions
+    /// build them (exact enough for the frequencies of common names); a given list is used as it
+    /// is (repeats = frequency; sex unknown).
+    pub fn name_frequencies(&self, draws: usize) -> Vec<(Vec<String>, Option<bool>)> {
+        if self.builtin {
+            builtin_names(draws, NAME_SEED ^ 0x5a17)
+                .into_iter()
+                .map(|(n, f)| (n, Some(f)))
+                .collect()
+        } else {
+            self.names.iter().map(|n| (n.clone(), None)).collect()
+        }
+    }
 }
+
+/// Seed of the built-in name sample.
+const NAME_SEED: u64 = 0x05ee_d0fa_77ac;
 
 fn place_words(raw: &str) -> Option<Vec<String>> {
     let g = normalize::place::Gazetteer::builtin();
@@ -129,11 +154,11 @@ fn read_list(
 
 /// A deterministic sample of names built the way the naming traditions build them: a
 /// tradition by its share, a first given name, perhaps a second, perhaps a family name.
-fn builtin_names() -> Vec<Vec<String>> {
-    let mut rng = ChaCha8Rng::seed_from_u64(0x05ee_d0fa_77ac);
+fn builtin_names(count: usize, seed: u64) -> Vec<(Vec<String>, bool)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let total: f64 = TRADITIONS.iter().map(|t| t.weight).sum();
-    let mut out = Vec::with_capacity(NAME_SAMPLE);
-    while out.len() < NAME_SAMPLE {
+    let mut out = Vec::with_capacity(count);
+    while out.len() < count {
         let mut x = rng.random::<f64>() * total;
         let mut t = &TRADITIONS[TRADITIONS.len() - 1];
         for c in TRADITIONS {
@@ -162,7 +187,7 @@ fn builtin_names() -> Vec<Vec<String>> {
             parts.push(t.surnames[rng.random_range(0..t.surnames.len())]);
         }
         if let Some(n) = normalize::name::normalize(&parts.join(" ")) {
-            out.push(n.tokens);
+            out.push((n.tokens, female));
         }
     }
     out

@@ -1,0 +1,716 @@
+//! Attacks on salt-slot schemas (`[[slots]]`, docs/schema.md), key-less.
+//!
+//! A slotted field stores one segment per slot: the slot tag (a keyed hash of the slot's salt,
+//! the same in every field carrying the slot) and a filter salted by that salt. Filters of
+//! different salt groups cannot be compared, but the tags are equality classes, and slots share
+//! components (the phonetic name is in several slots):
+//!
+//! 1. **Tag chaining**: for each salt component C (e.g. `name.phonetic`, `dob.year`), two records
+//!    with equal tags in any slot containing C have equal C. Union-find over the edges of every
+//!    such slot gives classes of records with equal C: all of one person's records, and the
+//!    persons that share C and one other component of a slot with it.
+//! 2. **Frequency alignment** of the classes of a name's phonetic component against the public
+//!    name lists: the attacker computes the phonetic key of every public name with the schema's
+//!    public normalization and its expected frequency from the lists' weights. Classes, largest
+//!    first, take the key with the most records left to place among those whose length (q-grams
+//!    of its commonest spelling) fits the class's mean q-gram count, estimated from the
+//!    popcounts of all the class's name filters (every slot, every record: many estimates); the
+//!    guess is the key's commonest spelling, and the sex of the names holding it.
+//! 3. **Profile matching inside a salt group** ([`super::profile`]): records sharing a slot tag
+//!    have their name filters salted alike; groups large enough for profiles (20 records) are
+//!    labelled like a year group of version 3, and such a label overrides the class's.
+//!
+//! A record's guesses from its different slots agree by construction: its class is one
+//! (union-find over all slots holding the component). Everything is driven by the schema's slot
+//! definitions (components by kind), never by slot or field names.
+
+use std::collections::HashMap;
+
+use crate::encode::tokens::{push_qgrams, Tokens};
+use crate::normalize::name::phonetic;
+use crate::schema::{SaltPart, Schema};
+
+use super::profile::{Candidates, Overlap};
+
+/// Where a slotted field's segments sit in its stored filter.
+#[derive(Debug, Clone)]
+pub struct FieldSegments {
+    /// Schema slot index of each segment, in segment order (empty: not slotted).
+    pub slots: Vec<usize>,
+    /// Words per segment (the tag word first).
+    pub words: usize,
+}
+
+impl FieldSegments {
+    /// Per schema field.
+    pub fn of(schema: &Schema) -> Vec<FieldSegments> {
+        schema
+            .fields
+            .iter()
+            .map(|f| FieldSegments {
+                slots: f
+                    .hardening
+                    .slots
+                    .iter()
+                    .filter_map(|n| schema.slots.iter().position(|s| &s.name == n))
+                    .collect(),
+                words: if f.hardening.slots.is_empty() {
+                    0
+                } else {
+                    f.segment_bits() / 64
+                },
+            })
+            .collect()
+    }
+
+    /// The segment of slot `si` in a stored row (tag word first), if the field carries the slot.
+    pub fn segment<'a>(&self, row: &'a [u64], si: usize) -> Option<&'a [u64]> {
+        let j = self.slots.iter().position(|&s| s == si)?;
+        row.get(j * self.words..(j + 1) * self.words)
+    }
+}
+
+/// Per slot, per record: the slot tag (0 = none). `row(field, record)` gives a field's stored
+/// words; a record's tag is read from the first field carrying the slot.
+#[allow(clippy::needless_range_loop)] // r indexes the row source and every slot's column
+pub fn tags(
+    schema: &Schema,
+    segs: &[FieldSegments],
+    n: usize,
+    row: &dyn Fn(usize, usize) -> Option<Vec<u64>>,
+) -> Vec<Vec<u64>> {
+    let mut out = vec![vec![0u64; n]; schema.slots.len()];
+    for (fi, fs) in segs.iter().enumerate() {
+        if fs.slots.is_empty() {
+            continue;
+        }
+        for r in 0..n {
+            let Some(w) = row(fi, r) else { continue };
+            for (j, &si) in fs.slots.iter().enumerate() {
+                let t = &mut out[si][r];
+                if *t == 0 {
+                    *t = w.get(j * fs.words).copied().unwrap_or(0);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A salt component and the slots holding it.
+#[derive(Debug, Clone)]
+pub struct Component {
+    /// As the schema spells it (e.g. `dob.year`): a schema string, never a value.
+    pub label: String,
+    /// The component.
+    pub part: SaltPart,
+    /// Schema slot indices holding it.
+    pub slots: Vec<usize>,
+}
+
+/// The distinct components of the schema's slots.
+pub fn components(schema: &Schema) -> Vec<Component> {
+    let mut out: Vec<Component> = Vec::new();
+    for (si, s) in schema.slots.iter().enumerate() {
+        let Ok(parts) = s.parts(schema) else { continue };
+        for (p, label) in parts.into_iter().zip(&s.salt) {
+            match out.iter_mut().find(|c| c.part == p) {
+                Some(c) => c.slots.push(si),
+                None => out.push(Component {
+                    label: label.clone(),
+                    part: p,
+                    slots: vec![si],
+                }),
+            }
+        }
+    }
+    out
+}
+
+struct UnionFind(Vec<u32>);
+
+impl UnionFind {
+    fn find(&mut self, x: usize) -> usize {
+        let mut r = x;
+        while self.0[r] as usize != r {
+            r = self.0[r] as usize;
+        }
+        let mut x = x;
+        while self.0[x] as usize != r {
+            let next = self.0[x] as usize;
+            self.0[x] = r as u32;
+            x = next;
+        }
+        r
+    }
+    fn union(&mut self, a: usize, b: usize) {
+        let (a, b) = (self.find(a), self.find(b));
+        if a != b {
+            // The smaller index is the root: classes do not depend on the order of unions.
+            let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+            self.0[hi] = lo as u32;
+        }
+    }
+}
+
+/// Tag chaining: per record, its class of equal component (the class's smallest record), or
+/// `None` when the record holds none of the component's slots.
+pub fn chain(tags: &[Vec<u64>], slots: &[usize], n: usize) -> Vec<Option<usize>> {
+    let mut uf = UnionFind((0..n as u32).collect());
+    let mut has = vec![false; n];
+    for &si in slots {
+        let mut first: HashMap<u64, usize> = HashMap::new();
+        for (r, &t) in tags[si].iter().enumerate() {
+            if t == 0 {
+                continue;
+            }
+            has[r] = true;
+            match first.get(&t) {
+                Some(&f) => uf.union(f, r),
+                None => {
+                    first.insert(t, r);
+                }
+            }
+        }
+    }
+    (0..n).map(|r| has[r].then(|| uf.find(r))).collect()
+}
+
+/// Class structure of one component: counts only.
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+pub struct ClassStats {
+    /// The component (a schema string).
+    pub component: String,
+    /// Records holding at least one slot with it.
+    pub records: usize,
+    /// Classes after chaining.
+    pub classes: usize,
+    /// Records in the largest class.
+    pub largest: usize,
+    /// Mean class size seen by a record.
+    pub mean_seen: f64,
+}
+
+/// The [`ClassStats`] of a chaining.
+pub fn stats(label: &str, class_of: &[Option<usize>]) -> ClassStats {
+    let mut size: HashMap<usize, usize> = HashMap::new();
+    for c in class_of.iter().flatten() {
+        *size.entry(*c).or_insert(0) += 1;
+    }
+    let records: usize = size.values().sum();
+    let sq: usize = size.values().map(|s| s * s).sum();
+    ClassStats {
+        component: label.into(),
+        records,
+        classes: size.len(),
+        largest: size.values().copied().max().unwrap_or(0),
+        mean_seen: if records == 0 {
+            0.0
+        } else {
+            sq as f64 / records as f64
+        },
+    }
+}
+
+/// One public phonetic key: its commonest spelling, expected share and sex.
+#[derive(Debug, Clone)]
+pub struct PublicKey {
+    /// The commonest spelling's words, sorted.
+    pub words: Vec<String>,
+    /// Share of the public names holding the key.
+    pub share: f64,
+    /// Distinct q-grams of the commonest spelling.
+    pub qgrams: f64,
+    /// Those q-grams, as sorted ids (ids shared by all keys of one [`public_keys`] call).
+    pub qset: Vec<u32>,
+    /// Share of women among the names holding it (None: unknown).
+    pub female: Option<f64>,
+}
+
+/// The phonetic key of normalized name tokens, as the encoder salts with it.
+pub fn phonetic_key(tokens: &[String]) -> String {
+    let mut codes: Vec<String> = tokens.iter().map(|t| phonetic(t)).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    codes.join(" ")
+}
+
+/// Distinct q-grams of a value's words (as the name filter holds them).
+pub fn qgram_count(words: &[String], q: usize) -> usize {
+    let mut t = Tokens::default();
+    for w in words {
+        push_qgrams(w, q, &mut t);
+    }
+    let mut v: Vec<&[u8]> = t.iter().collect();
+    v.sort_unstable();
+    v.dedup();
+    v.len()
+}
+
+/// The public keys of a name sample, commonest first.
+pub fn public_keys(sample: &[(Vec<String>, Option<bool>)], q: usize) -> Vec<PublicKey> {
+    struct Acc {
+        count: usize,
+        spellings: HashMap<Vec<String>, usize>,
+        female: usize,
+        known: usize,
+    }
+    let mut by: HashMap<String, Acc> = HashMap::new();
+    for (tokens, female) in sample {
+        if tokens.is_empty() {
+            continue;
+        }
+        let a = by.entry(phonetic_key(tokens)).or_insert_with(|| Acc {
+            count: 0,
+            spellings: HashMap::new(),
+            female: 0,
+            known: 0,
+        });
+        a.count += 1;
+        let mut s = tokens.clone();
+        s.sort_unstable();
+        s.dedup();
+        *a.spellings.entry(s).or_insert(0) += 1;
+        if let Some(f) = female {
+            a.known += 1;
+            a.female += usize::from(*f);
+        }
+    }
+    let total = sample.len().max(1) as f64;
+    let mut ids: HashMap<Vec<u8>, u32> = HashMap::new();
+    let mut by: Vec<(String, Acc)> = by.into_iter().collect();
+    by.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut keys: Vec<(usize, String, PublicKey)> = by
+        .into_iter()
+        .map(|(k, a)| {
+            let (words, _) = a
+                .spellings
+                .into_iter()
+                .max_by(|x, y| x.1.cmp(&y.1).then(y.0.cmp(&x.0)))
+                .expect("a key has a spelling");
+            let qgrams = qgram_count(&words, q) as f64;
+            let mut t = Tokens::default();
+            for w in &words {
+                push_qgrams(w, q, &mut t);
+            }
+            let mut qset: Vec<u32> = t
+                .iter()
+                .map(|g| {
+                    let next = ids.len() as u32;
+                    *ids.entry(g.to_vec()).or_insert(next)
+                })
+                .collect();
+            qset.sort_unstable();
+            qset.dedup();
+            (
+                a.count,
+                k,
+                PublicKey {
+                    words,
+                    share: a.count as f64 / total,
+                    qgrams,
+                    qset,
+                    female: (a.known > 0).then(|| a.female as f64 / a.known as f64),
+                },
+            )
+        })
+        .collect();
+    keys.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    keys.into_iter().map(|x| x.2).collect()
+}
+
+/// Error (standard deviation, in q-grams) of one filter's q-gram count estimate.
+const COUNT_SIGMA: f64 = 0.8;
+/// Slack for the spellings a phonetic key holds (their q-gram counts differ).
+const SPELLING_SLACK: f64 = 0.5;
+
+/// Persons a class holds, estimated without the key: the most distinct tags any of the
+/// component's slots shows inside the class (persons sharing the component differ in the slot's
+/// other component; one person's records share it).
+pub fn persons(
+    class_of: &[Option<usize>],
+    tags: &[Vec<u64>],
+    slots: &[usize],
+) -> HashMap<usize, f64> {
+    let mut per: HashMap<usize, Vec<f64>> = HashMap::new();
+    for &si in slots {
+        let mut seen: std::collections::HashSet<(usize, u64)> = Default::default();
+        let mut count: HashMap<usize, usize> = HashMap::new();
+        for (r, c) in class_of.iter().enumerate() {
+            let (Some(c), t) = (c, tags[si][r]) else {
+                continue;
+            };
+            if t != 0 && seen.insert((*c, t)) {
+                *count.entry(*c).or_insert(0) += 1;
+            }
+        }
+        for (c, k) in count {
+            per.entry(c).or_default().push(k as f64);
+        }
+    }
+    let mut out: HashMap<usize, f64> = per
+        .into_iter()
+        .map(|(c, v)| {
+            // The most distinct tags any slot shows (the median and the least measured worse:
+            // one person's records with a date error split a slot, but persons sharing a
+            // name and a year (say) merge one).
+            let x = v.iter().copied().fold(1.0, f64::max);
+            (c, x)
+        })
+        .collect();
+    for c in class_of.iter().flatten() {
+        out.entry(*c).or_insert(1.0);
+    }
+    out
+}
+
+/// Frequency alignment of a phonetic component's classes (see the module doc). `qgrams[r]`:
+/// record r's q-gram count estimates (one per name filter it holds); `persons`: each class's
+/// estimated persons ([`persons`]). Returns per record the index of its key in `keys` and the
+/// confidence (its class's persons, then the fit of its length).
+pub fn align(
+    class_of: &[Option<usize>],
+    qgrams: &[Vec<f64>],
+    persons: &HashMap<usize, f64>,
+    keys: &[PublicKey],
+) -> Vec<Option<(usize, f64)>> {
+    let n = class_of.len();
+    // Per class: sum and count of q-gram estimates.
+    let mut acc: HashMap<usize, (f64, usize)> = HashMap::new();
+    for r in 0..n {
+        if let Some(c) = class_of[r] {
+            let a = acc.entry(c).or_insert((0.0, 0));
+            a.0 += qgrams[r].iter().sum::<f64>();
+            a.1 += qgrams[r].len();
+        }
+    }
+    let total: f64 = acc.keys().map(|c| persons[c]).sum();
+    let mut classes: Vec<(usize, f64, f64, usize)> = acc
+        .into_iter()
+        .map(|(c, (s, k))| (c, persons[&c], s / k.max(1) as f64, k))
+        .collect();
+    classes.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut remaining: Vec<f64> = keys.iter().map(|k| k.share * total).collect();
+    let mut label: HashMap<usize, (usize, f64)> = HashMap::new();
+    for &(c, size, mean, k) in &classes {
+        // No estimate (e.g. balanced filters, whose popcount says nothing): no length constraint.
+        let sd = if k == 0 {
+            f64::INFINITY
+        } else {
+            SPELLING_SLACK + COUNT_SIGMA / (k as f64).sqrt()
+        };
+        let need = ALIGN_NEED * size;
+        let mut best: Option<(f64, usize)> = None;
+        for (ki, key) in keys.iter().enumerate() {
+            let d = (key.qgrams - mean) / sd;
+            if d.abs() > 2.5 || remaining[ki] < need {
+                continue;
+            }
+            let score = remaining[ki].ln() - 0.5 * d * d;
+            if best.is_none_or(|b| score > b.0) {
+                best = Some((score, ki));
+            }
+        }
+        if let Some((_, ki)) = best {
+            remaining[ki] -= size * ALIGN_CONSUME;
+            label.insert(c, (ki, size));
+        }
+    }
+    class_of
+        .iter()
+        .map(|c| c.and_then(|c| label.get(&c).copied()))
+        .collect()
+}
+
+/// Share of a class's persons a key must still have unplaced to take it.
+const ALIGN_NEED: f64 = 1.0;
+/// Share of a class's persons taken from its key's unplaced ones.
+const ALIGN_CONSUME: f64 = 1.0;
+
+/// Estimated shared q-grams between the names of two classes, from the pairs of their records
+/// that share a salt group of a slot *not* holding the name's component (the same birth date,
+/// say): inside it both names are salted alike, so their filters' overlap estimates the q-grams
+/// they share, however small the group. Per class pair: (sum of estimates, number).
+pub type Edges = HashMap<(usize, usize), (f64, usize)>;
+
+/// The [`Edges`] of the slots `slots` (each: its tags, and `filter(r, si)`: record r's filter in
+/// slot si). Groups larger than `max_group` are skipped (pairs grow quadratically; such groups
+/// are rare by construction).
+pub fn edges(
+    class_of: &[Option<usize>],
+    tags: &[Vec<u64>],
+    slots: &[usize],
+    filter: &dyn Fn(usize, usize) -> Option<Vec<u64>>,
+    ov: &Overlap,
+    max_group: usize,
+) -> Edges {
+    let mut out: Edges = HashMap::new();
+    for &si in slots {
+        let mut groups: HashMap<u64, Vec<usize>> = HashMap::new();
+        for (r, &t) in tags[si].iter().enumerate() {
+            if t != 0 && class_of[r].is_some() {
+                groups.entry(t).or_default().push(r);
+            }
+        }
+        let mut keys: Vec<u64> = groups.keys().copied().collect();
+        keys.sort_unstable();
+        for t in keys {
+            let m = &groups[&t];
+            if m.len() < 2 || m.len() > max_group {
+                continue;
+            }
+            let first = class_of[m[0]];
+            if m.iter().all(|&r| class_of[r] == first) {
+                continue;
+            }
+            let fs: Vec<(usize, Vec<u64>, (f64, f64))> = m
+                .iter()
+                .filter_map(|&r| {
+                    let f = filter(r, si)?;
+                    let own = ov.own(&f);
+                    Some((class_of[r]?, f, own))
+                })
+                .collect();
+            for i in 0..fs.len() {
+                for j in i + 1..fs.len() {
+                    let (a, b) = (fs[i].0, fs[j].0);
+                    if a == b {
+                        continue;
+                    }
+                    let x = ov.shared(&fs[i].1, &fs[j].1, fs[i].2, fs[j].2);
+                    let e = out.entry((a.min(b), a.max(b))).or_insert((0.0, 0));
+                    e.0 += x;
+                    e.1 += 1;
+                }
+            }
+        }
+    }
+    out
+}
+
+fn inter_sorted(a: &[u32], b: &[u32]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Error (standard deviation, in q-grams) of one shared-count estimate between two filters.
+const EDGE_SIGMA: f64 = 1.0;
+/// Squared residual (in units of 2σ²) at which one anchor's disagreement stops counting more.
+const EDGE_CAP: f64 = 6.0;
+/// Keys (commonest first) considered in trilateration.
+const TRI_KEYS: usize = 8000;
+/// Persons a class needs for its alignment label to anchor the first round.
+const ANCHOR_PERSONS: f64 = 3.0;
+/// Log-likelihood margin that makes a trilaterated class an anchor of the next round.
+const ANCHOR_MARGIN: f64 = 3.0;
+
+/// Trilateration across classes: a class with edges ([`edges`]) to anchor classes (labelled
+/// with confidence) takes the key whose q-gram overlaps with the anchors' keys fit the estimated
+/// shared counts best, weighed with the key's public frequency and its length's fit; labels so
+/// found with a clear margin anchor the next round. `labels` (per record, from [`align`]) are
+/// updated in place where trilateration finds a key.
+#[allow(clippy::too_many_arguments)]
+pub fn trilaterate(
+    class_of: &[Option<usize>],
+    qgrams: &[Vec<f64>],
+    persons: &HashMap<usize, f64>,
+    keys: &[PublicKey],
+    edges: &Edges,
+    labels: &mut [Option<(usize, f64)>],
+    rounds: usize,
+) {
+    let n = class_of.len();
+    let mut len: HashMap<usize, (f64, usize)> = HashMap::new();
+    let mut label: HashMap<usize, (usize, f64)> = HashMap::new();
+    for r in 0..n {
+        if let Some(c) = class_of[r] {
+            let a = len.entry(c).or_insert((0.0, 0));
+            a.0 += qgrams[r].iter().sum::<f64>();
+            a.1 += qgrams[r].len();
+            if let Some(l) = labels[r] {
+                label.insert(c, l);
+            }
+        }
+    }
+    let mut adj: HashMap<usize, Vec<(usize, f64, usize)>> = HashMap::new();
+    for (&(a, b), &(sum, k)) in edges {
+        adj.entry(a).or_default().push((b, sum / k as f64, k));
+        adj.entry(b).or_default().push((a, sum / k as f64, k));
+    }
+    let mut anchors: HashMap<usize, usize> = label
+        .iter()
+        .filter(|(c, _)| persons[*c] >= ANCHOR_PERSONS)
+        .map(|(&c, &(k, _))| (c, k))
+        .collect();
+    let top = keys.len().min(TRI_KEYS);
+    let mut classes: Vec<usize> = adj.keys().copied().collect();
+    classes.sort_unstable();
+    for _ in 0..rounds {
+        let mut next = anchors.clone();
+        let mut changed = false;
+        for &c in &classes {
+            let near: Vec<(usize, f64, usize)> = adj[&c]
+                .iter()
+                .filter_map(|&(o, s, k)| anchors.get(&o).map(|&ko| (ko, s, k)))
+                .collect();
+            if near.is_empty() {
+                continue;
+            }
+            let (ls, lk) = len.get(&c).copied().unwrap_or((0.0, 0));
+            let mean = ls / lk.max(1) as f64;
+            let sd = if lk == 0 {
+                f64::INFINITY
+            } else {
+                SPELLING_SLACK + COUNT_SIGMA / (lk as f64).sqrt()
+            };
+            let mut best = (f64::NEG_INFINITY, usize::MAX);
+            let mut second = f64::NEG_INFINITY;
+            for (ki, key) in keys[..top].iter().enumerate() {
+                let d = (key.qgrams - mean) / sd;
+                if d.abs() > 2.5 {
+                    continue;
+                }
+                let mut ll = key.share.ln() - 0.5 * d * d;
+                for &(ko, s, k) in &near {
+                    let e = inter_sorted(&key.qset, &keys[ko].qset) as f64;
+                    let var2 = 2.0 * EDGE_SIGMA * EDGE_SIGMA / k as f64;
+                    ll -= ((s - e).powi(2) / var2).min(EDGE_CAP);
+                }
+                if ll > best.0 {
+                    second = best.0;
+                    best = (ll, ki);
+                } else if ll > second {
+                    second = ll;
+                }
+            }
+            if best.1 == usize::MAX {
+                continue;
+            }
+            let margin = best.0 - second;
+            let conf = persons[&c] + margin;
+            label.insert(c, (best.1, conf));
+            if margin >= ANCHOR_MARGIN && next.get(&c) != Some(&best.1) {
+                next.insert(c, best.1);
+                changed = true;
+            }
+        }
+        anchors = next;
+        if !changed {
+            break;
+        }
+    }
+    for r in 0..n {
+        if let Some(c) = class_of[r] {
+            labels[r] = label.get(&c).copied();
+        }
+    }
+}
+
+/// Profile matching inside each salt group of one slot (records sharing its tag): per record,
+/// its label (candidate index) and margin, for groups large enough. `filter(r)` is the record's
+/// filter in that slot.
+pub fn group_profiles(
+    tags: &[u64],
+    filter: &dyn Fn(usize) -> Option<Vec<u64>>,
+    ov: &Overlap,
+    cands: &Candidates,
+    min_group: usize,
+) -> Vec<Option<(usize, f64)>> {
+    let mut groups: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (r, &t) in tags.iter().enumerate() {
+        if t != 0 {
+            groups.entry(t).or_default().push(r);
+        }
+    }
+    let mut keys: Vec<u64> = groups
+        .iter()
+        .filter(|(_, m)| m.len() >= min_group)
+        .map(|(&t, _)| t)
+        .collect();
+    keys.sort_unstable();
+    let mut out = vec![None; tags.len()];
+    for t in keys {
+        let members = &groups[&t];
+        let fs: Vec<(usize, Vec<u64>)> = members
+            .iter()
+            .filter_map(|&r| filter(r).map(|f| (r, f)))
+            .collect();
+        let refs: Vec<&[u64]> = fs.iter().map(|x| x.1.as_slice()).collect();
+        let labels = super::profile::label(&refs, None, ov, cands);
+        for ((r, _), l) in fs.iter().zip(labels) {
+            if let Some(l) = l.filter(|l| l.residual <= 1.0 && l.margin >= 2.0) {
+                out[*r] = Some((l.candidate, l.margin));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chaining_joins_records_through_any_slot_holding_the_component() {
+        // Slot 0 (holds C): records 0-1 share a tag; slot 1 (holds C): records 1-2; slot 2 (does
+        // not hold C): records 2-3. Record 4 has no slot with C.
+        let tags = vec![
+            vec![7, 7, 0, 5, 0],
+            vec![0, 9, 9, 0, 0],
+            vec![0, 0, 4, 4, 3],
+        ];
+        let c = chain(&tags, &[0, 1], 5);
+        assert_eq!(c, vec![Some(0), Some(0), Some(0), Some(3), None]);
+        let s = stats("x", &c);
+        assert_eq!((s.records, s.classes, s.largest), (4, 2, 3));
+        assert!((s.mean_seen - 2.5).abs() < 1e-9);
+        let all = chain(&tags, &[0, 1, 2], 5);
+        assert_eq!(all, vec![Some(0), Some(0), Some(0), Some(0), Some(4)]);
+    }
+
+    #[test]
+    fn alignment_labels_the_largest_classes_by_the_commonest_fitting_keys() {
+        let w = |s: &str| vec![s.to_string()];
+        let mut sample = Vec::new();
+        for _ in 0..60 {
+            sample.push((w("sumarni"), Some(true)));
+        }
+        for _ in 0..30 {
+            sample.push((w("ani"), Some(true)));
+        }
+        for _ in 0..10 {
+            sample.push((w("sutrisno"), Some(false)));
+        }
+        let keys = public_keys(&sample, 2);
+        assert_eq!(keys[0].words, w("sumarni"));
+        // Classes: 0 (60 records, 8 q-grams), 1 (30 records, 4 q-grams), 2 (10 records, 9).
+        let mut class_of = Vec::new();
+        let mut qg = Vec::new();
+        for (c, size, q) in [(0usize, 60, 8.0), (60, 30, 4.0), (90, 10, 9.0)] {
+            for _ in 0..size {
+                class_of.push(Some(c));
+                qg.push(vec![q, q + 0.2]);
+            }
+        }
+        let tags = vec![(0..100u64).map(|r| r + 1).collect::<Vec<u64>>()];
+        let p = persons(&class_of, &tags, &[0]);
+        assert_eq!(p[&60], 30.0);
+        let l = align(&class_of, &qg, &p, &keys);
+        let word = |r: usize| keys[l[r].unwrap().0].words[0].clone();
+        assert_eq!(word(0), "sumarni");
+        assert_eq!(word(60), "ani");
+        assert_eq!(word(95), "sutrisno");
+        assert_eq!(keys[l[95].unwrap().0].female, Some(0.0));
+    }
+}
