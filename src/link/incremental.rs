@@ -850,7 +850,6 @@ impl KeyFilter {
 /// that holds a new record, whole, skipped above `max_block_size` or above the previous run's
 /// effective cap of its kind (`caps`, from its pair budget). Returns the distinct pairs, ascending,
 /// and the pairs per kind before deduplication.
-
 pub fn candidates_with(
     recs: &Records,
     cfg: &BlockingConfig,
