@@ -32,8 +32,9 @@ use super::records::{Records, TokenColumn};
 use crate::error::{Error, Result};
 use crate::io::manifest::{Manifest, PreviousRun, RunLog, ThresholdInfo, Timings};
 use crate::io::matchset::{
-    person_id, read_person_records, scan_pairs, Change, ChangeRow, PersonRecord, CLUSTERS_FILE,
-    MANIFEST_FILE, PAIRS_FILE, PERSON_ID_CONTEXT,
+    fold_pairs_par, person_id, read_prev_records, record_ranks, Change, ChangeRef, ChangeSet,
+    PrevRecords, RecordHash, RecordIds, StrList, CLUSTERS_FILE, MANIFEST_FILE, PAIRS_FILE,
+    PERSON_ID_CONTEXT,
 };
 use crate::review::Decisions;
 use crate::scoring::{self, ClusterOptions};
@@ -42,11 +43,14 @@ use crate::scoring::{self, ClusterOptions};
 #[derive(Debug, Default)]
 pub struct Carried {
     /// Each record's `record_hash` (computed by the write stage when `None`).
-    pub record_hashes: Option<Vec<String>>,
+    pub record_hashes: Option<Vec<RecordHash>>,
     /// Each cluster's carried `person_id` (the content rule when `None`).
-    pub person_ids: Option<Vec<String>>,
-    /// The rows of `changes.parquet` (not written when `None`).
-    pub changes: Option<Vec<ChangeRow>>,
+    pub person_ids: Option<StrList>,
+    /// Each record's rank by (agency, record id) ([`record_ranks`]; computed when `None`).
+    pub ranks: Option<Vec<u32>>,
+    /// The rows of `changes.parquet` and the previous run's person ids they refer to (not
+    /// written when `None`).
+    pub changes: Option<(ChangeSet, StrList)>,
 }
 
 /// The domain-separation label of [`record_hash`].
@@ -54,14 +58,36 @@ const RECORD_HASH_CONTEXT: &str = "padan 2026-12 record_hash v1";
 
 /// blake3 (key-derivation mode under [`RECORD_HASH_CONTEXT`]) of everything record `i` carries in
 /// its encoded file — each field's filter, exact token and blocking key and the record filter,
-/// with whether each is present — as 32 hex digits (16 bytes). Equal for the same record encoded
-/// twice with the same key and schema; it says nothing about the values without the key.
-pub fn record_hash(recs: &Records, i: usize) -> String {
-    let mut buf = Vec::with_capacity(1024);
-    record_bytes(recs, i, &mut buf);
-    let mut h = blake3::Hasher::new_derive_key(RECORD_HASH_CONTEXT);
-    h.update(&buf);
-    hex16(h.finalize().as_bytes())
+/// with whether each is present — truncated to 16 bytes (written as 32 hex digits). Equal for the
+/// same record encoded twice with the same key and schema; it says nothing about the values
+/// without the key.
+pub fn record_hash(recs: &Records, i: usize) -> RecordHash {
+    RecordHasher::new().hash(recs, i)
+}
+
+/// [`record_hash`] with its buffer and hasher kept from one record to the next.
+struct RecordHasher {
+    buf: Vec<u8>,
+    hasher: blake3::Hasher,
+}
+
+impl RecordHasher {
+    fn new() -> RecordHasher {
+        RecordHasher {
+            buf: Vec::with_capacity(1024),
+            hasher: blake3::Hasher::new_derive_key(RECORD_HASH_CONTEXT),
+        }
+    }
+
+    fn hash(&mut self, recs: &Records, i: usize) -> RecordHash {
+        record_bytes(recs, i, &mut self.buf);
+        // `reset` keeps the derived key: the same as a fresh hasher.
+        self.hasher.reset();
+        self.hasher.update(&self.buf);
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&self.hasher.finalize().as_bytes()[..16]);
+        out
+    }
 }
 
 /// The bytes [`record_hash`] hashes, appended to `buf` (cleared first).
@@ -92,20 +118,12 @@ fn record_bytes(recs: &Records, i: usize, buf: &mut Vec<u8>) {
     }
 }
 
-fn hex16(b: &[u8]) -> String {
-    let mut s = String::with_capacity(32);
-    for x in &b[..16] {
-        s.push_str(&format!("{x:02x}"));
-    }
-    s
-}
-
 /// [`record_hash`] of every record, in parallel.
-pub fn record_hashes(recs: &Records) -> Vec<String> {
+pub fn record_hashes(recs: &Records) -> Vec<RecordHash> {
     (0..recs.len())
         .into_par_iter()
         .with_min_len(1024)
-        .map(|i| record_hash(recs, i))
+        .map_init(RecordHasher::new, |h, i| h.hash(recs, i))
         .collect()
 }
 
@@ -226,36 +244,75 @@ pub struct Classified {
     pub state: Vec<State>,
     /// Index into the previous records of each current record (`u32::MAX`: added).
     pub prev_of: Vec<u32>,
-    /// The previous records.
-    pub prev: Vec<PersonRecord>,
     /// Whether each previous record is in an input now.
     pub prev_present: Vec<bool>,
     /// Each current record's `record_hash`.
-    pub hashes: Vec<String>,
+    pub hashes: Vec<RecordHash>,
     /// Agencies whose file is byte-identical to a previous input.
     pub unchanged_inputs: Vec<String>,
 }
 
-/// Index of a previous record: (agency, record id) → position.
-fn prev_index(prev: &[PersonRecord]) -> AHashMap<(&str, &str), u32> {
-    let mut m = AHashMap::with_capacity(prev.len());
-    for (j, r) in prev.iter().enumerate() {
-        m.entry((r.agency.as_str(), r.record_id.as_str()))
-            .or_insert(j as u32);
-    }
-    m
+/// The previous records by (agency, record id): for each, its first row in the previous
+/// `clusters.parquet`. One map per agency, built in parallel.
+pub struct PrevIndex<'a> {
+    agencies: &'a [String],
+    maps: Vec<AHashMap<&'a str, u32>>,
 }
 
-/// Classifies every current record against the previous run's `clusters.parquet`.
-pub fn classify(recs: &Records, previous: &Previous) -> Result<Classified> {
-    let prev = read_person_records(&previous.dir.join(CLUSTERS_FILE))?;
+impl<'a> PrevIndex<'a> {
+    /// Indexes `prev`.
+    pub fn new(prev: &'a PrevRecords) -> PrevIndex<'a> {
+        let maps = (0..prev.agencies.len())
+            .into_par_iter()
+            .map(|a| {
+                let a = a as u16;
+                let n = prev.agency_of.iter().filter(|&&x| x == a).count();
+                let mut m = AHashMap::with_capacity(n);
+                for (j, &x) in prev.agency_of.iter().enumerate() {
+                    if x == a {
+                        m.entry(prev.ids.get(j)).or_insert(j as u32);
+                    }
+                }
+                m
+            })
+            .collect();
+        PrevIndex {
+            agencies: &prev.agencies,
+            maps,
+        }
+    }
+
+    /// The previous agency index of agency `name`.
+    pub fn agency(&self, name: &str) -> Option<usize> {
+        self.agencies.iter().position(|a| a == name)
+    }
+
+    /// The first previous row of `id` in previous agency `agency`.
+    #[inline]
+    pub fn get(&self, agency: usize, id: &str) -> Option<u32> {
+        self.maps[agency].get(id).copied()
+    }
+
+    /// The first previous row of (agency name, record id).
+    pub fn lookup(&self, agency: &str, id: &str) -> Option<u32> {
+        self.get(self.agency(agency)?, id)
+    }
+}
+
+/// Classifies every current record against the previous run's records (`prev`, indexed by
+/// `index`).
+pub fn classify(
+    recs: &Records,
+    previous: &Previous,
+    prev: &PrevRecords,
+    index: &PrevIndex<'_>,
+) -> Classified {
     let known: AHashSet<&str> = previous
         .manifest
         .inputs
         .iter()
         .map(|i| i.blake3.as_str())
         .collect();
-    let index = prev_index(&prev);
     let mut unchanged_inputs = Vec::new();
     let mut file_unchanged = vec![false; recs.len()];
     for input in &recs.inputs {
@@ -264,23 +321,25 @@ pub fn classify(recs: &Records, previous: &Previous) -> Result<Classified> {
             file_unchanged[input.offset..input.offset + input.rows].fill(true);
         }
     }
-    let out: Vec<(State, u32, String)> = (0..recs.len())
+    let prev_agency: Vec<Option<usize>> = recs.agencies.iter().map(|a| index.agency(a)).collect();
+    let out: Vec<(State, u32, RecordHash)> = (0..recs.len())
         .into_par_iter()
         .with_min_len(1024)
-        .map(|i| {
-            let agency = recs.agencies[recs.agency_of[i] as usize].as_str();
-            match index.get(&(agency, recs.ids[i].as_str())) {
-                None => (State::Added, u32::MAX, record_hash(recs, i)),
-                Some(&j) => {
-                    let old = prev[j as usize].record_hash.as_deref();
+        .map_init(RecordHasher::new, |h, i| {
+            let found = prev_agency[recs.agency_of[i] as usize]
+                .and_then(|a| index.get(a, recs.ids[i].as_str()));
+            match found {
+                None => (State::Added, u32::MAX, h.hash(recs, i)),
+                Some(j) => {
+                    let old = prev.hashes[j as usize];
                     if file_unchanged[i] {
                         // The same file as before: the same record (its hash computed only when
-                        // the previous match set predates record_hash).
-                        let h = old.map_or_else(|| record_hash(recs, i), str::to_string);
+                        // the previous match set has none for it).
+                        let h = old.unwrap_or_else(|| h.hash(recs, i));
                         return (State::Unchanged, j, h);
                     }
-                    let h = record_hash(recs, i);
-                    let state = if old == Some(h.as_str()) {
+                    let h = h.hash(recs, i);
+                    let state = if old == Some(h) {
                         State::Unchanged
                     } else {
                         State::Changed
@@ -302,14 +361,13 @@ pub fn classify(recs: &Records, previous: &Previous) -> Result<Classified> {
         prev_of.push(j);
         hashes.push(h);
     }
-    Ok(Classified {
+    Classified {
         state,
         prev_of,
-        prev,
         prev_present,
         hashes,
         unchanged_inputs,
-    })
+    }
 }
 
 /// One incremental link run: a [`LinkJob`] and the previous match set.
@@ -355,7 +413,14 @@ impl IncrementalJob {
         stage("reading");
         let t = Instant::now();
         let previous = Previous::open(&self.previous)?;
-        let recs = pipeline::read(&self.job.inputs, cfg)?;
+        // The inputs and the previous records, side by side (errors in the order of a
+        // sequential read: the inputs', the previous set's compatibility, then its records').
+        let clusters = previous.dir.join(CLUSTERS_FILE);
+        let (recs, prev) = rayon::join(
+            || pipeline::read(&self.job.inputs, cfg),
+            || read_prev_records(&clusters),
+        );
+        let recs = recs?;
         previous.check_compatible(&recs)?;
         let mut slot_warnings = Vec::new();
         let slot_cfg = super::slots::adjust_config(&recs.schema, cfg, &mut slot_warnings);
@@ -364,11 +429,20 @@ impl IncrementalJob {
         if reuse {
             previous.check_config(cfg)?;
         }
-        let classified = classify(&recs, &previous)?;
+        let prev = prev?;
+        let index = PrevIndex::new(&prev);
+        let classified = classify(&recs, &previous, &prev, &index);
         timings.read = t.elapsed().as_secs_f64();
 
         let (mut decided, compared, carried) = if reuse {
-            decide_reusing(&recs, cfg, &previous, &classified, stage, &mut timings)?
+            decide_reusing(
+                &recs,
+                cfg,
+                &previous,
+                (&classified, &index),
+                stage,
+                &mut timings,
+            )?
         } else {
             let d = if recs.has_field_data() {
                 pipeline::decide(&recs, cfg, stage, &mut timings)?
@@ -383,7 +457,14 @@ impl IncrementalJob {
         stage("clustering");
         let t = Instant::now();
         let (clustering, decisions_info) = pipeline::resolve(&recs, &mut decided, decisions);
-        let (persons, changes) = carry_person_ids(&recs, &clustering.cluster_of, &classified);
+        let ranks = record_ranks(RecordIds {
+            agencies: &recs.agencies,
+            agency_of: &recs.agency_of,
+            ids: &recs.ids,
+        });
+        drop(index);
+        let (persons, changes) =
+            carry_person_ids(&recs, &clustering.cluster_of, &classified, &prev, &ranks);
         timings.resolve = t.elapsed().as_secs_f64();
 
         stage("writing");
@@ -399,7 +480,7 @@ impl IncrementalJob {
         info.records_dropped = classified.prev_present.iter().filter(|&&p| !p).count() as u64;
         info.pairs_compared = compared;
         info.pairs_carried = carried;
-        for r in &changes {
+        for r in &changes.rows {
             *info
                 .persons_by_change
                 .entry(r.change.as_str().to_string())
@@ -423,6 +504,9 @@ impl IncrementalJob {
         };
         drop(previous);
         let Classified { hashes, .. } = classified;
+        let PrevRecords {
+            persons: before, ..
+        } = prev;
         pipeline::write(
             &self.job.out_dir,
             &recs,
@@ -433,7 +517,8 @@ impl IncrementalJob {
             Carried {
                 record_hashes: Some(hashes),
                 person_ids: Some(persons),
-                changes: Some(changes),
+                ranks: Some(ranks),
+                changes: Some((changes, before)),
             },
         )?;
         RunLog::write(&self.job.out_dir, &manifest)?;
@@ -448,7 +533,7 @@ fn decide_reusing<'a>(
     recs: &'a Records,
     cfg: &LinkConfig,
     previous: &Previous,
-    c: &Classified,
+    (c, index): (&Classified, &PrevIndex<'_>),
     stage: &(dyn Fn(&str) + Sync),
     timings: &mut Timings,
 ) -> Result<(Decided<'a>, u64, u64)> {
@@ -515,32 +600,39 @@ fn decide_reusing<'a>(
     stage("scoring");
     let t = Instant::now();
     // The previous scored pairs of two unchanged records: same model, same score.
-    let index = prev_index(&c.prev);
-    let mut cur_of_prev = vec![u32::MAX; c.prev.len()];
+    let mut cur_of_prev = vec![u32::MAX; c.prev_present.len()];
     for (i, &j) in c.prev_of.iter().enumerate() {
         if j != u32::MAX && c.state[i] == State::Unchanged {
             cur_of_prev[j as usize] = i as u32;
         }
     }
-    let mut carried = 0u64;
-    scan_pairs(&previous.dir.join(PAIRS_FILE), |r| {
-        let cur = |agency: &str, id: &str| {
-            index
-                .get(&(agency, id))
-                .map(|&j| cur_of_prev[j as usize])
-                .filter(|&i| i != u32::MAX)
-        };
-        if let (Some(a), Some(b)) = (
-            cur(r.left_agency, r.left_id),
-            cur(r.right_agency, r.right_id),
-        ) {
-            if r.match_weight >= th.review_weight && a != b {
-                keep.push((r.match_weight, pack(a.min(b), a.max(b))));
-                carried += 1;
+    let cur = |agency: &str, id: &str| {
+        index
+            .lookup(agency, id)
+            .map(|j| cur_of_prev[j as usize])
+            .filter(|&i| i != u32::MAX)
+    };
+    let parts = fold_pairs_par(
+        &previous.dir.join(PAIRS_FILE),
+        |out: &mut Vec<(f64, PairKey)>, r| {
+            if r.match_weight >= th.review_weight {
+                if let (Some(a), Some(b)) = (
+                    cur(r.left_agency, r.left_id),
+                    cur(r.right_agency, r.right_id),
+                ) {
+                    if a != b {
+                        out.push((r.match_weight, pack(a.min(b), a.max(b))));
+                    }
+                }
             }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
+    let carried: u64 = parts.iter().map(|p| p.len() as u64).sum();
+    keep.reserve(carried as usize);
+    for p in parts {
+        keep.extend(p);
+    }
     let scored = ScoredPairs::from_kept(
         keep,
         |w| scoring::probability_from_weight(w, lambda),
@@ -592,26 +684,96 @@ enum KeySource<'a> {
     /// One key per record (slot tags).
     Dense(Vec<Option<u128>>),
     /// An LSH band: the sampled bit positions of the record filter.
-    Lsh(Vec<usize>),
+    Lsh(Band),
 }
 
 impl KeySource<'_> {
-    /// Record `i`'s key (`None`: in no block of the kind).
+    /// Record `i`'s key (`None`: in no block of the kind); `row` is its record filter.
     #[inline]
-    fn key(&self, recs: &Records, i: usize) -> Option<u128> {
+    fn key(&self, i: usize, row: &[u64], bmi2: bool) -> Option<u128> {
         match self {
             KeySource::Token(t) => t.get(i),
             KeySource::Dense(v) => v[i],
-            KeySource::Lsh(positions) => {
-                let row = recs.record_filter.row(i);
-                let mut key = 0u64;
-                for (k, &p) in positions.iter().enumerate() {
-                    key |= ((row[p / 64] >> (p % 64)) & 1) << k;
-                }
+            KeySource::Lsh(band) => {
+                let key = band.key(row, bmi2);
                 // An all-zero sample says nothing (a near-empty filter): no bucket.
                 (key != 0).then_some(u128::from(key))
             }
         }
+    }
+}
+
+/// One LSH band: its sampled bit positions of the record filter, as (word, mask) pairs by
+/// ascending word. A record's key is its sampled bits, packed in ascending position order:
+/// two records share a key exactly when they agree on every sampled bit, as with the bits in
+/// drawing order of a full run's blocking (the same buckets, other key values).
+struct Band {
+    words: Vec<(usize, u64)>,
+}
+
+impl Band {
+    fn new(positions: &[usize]) -> Band {
+        let mut masks: BTreeMap<usize, u64> = BTreeMap::new();
+        for &p in positions {
+            *masks.entry(p / 64).or_insert(0) |= 1u64 << (p % 64);
+        }
+        Band {
+            words: masks.into_iter().collect(),
+        }
+    }
+
+    /// The key of a record filter `row` (`bmi2`: the CPU has PEXT).
+    #[inline]
+    fn key(&self, row: &[u64], bmi2: bool) -> u64 {
+        #[cfg(target_arch = "x86_64")]
+        if bmi2 {
+            // SAFETY: the caller checked that the CPU has BMI2.
+            return unsafe { band_key_bmi2(row, &self.words) };
+        }
+        let _ = bmi2;
+        band_key(row, &self.words)
+    }
+}
+
+/// [`Band::key`] bit by bit.
+fn band_key(row: &[u64], words: &[(usize, u64)]) -> u64 {
+    let mut key = 0u64;
+    let mut shift = 0u32;
+    for &(w, mask) in words {
+        let mut m = mask;
+        while m != 0 {
+            let b = m.trailing_zeros();
+            key |= ((row[w] >> b) & 1) << shift;
+            shift += 1;
+            m &= m - 1;
+        }
+    }
+    key
+}
+
+/// [`Band::key`] with PEXT (the same value as [`band_key`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "bmi2")]
+unsafe fn band_key_bmi2(row: &[u64], words: &[(usize, u64)]) -> u64 {
+    use std::arch::x86_64::_pext_u64;
+    let mut key = 0u64;
+    let mut shift = 0u32;
+    for &(w, mask) in words {
+        key |= _pext_u64(row[w], mask) << shift;
+        shift += mask.count_ones();
+    }
+    key
+}
+
+/// Whether the CPU has PEXT.
+fn has_bmi2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("bmi2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
     }
 }
 
@@ -640,10 +802,48 @@ fn kinds<'a>(recs: &'a Records, cfg: &BlockingConfig) -> Vec<(String, KeySource<
             let positions: Vec<usize> = (0..cfg.lsh_bits)
                 .map(|_| rng.random_range(0..bits))
                 .collect();
-            out.push(("lsh".to_string(), KeySource::Lsh(positions)));
+            out.push(("lsh".to_string(), KeySource::Lsh(Band::new(&positions))));
         }
     }
     out
+}
+
+/// A bit set over one kind's keys that holds every wanted key: a key whose bit is clear is not
+/// wanted, one whose bit is set is looked up. Small (16 bits per wanted key) to stay in cache.
+struct KeyFilter {
+    bits: Vec<u64>,
+    shift: u32,
+}
+
+impl KeyFilter {
+    fn new(wanted: &AHashSet<u128>) -> KeyFilter {
+        let log = (wanted.len() * 16)
+            .next_power_of_two()
+            .trailing_zeros()
+            .clamp(12, 30);
+        let mut f = KeyFilter {
+            bits: vec![0u64; 1 << (log - 6)],
+            shift: 64 - log,
+        };
+        for &key in wanted {
+            let s = f.slot(key);
+            f.bits[s / 64] |= 1 << (s % 64);
+        }
+        f
+    }
+
+    #[inline]
+    fn slot(&self, key: u128) -> usize {
+        let x = (key as u64) ^ ((key >> 64) as u64).rotate_left(29);
+        let x = (x ^ (x >> 31)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        ((x ^ (x >> 29)).wrapping_mul(0x94d0_49bb_1331_11eb) >> self.shift) as usize
+    }
+
+    #[inline]
+    fn maybe(&self, key: u128) -> bool {
+        let s = self.slot(key);
+        self.bits[s / 64] >> (s % 64) & 1 != 0
+    }
 }
 
 /// Candidate pairs with at least one `is_new` record: every block (of the kinds of a full run)
@@ -669,63 +869,73 @@ pub fn candidates_with(
             (c as usize).min(cfg.max_block_size)
         })
     };
-    for (name, src) in kinds(recs, cfg) {
-        let wanted: AHashSet<u128> = new_ids
-            .iter()
-            .filter_map(|&i| src.key(recs, i as usize))
-            .collect();
-        if wanted.is_empty() {
+    let bmi2 = has_bmi2();
+    let kinds = kinds(recs, cfg);
+    let row = |i: usize| recs.record_filter.row(i);
+    let wanted: Vec<AHashSet<u128>> = kinds
+        .iter()
+        .map(|(_, src)| {
+            new_ids
+                .iter()
+                .filter_map(|&i| src.key(i as usize, row(i as usize), bmi2))
+                .collect()
+        })
+        .collect();
+    let filters: Vec<KeyFilter> = wanted.iter().map(KeyFilter::new).collect();
+    // Every (kind, key, record) whose key a new record has.
+    let mut hits: Vec<(u32, u128, u32)> = Vec::new();
+    for (k, (_, src)) in kinds.iter().enumerate() {
+        if wanted[k].is_empty() {
             continue;
         }
-        // Every record sharing a key with a new record, grouped by key (ascending records).
-        let mut hits: Vec<(u128, u32)> = (0..recs.len())
-            .into_par_iter()
-            .with_min_len(4096)
-            .filter_map(|i| {
-                src.key(recs, i)
-                    .filter(|k| wanted.contains(k))
-                    .map(|k| (k, i as u32))
-            })
-            .collect();
-        hits.par_sort_unstable();
-        let mut blocks: Vec<Vec<u32>> = Vec::with_capacity(wanted.len());
-        for run in hits.chunk_by(|x, y| x.0 == y.0) {
-            blocks.push(run.iter().map(|&(_, i)| i).collect());
+        let (w, f) = (&wanted[k], &filters[k]);
+        hits.par_extend(
+            (0..recs.len())
+                .into_par_iter()
+                .with_min_len(4096)
+                .filter_map(|i| {
+                    src.key(i, row(i), bmi2)
+                        .filter(|&key| f.maybe(key) && w.contains(&key))
+                        .map(|key| (k as u32, key, i as u32))
+                }),
+        );
+    }
+    hits.par_sort_unstable();
+    let mut produced = vec![0u64; kinds.len()];
+    for block in hits.chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {
+        let k = block[0].0 as usize;
+        if block.len() > cap_of(&kinds[k].0) {
+            continue;
         }
-        let cap = cap_of(&name);
-        let mut produced = 0u64;
-        for members in &blocks {
-            if members.len() > cap {
-                continue;
-            }
-            for &a in members.iter().filter(|&&a| is_new[a as usize]) {
-                for &b in members {
-                    if b == a || (is_new[b as usize] && b < a) {
-                        continue;
-                    }
-                    if !cfg.within_agency
-                        && recs.agency_of[a as usize] == recs.agency_of[b as usize]
-                    {
-                        continue;
-                    }
-                    pairs.push(pack(a.min(b), a.max(b)));
-                    produced += 1;
+        for &(_, _, a) in block.iter().filter(|&&(_, _, a)| is_new[a as usize]) {
+            for &(_, _, b) in block {
+                if b == a || (is_new[b as usize] && b < a) {
+                    continue;
                 }
+                if !cfg.within_agency && recs.agency_of[a as usize] == recs.agency_of[b as usize] {
+                    continue;
+                }
+                pairs.push(pack(a.min(b), a.max(b)));
+                produced[k] += 1;
             }
         }
-        *by_kind.entry(name).or_insert(0) += produced;
+    }
+    for (k, (name, _)) in kinds.iter().enumerate() {
+        if !wanted[k].is_empty() {
+            *by_kind.entry(name.clone()).or_insert(0) += produced[k];
+        }
     }
     pairs.par_sort_unstable();
     pairs.dedup();
     (pairs, by_kind)
 }
 
-/// A new person id for a cluster whose smallest member is (agency, record id), that is none of
+/// A new person id for a cluster whose smallest member is (agency, record id), that is not
 /// `taken`: the content rule ([`person_id`]), or, when a previous person had it, the same hash
 /// with a counter (1, 2, …) until it is free.
-fn fresh_id(agency: &str, record_id: &str, taken: &AHashSet<&str>) -> String {
+fn fresh_id(agency: &str, record_id: &str, taken: impl Fn(&str) -> bool) -> String {
     let id = person_id(agency, record_id);
-    if !taken.contains(id.as_str()) {
+    if !taken(id.as_str()) {
         return id;
     }
     for n in 1u64.. {
@@ -736,50 +946,57 @@ fn fresh_id(agency: &str, record_id: &str, taken: &AHashSet<&str>) -> String {
         h.update(&[0xff]);
         h.update(&n.to_le_bytes());
         let d = h.finalize();
-        let id = format!("p-{}", &hex16(d.as_bytes())[..16]);
-        if !taken.contains(id.as_str()) {
+        let hex =
+            crate::io::matchset::record_hash_hex(d.as_bytes()[..16].try_into().expect("16 bytes"));
+        let id = format!("p-{}", std::str::from_utf8(&hex[..16]).expect("hex"));
+        if !taken(id.as_str()) {
             return id;
         }
     }
     unreachable!("a free id within 2^64 tries")
 }
 
+/// Whether the ascending `list` holds `s`.
+fn sorted_contains(list: &StrList, s: &str) -> bool {
+    let (mut lo, mut hi) = (0, list.len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        match list.get(mid).cmp(s) {
+            std::cmp::Ordering::Less => lo = mid + 1,
+            std::cmp::Ordering::Greater => hi = mid,
+            std::cmp::Ordering::Equal => return true,
+        }
+    }
+    false
+}
+
 /// Carries the previous persons' ids to the new clusters and says what changed
 /// (docs/file-formats.md §2): returns each cluster's `person_id` (index = cluster id) and the rows
-/// of `changes.parquet` (persons ascending by id, then removed persons by previous id).
+/// of `changes.parquet` (persons ascending by id, then removed persons by previous id), which
+/// refer to the previous persons by their index in `prev.persons`.
 ///
 /// Overlaps (new cluster, previous person) counted in records are matched greedily, largest
-/// first (ties: previous id, then the cluster's smallest member): each cluster takes at most
-/// one previous id and each id goes to at most one cluster. A cluster left without one gets a new
-/// id by the content rule, never the id of a previous person.
+/// first (ties: previous id, then the cluster's smallest member by (agency, record id), `ranks`
+/// being [`record_ranks`]): each cluster takes at most one previous id and each id goes to at
+/// most one cluster. A cluster left without one gets a new id by the content rule, never the id
+/// of a previous person.
 pub fn carry_person_ids(
     recs: &Records,
     cluster_of: &[u32],
     c: &Classified,
-) -> (Vec<String>, Vec<ChangeRow>) {
+    prev: &PrevRecords,
+    ranks: &[u32],
+) -> (StrList, ChangeSet) {
     let n_clusters = cluster_of
         .iter()
         .map(|&x| x as usize + 1)
         .max()
         .unwrap_or(0);
     // Previous persons, densely numbered in id order.
-    let mut prev_ids: Vec<&str> = c.prev.iter().map(|r| r.person_id.as_str()).collect();
-    prev_ids.par_sort_unstable();
-    prev_ids.dedup();
-    let pid_index: AHashMap<&str, u32> = prev_ids
-        .iter()
-        .enumerate()
-        .map(|(i, &p)| (p, i as u32))
-        .collect();
-    let person_of_prev: Vec<u32> = c
-        .prev
-        .iter()
-        .map(|r| pid_index[r.person_id.as_str()])
-        .collect();
-    let np = prev_ids.len();
+    let np = prev.persons.len();
     let mut prev_size = vec![0i64; np];
     let mut prev_dropped = vec![0i64; np];
-    for (j, &p) in person_of_prev.iter().enumerate() {
+    for (j, &p) in prev.person_of.iter().enumerate() {
         prev_size[p as usize] += 1;
         if !c.prev_present[j] {
             prev_dropped[p as usize] += 1;
@@ -796,11 +1013,11 @@ pub fn carry_person_ids(
     let mut size = vec![0i64; n_clusters];
     let mut added = vec![0i64; n_clusters];
     let mut changed = vec![0i64; n_clusters];
-    let mut overlaps: Vec<(u32, u32)> = Vec::new();
+    let mut overlaps: Vec<u64> = Vec::with_capacity(cluster_of.len());
     for (i, &cl) in cluster_of.iter().enumerate() {
         let cl = cl as usize;
         size[cl] += 1;
-        if smallest[cl] == u32::MAX || key(i) < key(smallest[cl] as usize) {
+        if smallest[cl] == u32::MAX || ranks[i] < ranks[smallest[cl] as usize] {
             smallest[cl] = i as u32;
         }
         match c.state[i] {
@@ -809,13 +1026,15 @@ pub fn carry_person_ids(
             State::Unchanged => {}
         }
         if c.prev_of[i] != u32::MAX {
-            overlaps.push((cl as u32, person_of_prev[c.prev_of[i] as usize]));
+            let p = prev.person_of[c.prev_of[i] as usize];
+            overlaps.push(((cl as u64) << 32) | u64::from(p));
         }
     }
     overlaps.par_sort_unstable();
     // (cluster, person, records in both).
     let mut edges: Vec<(u32, u32, i64)> = Vec::new();
-    for &(cl, p) in &overlaps {
+    for &x in &overlaps {
+        let (cl, p) = ((x >> 32) as u32, x as u32);
         match edges.last_mut() {
             Some(e) if (e.0, e.1) == (cl, p) => e.2 += 1,
             _ => edges.push((cl, p, 1)),
@@ -834,37 +1053,47 @@ pub fn carry_person_ids(
     for e in &edges {
         in_clusters[e.1 as usize] += e.2;
     }
-    let mut order: Vec<usize> = (0..edges.len()).collect();
-    order.par_sort_unstable_by(|&x, &y| {
-        let (ex, ey) = (edges[x], edges[y]);
-        ey.2.cmp(&ex.2).then(ex.1.cmp(&ey.1)).then_with(|| {
-            key(smallest[ex.0 as usize] as usize).cmp(&key(smallest[ey.0 as usize] as usize))
+    // Largest overlap first; ties by person, then by the cluster's smallest member.
+    let mut order: Vec<(std::cmp::Reverse<i64>, u32, u32, u32)> = edges
+        .iter()
+        .enumerate()
+        .map(|(k, e)| {
+            (
+                std::cmp::Reverse(e.2),
+                e.1,
+                ranks[smallest[e.0 as usize] as usize],
+                k as u32,
+            )
         })
-    });
+        .collect();
+    order.par_sort_unstable();
     let mut heir = vec![u32::MAX; n_clusters];
     let mut taken_p = vec![false; np];
-    for &e in &order {
-        let (cl, p, _) = edges[e];
+    for &(_, _, _, k) in &order {
+        let (cl, p, _) = edges[k as usize];
         if heir[cl as usize] == u32::MAX && !taken_p[p as usize] {
             heir[cl as usize] = p;
             taken_p[p as usize] = true;
         }
     }
     drop(order);
-    let taken: AHashSet<&str> = prev_ids.iter().copied().collect();
-    let mut persons = vec![String::new(); n_clusters];
-    let mut rows = Vec::with_capacity(n_clusters);
+    let mut persons = StrList::new();
+    let mut set = ChangeSet {
+        rows: Vec::with_capacity(n_clusters),
+        previous_persons: edges.iter().map(|e| e.1).collect(),
+    };
     for cl in 0..n_clusters {
         if smallest[cl] == u32::MAX {
+            persons.push("");
             continue;
         }
         let contrib = &edges[contrib_start[cl]..contrib_start[cl + 1]];
-        persons[cl] = if heir[cl] != u32::MAX {
-            prev_ids[heir[cl] as usize].to_string()
+        if heir[cl] != u32::MAX {
+            persons.push(prev.persons.get(heir[cl] as usize));
         } else {
             let (a, id) = key(smallest[cl] as usize);
-            fresh_id(a, id, &taken)
-        };
+            persons.push(&fresh_id(a, id, |s| sorted_contains(&prev.persons, s)));
+        }
         // The previous person it continues: its heir, else the largest contributor.
         let main = if heir[cl] != u32::MAX {
             Some(heir[cl])
@@ -891,14 +1120,11 @@ pub fn carry_person_ids(
             }
             _ => Change::Merged,
         };
-        rows.push(ChangeRow {
-            person_id: Some(persons[cl].clone()),
+        set.rows.push(ChangeRef {
+            person: Some(cl as u32),
             change,
-            previous_person_id: main.map(|p| prev_ids[p as usize].to_string()),
-            previous_person_ids: contrib
-                .iter()
-                .map(|e| prev_ids[e.1 as usize].to_string())
-                .collect(),
+            previous_person: main,
+            previous_persons: (contrib_start[cl] as u32, contrib_start[cl + 1] as u32),
             records: size[cl],
             records_added: added[cl],
             records_changed: changed[cl],
@@ -906,23 +1132,29 @@ pub fn carry_person_ids(
             previous_records: main.map_or(0, |p| prev_size[p as usize]),
         });
     }
-    rows.par_sort_unstable_by(|x, y| x.person_id.cmp(&y.person_id));
-    let mut removed: Vec<ChangeRow> = (0..np)
-        .filter(|&p| in_clusters[p] == 0)
-        .map(|p| ChangeRow {
-            person_id: None,
+    set.rows.par_sort_unstable_by(|x, y| {
+        let id = |r: &ChangeRef| r.person.map(|cl| persons.get(cl as usize));
+        id(x).cmp(&id(y))
+    });
+    for p in 0..np {
+        if in_clusters[p] != 0 {
+            continue;
+        }
+        let at = set.previous_persons.len() as u32;
+        set.previous_persons.push(p as u32);
+        set.rows.push(ChangeRef {
+            person: None,
             change: Change::Removed,
-            previous_person_id: Some(prev_ids[p].to_string()),
-            previous_person_ids: vec![prev_ids[p].to_string()],
+            previous_person: Some(p as u32),
+            previous_persons: (at, at + 1),
             records: 0,
             records_added: 0,
             records_changed: 0,
             records_dropped: prev_dropped[p],
             previous_records: prev_size[p],
-        })
-        .collect();
-    rows.append(&mut removed);
-    (persons, rows)
+        });
+    }
+    (persons, set)
 }
 
 #[cfg(test)]
@@ -932,15 +1164,74 @@ mod tests {
     #[test]
     fn a_fresh_id_is_the_content_rule_unless_a_previous_person_had_it() {
         let mut taken = AHashSet::new();
-        let plain = fresh_id("kemlu", "k-1", &taken);
+        let plain = fresh_id("kemlu", "k-1", |s| taken.contains(s));
         assert_eq!(plain, person_id("kemlu", "k-1"));
-        taken.insert(plain.as_str());
-        let next = fresh_id("kemlu", "k-1", &taken);
+        taken.insert(plain.clone());
+        let next = fresh_id("kemlu", "k-1", |s| taken.contains(s));
         assert_ne!(next, plain);
         assert!(next.len() == 18 && next.starts_with("p-"));
-        taken.insert(next.as_str());
-        let third = fresh_id("kemlu", "k-1", &taken);
+        taken.insert(next.clone());
+        let third = fresh_id("kemlu", "k-1", |s| taken.contains(s));
         assert!(third != next && third != plain);
+    }
+
+    #[test]
+    fn a_band_key_is_the_sampled_bits_in_position_order_with_or_without_pext() {
+        // Positions drawn out of order, one twice, over three words.
+        let band = Band::new(&[130, 3, 64, 3, 70]);
+        assert_eq!(band.words, vec![(0, 1 << 3), (1, 1 | 1 << 6), (2, 1 << 2)]);
+        let row = [1u64 << 3, 1 << 6, 1 << 2];
+        assert_eq!(band_key(&row, &band.words), 0b1101);
+        assert_eq!(band.key(&row, has_bmi2()), 0b1101);
+        assert_eq!(band.key(&[0, 1, 0], has_bmi2()), 0b0010);
+        assert_eq!(band.key(&[!0, !0, !0], false), 0b1111);
+        // Two rows share a key exactly when they agree on every sampled bit.
+        let other = [1u64 << 3 | 1 << 4, 1 << 6 | 1 << 9, 1 << 2 | 1];
+        assert_eq!(band.key(&row, false), band.key(&other, false));
+        assert_ne!(band.key(&row, false), band.key(&[1 << 3, 1, 1 << 2], false));
+    }
+
+    #[test]
+    fn a_key_filter_lets_every_wanted_key_through_and_few_others() {
+        let wanted: AHashSet<u128> = (0..1000u128).map(|k| k * 0x9e37_79b9 + 7).collect();
+        let f = KeyFilter::new(&wanted);
+        assert!(wanted.iter().all(|&k| f.maybe(k)));
+        let others = (0..100_000u128)
+            .map(|k| (k << 64) | 0x5555)
+            .filter(|&k| f.maybe(k))
+            .count();
+        assert!(
+            others < 20_000,
+            "{others} of 100 000 unwanted keys let through"
+        );
+    }
+
+    #[test]
+    fn a_previous_index_gives_the_first_row_of_each_agency_and_id() {
+        let prev = PrevRecords {
+            agencies: vec!["kemlu".into(), "polri".into()],
+            agency_of: vec![0, 1, 0, 0],
+            ids: ["k-1", "k-1", "k-2", "k-1"].into_iter().collect(),
+            ..PrevRecords::default()
+        };
+        let index = PrevIndex::new(&prev);
+        assert_eq!(index.lookup("kemlu", "k-1"), Some(0));
+        assert_eq!(index.lookup("polri", "k-1"), Some(1));
+        assert_eq!(index.lookup("kemlu", "k-2"), Some(2));
+        assert_eq!(index.lookup("polri", "k-2"), None);
+        assert_eq!(index.lookup("bp2mi", "k-1"), None);
+    }
+
+    #[test]
+    fn sorted_contains_finds_exactly_the_members() {
+        let list: StrList = ["p-01", "p-07", "p-10"].into_iter().collect();
+        for s in ["p-01", "p-07", "p-10"] {
+            assert!(sorted_contains(&list, s));
+        }
+        for s in ["p-00", "p-02", "p-11", ""] {
+            assert!(!sorted_contains(&list, s));
+        }
+        assert!(!sorted_contains(&StrList::new(), "p-01"));
     }
 
     #[test]

@@ -533,9 +533,11 @@ pub(super) fn write(
     if let Some(p) = carried.person_ids {
         w.set_person_ids(p);
     }
-    if let Some(rows) = &carried.changes {
-        w.write_changes(rows)?;
+    if let Some(r) = carried.ranks {
+        w.set_record_ranks(r);
     }
+    // Settled before the files are written side by side.
+    w.persons_of(cluster_of);
     let ab: Vec<(u32, u32)> = d.scored.pairs.iter().map(|&p| unpack(p)).collect();
     let names: Vec<String> = recs.schema.fields.iter().map(|f| f.name.clone()).collect();
     let labels: Vec<Vec<String>> = (0..names.len())
@@ -558,16 +560,31 @@ pub(super) fn write(
         labels: &labels,
         verdicts: &verdicts,
     };
-    w.write_pairs(&pairs, |f, a, b| {
+    let field = |f: usize, a: u32, b: u32| {
         let (l, s) = d.comparator.field(f, a as usize, b as usize);
         (
             (l != 0).then_some(s),
             i64::from(l),
             d.weights[f][l as usize],
         )
-    })?;
+    };
+    // The files are independent: written side by side (each one the same bytes as alone).
+    let (changes, (pairs, clusters)) = rayon::join(
+        || match &carried.changes {
+            Some((set, before)) => w.write_changes(set, before, cluster_of),
+            None => Ok(()),
+        },
+        || {
+            rayon::join(
+                || w.write_pairs(&pairs, field),
+                || w.write_clusters(cluster_of),
+            )
+        },
+    );
+    changes?;
+    pairs?;
+    clusters?;
     drop(ab);
-    w.write_clusters(cluster_of)?;
     if let Some((pairs, weights)) = &d.candidates {
         let ab: Vec<(u32, u32)> = pairs.iter().map(|&p| unpack(p)).collect();
         w.write_candidates(&ab, weights)?;

@@ -269,7 +269,7 @@ pub fn build(dir: &Path, with_candidates: bool) -> PathBuf {
     let ab: Vec<(u32, u32)> = written.iter().map(|p| (p.l as u32, p.r as u32)).collect();
     let at: BTreeMap<(u32, u32), usize> = ab.iter().enumerate().map(|(i, &k)| (k, i)).collect();
     let names: Vec<String> = m.iter().map(|(f, _)| f.to_string()).collect();
-    let mut w = MatchSetWriter::try_new(dir, &manifest, records).expect("writer");
+    let w = MatchSetWriter::try_new(dir, &manifest, records).expect("writer");
     w.write_pairs(
         &PairsData {
             pairs: &ab,

@@ -64,18 +64,14 @@ pub(super) fn column_error(
     )
 }
 
-/// Opens `path`, checks that every `(name, kind)` column is present with an accepted type, and
-/// calls `f` for every batch (projected on those columns) with the 1-based row of its first row.
-pub(super) fn scan_batches(
+/// Checks that every `(name, kind)` column of `columns` is in `schema` with an accepted type;
+/// returns their root indices.
+fn check_columns(
     path: &Path,
     what: &str,
+    schema: &arrow_schema::Schema,
     columns: &[(&str, Kind)],
-    mut f: impl FnMut(&RecordBatch, u64) -> Result<()>,
-) -> Result<u64> {
-    let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| Error::format("reading (not a Parquet file, or truncated)", path, e))?;
-    let schema = builder.schema().clone();
+) -> Result<Vec<usize>> {
     let mut roots = Vec::with_capacity(columns.len());
     for &(name, kind) in columns {
         let Ok(i) = schema.index_of(name) else {
@@ -99,10 +95,28 @@ pub(super) fn scan_batches(
         }
         roots.push(i);
     }
+    Ok(roots)
+}
+
+/// Rows per batch of the match-set readers.
+const BATCH_ROWS: usize = 65_536;
+
+/// Opens `path`, checks that every `(name, kind)` column is present with an accepted type, and
+/// calls `f` for every batch (projected on those columns) with the 1-based row of its first row.
+pub(super) fn scan_batches(
+    path: &Path,
+    what: &str,
+    columns: &[(&str, Kind)],
+    mut f: impl FnMut(&RecordBatch, u64) -> Result<()>,
+) -> Result<u64> {
+    let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| Error::format("reading (not a Parquet file, or truncated)", path, e))?;
+    let roots = check_columns(path, what, builder.schema(), columns)?;
     let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
     let reader = builder
         .with_projection(mask)
-        .with_batch_size(65_536)
+        .with_batch_size(BATCH_ROWS)
         .build()
         .map_err(|e| Error::format("reading", path, e))?;
     let mut row = 1u64;
@@ -112,6 +126,58 @@ pub(super) fn scan_batches(
         row += batch.num_rows() as u64;
     }
     Ok(row - 1)
+}
+
+/// [`scan_batches`] with the row groups decoded in parallel: `f` maps every batch (with the
+/// 1-based row of its first row) to a value, and the values come back in file order whatever
+/// the thread count. On errors, the one of the earliest row group is returned.
+pub(super) fn map_batches_par<T: Send>(
+    path: &Path,
+    what: &str,
+    columns: &[(&str, Kind)],
+    f: impl Fn(&RecordBatch, u64) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
+    use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+    use rayon::prelude::*;
+    let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
+        .map_err(|e| Error::format("reading (not a Parquet file, or truncated)", path, e))?;
+    let roots = check_columns(path, what, meta.schema(), columns)?;
+    let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
+    let mut starts = Vec::new();
+    let mut row = 1u64;
+    for rg in meta.metadata().row_groups() {
+        starts.push(row);
+        row += rg.num_rows().max(0) as u64;
+    }
+    let parts: Vec<Result<Vec<T>>> = starts
+        .par_iter()
+        .enumerate()
+        .map(|(rg, &start)| {
+            // A file of its own: clones of one handle would share the read position.
+            let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+            let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta.clone())
+                .with_row_groups(vec![rg])
+                .with_projection(mask.clone())
+                .with_batch_size(BATCH_ROWS)
+                .build()
+                .map_err(|e| Error::format("reading", path, e))?;
+            let mut out = Vec::new();
+            let mut row = start;
+            for batch in reader {
+                let batch =
+                    batch.map_err(|e| Error::format("reading (corrupt or truncated?)", path, e))?;
+                out.push(f(&batch, row)?);
+                row += batch.num_rows() as u64;
+            }
+            Ok(out)
+        })
+        .collect();
+    let mut out = Vec::new();
+    for p in parts {
+        out.extend(p?);
+    }
+    Ok(out)
 }
 
 /// A string column of any accepted physical type.
@@ -359,6 +425,54 @@ pub fn scan_pairs(path: &Path, mut f: impl FnMut(PairRef<'_>) -> Result<()>) -> 
             })?;
         }
         Ok(())
+    })
+}
+
+/// [`scan_pairs`] with the row groups read in parallel: `f(acc, row)` folds every row of a batch
+/// into that batch's accumulator (from `T::default()`); the accumulators come back in file
+/// order, whatever the thread count.
+pub fn fold_pairs_par<T: Send + Default>(
+    path: &Path,
+    f: impl Fn(&mut T, PairRef<'_>) -> Result<()> + Sync,
+) -> Result<Vec<T>> {
+    map_batches_par(path, "pairs", &PAIR_COLUMNS, |batch, first_row| {
+        let b = Batch {
+            path,
+            batch,
+            first_row,
+        };
+        let la = b.strs("left_agency")?;
+        let li = b.strs("left_id")?;
+        let ra = b.strs("right_agency")?;
+        let ri = b.strs("right_id")?;
+        let mw = b.nums("match_weight")?;
+        let mp = b.nums("match_probability")?;
+        let dec = b.strs("decision")?;
+        let mut acc = T::default();
+        for i in 0..batch.num_rows() {
+            let Some(decision) = Decision::parse(b.str_at(&dec, "decision", i)?) else {
+                return Err(column_error(
+                    path,
+                    "decision",
+                    Some(first_row + i as u64),
+                    "expected 'match' or 'review'",
+                ));
+            };
+            f(
+                &mut acc,
+                PairRef {
+                    row: first_row + i as u64,
+                    left_agency: b.str_at(&la, "left_agency", i)?,
+                    left_id: b.str_at(&li, "left_id", i)?,
+                    right_agency: b.str_at(&ra, "right_agency", i)?,
+                    right_id: b.str_at(&ri, "right_id", i)?,
+                    match_weight: b.f64_at(&mw, "match_weight", i)?,
+                    match_probability: b.f64_at(&mp, "match_probability", i)?,
+                    decision,
+                },
+            )?;
+        }
+        Ok(acc)
     })
 }
 

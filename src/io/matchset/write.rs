@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use arrow_array::types::Int32Type;
 use arrow_array::{
@@ -17,9 +17,14 @@ use arrow_array::{
     StringArray,
 };
 use arrow_schema::{DataType, Field, Schema as ArrowSchema};
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk};
 use parquet::file::metadata::KeyValue;
+use rayon::prelude::*;
 
-use super::{CANDIDATES_FILE, CHANGES_FILE, CLUSTERS_FILE, MANIFEST_FILE, PAIRS_FILE};
+use super::{
+    record_hash_hex, RecordHash, StrList, CANDIDATES_FILE, CHANGES_FILE, CLUSTERS_FILE,
+    MANIFEST_FILE, PAIRS_FILE,
+};
 use crate::error::{Error, Result};
 use crate::io::manifest::{Manifest, RUN_FILE};
 use crate::io::{writer_properties, AtomicFile};
@@ -70,27 +75,67 @@ pub fn person_id(agency: &str, record_id: &str) -> String {
     s
 }
 
+/// Each record's rank among all records by (agency name, record id) in byte order, ties by
+/// index: the order `clusters.parquet` lists a cluster's records in. Records of one agency with
+/// ascending ids, agencies in name order (as a run loads them), need no sort.
+pub fn record_ranks(records: RecordIds<'_>) -> Vec<u32> {
+    let n = records.ids.len();
+    // Each agency index's place among the agency names.
+    let mut names: Vec<u16> = (0..records.agencies.len() as u16).collect();
+    names.sort_by(|&x, &y| records.agencies[x as usize].cmp(&records.agencies[y as usize]));
+    let mut place = vec![0u16; names.len()];
+    for (k, &a) in names.iter().enumerate() {
+        place[a as usize] = k as u16;
+    }
+    let key = |i: u32| (place[records.agency_of[i as usize] as usize], records.id(i));
+    let sorted = (1..n as u32)
+        .into_par_iter()
+        .with_min_len(4096)
+        .all(|i| key(i - 1) <= key(i));
+    if sorted {
+        return (0..n as u32).collect();
+    }
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.par_sort_by(|&x, &y| key(x).cmp(&key(y)));
+    let mut rank = vec![0u32; n];
+    for (k, &i) in order.iter().enumerate() {
+        rank[i as usize] = k as u32;
+    }
+    rank
+}
+
 /// Every cluster's `person_id` (index = cluster id): [`person_id`] of its smallest member. It
 /// depends on the cluster's content only, not on the cluster numbering or the input order.
-pub fn person_ids(records: RecordIds<'_>, cluster_of: &[u32]) -> Vec<String> {
+pub fn person_ids(records: RecordIds<'_>, cluster_of: &[u32]) -> StrList {
+    person_ids_ranked(records, cluster_of, &record_ranks(records))
+}
+
+/// [`person_ids`] with the records' [`record_ranks`].
+fn person_ids_ranked(records: RecordIds<'_>, cluster_of: &[u32], rank: &[u32]) -> StrList {
     let n_clusters = cluster_of
         .iter()
         .map(|&c| c as usize + 1)
         .max()
         .unwrap_or(0);
-    let mut smallest: Vec<Option<u32>> = vec![None; n_clusters];
+    let mut smallest = vec![u32::MAX; n_clusters];
     for (i, &c) in cluster_of.iter().enumerate() {
-        let i = i as u32;
-        let key = |x: u32| (records.agency(x), records.id(x));
         let slot = &mut smallest[c as usize];
-        if slot.is_none_or(|s| key(i) < key(s)) {
-            *slot = Some(i);
+        if *slot == u32::MAX || rank[i] < rank[*slot as usize] {
+            *slot = i as u32;
         }
     }
-    smallest
-        .into_iter()
-        .map(|m| m.map_or_else(String::new, |i| person_id(records.agency(i), records.id(i))))
-        .collect()
+    let ids: Vec<String> = smallest
+        .par_iter()
+        .with_min_len(1024)
+        .map(|&i| {
+            if i == u32::MAX {
+                String::new()
+            } else {
+                person_id(records.agency(i), records.id(i))
+            }
+        })
+        .collect();
+    ids.iter().map(String::as_str).collect()
 }
 
 /// One field of one pair in `pairs.parquet`: `sim_<field>` (`None` when the field is missing on
@@ -125,13 +170,15 @@ pub struct MatchSetWriter<'a> {
     records: RecordIds<'a>,
     /// `padan.*` metadata shared by every file (without `padan.format`).
     meta: Vec<(String, String)>,
-    /// Written files waiting for `close`, by file name.
-    written: Vec<(&'static str, AtomicFile)>,
-    /// Each cluster's `person_id` when carried forward from a previous run (else the content
-    /// rule of [`person_ids`]).
-    persons: Option<Vec<String>>,
+    /// Written files waiting for `close`, by file name (the files may be written in parallel).
+    written: Mutex<Vec<(&'static str, AtomicFile)>>,
+    /// Each cluster's `person_id`: carried forward from a previous run, else the content rule of
+    /// [`person_ids`] (computed on first use).
+    persons: OnceLock<StrList>,
+    /// Each record's [`record_ranks`] (computed on first use).
+    ranks: OnceLock<Vec<u32>>,
     /// Each record's `record_hash` for `clusters.parquet` (none: the column is left out).
-    record_hashes: Option<Vec<String>>,
+    record_hashes: Option<Vec<RecordHash>>,
 }
 
 /// Creates `dir` if needed; refuses a path that is a file.
@@ -192,32 +239,41 @@ impl<'a> MatchSetWriter<'a> {
             dir: dir.to_path_buf(),
             records,
             meta,
-            written: Vec::new(),
-            persons: None,
+            written: Mutex::new(Vec::new()),
+            persons: OnceLock::new(),
+            ranks: OnceLock::new(),
             record_hashes: None,
         })
     }
 
     /// Uses `persons` (index = cluster id) as the clusters' `person_id`s instead of the content
     /// rule (`padan link --previous` carries ids forward).
-    pub fn set_person_ids(&mut self, persons: Vec<String>) {
-        self.persons = Some(persons);
+    pub fn set_person_ids(&mut self, persons: StrList) {
+        self.persons = OnceLock::from(persons);
+    }
+
+    /// Uses `ranks` as the records' [`record_ranks`] (a caller that has them already).
+    pub fn set_record_ranks(&mut self, ranks: Vec<u32>) {
+        self.ranks = OnceLock::from(ranks);
     }
 
     /// Writes `hashes` (index = record) as the `record_hash` column of `clusters.parquet`.
-    pub fn set_record_hashes(&mut self, hashes: Vec<String>) {
+    pub fn set_record_hashes(&mut self, hashes: Vec<RecordHash>) {
         self.record_hashes = Some(hashes);
     }
 
-    fn persons_of(&self, cluster_of: &[u32]) -> Vec<String> {
-        match &self.persons {
-            Some(p) => p.clone(),
-            None => person_ids(self.records, cluster_of),
-        }
+    fn ranks(&self) -> &[u32] {
+        self.ranks.get_or_init(|| record_ranks(self.records))
+    }
+
+    /// Each cluster's `person_id` (the carried ones, else the content rule).
+    pub fn persons_of(&self, cluster_of: &[u32]) -> &StrList {
+        self.persons
+            .get_or_init(|| person_ids_ranked(self.records, cluster_of, self.ranks()))
     }
 
     pub(super) fn write_file(
-        &mut self,
+        &self,
         name: &'static str,
         format: &str,
         fields: Vec<Field>,
@@ -228,17 +284,8 @@ impl<'a> MatchSetWriter<'a> {
         let schema = Arc::new(ArrowSchema::new(fields));
         let props = writer_properties(DEFAULT_MATCHSET_ROW_GROUP).build();
         let mut w = crate::io::arrow_writer(file.try_clone()?, schema.clone(), props, &path)?;
-        let batch = RecordBatch::try_new(schema, columns)
+        let batch = RecordBatch::try_new(schema.clone(), columns)
             .map_err(|e| Error::Internal(format!("building a match-set batch: {e}")))?;
-        // Write in slices so row groups stay bounded.
-        let n = batch.num_rows();
-        let mut start = 0;
-        while start < n {
-            let len = DEFAULT_MATCHSET_ROW_GROUP.min(n - start);
-            w.write(&batch.slice(start, len))
-                .map_err(|e| Error::format("writing", &path, e))?;
-            start += len;
-        }
         let mut kv = vec![KeyValue::new("padan.format".into(), format.to_string())];
         kv.extend(
             self.meta
@@ -246,16 +293,62 @@ impl<'a> MatchSetWriter<'a> {
                 .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
         );
         crate::io::append_metadata(&mut w, kv);
-        w.close().map_err(|e| Error::format("writing", &path, e))?;
-        self.written.push((name, file));
+        // Row groups of DEFAULT_MATCHSET_ROW_GROUP rows, every column of every row group encoded
+        // in parallel, then appended in order: the bytes the Arrow writer writes alone.
+        let (mut fw, factory) = w
+            .into_serialized_writer()
+            .map_err(|e| Error::format("writing", &path, e))?;
+        let n = batch.num_rows();
+        let slices: Vec<RecordBatch> = (0..n)
+            .step_by(DEFAULT_MATCHSET_ROW_GROUP)
+            .map(|start| batch.slice(start, DEFAULT_MATCHSET_ROW_GROUP.min(n - start)))
+            .collect();
+        let writers = (0..slices.len())
+            .map(|rg| factory.create_column_writers(rg))
+            .collect::<parquet::errors::Result<Vec<_>>>()
+            .map_err(|e| Error::format("writing", &path, e))?;
+        let encoded: Vec<parquet::errors::Result<Vec<ArrowColumnChunk>>> = slices
+            .par_iter()
+            .zip(writers)
+            .map(|(b, writers)| {
+                let mut leaves = Vec::with_capacity(writers.len());
+                for (field, col) in schema.fields().iter().zip(b.columns()) {
+                    leaves.extend(compute_leaves(field, col)?);
+                }
+                writers
+                    .into_par_iter()
+                    .zip(leaves)
+                    .map(|(mut w, leaf)| {
+                        w.write(&leaf)?;
+                        w.close()
+                    })
+                    .collect()
+            })
+            .collect();
+        for chunks in encoded {
+            let chunks = chunks.map_err(|e| Error::format("writing", &path, e))?;
+            let mut rg = fw
+                .next_row_group()
+                .map_err(|e| Error::format("writing", &path, e))?;
+            for c in chunks {
+                c.append_to_row_group(&mut rg)
+                    .map_err(|e| Error::format("writing", &path, e))?;
+            }
+            rg.close().map_err(|e| Error::format("writing", &path, e))?;
+        }
+        fw.close().map_err(|e| Error::format("writing", &path, e))?;
+        self.written
+            .lock()
+            .map_err(|_| Error::Internal("a match-set file writer panicked".into()))?
+            .push((name, file));
         Ok(())
     }
 
     /// Writes `pairs.parquet`; `field(f, left, right)` gives field `f` of a pair.
     pub fn write_pairs(
-        &mut self,
+        &self,
         p: &PairsData<'_>,
-        field: impl Fn(usize, u32, u32) -> FieldValue,
+        field: impl Fn(usize, u32, u32) -> FieldValue + Sync,
     ) -> Result<()> {
         let r = self.records;
         let ab = p.pairs;
@@ -289,10 +382,7 @@ impl<'a> MatchSetWriter<'a> {
             Arc::new(Int64Array::from_iter_values(
                 ab.iter().map(|&(a, _)| c[a as usize] as i64),
             )),
-            strings(
-                ab.iter()
-                    .map(|&(a, _)| persons[c[a as usize] as usize].as_str()),
-            ),
+            strings(ab.iter().map(|&(a, _)| persons.get(c[a as usize] as usize))),
             Arc::new(BooleanArray::from_iter(
                 ab.iter()
                     .map(|&(a, b)| Some(c[a as usize] == c[b as usize])),
@@ -302,7 +392,11 @@ impl<'a> MatchSetWriter<'a> {
             )),
         ];
         for (f, name) in p.fields.iter().enumerate() {
-            let v: Vec<FieldValue> = ab.iter().map(|&(a, b)| field(f, a, b)).collect();
+            let v: Vec<FieldValue> = ab
+                .par_iter()
+                .with_min_len(4096)
+                .map(|&(a, b)| field(f, a, b))
+                .collect();
             fields.push(Field::new(format!("sim_{name}"), DataType::Float32, true));
             fields.push(Field::new(format!("level_{name}"), DataType::Int64, false));
             fields.push(Field::new(
@@ -343,25 +437,44 @@ impl<'a> MatchSetWriter<'a> {
     }
 
     /// Writes `clusters.parquet`: every record once, by cluster, then agency, then id.
-    pub fn write_clusters(&mut self, cluster_of: &[u32]) -> Result<()> {
+    pub fn write_clusters(&self, cluster_of: &[u32]) -> Result<()> {
         let r = self.records;
-        let mut order: Vec<u32> = (0..cluster_of.len() as u32).collect();
-        order.sort_by(|&x, &y| {
-            cluster_of[x as usize]
-                .cmp(&cluster_of[y as usize])
-                .then_with(|| r.agency(x).cmp(r.agency(y)))
-                .then_with(|| r.id(x).cmp(r.id(y)))
-        });
+        let rank = self.ranks();
+        // By cluster, then (agency, id) with ties by index: (cluster, rank) packed.
+        let mut keys: Vec<u64> = cluster_of
+            .par_iter()
+            .zip(rank.par_iter())
+            .map(|(&c, &k)| (u64::from(c) << 32) | u64::from(k))
+            .collect();
+        keys.par_sort_unstable();
+        let mut by_rank = vec![0u32; rank.len()];
+        for (i, &k) in rank.iter().enumerate() {
+            by_rank[k as usize] = i as u32;
+        }
+        let order: Vec<u32> = keys
+            .iter()
+            .map(|&k| by_rank[(k & 0xffff_ffff) as usize])
+            .collect();
+        drop(keys);
+        drop(by_rank);
         let n_clusters = cluster_of
             .iter()
             .map(|&c| c as usize + 1)
             .max()
             .unwrap_or(0);
         let mut size = vec![0i64; n_clusters];
-        let mut agency_sets: Vec<BTreeMap<u16, ()>> = vec![BTreeMap::new(); n_clusters];
-        for (i, &c) in cluster_of.iter().enumerate() {
-            size[c as usize] += 1;
-            agency_sets[c as usize].insert(r.agency_of[i], ());
+        // Distinct agencies per cluster: the records in `order` are grouped by cluster and
+        // ascending by agency within it.
+        let mut agencies = vec![0i64; n_clusters];
+        for (k, &i) in order.iter().enumerate() {
+            let c = cluster_of[i as usize] as usize;
+            size[c] += 1;
+            let prev = (k > 0).then(|| order[k - 1] as usize);
+            if prev.is_none_or(|p| {
+                cluster_of[p] as usize != c || r.agency_of[p] != r.agency_of[i as usize]
+            }) {
+                agencies[c] += 1;
+            }
         }
         let persons = self.persons_of(cluster_of);
         let mut fields = vec![
@@ -379,26 +492,36 @@ impl<'a> MatchSetWriter<'a> {
             strings(
                 order
                     .iter()
-                    .map(|&i| persons[cluster_of[i as usize] as usize].as_str()),
+                    .map(|&i| persons.get(cluster_of[i as usize] as usize)),
             ),
             strings(order.iter().map(|&i| r.agency(i))),
             strings(order.iter().map(|&i| r.id(i))),
             Arc::new(Int64Array::from_iter_values(
                 order.iter().map(|&i| size[cluster_of[i as usize] as usize]),
             )),
-            Arc::new(Int64Array::from_iter_values(order.iter().map(|&i| {
-                agency_sets[cluster_of[i as usize] as usize].len() as i64
-            }))),
+            Arc::new(Int64Array::from_iter_values(
+                order
+                    .iter()
+                    .map(|&i| agencies[cluster_of[i as usize] as usize]),
+            )),
         ];
         if let Some(h) = &self.record_hashes {
             fields.push(Field::new("record_hash", DataType::Utf8, false));
-            cols.push(strings(order.iter().map(|&i| h[i as usize].as_str())));
+            let hex: Vec<[u8; 32]> = order
+                .par_iter()
+                .with_min_len(4096)
+                .map(|&i| record_hash_hex(&h[i as usize]))
+                .collect();
+            cols.push(strings(
+                hex.iter()
+                    .map(|x| std::str::from_utf8(x).expect("hex digits are ASCII")),
+            ));
         }
         self.write_file(CLUSTERS_FILE, "clusters", fields, cols)
     }
 
     /// Writes `candidates.parquet`: every compared pair with its weight.
-    pub fn write_candidates(&mut self, pairs: &[(u32, u32)], weights: &[f64]) -> Result<()> {
+    pub fn write_candidates(&self, pairs: &[(u32, u32)], weights: &[f64]) -> Result<()> {
         let r = self.records;
         let fields = vec![
             Field::new("left_agency", DataType::Utf8, false),
@@ -420,7 +543,11 @@ impl<'a> MatchSetWriter<'a> {
     /// Records the written files in `manifest.outputs`, writes the manifest and renames every
     /// file into place (the old manifest removed first, the new one last).
     pub fn close(self, manifest: &mut Manifest) -> Result<()> {
-        let has = |name: &str| self.written.iter().any(|(n, _)| *n == name);
+        let written = self
+            .written
+            .into_inner()
+            .map_err(|_| Error::Internal("a match-set file writer panicked".into()))?;
+        let has = |name: &str| written.iter().any(|(n, _)| *n == name);
         let output = |name: &'static str| has(name).then(|| name.to_string());
         manifest.outputs = BTreeMap::from([
             ("pairs".to_string(), output(PAIRS_FILE)),
@@ -450,7 +577,7 @@ impl<'a> MatchSetWriter<'a> {
                 std::fs::remove_file(&stale).map_err(|e| Error::io("removing", &stale, e))?;
             }
         }
-        let mut written = self.written;
+        let mut written = written;
         // pairs, clusters, candidates in that order, whatever order they were written in.
         written.sort_by_key(|(n, _)| {
             [PAIRS_FILE, CLUSTERS_FILE, CANDIDATES_FILE, CHANGES_FILE]
@@ -487,21 +614,38 @@ mod tests {
         let agencies = s(&["kemlu", "polri"]);
         let ids = s(&["k-2", "k-1", "p-1", "p-9"]);
         let a = person_ids(ids_of(&agencies, &[0, 0, 1, 1], &ids), &[0, 1, 0, 2]);
-        assert_eq!(a[0], person_id("kemlu", "k-2"));
-        assert_eq!(a[1], person_id("kemlu", "k-1"));
-        assert_eq!(a[2], person_id("polri", "p-9"));
+        assert_eq!(a.get(0), person_id("kemlu", "k-2"));
+        assert_eq!(a.get(1), person_id("kemlu", "k-1"));
+        assert_eq!(a.get(2), person_id("polri", "p-9"));
         // The same people with agencies, records and cluster numbers in another order.
         let agencies2 = s(&["polri", "kemlu"]);
         let ids2 = s(&["p-9", "p-1", "k-1", "k-2"]);
         let b = person_ids(ids_of(&agencies2, &[0, 0, 1, 1], &ids2), &[2, 0, 1, 0]);
-        assert_eq!((&b[0], &b[1], &b[2]), (&a[0], &a[1], &a[2]));
+        assert_eq!(
+            (b.get(0), b.get(1), b.get(2)),
+            (a.get(0), a.get(1), a.get(2))
+        );
         // Distinct people, distinct ids; the format: "p-" and 16 hex digits.
-        assert!(a[0] != a[1] && a[1] != a[2] && a[0] != a[2]);
+        assert!(a.get(0) != a.get(1) && a.get(1) != a.get(2) && a.get(0) != a.get(2));
         assert!(a.iter().all(|p| p.len() == 18
             && p.starts_with("p-")
             && p[2..].bytes().all(|c| c.is_ascii_hexdigit())));
         // The agency/id boundary is part of the input: ("ab", "c") and ("a", "bc") differ.
         assert_ne!(person_id("ab", "c"), person_id("a", "bc"));
+    }
+
+    #[test]
+    fn record_ranks_order_by_agency_name_then_id_ties_by_index() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        // Agency 0 is "polri", 1 is "kemlu": kemlu's records come first.
+        let agencies = s(&["polri", "kemlu"]);
+        let ids = s(&["b", "a", "z", "a", "z"]);
+        let r = record_ranks(ids_of(&agencies, &[0, 0, 1, 1, 1], &ids));
+        assert_eq!(r, vec![4, 3, 1, 0, 2]);
+        // Already in order: the identity.
+        let ids = s(&["a", "b", "a", "c"]);
+        let r = record_ranks(ids_of(&agencies, &[1, 1, 0, 0], &ids));
+        assert_eq!(r, vec![0, 1, 2, 3]);
     }
 
     #[test]
