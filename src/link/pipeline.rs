@@ -262,21 +262,26 @@ fn compare(blocks: &Blocks, comparator: &Comparator<'_>) -> Result<Compared> {
 }
 
 /// What the fit stage found.
-struct Fitted {
+struct Fitted<'a> {
     model: Model,
     /// The model as the manifest records it.
     info: ModelInfo,
+    /// Slot schemas: the pair keys and the weight of every (key, level code) seen.
+    slot_weights: Option<SlotWeights<'a>>,
 }
 
+/// The pair keys of a slot schema's records and the weight of every (key, level code).
+type SlotWeights<'a> = (super::slots::PairKeys<'a>, ahash::AHashMap<(u32, u32), f64>);
+
 /// Stage fit: u from random pairs, then m and λ by EM (over all candidates, or per block kind).
-fn fit(
-    recs: &Records,
+fn fit<'a>(
+    recs: &'a Records,
     cfg: &LinkConfig,
     blocks: &Blocks,
     comparator: &Comparator<'_>,
     c: &Compared,
     warnings: &mut Vec<String>,
-) -> Fitted {
+) -> Fitted<'a> {
     let nf = comparator.n_fields();
     let n_levels = comparator.n_levels();
     let random = random_pairs(
@@ -296,6 +301,9 @@ fn fit(
             .map(|(i, &(_, n))| (&c.decoded[i * nf..(i + 1) * nf], n)),
     );
     let mut kind_fits = Vec::new();
+    if !recs.schema.slots.is_empty() {
+        return fit_slots(recs, cfg, comparator, c, &fixed, random.len(), warnings);
+    }
     let model = match cfg.model.training {
         Training::Candidates => scoring::fit(&patterns, &n_levels, &u, &fixed, &cfg.model.em),
         Training::Blocks => {
@@ -365,7 +373,147 @@ fn fit(
         Training::Candidates => "candidates".into(),
     };
     info.training_by_kind = kind_fits;
-    Fitted { model, info }
+    Fitted {
+        model,
+        info,
+        slot_weights: None,
+    }
+}
+
+/// Stage fit for a slot schema ([`scoring::slotfit`]): the key of every candidate (shared slots,
+/// token levels) with its levels, counted, plus the record pairs never compared (counted by the
+/// tokens both carry); the slot model by EM over all record pairs; the weight of every
+/// (key, code).
+fn fit_slots<'a>(
+    recs: &'a Records,
+    cfg: &LinkConfig,
+    comparator: &Comparator<'_>,
+    c: &Compared,
+    fixed: &[Option<scoring::FieldParams>],
+    random_pairs: usize,
+    warnings: &mut Vec<String>,
+) -> Fitted<'a> {
+    let nf = comparator.n_fields();
+    let n_levels = comparator.n_levels();
+    let keys = super::slots::PairKeys::new(recs);
+    let counts = mask_code_counts(&c.segments, &keys);
+    let mut lv = vec![0u8; nf];
+    let mut items: Vec<(u32, Vec<u8>, u64)> = counts
+        .iter()
+        .map(|&((mask, code), n)| {
+            c.coder.decode(code, &mut lv);
+            (mask, lv.clone(), n)
+        })
+        .collect();
+    // The record pairs that were never candidates share no key (up to the few a capped block
+    // dropped): one item per set of tokens both records carry, every level null.
+    let mut cand_by_carried: BTreeMap<u8, u64> = BTreeMap::new();
+    for &((key, _), n) in &counts {
+        let both = (0..scoring::slotfit::MAX_TOKENS)
+            .filter(|&k| scoring::slotfit::Binding::token_level(key, k) != 0)
+            .fold(0u8, |acc, k| acc | (1 << k));
+        *cand_by_carried.entry(both).or_insert(0) += n;
+    }
+    for (both, n) in pairs_by_carried(recs, &keys, cfg.blocking.within_agency) {
+        let rest = n.saturating_sub(cand_by_carried.get(&both).copied().unwrap_or(0));
+        if rest > 0 {
+            items.push((super::slots::PairKeys::apart(both), vec![0; nf], rest));
+        }
+    }
+    let pats = scoring::slotfit::KeyedPatterns::new(nf, items);
+    let sm = scoring::slotfit::fit(&pats, &keys.binding, &n_levels, &cfg.model.em);
+    if fixed.iter().any(Option::is_some) {
+        warnings.push(
+            "fixed m/u under [comparison.*] are not used with a slot schema: every field's m and u \
+             depend on which slots the pair shares and are fitted among the candidates"
+                .into(),
+        );
+    }
+    if !sm.em.converged {
+        warnings.push(format!(
+            "EM did not converge in {} iterations (last change {:.2e}); raise model.em.max_iterations",
+            sm.em.iterations, sm.em.last_change
+        ));
+    }
+    let model = sm.summary(&n_levels);
+    let slot_weights: ahash::AHashMap<(u32, u32), f64> = counts
+        .iter()
+        .map(|&((key, code), _)| {
+            c.coder.decode(code, &mut lv);
+            ((key, code), sm.weight(key, &lv))
+        })
+        .collect();
+    let none: Vec<Option<scoring::FieldParams>> = vec![None; nf];
+    let mut info = manifest_model(recs, comparator, &model, &none, random_pairs);
+    info.u_source = "EM over all record pairs, per field and per set of components the shared \
+                     slots and tokens bind (slot schema)"
+        .into();
+    info.training = "slots".into();
+    Fitted {
+        model,
+        info,
+        slot_weights: Some((keys, slot_weights)),
+    }
+}
+
+/// Record pairs (across agencies unless `within`) per set of tokens both records carry.
+fn pairs_by_carried(
+    recs: &Records,
+    keys: &super::slots::PairKeys<'_>,
+    within: bool,
+) -> BTreeMap<u8, u64> {
+    // Records per (agency, tokens carried).
+    let mut per: BTreeMap<(u16, u8), u64> = BTreeMap::new();
+    for i in 0..recs.len() {
+        *per.entry((recs.agency_of[i], keys.carried(i))).or_insert(0) += 1;
+    }
+    let cells: Vec<((u16, u8), u64)> = per.into_iter().collect();
+    let mut out: BTreeMap<u8, u64> = BTreeMap::new();
+    for (x, &((ag_a, ca), na)) in cells.iter().enumerate() {
+        for &((ag_b, cb), nb) in &cells[x..] {
+            let n = if (ag_a, ca) == (ag_b, cb) {
+                if within {
+                    na * na.saturating_sub(1) / 2
+                } else {
+                    0
+                }
+            } else if ag_a == ag_b && !within {
+                0
+            } else {
+                na * nb
+            };
+            if n > 0 {
+                *out.entry(ca & cb).or_insert(0) += n;
+            }
+        }
+    }
+    out
+}
+
+/// Candidates per (key, level code), ascending.
+fn mask_code_counts(
+    segments: &[Segment],
+    keys: &super::slots::PairKeys<'_>,
+) -> Vec<((u32, u32), u64)> {
+    let map = segments
+        .par_iter()
+        .fold(ahash::AHashMap::<(u32, u32), u64>::default, |mut acc, s| {
+            for (&p, &code) in s.pairs.iter().zip(&s.codes) {
+                let (a, b) = unpack(p);
+                *acc.entry((keys.key(a as usize, b as usize), code))
+                    .or_insert(0) += 1;
+            }
+            acc
+        })
+        .reduce(ahash::AHashMap::default, |mut a, b| {
+            for (k, n) in b {
+                *a.entry(k).or_insert(0) += n;
+            }
+            a
+        });
+    let mut v: Vec<((u32, u32), u64)> = map.into_iter().collect();
+    v.sort_unstable();
+    v
 }
 
 /// All candidates with their weights (when the config asks for candidates.parquet).
@@ -375,7 +523,7 @@ type Candidates = Option<(Vec<PairKey>, Vec<f64>)>;
 fn score(
     cfg: &LinkConfig,
     c: &Compared,
-    fitted: &Fitted,
+    fitted: &Fitted<'_>,
     weights: &[Vec<f64>],
     th: &ThresholdInfo,
 ) -> (ScoredPairs, Candidates) {
@@ -394,6 +542,14 @@ fn score(
             (code, w)
         })
         .collect();
+    // A pair's weight: by its level code, or in a slot schema by its key and code.
+    let pair_weight = |p: PairKey, code: &u32| match &fitted.slot_weights {
+        None => code_weight[code],
+        Some((keys, w)) => {
+            let (a, b) = unpack(p);
+            w[&(keys.key(a as usize, b as usize), *code)]
+        }
+    };
     let keep: Vec<(f64, PairKey)> = c
         .segments
         .par_iter()
@@ -401,7 +557,7 @@ fn score(
             s.pairs
                 .iter()
                 .zip(&s.codes)
-                .map(|(&p, c)| (code_weight[c], p))
+                .map(|(&p, c)| (pair_weight(p, c), p))
                 .filter(|&(w, _)| w >= th.review_weight)
                 .collect::<Vec<_>>()
         })
@@ -416,7 +572,12 @@ fn score(
         let w: Vec<f64> = c
             .segments
             .iter()
-            .flat_map(|s| s.codes.iter().map(|c| code_weight[c]))
+            .flat_map(|s| {
+                s.pairs
+                    .iter()
+                    .zip(&s.codes)
+                    .map(|(&p, c)| pair_weight(p, c))
+            })
             .collect();
         (pairs, w)
     });

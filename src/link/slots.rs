@@ -12,6 +12,7 @@
 use super::dice::dice_value;
 use super::records::Records;
 use crate::schema::{Schema, SLOT_TAG_BITS};
+use crate::scoring::slotfit::{Binding, MAX_SLOTS, MAX_TOKENS};
 
 /// Where a slotted field's segments sit in its stored filter.
 #[derive(Debug, Clone, Default)]
@@ -129,10 +130,121 @@ pub fn slot_fields(schema: &Schema, kind: &str) -> Option<Vec<bool>> {
     Some(used)
 }
 
+/// The keys a pair of records of a slot schema can share (its slots' tags, then the fields'
+/// exact tokens), per record: the pair's key of [`crate::scoring::slotfit`].
+pub struct PairKeys<'a> {
+    /// Per slot: each record's tag (0 = lacks the slot).
+    tags: Vec<Vec<u64>>,
+    /// The exact-token columns, in field order.
+    tokens: Vec<&'a super::records::TokenColumn>,
+    /// The keys (same order) and what each binds.
+    pub binding: Binding,
+}
+
+impl<'a> PairKeys<'a> {
+    /// The keys of `recs`: its slots (at most [`MAX_SLOTS`]), then its exact tokens (at most
+    /// [`MAX_TOKENS`]; further ones are left out of the key).
+    pub fn new(recs: &'a Records) -> PairKeys<'a> {
+        use crate::schema::SaltPart::*;
+        use crate::scoring::slotfit::part;
+        let schema = &recs.schema;
+        let nf = schema.fields.len();
+        let field_slots = FieldSlots::of(schema);
+        let mut carriers = vec![0u32; nf];
+        let mut slots = Vec::new();
+        let mut binds = Vec::new();
+        let mut tags = Vec::new();
+        for (name, keyed) in slot_keys(recs).into_iter().take(MAX_SLOTS) {
+            let slot = name.strip_prefix("slot_").unwrap_or(&name);
+            let Some(si) = schema.slots.iter().position(|s| s.name == slot) else {
+                continue;
+            };
+            let mut b = vec![0u8; nf];
+            for p in schema.slots[si].parts(schema).unwrap_or_default() {
+                match p {
+                    Year(i) => b[i] |= part::YEAR,
+                    DayMonth(i) => b[i] |= part::DAY_MONTH,
+                    Phonetic(i) => b[i] |= part::PHONETIC,
+                    Exact(i) => b[i] |= part::EXACT,
+                }
+            }
+            for (fi, fs) in field_slots.iter().enumerate() {
+                if fs.slots.contains(&si) && recs.filters[fi].is_some() {
+                    carriers[fi] |= 1 << slots.len();
+                }
+            }
+            let mut t = vec![0u64; recs.len()];
+            for (tag, r) in keyed {
+                t[r as usize] = tag;
+            }
+            slots.push(name);
+            binds.push(b);
+            tags.push(t);
+        }
+        let mut tokens = Vec::new();
+        let mut token_names = Vec::new();
+        for (fi, f) in schema.fields.iter().enumerate() {
+            if let Some(t) = recs.tokens[fi]
+                .as_ref()
+                .filter(|_| tokens.len() < MAX_TOKENS)
+            {
+                token_names.push((format!("token_{}", f.name), fi));
+                tokens.push(t);
+            }
+        }
+        PairKeys {
+            tags,
+            tokens,
+            binding: Binding {
+                slots,
+                binds,
+                carriers,
+                tokens: token_names,
+            },
+        }
+    }
+
+    /// The key of records `a` and `b`: the slots they share (bit s), each token's level (two
+    /// bits from bit 16: 0 = a side lacks it, 1 = equal, 2 = different).
+    #[inline]
+    pub fn key(&self, a: usize, b: usize) -> u32 {
+        let mut m = 0u32;
+        for (k, t) in self.tags.iter().enumerate() {
+            if t[a] != 0 && t[a] == t[b] {
+                m |= 1 << k;
+            }
+        }
+        for (k, t) in self.tokens.iter().enumerate() {
+            if let (Some(x), Some(y)) = (t.get(a), t.get(b)) {
+                m |= (if x == y { 1 } else { 2 }) << (16 + 2 * k);
+            }
+        }
+        m
+    }
+
+    /// Per record: which tokens it carries (bit k = token k).
+    pub fn carried(&self, i: usize) -> u8 {
+        self.tokens
+            .iter()
+            .enumerate()
+            .fold(0u8, |acc, (k, t)| acc | (u8::from(t.valid[i]) << k))
+    }
+
+    /// The key of two records that share no slot and no token, carrying tokens `both` (a mask
+    /// of token bits): every token both carry differs.
+    pub fn apart(both: u8) -> u32 {
+        (0..MAX_TOKENS)
+            .filter(|k| both & (1 << k) != 0)
+            .fold(0u32, |acc, k| acc | (2 << (16 + 2 * k)))
+    }
+}
+
 /// The config to link slotted files with, when it must differ from the given one (with a
 /// warning saying why): random record pairs share no slot, so every slotted field is missing for
-/// them and the `blocks` training (u from random pairs, λ over all record pairs) has nothing to
-/// learn from; the model is then fitted among the candidates (`model.training = "candidates"`).
+/// them and the `blocks` training (u from random pairs) has nothing to learn from. `link` then
+/// fits the slot model ([`crate::scoring::slotfit`]: the pattern of shared slots and tokens as a
+/// comparison, each field conditioned on what the shared keys bind, EM over all record pairs);
+/// `link --previous` fits among the candidates (`model.training = "candidates"`).
 pub fn adjust_config(
     schema: &Schema,
     cfg: &super::LinkConfig,
@@ -145,8 +257,9 @@ pub fn adjust_config(
     let mut c = cfg.clone();
     c.model.training = Training::Candidates;
     warnings.push(
-        "the inputs' schema keys fields by salt slots: random record pairs share no slot, so the \
-         model is fitted among the candidate pairs (model.training = \"candidates\")"
+        "the inputs' schema keys fields by salt slots: random record pairs share no slot, so \
+         model.training does not apply; the model takes the pattern of shared slots and tokens \
+         as a comparison and fits each field given what the shared keys bind"
             .into(),
     );
     Some(c)

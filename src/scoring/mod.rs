@@ -4,6 +4,8 @@
 //! * [`em`] — Fellegi–Sunter: patterns → m/u fitted by EM → per-field weights, match weight,
 //!   probability.
 //! * [`train`] — the fit per block kind (`model.training = "blocks"`).
+//! * [`slotfit`] — the model of slot schemas: the shared-key pattern as a comparison, each field
+//!   conditioned on what the shared keys bind.
 //! * [`resolve`] — edges above the match threshold → clusters, best edge first, respecting
 //!   the one-record-per-agency constraint (with strong within-agency duplicates allowed).
 //!
@@ -13,6 +15,7 @@
 pub mod em;
 pub mod patterns;
 pub mod resolve;
+pub mod slotfit;
 pub mod train;
 
 pub use em::{
