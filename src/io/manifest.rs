@@ -124,8 +124,8 @@ pub struct FieldInfo {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ModelInfo {
-    /// Prior P(match): among all record pairs (`training = "blocks"`) or among candidate pairs
-    /// (`"candidates"`); NaN in record-level mode.
+    /// Prior P(match): among all record pairs (`training = "blocks"` or `"slots"`) or among
+    /// candidate pairs (`"candidates"`); NaN in record-level mode.
     #[serde(deserialize_with = "nan_if_null")]
     pub lambda: f64,
     /// log2(λ / (1 − λ)).
@@ -139,7 +139,8 @@ pub struct ModelInfo {
     pub fields: Vec<FieldInfo>,
     /// EM convergence.
     pub em: EmReport,
-    /// How m and λ were trained (`blocks`, `candidates`, or `record_dice` in record-level mode).
+    /// How m and λ were trained (`blocks`, `candidates`, `slots` for a slot schema, or
+    /// `record_dice` in record-level mode).
     pub training: String,
     /// With `blocks`: what EM found on each block kind's pairs.
     pub training_by_kind: Vec<KindFit>,
@@ -148,7 +149,7 @@ pub struct ModelInfo {
 impl ModelInfo {
     /// What λ is the share of, for labels.
     pub fn lambda_scope(&self) -> &'static str {
-        if self.training == "blocks" {
+        if self.training == "blocks" || self.training == "slots" {
             "among all record pairs"
         } else {
             "among candidate pairs"
@@ -411,6 +412,19 @@ mod tests {
         assert_eq!(back.model.prior(), 1.5);
         assert_eq!(back.agencies(), vec!["a".to_string()]);
         assert_eq!(back.to_json().unwrap(), m.to_json().unwrap());
+    }
+
+    #[test]
+    fn the_prior_of_blocks_and_slot_fits_is_over_all_record_pairs() {
+        let mut m = ModelInfo::default();
+        for (training, scope) in [
+            ("blocks", "among all record pairs"),
+            ("slots", "among all record pairs"),
+            ("candidates", "among candidate pairs"),
+        ] {
+            m.training = training.into();
+            assert_eq!(m.lambda_scope(), scope, "{training}");
+        }
     }
 
     #[test]

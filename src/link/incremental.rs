@@ -426,6 +426,12 @@ impl IncrementalJob {
         let slot_cfg = super::slots::adjust_config(&recs.schema, cfg, &mut slot_warnings);
         let cfg = slot_cfg.as_ref().unwrap_or(cfg);
         let reuse = !self.refit && recs.has_field_data();
+        if reuse && !recs.schema.slots.is_empty() {
+            return Err(Error::config(
+                "--previous",
+                "the inputs use salt slots, whose model (the shared slot sets, and each field given what they bind) is not kept in a match set; add --refit to compare every pair and fit again",
+            ));
+        }
         if reuse {
             previous.check_config(cfg)?;
         }

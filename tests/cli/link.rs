@@ -778,6 +778,12 @@ fn the_salt_slot_schema_links_the_synthetic_agencies_without_a_year_partition() 
     let p = &ev["clusters"]["pairwise"];
     let (prec, f1) = (p["precision"].as_f64().unwrap(), p["f1"].as_f64().unwrap());
     assert!(prec >= 0.99 && f1 >= 0.93, "P {prec} F1 {f1}");
+    // The slot model is not kept in a match set: an incremental run must refit.
+    let prev = d.path("ms").display().to_string();
+    let run = link(&d, &inputs, "inc", &["--previous", &prev]).fails(2);
+    assert!(run.stderr.contains("--refit"), "{}", run.stderr);
+    assert!(!d.path("inc").join("manifest.json").exists());
+    link(&d, &inputs, "inc", &["--previous", &prev, "--refit"]).ok();
 }
 
 /// On a terminal `padan link` shows its stages by name (it once drew an empty `0/0` bar). The
