@@ -807,7 +807,7 @@ const MIN_PROFILE_GROUP: usize = 20;
 /// The attacks on a salt-slot schema ([`slots`]).
 fn slot_attack(pool: &Pool, schema: &Schema, public: &Public) -> SlotAttack {
     let n = pool.rows.len();
-    let segs = slots::FieldSegments::of(schema);
+    let segs = crate::schema::FieldSlots::of(schema);
     let row = |fi: usize, r: usize| pool.get(ColumnRole::FieldFilter(fi), r).map(words_of);
     let tags = slots::tags(schema, &segs, n, &row);
     let comps = slots::components(schema);

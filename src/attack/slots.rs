@@ -28,54 +28,16 @@ use std::collections::HashMap;
 
 use crate::encode::tokens::{push_qgrams, Tokens};
 use crate::normalize::name::phonetic;
-use crate::schema::{SaltPart, Schema};
+use crate::schema::{FieldSlots, SaltPart, Schema};
 
 use super::profile::{Candidates, Overlap};
-
-/// Where a slotted field's segments sit in its stored filter.
-#[derive(Debug, Clone)]
-pub struct FieldSegments {
-    /// Schema slot index of each segment, in segment order (empty: not slotted).
-    pub slots: Vec<usize>,
-    /// Words per segment (the tag word first).
-    pub words: usize,
-}
-
-impl FieldSegments {
-    /// Per schema field.
-    pub fn of(schema: &Schema) -> Vec<FieldSegments> {
-        schema
-            .fields
-            .iter()
-            .map(|f| FieldSegments {
-                slots: f
-                    .hardening
-                    .slots
-                    .iter()
-                    .filter_map(|n| schema.slots.iter().position(|s| &s.name == n))
-                    .collect(),
-                words: if f.hardening.slots.is_empty() {
-                    0
-                } else {
-                    f.segment_bits() / 64
-                },
-            })
-            .collect()
-    }
-
-    /// The segment of slot `si` in a stored row (tag word first), if the field carries the slot.
-    pub fn segment<'a>(&self, row: &'a [u64], si: usize) -> Option<&'a [u64]> {
-        let j = self.slots.iter().position(|&s| s == si)?;
-        row.get(j * self.words..(j + 1) * self.words)
-    }
-}
 
 /// Per slot, per record: the slot tag (0 = none). `row(field, record)` gives a field's stored
 /// words; a record's tag is read from the first field carrying the slot.
 #[allow(clippy::needless_range_loop)] // r indexes the row source and every slot's column
 pub fn tags(
     schema: &Schema,
-    segs: &[FieldSegments],
+    segs: &[FieldSlots],
     n: usize,
     row: &dyn Fn(usize, usize) -> Option<Vec<u64>>,
 ) -> Vec<Vec<u64>> {
@@ -89,7 +51,7 @@ pub fn tags(
             for (j, &si) in fs.slots.iter().enumerate() {
                 let t = &mut out[si][r];
                 if *t == 0 {
-                    *t = w.get(j * fs.words).copied().unwrap_or(0);
+                    *t = w.get(j * fs.segment_words).copied().unwrap_or(0);
                 }
             }
         }

@@ -14,42 +14,9 @@ use super::records::Records;
 use crate::schema::{Schema, SLOT_TAG_BITS};
 use crate::scoring::slotfit::{Binding, MAX_SLOTS, MAX_TOKENS};
 
-/// Where a slotted field's segments sit in its stored filter.
-#[derive(Debug, Clone, Default)]
-pub struct FieldSlots {
-    /// Schema slot index of each segment, in segment order.
-    pub slots: Vec<usize>,
-    /// Words per segment (the tag word first).
-    pub segment_words: usize,
-}
+pub use crate::schema::FieldSlots;
 
 impl FieldSlots {
-    /// Per schema field: its segments (empty for a field without slots).
-    pub fn of(schema: &Schema) -> Vec<FieldSlots> {
-        schema
-            .fields
-            .iter()
-            .map(|f| FieldSlots {
-                slots: f
-                    .hardening
-                    .slots
-                    .iter()
-                    .filter_map(|n| schema.slots.iter().position(|s| &s.name == n))
-                    .collect(),
-                segment_words: if f.hardening.slots.is_empty() {
-                    0
-                } else {
-                    f.segment_bits() / 64
-                },
-            })
-            .collect()
-    }
-
-    /// Whether the field is slotted.
-    pub fn is_slotted(&self) -> bool {
-        !self.slots.is_empty()
-    }
-
     /// The best Dice of two stored rows over the slots they share: `Err(true)` when they share
     /// none although both carry some slot (their salts differ: the slots' components disagree),
     /// `Err(false)` when one carries no slot at all (nothing to compare: missing).

@@ -202,6 +202,51 @@ impl Default for FieldOptions {
 /// Width of a slot tag, the keyed hash of a slot's salt stored before each slot filter.
 pub const SLOT_TAG_BITS: usize = 64;
 
+/// Where a slotted field's segments sit in its stored filter: one segment per slot, a
+/// [`SLOT_TAG_BITS`]-bit tag word first (0 = the record lacks the slot), then the slot's filter.
+/// Read by the linkage side (`link::slots`) and by the self-test (`attack::slots`).
+#[derive(Debug, Clone, Default)]
+pub struct FieldSlots {
+    /// Schema slot index of each segment, in segment order (empty: not slotted).
+    pub slots: Vec<usize>,
+    /// Words per segment (the tag word first).
+    pub segment_words: usize,
+}
+
+impl FieldSlots {
+    /// Per schema field: its segments (empty for a field without slots).
+    pub fn of(schema: &Schema) -> Vec<FieldSlots> {
+        schema
+            .fields
+            .iter()
+            .map(|f| FieldSlots {
+                slots: f
+                    .hardening
+                    .slots
+                    .iter()
+                    .filter_map(|n| schema.slots.iter().position(|s| &s.name == n))
+                    .collect(),
+                segment_words: if f.hardening.slots.is_empty() {
+                    0
+                } else {
+                    f.segment_bits() / 64
+                },
+            })
+            .collect()
+    }
+
+    /// Whether the field is slotted.
+    pub fn is_slotted(&self) -> bool {
+        !self.slots.is_empty()
+    }
+
+    /// The segment of slot `si` in a stored row (tag word first), if the field carries the slot.
+    pub fn segment<'a>(&self, row: &'a [u64], si: usize) -> Option<&'a [u64]> {
+        let j = self.slots.iter().position(|&s| s == si)?;
+        row.get(j * self.segment_words..(j + 1) * self.segment_words)
+    }
+}
+
 /// A salt slot: a composite salt from several fields of the record. Every field keyed by the slot
 /// is salted by it, and its keyed hash (the slot tag) is a blocking key. A record without one of
 /// the components has no such slot (its segments are empty), so no shared "empty" salt exists.

@@ -295,8 +295,9 @@ pub struct PersonRecord {
     pub record_hash: Option<String>,
 }
 
-/// Reads `clusters.parquet` with its `person_id` and, when present, `record_hash` columns.
-pub fn read_person_records(path: &Path) -> Result<Vec<PersonRecord>> {
+/// The columns of `clusters.parquet` an incremental run and the report read: the ids, and
+/// `record_hash` when the file has it (the flag).
+fn person_columns(path: &Path) -> Result<(Vec<(&'static str, Kind)>, bool)> {
     let has_hash = super::read::has_column(path, "record_hash")?;
     let mut cols = vec![
         ("cluster_id", Kind::Int),
@@ -307,6 +308,12 @@ pub fn read_person_records(path: &Path) -> Result<Vec<PersonRecord>> {
     if has_hash {
         cols.push(("record_hash", Kind::Str));
     }
+    Ok((cols, has_hash))
+}
+
+/// Reads `clusters.parquet` with its `person_id` and, when present, `record_hash` columns.
+pub fn read_person_records(path: &Path) -> Result<Vec<PersonRecord>> {
+    let (cols, has_hash) = person_columns(path)?;
     let mut rows = Vec::new();
     scan_batches(path, "clusters", &cols, |batch, first_row| {
         let b = Batch {
@@ -511,16 +518,7 @@ struct PrevPart {
 /// `cluster_id`, as every reader of the file does), row groups in parallel.
 pub fn read_prev_records(path: &Path) -> Result<PrevRecords> {
     use rayon::prelude::*;
-    let has_hash = super::read::has_column(path, "record_hash")?;
-    let mut cols = vec![
-        ("cluster_id", Kind::Int),
-        ("person_id", Kind::Str),
-        ("agency", Kind::Str),
-        ("record_id", Kind::Str),
-    ];
-    if has_hash {
-        cols.push(("record_hash", Kind::Str));
-    }
+    let (cols, has_hash) = person_columns(path)?;
     let parts = map_batches_par(path, "clusters", &cols, |batch, first_row| {
         let b = Batch {
             path,

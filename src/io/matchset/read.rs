@@ -389,42 +389,52 @@ pub fn read_clusters(path: &Path) -> Result<Vec<ClusterRow>> {
     Ok(rows)
 }
 
+/// Calls `f` once per row of one batch of `pairs.parquet` (rows numbered from `first_row`).
+fn pair_rows(
+    path: &Path,
+    batch: &RecordBatch,
+    first_row: u64,
+    mut f: impl FnMut(PairRef<'_>) -> Result<()>,
+) -> Result<()> {
+    let b = Batch {
+        path,
+        batch,
+        first_row,
+    };
+    let la = b.strs("left_agency")?;
+    let li = b.strs("left_id")?;
+    let ra = b.strs("right_agency")?;
+    let ri = b.strs("right_id")?;
+    let mw = b.nums("match_weight")?;
+    let mp = b.nums("match_probability")?;
+    let dec = b.strs("decision")?;
+    for i in 0..batch.num_rows() {
+        let Some(decision) = Decision::parse(b.str_at(&dec, "decision", i)?) else {
+            return Err(column_error(
+                path,
+                "decision",
+                Some(first_row + i as u64),
+                "expected 'match' or 'review'",
+            ));
+        };
+        f(PairRef {
+            row: first_row + i as u64,
+            left_agency: b.str_at(&la, "left_agency", i)?,
+            left_id: b.str_at(&li, "left_id", i)?,
+            right_agency: b.str_at(&ra, "right_agency", i)?,
+            right_id: b.str_at(&ri, "right_id", i)?,
+            match_weight: b.f64_at(&mw, "match_weight", i)?,
+            match_probability: b.f64_at(&mp, "match_probability", i)?,
+            decision,
+        })?;
+    }
+    Ok(())
+}
+
 /// Streams `pairs.parquet`: calls `f` once per row, in file order. Returns the number of rows.
 pub fn scan_pairs(path: &Path, mut f: impl FnMut(PairRef<'_>) -> Result<()>) -> Result<u64> {
     scan_batches(path, "pairs", &PAIR_COLUMNS, |batch, first_row| {
-        let b = Batch {
-            path,
-            batch,
-            first_row,
-        };
-        let la = b.strs("left_agency")?;
-        let li = b.strs("left_id")?;
-        let ra = b.strs("right_agency")?;
-        let ri = b.strs("right_id")?;
-        let mw = b.nums("match_weight")?;
-        let mp = b.nums("match_probability")?;
-        let dec = b.strs("decision")?;
-        for i in 0..batch.num_rows() {
-            let Some(decision) = Decision::parse(b.str_at(&dec, "decision", i)?) else {
-                return Err(column_error(
-                    path,
-                    "decision",
-                    Some(first_row + i as u64),
-                    "expected 'match' or 'review'",
-                ));
-            };
-            f(PairRef {
-                row: first_row + i as u64,
-                left_agency: b.str_at(&la, "left_agency", i)?,
-                left_id: b.str_at(&li, "left_id", i)?,
-                right_agency: b.str_at(&ra, "right_agency", i)?,
-                right_id: b.str_at(&ri, "right_id", i)?,
-                match_weight: b.f64_at(&mw, "match_weight", i)?,
-                match_probability: b.f64_at(&mp, "match_probability", i)?,
-                decision,
-            })?;
-        }
-        Ok(())
+        pair_rows(path, batch, first_row, &mut f)
     })
 }
 
@@ -436,42 +446,8 @@ pub fn fold_pairs_par<T: Send + Default>(
     f: impl Fn(&mut T, PairRef<'_>) -> Result<()> + Sync,
 ) -> Result<Vec<T>> {
     map_batches_par(path, "pairs", &PAIR_COLUMNS, |batch, first_row| {
-        let b = Batch {
-            path,
-            batch,
-            first_row,
-        };
-        let la = b.strs("left_agency")?;
-        let li = b.strs("left_id")?;
-        let ra = b.strs("right_agency")?;
-        let ri = b.strs("right_id")?;
-        let mw = b.nums("match_weight")?;
-        let mp = b.nums("match_probability")?;
-        let dec = b.strs("decision")?;
         let mut acc = T::default();
-        for i in 0..batch.num_rows() {
-            let Some(decision) = Decision::parse(b.str_at(&dec, "decision", i)?) else {
-                return Err(column_error(
-                    path,
-                    "decision",
-                    Some(first_row + i as u64),
-                    "expected 'match' or 'review'",
-                ));
-            };
-            f(
-                &mut acc,
-                PairRef {
-                    row: first_row + i as u64,
-                    left_agency: b.str_at(&la, "left_agency", i)?,
-                    left_id: b.str_at(&li, "left_id", i)?,
-                    right_agency: b.str_at(&ra, "right_agency", i)?,
-                    right_id: b.str_at(&ri, "right_id", i)?,
-                    match_weight: b.f64_at(&mw, "match_weight", i)?,
-                    match_probability: b.f64_at(&mp, "match_probability", i)?,
-                    decision,
-                },
-            )?;
-        }
+        pair_rows(path, batch, first_row, |row| f(&mut acc, row))?;
         Ok(acc)
     })
 }
