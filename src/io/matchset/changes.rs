@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::builder::{ListBuilder, StringBuilder};
-use arrow_array::{ArrayRef, Int64Array, StringArray};
+use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field};
 
 use super::read::{column_error, map_batches_par, scan_batches, Batch, Kind};
@@ -311,39 +311,69 @@ fn person_columns(path: &Path) -> Result<(Vec<(&'static str, Kind)>, bool)> {
     Ok((cols, has_hash))
 }
 
+/// One row of the person columns of `clusters.parquet`, borrowed from its batch.
+struct PersonRef<'a> {
+    cluster_id: i64,
+    person_id: &'a str,
+    agency: &'a str,
+    record_id: &'a str,
+    record_hash: Option<&'a str>,
+}
+
+/// Calls `f` once per row of one batch read with [`person_columns`] (rows numbered from
+/// `first_row`; `record_hash` only when `has_hash`).
+fn person_rows(
+    path: &Path,
+    batch: &RecordBatch,
+    first_row: u64,
+    has_hash: bool,
+    mut f: impl FnMut(PersonRef<'_>) -> Result<()>,
+) -> Result<()> {
+    let b = Batch {
+        path,
+        batch,
+        first_row,
+    };
+    let cid = b.nums("cluster_id")?;
+    let pid = b.strs("person_id")?;
+    let ag = b.strs("agency")?;
+    let rid = b.strs("record_id")?;
+    let hash = if has_hash {
+        Some(b.strs("record_hash")?)
+    } else {
+        None
+    };
+    for i in 0..batch.num_rows() {
+        f(PersonRef {
+            cluster_id: b.i64_at(&cid, "cluster_id", i)?,
+            person_id: b.str_at(&pid, "person_id", i)?,
+            agency: b.str_at(&ag, "agency", i)?,
+            record_id: b.str_at(&rid, "record_id", i)?,
+            record_hash: match &hash {
+                Some(h) => Some(b.str_at(h, "record_hash", i)?),
+                None => None,
+            },
+        })?;
+    }
+    Ok(())
+}
+
 /// Reads `clusters.parquet` with its `person_id` and, when present, `record_hash` columns.
 pub fn read_person_records(path: &Path) -> Result<Vec<PersonRecord>> {
     let (cols, has_hash) = person_columns(path)?;
     let mut rows = Vec::new();
     scan_batches(path, "clusters", &cols, |batch, first_row| {
-        let b = Batch {
-            path,
-            batch,
-            first_row,
-        };
-        let cid = b.nums("cluster_id")?;
-        let pid = b.strs("person_id")?;
-        let ag = b.strs("agency")?;
-        let rid = b.strs("record_id")?;
-        let hash = if has_hash {
-            Some(b.strs("record_hash")?)
-        } else {
-            None
-        };
         rows.reserve(batch.num_rows());
-        for i in 0..batch.num_rows() {
+        person_rows(path, batch, first_row, has_hash, |r| {
             rows.push(PersonRecord {
-                cluster_id: b.i64_at(&cid, "cluster_id", i)?,
-                person_id: b.str_at(&pid, "person_id", i)?.to_string(),
-                agency: b.str_at(&ag, "agency", i)?.to_string(),
-                record_id: b.str_at(&rid, "record_id", i)?.to_string(),
-                record_hash: match &hash {
-                    Some(h) => Some(b.str_at(h, "record_hash", i)?.to_string()),
-                    None => None,
-                },
+                cluster_id: r.cluster_id,
+                person_id: r.person_id.to_string(),
+                agency: r.agency.to_string(),
+                record_id: r.record_id.to_string(),
+                record_hash: r.record_hash.map(str::to_string),
             });
-        }
-        Ok(())
+            Ok(())
+        })
     })?;
     Ok(rows)
 }
@@ -520,20 +550,6 @@ pub fn read_prev_records(path: &Path) -> Result<PrevRecords> {
     use rayon::prelude::*;
     let (cols, has_hash) = person_columns(path)?;
     let parts = map_batches_par(path, "clusters", &cols, |batch, first_row| {
-        let b = Batch {
-            path,
-            batch,
-            first_row,
-        };
-        let cid = b.nums("cluster_id")?;
-        let pid = b.strs("person_id")?;
-        let ag = b.strs("agency")?;
-        let rid = b.strs("record_id")?;
-        let hash = if has_hash {
-            Some(b.strs("record_hash")?)
-        } else {
-            None
-        };
         let n = batch.num_rows();
         let mut p = PrevPart {
             agency_of: Vec::with_capacity(n),
@@ -541,28 +557,23 @@ pub fn read_prev_records(path: &Path) -> Result<PrevRecords> {
             hashes: Vec::with_capacity(n),
             ..PrevPart::default()
         };
-        for i in 0..n {
-            b.i64_at(&cid, "cluster_id", i)?;
-            let a = b.str_at(&ag, "agency", i)?;
-            let ai = match p.agencies.iter().position(|x| x == a) {
+        person_rows(path, batch, first_row, has_hash, |r| {
+            let ai = match p.agencies.iter().position(|x| x == r.agency) {
                 Some(k) => k,
                 None => {
-                    p.agencies.push(a.to_string());
+                    p.agencies.push(r.agency.to_string());
                     p.agencies.len() - 1
                 }
             };
             p.agency_of.push(ai as u16);
-            p.ids.push(b.str_at(&rid, "record_id", i)?);
-            let person = b.str_at(&pid, "person_id", i)?;
-            if p.persons.is_empty() || p.persons.get(p.persons.len() - 1) != person {
-                p.persons.push(person);
+            p.ids.push(r.record_id);
+            if p.persons.is_empty() || p.persons.get(p.persons.len() - 1) != r.person_id {
+                p.persons.push(r.person_id);
             }
             p.person_of.push(p.persons.len() as u32 - 1);
-            p.hashes.push(match &hash {
-                Some(h) => parse_record_hash(b.str_at(h, "record_hash", i)?),
-                None => None,
-            });
-        }
+            p.hashes.push(r.record_hash.and_then(parse_record_hash));
+            Ok(())
+        })?;
         Ok(p)
     })?;
     // Agencies and rows, one part after the other.
