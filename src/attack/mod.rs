@@ -492,22 +492,9 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
                         _ => (None, f64::MIN),
                     })
                     .collect();
-                let first_pub: Vec<String> = public
-                    .names
-                    .iter()
-                    .filter_map(|p| p.first().cloned())
-                    .collect();
-                let base_first = public::most_common(&first_pub);
-                let bf = |r: usize| match (truth(r, fi), &base_first) {
-                    (Some(TruthValue::Words(w)), Some(b)) => w.first() == Some(b),
-                    _ => false,
-                };
-                fields.push(score(
-                    format!("{} (first word)", spec.name),
-                    "from the full-name guess",
-                    &first,
-                    bf,
-                ));
+                fields.push(first_word_score(&spec.name, &public.names, &first, |r| {
+                    truth(r, fi)
+                }));
             }
             FieldKind::Sex if !spec.exact_token && slot.is_some() => {
                 let sa = slot.as_ref().expect("checked");
@@ -644,11 +631,6 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
                 };
                 fields.push(score(label, attack, &full, base));
                 if spec.kind == FieldKind::Name {
-                    let first_pub: Vec<String> = population
-                        .iter()
-                        .filter_map(|p| p.first().cloned())
-                        .collect();
-                    let base_first = public::most_common(&first_pub);
                     let first: Scored = (0..n)
                         .map(|r| {
                             let ok = match truth(r, fi) {
@@ -662,16 +644,9 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
                             (ok, guesses.0[r].1)
                         })
                         .collect();
-                    let bf = |r: usize| match (truth(r, fi), &base_first) {
-                        (Some(TruthValue::Words(w)), Some(b)) => w.first() == Some(b),
-                        _ => false,
-                    };
-                    fields.push(score(
-                        format!("{} (first word)", spec.name),
-                        "from the full-name guess",
-                        &first,
-                        bf,
-                    ));
+                    fields.push(first_word_score(&spec.name, population, &first, |r| {
+                        truth(r, fi)
+                    }));
                 }
             }
             FieldKind::Date if Some(fi) == date_fi => {
@@ -925,10 +900,10 @@ fn slot_attack(pool: &Pool, schema: &Schema, public: &Public) -> SlotAttack {
                         .map(|&w| vocab.words[w as usize].clone())
                         .collect();
                     guess[r] = (Some(sorted(&words)), margin);
-                    let key = slots::phonetic_key(&words);
+                    let key = crate::normalize::name::phonetic_key(&words);
                     sex[r] = keys
                         .iter()
-                        .find(|k| slots::phonetic_key(&k.words) == key)
+                        .find(|k| crate::normalize::name::phonetic_key(&k.words) == key)
                         .and_then(|k| k.female.map(|f| (f >= 0.5, margin)));
                 }
             }
@@ -1110,6 +1085,30 @@ fn decode_field(
         }
     }
     ((out, vocab.words.clone()), keys.len(), largest)
+}
+
+/// The "first word" row of a name field: `first` scored against the most common first word of
+/// the public `population` as the baseline (`truth(r)`: record `r`'s value of the field).
+fn first_word_score<'a>(
+    name: &str,
+    population: &[Vec<String>],
+    first: &Scored,
+    truth: impl Fn(usize) -> Option<&'a TruthValue>,
+) -> FieldScore {
+    let first_pub: Vec<String> = population
+        .iter()
+        .filter_map(|p| p.first().cloned())
+        .collect();
+    let base_first = public::most_common(&first_pub);
+    score(
+        format!("{name} (first word)"),
+        "from the full-name guess",
+        first,
+        |r| match (truth(r), &base_first) {
+            (Some(TruthValue::Words(w)), Some(b)) => w.first() == Some(b),
+            _ => false,
+        },
+    )
 }
 
 fn score(field: String, attack: &str, s: &Scored, baseline: impl Fn(usize) -> bool) -> FieldScore {

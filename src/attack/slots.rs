@@ -27,7 +27,7 @@
 use std::collections::HashMap;
 
 use crate::encode::tokens::{push_qgrams, Tokens};
-use crate::normalize::name::phonetic;
+use crate::normalize::name::phonetic_key;
 use crate::schema::{FieldSlots, SaltPart, Schema};
 
 use super::profile::{Candidates, Overlap};
@@ -187,14 +187,6 @@ pub struct PublicKey {
     pub qset: Vec<u32>,
     /// Share of women among the names holding it (None: unknown).
     pub female: Option<f64>,
-}
-
-/// The phonetic key of normalized name tokens, as the encoder salts with it.
-pub fn phonetic_key(tokens: &[String]) -> String {
-    let mut codes: Vec<String> = tokens.iter().map(|t| phonetic(t)).collect();
-    codes.sort_unstable();
-    codes.dedup();
-    codes.join(" ")
 }
 
 /// Distinct q-grams of a value's words (as the name filter holds them).

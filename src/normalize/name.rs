@@ -71,16 +71,27 @@ impl Name {
     /// The distinct [`phonetic`] codes of the tokens, sorted: equal for spelling variants in any
     /// token order.
     pub fn phonetic_codes(&self) -> Vec<String> {
-        let mut codes: Vec<String> = self.tokens.iter().map(|t| phonetic(t)).collect();
-        codes.sort_unstable();
-        codes.dedup();
-        codes
+        phonetic_codes(&self.tokens)
     }
 
     /// [`Name::phonetic_codes`] joined by one space (the name's part of blocking keys and salts).
     pub fn phonetic_key(&self) -> String {
-        self.phonetic_codes().join(" ")
+        phonetic_key(&self.tokens)
     }
+}
+
+/// The distinct [`phonetic`] codes of normalized name tokens, sorted ([`Name::phonetic_codes`]).
+pub fn phonetic_codes(tokens: &[String]) -> Vec<String> {
+    let mut codes: Vec<String> = tokens.iter().map(|t| phonetic(t)).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    codes
+}
+
+/// [`phonetic_codes`] joined by one space: a name's part of blocking keys and salt slots, also
+/// computed by the self-test for public names ([`Name::phonetic_key`]).
+pub fn phonetic_key(tokens: &[String]) -> String {
+    phonetic_codes(tokens).join(" ")
 }
 
 /// Titles and honorifics removed anywhere in the name (after old-spelling folding).
