@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from . import _padan
+from . import _padan, errors
 from .errors import (
     CheckFailedError,
     ConfigError,
@@ -65,16 +65,8 @@ __all__ = [
     "default_link_config",
     "Encoded",
     "MatchSet",
-    "PadanError",
-    "ConfigError",
-    "InputError",
-    "IncompatibleError",
-    "TooLargeError",
-    "FileError",
-    "CheckFailedError",
-    "TooManyRejectsError",
-    "InternalError",
 ]
+__all__ += errors.__all__
 
 PathLike = Union[str, "os.PathLike[str]"]
 

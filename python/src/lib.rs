@@ -133,19 +133,13 @@ fn encode(
                     .map_err(|_| Error::config("date_order", "expected dmy, mdy or ymd"))
             })
             .transpose()?;
-        let mut columns = match (&columns, &id_column) {
-            (Some(p), _) => ColumnMap::load(Path::new(p))?,
-            (None, Some(id)) => ColumnMap::from_flags(id, &column, date_order.unwrap_or_default())?,
-            (None, None) => {
-                return Err(Error::config(
-                    "arguments",
-                    "say which column feeds which field: columns=FILE, or id_column= and column={FIELD: COLUMN}",
-                ))
-            }
-        };
-        if let Some(o) = date_order {
-            columns.date_order = o;
-        }
+        let columns = ColumnMap::resolve(
+            columns.as_deref().map(Path::new),
+            id_column.as_deref(),
+            &column,
+            date_order,
+            "columns=FILE, or id_column= and column={FIELD: COLUMN}",
+        )?;
         let agency = agency.or_else(|| columns.agency.clone()).ok_or_else(|| {
             Error::config(
                 "agency",

@@ -118,21 +118,13 @@ pub fn run(args: EncodeArgs) -> Result<()> {
         None => Schema::default_victims(),
     };
     let key = SecretKey::load(&args.key)?;
-    let mut columns = match (&args.columns, &args.id_column) {
-        (Some(p), _) => ColumnMap::load(p)?,
-        (None, Some(id)) => {
-            ColumnMap::from_flags(id, &args.column, args.date_order.unwrap_or_default())?
-        }
-        (None, None) => {
-            return Err(Error::config(
-                "arguments",
-                "say which column feeds which field: --columns FILE, or --id-column and --column FIELD=COLUMN",
-            ))
-        }
-    };
-    if let Some(o) = args.date_order {
-        columns.date_order = o;
-    }
+    let columns = ColumnMap::resolve(
+        args.columns.as_deref(),
+        args.id_column.as_deref(),
+        &args.column,
+        args.date_order,
+        "--columns FILE, or --id-column and --column FIELD=COLUMN",
+    )?;
     let agency = args
         .agency
         .clone()

@@ -86,6 +86,33 @@ impl ColumnMap {
         ColumnMap::from_toml(&text, &path.display().to_string())
     }
 
+    /// The column map an encode run was given: a column-map file, or an id column with
+    /// `field=COL` pairs; `date_order`, when given, overrides the map's. `usage` names the two
+    /// ways in the caller's words (flags for the CLI, keyword arguments in Python) for the error
+    /// when neither is given.
+    pub fn resolve(
+        file: Option<&Path>,
+        id_column: Option<&str>,
+        pairs: &[String],
+        date_order: Option<DateOrder>,
+        usage: &str,
+    ) -> Result<ColumnMap> {
+        let mut columns = match (file, id_column) {
+            (Some(p), _) => ColumnMap::load(p)?,
+            (None, Some(id)) => ColumnMap::from_flags(id, pairs, date_order.unwrap_or_default())?,
+            (None, None) => {
+                return Err(Error::config(
+                    "arguments",
+                    format!("say which column feeds which field: {usage}"),
+                ))
+            }
+        };
+        if let Some(o) = date_order {
+            columns.date_order = o;
+        }
+        Ok(columns)
+    }
+
     /// Builds a map from `--column field=COL` flags (`COL` may be `A+B` to join columns).
     pub fn from_flags(
         id_column: &str,
