@@ -178,6 +178,25 @@ impl Dir {
         args.extend_from_slice(extra);
         self.encode(&synth_extract(agency), out, &args)
     }
+
+    /// kemlu, polri and bp2mi encoded as `<agency>.padan.parquet`; kemlu with pseudonymized ids,
+    /// its lookup at `kemlu.lookup.csv` and decoys (0.1), to check what reveal does with them.
+    pub fn encode_pseudonymized_kemlu_polri_bp2mi(&self) -> Vec<PathBuf> {
+        let lookup = self.path("kemlu.lookup.csv").display().to_string();
+        ["kemlu", "polri", "bp2mi"]
+            .iter()
+            .map(|a| {
+                let out = format!("{a}.padan.parquet");
+                let extra: &[&str] = if *a == "kemlu" {
+                    &["--pseudonymize-ids", "--lookup", &lookup, "--decoys", "0.1"]
+                } else {
+                    &[]
+                };
+                self.encode_synth(a, &out, extra).ok();
+                self.path(&out)
+            })
+            .collect()
+    }
 }
 
 /// What one run of the binary did.

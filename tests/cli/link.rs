@@ -422,14 +422,11 @@ fn floats(path: &Path, col: &str) -> Vec<f64> {
     out
 }
 
-/// clkhash CLKs imported with `padan import clkhash` carry only a record-level filter: `padan link`
-/// decides on their Dice (record-level mode) and finds the Febrl4 matches of the fixture slice
-/// (150 true pairs among 200 × 200 records), one-to-one, with the Dice in `match_weight`.
-#[test]
-fn imported_clkhash_clks_link_by_record_dice() {
-    let d = Dir::new();
+/// The two fixture files of clkhash CLKs (fixtures/clkhash, agencies `a` and `b`), imported with
+/// `padan import clkhash` into `d`.
+fn import_clkhash_fixture(d: &Dir) -> Vec<PathBuf> {
     let fx = repo().join("fixtures/clkhash");
-    let inputs: Vec<PathBuf> = ["a", "b"]
+    ["a", "b"]
         .iter()
         .map(|s| {
             let out = d.path(&format!("{s}.padan.parquet"));
@@ -448,7 +445,17 @@ fn imported_clkhash_clks_link_by_record_dice() {
             .ok();
             out
         })
-        .collect();
+        .collect()
+}
+
+/// clkhash CLKs imported with `padan import clkhash` carry only a record-level filter: `padan link`
+/// decides on their Dice (record-level mode) and finds the Febrl4 matches of the fixture slice
+/// (150 true pairs among 200 × 200 records), one-to-one, with the Dice in `match_weight`.
+#[test]
+fn imported_clkhash_clks_link_by_record_dice() {
+    let d = Dir::new();
+    let fx = repo().join("fixtures/clkhash");
+    let inputs = import_clkhash_fixture(&d);
     link(&d, &inputs, "ms", &[]).ok();
     let ms = d.path("ms");
     let e = evaluate_json(&d, &ms, &fx.join("truth.csv"));
@@ -651,27 +658,7 @@ fn a_config_whose_candidates_would_not_fit_in_memory_is_refused_with_exit_4() {
 #[test]
 fn record_level_mode_refuses_a_config_that_would_not_fit_with_exit_4() {
     let d = Dir::new();
-    let fx = repo().join("fixtures/clkhash");
-    let inputs: Vec<PathBuf> = ["a", "b"]
-        .iter()
-        .map(|s| {
-            let out = d.path(&format!("{s}.padan.parquet"));
-            d.padan([
-                "import".to_string(),
-                "clkhash".into(),
-                "--agency".into(),
-                s.to_string(),
-                "--input".into(),
-                fx.join(format!("{s}.b64")).display().to_string(),
-                "--ids".into(),
-                fx.join(format!("{s}.ids.csv")).display().to_string(),
-                "--out".into(),
-                out.display().to_string(),
-            ])
-            .ok();
-            out
-        })
-        .collect();
+    let inputs = import_clkhash_fixture(&d);
     // One bit per band: each band puts about half the 400 records in one block, ~4 million
     // pairs over 100 bands (~60 MiB), above a 1 MiB budget.
     let config = d.write(

@@ -108,22 +108,9 @@ fn match_sets_open_in_pandas_polars_and_duckdb_with_the_documented_types() {
         "--out".into(),
         d.path("ms").display().to_string(),
     ];
-    for a in ["kemlu", "polri", "bp2mi"] {
-        let out = format!("{a}.padan.parquet");
-        // kemlu pseudonymized with decoys, to check its `padan reveal` output too.
-        let extra: &[&str] = if a == "kemlu" {
-            &[
-                "--pseudonymize-ids",
-                "--lookup",
-                "kemlu.lookup.csv",
-                "--decoys",
-                "0.1",
-            ]
-        } else {
-            &[]
-        };
-        d.encode_synth(a, &out, extra).ok();
-        args.push(d.path(&out).display().to_string());
+    // kemlu pseudonymized with decoys, to check its `padan reveal` output too.
+    for p in d.encode_pseudonymized_kemlu_polri_bp2mi() {
+        args.push(p.display().to_string());
     }
     // The match set continues a previous one (linked with a strict match threshold), so it has
     // changes.parquet, with merges, for the check too.

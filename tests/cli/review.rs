@@ -752,34 +752,7 @@ fn bad_decisions_files_are_refused_naming_file_row_and_column_never_a_cell() {
 #[test]
 fn a_pseudonymized_agency_reveals_its_side_of_a_review_file_through_its_lookup() {
     let d = Dir::new();
-    let mut inputs = Vec::new();
-    for a in ["kemlu", "polri", "bp2mi"] {
-        let out = format!("{a}.padan.parquet");
-        let extra: &[&str] = if a == "kemlu" {
-            &[
-                "--pseudonymize-ids",
-                "--lookup",
-                "kemlu.lookup.csv",
-                "--decoys",
-                "0.1",
-            ]
-        } else {
-            &[]
-        };
-        let lookup = d.path("kemlu.lookup.csv");
-        let extra: Vec<&str> = extra
-            .iter()
-            .map(|s| {
-                if *s == "kemlu.lookup.csv" {
-                    lookup.to_str().unwrap()
-                } else {
-                    s
-                }
-            })
-            .collect();
-        d.encode_synth(a, &out, &extra).ok();
-        inputs.push(d.path(&out));
-    }
+    let inputs = d.encode_pseudonymized_kemlu_polri_bp2mi();
     link(&d, &inputs, "ms", &["--write-candidates"]).ok();
     d.padan([
         "review",
