@@ -185,22 +185,26 @@ impl Reason {
 pub const SPREADSHEET_TEXT_HINT: &str = "a spreadsheet stored these identifiers as numbers and lost digits: re-export from the source system, or in the spreadsheet format the column as Text before typing or pasting the values (or import the CSV with that column set to Text), then export again";
 
 /// Whether a cell holds a number the way a spreadsheet writes one: scientific notation
-/// (`3.20813E+15`, `3,20813E+15`) or whole digits with a decimal zero (`3201014703900001.0`).
+/// (`3.20813E+15`, `3,20813E+15`, `3E+15`) or whole digits with a decimal zero
+/// (`3201014703900001.0`).
+///
+/// Scientific notation needs a sign on the exponent or a decimal mark in the mantissa, as
+/// spreadsheets and dataframes write it: a bare `000E00` or `12E4567` is an alphanumeric
+/// identifier, and is what the passport rules make of `000E0 0`, so normalizing stays idempotent.
 pub fn spreadsheet_number(raw: &str) -> bool {
     let t = raw.trim().as_bytes();
     let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
     // mantissa [eE] [+-] exponent
     if let Some(e) = t.iter().position(|&b| b == b'e' || b == b'E') {
         let (m, x) = (&t[..e], &t[e + 1..]);
-        let x = x
-            .strip_prefix(b"+")
-            .or_else(|| x.strip_prefix(b"-"))
-            .unwrap_or(x);
-        let m_ok = match m.iter().position(|&b| b == b'.' || b == b',') {
-            Some(p) => digits(&m[..p]) && digits(&m[p + 1..]),
-            None => digits(m),
+        let unsigned = x.strip_prefix(b"+").or_else(|| x.strip_prefix(b"-"));
+        let signed = unsigned.is_some();
+        let x = unsigned.unwrap_or(x);
+        let (m_ok, decimal) = match m.iter().position(|&b| b == b'.' || b == b',') {
+            Some(p) => (digits(&m[..p]) && digits(&m[p + 1..]), true),
+            None => (digits(m), false),
         };
-        return m_ok && digits(x);
+        return m_ok && digits(x) && (signed || decimal);
     }
     match t.iter().position(|&b| b == b'.' || b == b',') {
         Some(p) => digits(&t[..p]) && t.len() > p + 1 && t[p + 1..].iter().all(|&b| b == b'0'),

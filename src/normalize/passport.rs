@@ -203,6 +203,11 @@ mod tests {
             ("12345", Err(PassportSpreadsheetNumber)),
             ("1.23457E+8", Err(PassportSpreadsheetNumber)),
             ("1234567.0", Err(PassportSpreadsheetNumber)),
+            ("1E+8", Err(PassportSpreadsheetNumber)),
+            // scientific notation needs a sign or a decimal mark: these are identifiers
+            ("000E0 0", Ok((None, "000E00"))),
+            ("000E00", Ok((None, "000E00"))),
+            ("12E4567", Ok((None, "12E4567"))),
             ("B12345678901", Err(PassportTooLong)),
             ("TIDAK ADA", Err(PassportMalformed)),
             ("B1234567#", Err(PassportMalformed)),
