@@ -356,12 +356,20 @@ pub fn writer_properties(row_group_rows: usize) -> WriterProperties {
         .build()
 }
 
+/// Rows per write to the Parquet writer. The writer decides page boundaries at the end of each
+/// write, so writing in fixed slices (not in the encoder's batches) makes the file's bytes the
+/// same whatever `--batch-rows` and the thread count.
+const WRITE_ROWS: usize = 1024;
+
 /// Streams batches into an encoded file under a temporary name.
 pub struct EncodedWriter {
     atomic: AtomicFile,
     writer: ArrowWriter<File>,
     schema: SchemaRef,
     rows: u64,
+    /// Rows not yet handed to the writer (fewer than [`WRITE_ROWS`] after each write).
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
 }
 
 impl EncodedWriter {
@@ -380,7 +388,34 @@ impl EncodedWriter {
             writer,
             schema,
             rows: 0,
+            pending: Vec::new(),
+            pending_rows: 0,
         })
+    }
+
+    /// Hands the pending rows to the writer in slices of [`WRITE_ROWS`]; with `all`, the last,
+    /// shorter slice too.
+    fn drain(&mut self, all: bool) -> Result<()> {
+        if self.pending_rows < WRITE_ROWS && !(all && self.pending_rows > 0) {
+            return Ok(());
+        }
+        let batch = arrow_select::concat::concat_batches(&self.schema, &self.pending)
+            .map_err(|e| Error::Internal(format!("joining encoded batches: {e}")))?;
+        self.pending.clear();
+        let n = batch.num_rows();
+        let mut at = 0;
+        while n - at >= WRITE_ROWS || (all && at < n) {
+            let len = WRITE_ROWS.min(n - at);
+            self.writer
+                .write(&batch.slice(at, len))
+                .map_err(|e| Error::format("writing", self.atomic.dest(), e))?;
+            at += len;
+        }
+        if at < n {
+            self.pending.push(batch.slice(at, n - at));
+        }
+        self.pending_rows = n - at;
+        Ok(())
     }
 
     /// Writes rows: their ids and one buffer per layout column.
@@ -395,11 +430,10 @@ impl EncodedWriter {
         }
         let batch = RecordBatch::try_new(self.schema.clone(), arrays)
             .map_err(|e| Error::Internal(format!("building encoded batch: {e}")))?;
-        self.writer
-            .write(&batch)
-            .map_err(|e| Error::format("writing", self.atomic.dest(), e))?;
+        self.pending.push(batch);
+        self.pending_rows += ids.len();
         self.rows += ids.len() as u64;
-        Ok(())
+        self.drain(false)
     }
 
     /// Rows written so far.
@@ -409,6 +443,7 @@ impl EncodedWriter {
 
     /// Adds the metadata, closes the file and renames it to its final name.
     pub fn finish(mut self, meta: &EncodedMeta) -> Result<()> {
+        self.drain(true)?;
         super::append_metadata(&mut self.writer, meta.to_kv());
         let dest = self.atomic.dest().to_path_buf();
         self.writer
