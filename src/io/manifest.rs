@@ -144,6 +144,10 @@ pub struct ModelInfo {
     pub training: String,
     /// With `blocks`: what EM found on each block kind's pairs.
     pub training_by_kind: Vec<KindFit>,
+    /// With `slots`: the whole slot model (per set of shared slots, per token, per field in each
+    /// context), so that `link --previous` can score new pairs with it. Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slots: Option<crate::scoring::slotfit::SlotModel>,
 }
 
 impl ModelInfo {

@@ -426,10 +426,10 @@ impl IncrementalJob {
         let slot_cfg = super::slots::adjust_config(&recs.schema, cfg, &mut slot_warnings);
         let cfg = slot_cfg.as_ref().unwrap_or(cfg);
         let reuse = !self.refit && recs.has_field_data();
-        if reuse && !recs.schema.slots.is_empty() {
+        if reuse && !recs.schema.slots.is_empty() && previous.manifest.model.slots.is_none() {
             return Err(Error::config(
                 "--previous",
-                "the inputs use salt slots, whose model (the shared slot sets, and each field given what they bind) is not kept in a match set; add --refit to compare every pair and fit again",
+                "the inputs use salt slots, and the previous manifest holds no slot model (the shared slot sets, and each field given what they bind) to score new pairs with; add --refit to compare every pair and fit again",
             ));
         }
         if reuse {
@@ -578,6 +578,21 @@ fn decide_reusing<'a>(
     let (pairs, by_kind) = candidates_with(recs, &cfg.blocking, &is_new, caps);
     timings.block = t.elapsed().as_secs_f64();
 
+    // A slot schema's pairs are weighed by the previous slot model, given the keys they share.
+    let slot = match (&model.slots, recs.schema.slots.is_empty()) {
+        (Some(sm), false) => {
+            let keys = super::slots::PairKeys::new(recs);
+            if keys.binding != sm.binding {
+                return Err(Error::config(
+                    "--previous",
+                    "the previous slot model binds other slots or tokens than these inputs carry; pass --refit",
+                ));
+            }
+            Some((sm, keys))
+        }
+        _ => None,
+    };
+
     stage("comparing");
     let t = Instant::now();
     let nf = comparator.n_fields();
@@ -589,11 +604,14 @@ fn decide_reusing<'a>(
             for &p in chunk {
                 let (a, b) = unpack(p);
                 comparator.levels(a as usize, b as usize, &mut lv);
-                let w: f64 = lv
-                    .iter()
-                    .enumerate()
-                    .map(|(f, &l)| weights[f][l as usize])
-                    .sum();
+                let w: f64 = match &slot {
+                    Some((sm, keys)) => sm.weight(keys.key(a as usize, b as usize), &lv),
+                    None => lv
+                        .iter()
+                        .enumerate()
+                        .map(|(f, &l)| weights[f][l as usize])
+                        .sum(),
+                };
                 if w >= th.review_weight {
                     out.push((w, p));
                 }

@@ -449,6 +449,7 @@ fn fit_slots<'a>(
                      slots and tokens bind (slot schema)"
         .into();
     info.training = "slots".into();
+    info.slots = Some(sm);
     Fitted {
         model,
         info,
@@ -899,6 +900,7 @@ fn manifest_model(
         em: model.em.clone(),
         training: String::new(),
         training_by_kind: Vec::new(),
+        slots: None,
     }
 }
 

@@ -237,6 +237,7 @@ pub(super) fn decide<'a>(
             },
             training: RECORD_DICE_TRAINING.into(),
             training_by_kind: Vec::new(),
+            slots: None,
         },
         thresholds: ThresholdInfo {
             match_probability: f64::NAN,
