@@ -1,16 +1,17 @@
-//! `padan schema default` and `padan schema check`.
+//! `padan schema default`, `padan schema v3` and `padan schema check`.
 
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
 use crate::error::Result;
-use crate::schema::{Schema, DEFAULT_SCHEMA_TOML};
+use crate::schema::{Schema, DEFAULT_SCHEMA_TOML, V3_SCHEMA_TOML};
 
 /// Print or check a linkage schema.
 ///
 /// All agencies of one agreement encode with the same schema: the fields, how each is
-/// normalized and encoded. `default` prints the built-in one, `check` validates a file and prints
-/// the fingerprint the agencies compare.
+/// normalized and encoded. `default` prints the built-in one (salt slots), `v3` the previous
+/// default (name salted by birth year; it leaks: see docs/privacy.md), `check` validates a file
+/// and prints the fingerprint the agencies compare.
 #[derive(Debug, Args)]
 #[command(after_help = super::footer(EXAMPLES))]
 pub struct SchemaArgs {
@@ -22,9 +23,14 @@ pub struct SchemaArgs {
 /// Schema actions.
 #[derive(Debug, Subcommand)]
 pub enum SchemaAction {
-    /// Print the commented default schema for victim records.
+    /// Print the commented default schema for victim records (salt slots).
     #[command(after_help = super::footer("  padan schema default > schema.toml"))]
     Default,
+    /// Print the default of encoding version 3 (name salted by birth year, record-level filter),
+    /// for agreements encoded with it and for comparisons; the self-test recovers most names from
+    /// it (docs/privacy.md).
+    #[command(after_help = super::footer("  padan schema v3 > schema-v3.toml"))]
+    V3,
     /// Validate a schema file and print its fingerprint.
     #[command(after_help = super::footer("  padan schema check schema.toml"))]
     Check {
@@ -44,10 +50,17 @@ pub fn run(args: SchemaArgs) -> Result<()> {
             print!("{DEFAULT_SCHEMA_TOML}");
             Ok(())
         }
+        SchemaAction::V3 => {
+            print!("{V3_SCHEMA_TOML}");
+            Ok(())
+        }
         SchemaAction::Check { file } => {
             let s = Schema::load(&file)?;
             println!("{}: valid schema version {}", file.display(), s.version);
             println!("fingerprint: {}", s.fingerprint());
+            for slot in &s.slots {
+                println!("  slot {:<12} salt: {}", slot.name, slot.salt.join(" + "));
+            }
             for f in &s.fields {
                 if f.kind.has_filter() {
                     println!(
@@ -76,6 +89,9 @@ pub fn run(args: SchemaArgs) -> Result<()> {
                         if h.fold {
                             parts.push("fold".into());
                         }
+                        if !h.slots.is_empty() {
+                            parts.push(format!("slots={}", h.slots.join(",")));
+                        }
                         if h.blip_epsilon > 0.0 {
                             parts.push(format!(
                                 "blip ε={} (p={:.3})",
@@ -90,8 +106,19 @@ pub fn run(args: SchemaArgs) -> Result<()> {
                             f.stored_bits()
                         );
                     }
-                } else {
+                } else if f.exact_token {
                     println!("  {:<12} {:<9} token only", f.name, f.kind.as_str());
+                } else {
+                    let in_salt = s
+                        .slots
+                        .iter()
+                        .any(|sl| sl.salt.iter().any(|c| c.split('.').next() == Some(&f.name)));
+                    let what = if in_salt {
+                        "in slot salts only"
+                    } else {
+                        "not encoded (no token, in no slot salt)"
+                    };
+                    println!("  {:<12} {:<9} {what}", f.name, f.kind.as_str());
                 }
             }
             Ok(())

@@ -452,7 +452,10 @@ knn_max_bucket = 50     # weak buckets larger than this propose nothing
 [model]
 training = "blocks"     # m of each field by EM on the pairs of block kinds that do not use it,
                         # u from random pairs, λ over all record pairs (robust to blocking);
-                        # "candidates" = one EM over all candidate pairs (small, clean inputs)
+                        # "candidates" = one EM over all candidate pairs (small, clean inputs);
+                        # neither applies to a salt-slot schema (the default schema), whose
+                        # model is fitted per set of shared slots (training "slots" in the
+                        # manifest, docs/matching.md)
 random_pairs = 200000   # random record pairs compared to estimate u (non-match agreement rates)
 seed = 42
 

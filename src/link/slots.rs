@@ -206,16 +206,17 @@ impl<'a> PairKeys<'a> {
     }
 }
 
-/// The config to link slotted files with, when it must differ from the given one (with a
-/// warning saying why): random record pairs share no slot, so every slotted field is missing for
-/// them and the `blocks` training (u from random pairs) has nothing to learn from. `link` then
-/// fits the slot model ([`crate::scoring::slotfit`]: the pattern of shared slots and tokens as a
-/// comparison, each field conditioned on what the shared keys bind, EM over all record pairs);
-/// `link --previous` fits among the candidates (`model.training = "candidates"`).
+/// The config to link slotted files with, when it must differ from the given one: random record
+/// pairs share no slot, so every slotted field is missing for them and the `blocks` training (u
+/// from random pairs) has nothing to learn from. `link` then fits the slot model
+/// ([`crate::scoring::slotfit`]: the pattern of shared slots and tokens as a comparison, each
+/// field conditioned on what the shared keys bind, EM over all record pairs), which the manifest
+/// records as `model.training = "slots"`; the config's `model.training` does not apply (its
+/// documentation says so). Not a warning: the default schema has slots.
 pub fn adjust_config(
     schema: &Schema,
     cfg: &super::LinkConfig,
-    warnings: &mut Vec<String>,
+    _warnings: &mut Vec<String>,
 ) -> Option<super::LinkConfig> {
     use super::config::Training;
     if schema.slots.is_empty() || cfg.model.training == Training::Candidates {
@@ -223,11 +224,5 @@ pub fn adjust_config(
     }
     let mut c = cfg.clone();
     c.model.training = Training::Candidates;
-    warnings.push(
-        "the inputs' schema keys fields by salt slots: random record pairs share no slot, so \
-         model.training does not apply; the model takes the pattern of shared slots and tokens \
-         as a comparison and fits each field given what the shared keys bind"
-            .into(),
-    );
     Some(c)
 }

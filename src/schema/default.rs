@@ -21,8 +21,147 @@ pub(crate) fn kind_defaults(kind: FieldKind) -> (usize, usize) {
     }
 }
 
-/// The default linkage schema, as printed by `padan schema default`.
+/// The default linkage schema, as printed by `padan schema default`: salt slots (encoding
+/// version 4). The same layout as `fixtures/kat/schema-slots.toml`, which docs/privacy.md
+/// measures.
 pub const DEFAULT_SCHEMA_TOML: &str = r#"# padan linkage schema — shared, unchanged, by every agency in the agreement.
+#
+# Every agency must encode with the SAME schema and the SAME key: the linkage unit refuses files
+# whose schema fingerprints differ. Which column of an agency's extract feeds which field is said
+# per agency in a column map (--columns FILE or --column flags), never here.
+#
+# Salt slots. Each [[slots]] entry is a composite salt taken from the record itself (parts of
+# the birth date, the phonetic keys of the name, the birthplace). A field keyed by slots is
+# stored once per slot: a keyed tag of the salt, then the field's Bloom filter with every
+# q-gram salted by it. Two records' filters can only be compared inside a slot whose tag they
+# share, so the linkage unit sees small groups of comparable records (tens, not a birth year's
+# thousands) and no name, date or sex column that partitions the file. It blocks on the tags.
+# A record lacking a part of a salt lacks that slot; there is no shared "empty" salt. The four
+# slots together keep ~93 % of true pairs when dates are falsified, swapped or missing:
+# docs/privacy.md measures the design, what the self-test (`padan attack`) recovers from it,
+# and the alternatives.
+#
+# Per slot:
+#   name           the slot's name (its blocking kind is slot_<name>)
+#   salt           its parts: FIELD.year, FIELD.dm (a date's day and month, unordered, so a
+#                  day/month swap keeps the slot), FIELD.phonetic (a name's sorted phonetic
+#                  keys), FIELD (the exact normalized value)
+#
+# Per field:
+#   kind           name | passport | date | nik | sex | place | text (decides normalization)
+#   q              q-gram length for the field's Bloom filter (default 2)
+#   bits           filter length in bits, a power of two (64..4096); none for `sex`
+#   hashes         bits set per q-gram (1..64); chosen so filters are about half full
+#   exact_token    also emit a keyed exact token (exact agreement and blocking)
+#   required       reject a row whose value is missing or unusable
+#   [fields.options] kind-specific options (see docs/schema.md)
+#   [fields.hardening] defences of the field's filter against a curious linkage unit
+#                  (docs/privacy.md has what each defends against and costs):
+#     slots        the slots that key this field: one salted filter per slot
+#     permute      keyed permutation of the filter's bit positions
+#     blip_epsilon randomized response: each bit flips with probability 1/(1+e^ε), keyed per
+#                  record and slot (deterministic); 0 = off. Smaller ε = more noise.
+
+version = 1
+name = "victims-v4"
+
+[record_filter]
+bits = 256               # no field feeds the record-level filter (no LSH): its smallest width
+
+[[slots]]
+name = "dmy"             # {day, month} + year: the exact date, or day and month swapped
+salt = ["dob.dm", "dob.year"]
+
+[[slots]]
+name = "dm_name"         # {day, month} + phonetic name: a year ±1 or falsified
+salt = ["dob.dm", "name.phonetic"]
+
+[[slots]]
+name = "year_name"       # year + phonetic name: a wrong day or month
+salt = ["dob.year", "name.phonetic"]
+
+[[slots]]
+name = "name_place"      # phonetic name + birthplace: the date missing on one side
+salt = ["name.phonetic", "birthplace"]
+
+[[fields]]
+name = "name"            # full name; titles, patronym (bin/binti) and spelling variants normalized
+kind = "name"
+q = 2
+bits = 512
+hashes = 20
+required = true          # a record without a usable name cannot be linked
+
+[fields.hardening]
+permute = true
+blip_epsilon = 3.0       # each bit flips with probability 1/(1+e^3) = 4.7 %
+slots = ["dmy", "dm_name", "year_name", "name_place"]
+
+[[fields]]
+name = "passport"        # letter prefix + 7 digits; compared on the digits
+kind = "passport"
+q = 2
+bits = 256
+hashes = 20
+exact_token = true       # near-unique: blocks and agrees across every slot
+
+[fields.hardening]
+permute = true
+slots = ["dmy", "dm_name", "year_name", "name_place"]
+
+[[fields]]
+name = "dob"             # date of birth; partial dates kept as partial
+kind = "date"
+q = 2
+bits = 256
+hashes = 20
+
+[fields.options]
+year_pivot = 30          # two-digit years 00..30 → 2000s, 31..99 → 1900s
+min_year = 1900
+max_year = 2030
+
+[fields.hardening]
+permute = true
+slots = ["dmy", "dm_name", "year_name", "name_place"]
+
+[[fields]]
+name = "sex"             # L/P, M/F, 1/2, words → one code; no token (two values would partition)
+kind = "sex"
+
+[[fields]]
+name = "birthplace"      # regency / city, snapped to the gazetteer when close enough
+kind = "place"
+q = 2
+bits = 256
+hashes = 20
+
+[fields.options]
+place_threshold = 0.93   # Jaro–Winkler needed to snap to a known regency / city
+
+[fields.hardening]
+permute = true
+slots = ["dmy", "dm_name", "year_name"]
+
+[[fields]]
+name = "nik"             # national id number (16 digits), absent at many agencies
+kind = "nik"
+q = 2
+bits = 256
+hashes = 10
+exact_token = true       # near-unique: blocks and agrees across every slot
+
+[fields.hardening]
+permute = true
+slots = ["dmy", "dm_name", "year_name", "name_place"]
+"#;
+
+/// The default of encoding version 3, as printed by `padan schema v3`: the name salted by birth
+/// year, a record-level filter for LSH blocking, name, date and sex tokens. Kept for agreements
+/// encoded with it and for comparisons; docs/privacy.md measures what it leaks.
+pub const V3_SCHEMA_TOML: &str = r#"# padan linkage schema (the default of encoding version 3: name salted by birth year) — shared,
+# unchanged, by every agency in the agreement. The current default is `padan schema default`:
+# salt slots, which this schema lacks. docs/privacy.md measures what this one leaks.
 #
 # Every agency must encode with the SAME schema and the SAME key: the linkage unit refuses files
 # whose schema fingerprints differ. Which column of an agency's extract feeds which field is said

@@ -11,7 +11,7 @@ mod columns;
 mod default;
 
 pub use columns::{ColumnMap, ColumnSource, DateOrder};
-pub use default::DEFAULT_SCHEMA_TOML;
+pub use default::{DEFAULT_SCHEMA_TOML, V3_SCHEMA_TOML};
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -657,6 +657,24 @@ mod tests {
     }
 
     #[test]
+    fn the_default_is_the_measured_slot_schema_and_v3_still_parses() {
+        // docs/privacy.md measures fixtures/kat/schema-slots.toml: the default is that layout.
+        let fixture = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/kat/schema-slots.toml"
+        ))
+        .unwrap();
+        let mut measured = Schema::from_toml(&fixture, "fixture").unwrap();
+        let default = Schema::default_victims();
+        measured.name.clone_from(&default.name);
+        assert_eq!(measured, default);
+        assert!(!default.slots.is_empty());
+        let v3 = Schema::from_toml(V3_SCHEMA_TOML, "v3").unwrap();
+        assert!(v3.slots.is_empty());
+        assert_eq!(v3.fields[0].hardening.salt, "dob");
+    }
+
+    #[test]
     fn fingerprint_is_stable_under_formatting_and_changes_with_content() {
         let a = Schema::default_victims();
         let reformatted = DEFAULT_SCHEMA_TOML.replace(" = ", "=");
@@ -795,6 +813,7 @@ mod tests {
         .to_string();
         assert!(e.contains("record_hashes"), "{e}");
         // Schemas without slots keep their canonical form (and fingerprint).
-        assert!(!Schema::default_victims().canonical_json().contains("slots"));
+        let v3 = Schema::from_toml(V3_SCHEMA_TOML, "v3").unwrap();
+        assert!(!v3.canonical_json().contains("slots"));
     }
 }

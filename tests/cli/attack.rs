@@ -1,6 +1,6 @@
 //! `padan attack` on the synthetic fixture (all 7 files pooled): the self-test is not blind — it
 //! recovers most names from an unhardened encoding, sex, birthplaces and the year structure from
-//! the default one —
+//! the version 3 default, and chains the tags of the salt-slot default —
 //! the threshold turns the report into a gate (exit 6), and the output carries counts only.
 
 use super::harness::{fixture, synth_columns, synth_extract, Dir, AGENCIES};
@@ -8,7 +8,7 @@ use super::plaintext::{plain_values, Searcher};
 
 /// The default schema with the name field's hardening removed.
 fn unhardened_schema(d: &Dir) -> std::path::PathBuf {
-    let text = padan::schema::DEFAULT_SCHEMA_TOML;
+    let text = padan::schema::V3_SCHEMA_TOML;
     // The table itself, not its mention in the header comment.
     let start = text
         .find("\n[fields.hardening]")
@@ -55,11 +55,12 @@ fn baseline(v: &serde_json::Value, field: &str) -> f64 {
 }
 
 #[test]
-fn the_self_test_sees_through_an_unhardened_encoding_and_the_year_structure_of_the_default() {
+fn the_self_test_sees_through_an_unhardened_encoding_and_the_year_structure_of_the_v3_default() {
     let d = Dir::new();
     let plain_schema = unhardened_schema(&d);
     let plain = encode_all(&d, "plain", &["--schema", plain_schema.to_str().unwrap()]);
-    let default = encode_all(&d, "default", &[]);
+    let v3_schema = d.write("v3.toml", padan::schema::V3_SCHEMA_TOML);
+    let default = encode_all(&d, "default", &["--schema", v3_schema.to_str().unwrap()]);
 
     // Unhardened: one salt group of 1,444 records; the names fall, and the gate
     // fails the run with exit code 6 (the report is printed first).
@@ -84,12 +85,12 @@ fn the_self_test_sees_through_an_unhardened_encoding_and_the_year_structure_of_t
         "the confident half must be surer: {confident} vs {full}"
     );
 
-    // Default (the version 3 design): the date filter splits the records into year groups (about one per
+    // The version 3 default (`padan schema v3`): the date filter splits the records into year groups (about one per
     // birth year of the range) and the sex token's classes give sex away; at this size the salt
     // groups are too small for the names (the 10,000-person figures are in docs/privacy.md).
     let run = attack_dir(&d, &default, &["--json", "--max-reidentified", "0.5"]).ok();
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    // The default schema encodes the bytes of version 3 under the current version number.
+    // The version 3 schema encodes the bytes of version 3 under the current version number.
     assert_eq!(v["encoding_version"], padan::io::encoded::ENCODING_VERSION);
     let groups = v["year_groups"].as_u64().unwrap();
     assert!((38..=60).contains(&groups), "{groups} year groups: {v}");
@@ -171,10 +172,10 @@ fn single_files_pool_as_triples_and_mismatched_triples_are_refused() {
 }
 
 #[test]
-fn the_self_test_chains_slot_tags_on_the_salt_slot_schema() {
+fn the_self_test_chains_slot_tags_on_the_default_salt_slot_schema() {
     let d = Dir::new();
-    let schema = fixture("kat/schema-slots.toml").display().to_string();
-    let dir = encode_all(&d, "slots", &["--schema", &schema]);
+    // The default schema is the salt-slot layout of fixtures/kat/schema-slots.toml.
+    let dir = encode_all(&d, "slots", &[]);
 
     // 7 of 1,444 full names when measured (0.5 %): a gate of 0.1 % fails with exit code 6, one
     // of 1 % passes.

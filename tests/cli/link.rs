@@ -22,6 +22,21 @@ pub(super) fn encode_all(d: &Dir) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Encodes every fixture agency with the encoding-version-3 default (`padan schema v3`: year
+/// salt, record-level filter for LSH, name/date/sex tokens and their blocking keys).
+pub(super) fn encode_all_v3(d: &Dir) -> Vec<PathBuf> {
+    let schema = d.write("v3.toml", padan::schema::V3_SCHEMA_TOML);
+    let schema = schema.display().to_string();
+    AGENCIES
+        .iter()
+        .map(|a| {
+            let out = format!("{a}.v3.padan.parquet");
+            d.encode_synth(a, &out, &["--schema", &schema]).ok();
+            d.path(&out)
+        })
+        .collect()
+}
+
 pub(super) fn link(d: &Dir, inputs: &[PathBuf], out: &str, extra: &[&str]) -> super::harness::Run {
     let mut args: Vec<String> = vec![
         "link".into(),
@@ -365,7 +380,7 @@ fn demo_runs_end_to_end_and_prints_its_quality() {
 #[test]
 fn balanced_folded_blipped_filters_link_within_the_documented_cost() {
     let d = Dir::new();
-    let text = padan::schema::DEFAULT_SCHEMA_TOML;
+    let text = padan::schema::V3_SCHEMA_TOML;
     let start = text.find("\n[fields.hardening]").unwrap() + 1;
     let end = start + text[start..].find("\n\n").unwrap();
     let schema = format!(
@@ -602,9 +617,17 @@ fn a_config_whose_candidates_would_not_fit_in_memory_is_refused_with_exit_4() {
     // bp2mi's rows four times (3,056 records) and kemlu.
     let (input, _) = super::harness::big_extract(&d);
     let cols = super::harness::synth_columns("bp2mi").display().to_string();
-    d.encode(&input, "big.padan.parquet", &["--columns", &cols])
+    // LSH needs the record-level filter of the version-3 schema.
+    let v3 = d.write("v3.toml", padan::schema::V3_SCHEMA_TOML);
+    let v3 = v3.display().to_string();
+    d.encode(
+        &input,
+        "big.padan.parquet",
+        &["--columns", &cols, "--schema", &v3],
+    )
+    .ok();
+    d.encode_synth("kemlu", "kemlu.padan.parquet", &["--schema", &v3])
         .ok();
-    d.encode_synth("kemlu", "kemlu.padan.parquet", &[]).ok();
     let inputs = [d.path("big.padan.parquet"), d.path("kemlu.padan.parquet")];
     // One sampled bit per band, thousands of bands, no per-kind budget and no block cap: every
     // band puts about half the records in one block, ~10^10 pairs (~150 GiB) in all. Without
@@ -685,7 +708,33 @@ fn record_level_mode_refuses_a_config_that_would_not_fit_with_exit_4() {
 #[test]
 fn blocking_only_with_a_truth_reports_each_kinds_completeness() {
     let d = Dir::new();
-    let inputs = encode_all(&d);
+    // The slot kinds of the default schema.
+    let slotted = encode_all(&d);
+    let truth = repo().join("fixtures/synth/truth.csv");
+    let mut args: Vec<String> = vec![
+        "link".into(),
+        "--blocking-only".into(),
+        "--truth".into(),
+        truth.display().to_string(),
+    ];
+    args.extend(slotted.iter().map(|p| p.display().to_string()));
+    let out = d.padan(&args).ok().stdout;
+    for kind in [
+        "slot_dmy",
+        "slot_dm_name",
+        "slot_year_name",
+        "slot_name_place",
+        "token_nik",
+    ] {
+        assert!(
+            out.lines().any(|l| l.trim_start().starts_with(kind)
+                && l.contains("/record")
+                && !l.contains("completeness 0.0000")),
+            "no line for {kind}: {out}"
+        );
+    }
+    // LSH, meta-blocking and the date/sex keys of the version-3 schema.
+    let inputs = encode_all_v3(&d);
     let truth = repo().join("fixtures/synth/truth.csv");
     // Meta-blocking is off by default: turn it on to see its line too.
     let cfg = d.write("knn.toml", "[blocking]\nknn_k = 10\n");
@@ -731,22 +780,12 @@ fn blocking_only_with_a_truth_reports_each_kinds_completeness() {
 }
 
 #[test]
-fn the_salt_slot_schema_links_the_synthetic_agencies_without_a_year_partition() {
-    // The opt-in salt-slot schema (fixtures/kat/schema-slots.toml): no record-level filter, no
-    // name token, no sex token; fields compared inside shared slots. Measured on these fixtures:
-    // pairwise P 1.000, R 0.902, F1 0.949.
+fn the_default_salt_slot_schema_links_the_synthetic_agencies_without_a_year_partition() {
+    // The default schema (salt slots, the layout of fixtures/kat/schema-slots.toml): no
+    // record-level filter, no name token, no sex token; fields compared inside shared slots.
+    // Measured on these fixtures: pairwise P 1.000, R 0.902, F1 0.949.
     let d = Dir::new();
-    let schema = super::harness::fixture("kat/schema-slots.toml")
-        .display()
-        .to_string();
-    let inputs: Vec<PathBuf> = super::harness::AGENCIES
-        .iter()
-        .map(|a| {
-            let out = format!("{a}.padan.parquet");
-            d.encode_synth(a, &out, &["--schema", &schema]).ok();
-            d.path(&out)
-        })
-        .collect();
+    let inputs = encode_all(&d);
     // No column can partition the records: no token of sex or name, no record filter bits.
     let cols: Vec<String> = read_columns(&inputs[0]).into_iter().map(|c| c.0).collect();
     assert!(
@@ -756,7 +795,7 @@ fn the_salt_slot_schema_links_the_synthetic_agencies_without_a_year_partition() 
         "{cols:?}"
     );
     let run = link(&d, &inputs, "ms", &[]).ok();
-    assert!(run.stderr.contains("salt slots"), "{}", run.stderr);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
     let ev = evaluate_json(
         &d,
         &d.path("ms"),
@@ -765,12 +804,34 @@ fn the_salt_slot_schema_links_the_synthetic_agencies_without_a_year_partition() 
     let p = &ev["clusters"]["pairwise"];
     let (prec, f1) = (p["precision"].as_f64().unwrap(), p["f1"].as_f64().unwrap());
     assert!(prec >= 0.99 && f1 >= 0.93, "P {prec} F1 {f1}");
-    // The slot model is not kept in a match set: an incremental run must refit.
+    // The slot model is kept in the manifest, so an incremental run scores with it.
+    let manifest = |dir: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(d.path(dir).join("manifest.json")).unwrap()).unwrap()
+    };
+    let m = manifest("ms");
+    assert_eq!(m["model"]["training"], "slots");
+    assert!(m["model"]["slots"]["masks"].as_array().unwrap().len() > 1);
     let prev = d.path("ms").display().to_string();
-    let run = link(&d, &inputs, "inc", &["--previous", &prev]).fails(2);
+    link(&d, &inputs, "inc", &["--previous", &prev]).ok();
+    assert_eq!(manifest("inc")["previous"]["model"], "reused");
+    // A previous manifest without the slot model (written before it was kept) needs --refit.
+    let mut old = m.clone();
+    old["model"].as_object_mut().unwrap().remove("slots");
+    let stale = d.path("stale");
+    std::fs::create_dir_all(&stale).unwrap();
+    for f in ["pairs.parquet", "clusters.parquet"] {
+        std::fs::copy(d.path("ms").join(f), stale.join(f)).unwrap();
+    }
+    std::fs::write(
+        stale.join("manifest.json"),
+        serde_json::to_vec_pretty(&old).unwrap(),
+    )
+    .unwrap();
+    let stale = stale.display().to_string();
+    let run = link(&d, &inputs, "inc2", &["--previous", &stale]).fails(2);
     assert!(run.stderr.contains("--refit"), "{}", run.stderr);
-    assert!(!d.path("inc").join("manifest.json").exists());
-    link(&d, &inputs, "inc", &["--previous", &prev, "--refit"]).ok();
+    assert!(!d.path("inc2").join("manifest.json").exists());
+    link(&d, &inputs, "inc2", &["--previous", &stale, "--refit"]).ok();
 }
 
 /// On a terminal `padan link` shows its stages by name (it once drew an empty `0/0` bar). The

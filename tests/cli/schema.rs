@@ -14,27 +14,52 @@ fn the_default_schema_passes_check_and_has_the_victim_fields() {
             "field {field} in {c:#?}"
         );
     }
+    // Salt slots: the four slots, and every filter field keyed by them.
+    for slot in [
+        "slot dmy          salt: dob.dm + dob.year",
+        "slot dm_name      salt: dob.dm + name.phonetic",
+        "slot year_name    salt: dob.year + name.phonetic",
+        "slot name_place   salt: name.phonetic + birthplace",
+    ] {
+        assert!(c.stdout.contains(slot), "{slot} in {}", c.stdout);
+    }
     assert!(
-        c.stdout
-            .contains("hardened: salt=year(dob), permute, blip ε=3 (p=0.047)"),
+        c.stdout.contains(
+            "hardened: permute, slots=dmy,dm_name,year_name,name_place, blip ε=3 (p=0.047)"
+        ),
         "{}",
         c.stdout
     );
-    // The committed hardened KAT schema is the default schema: same fingerprint.
-    let k = d
-        .padan([
-            "schema".as_ref(),
-            "check".as_ref(),
-            fixture("kat/schema-hardened.toml").as_os_str(),
-        ])
-        .ok();
+    assert!(
+        c.stdout.contains("sex          sex       not encoded"),
+        "{}",
+        c.stdout
+    );
     let fp = |s: &str| {
         s.lines()
             .find_map(|l| l.strip_prefix("fingerprint: "))
             .map(str::to_string)
             .expect("a fingerprint line")
     };
-    assert_eq!(fp(&c.stdout), fp(&k.stdout));
+    let check = |file: &std::path::Path| {
+        d.padan(["schema".as_ref(), "check".as_ref(), file.as_os_str()])
+            .ok()
+            .stdout
+    };
+    // The previous default (`padan schema v3`) is the committed hardened KAT schema: same
+    // fingerprint, and it still reads the year salt.
+    let v3 = d.padan(["schema", "v3"]).ok();
+    let v3_file = d.write("v3.toml", &v3.stdout);
+    let v3_check = check(&v3_file);
+    assert!(
+        v3_check.contains("hardened: salt=year(dob), permute, blip ε=3 (p=0.047)"),
+        "{v3_check}"
+    );
+    assert_eq!(
+        fp(&v3_check),
+        fp(&check(&fixture("kat/schema-hardened.toml")))
+    );
+    assert_ne!(fp(&v3_check), fp(&c.stdout));
 }
 
 /// Breaks one line of the default schema and checks that the error names the key at fault.
@@ -56,7 +81,13 @@ fn schema_check_errors_name_the_key() {
     check_broken("hashes = 20", "hashes = 99", "hashes");
     check_broken("q = 2", "q = 0", "q");
     check_broken("version = 1", "version = 99", "version");
-    check_broken("bits = 1024", "bits = 100", "record_filter");
+    check_broken("bits = 256", "bits = 100", "record_filter");
+    check_broken("\"dob.year\"]", "\"dob.hour\"]", "slots[0] ('dmy').salt");
+    check_broken(
+        "slots = [\"dmy\", \"dm_name\"",
+        "slots = [\"dmy\", \"nope\"",
+        "slots[1]",
+    );
     check_broken("name = \"birthplace\"", "name = \"passport\"", "passport");
 }
 
