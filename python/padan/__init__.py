@@ -8,8 +8,9 @@ Each function does what the ``padan`` command of the same name does, by the same
 - :func:`evaluate`, :func:`report`, :func:`read_match_set`.
 
 Tables and data frames go to the core through the Arrow C stream interface
-(``__arrow_c_stream__``): no Python object per row. The results are the files the CLI writes,
-read back as ``pyarrow`` tables. Errors are :class:`PadanError` subclasses with the CLI's message
+(``__arrow_c_stream__``): no Python object per row. The encoded rows come back the same way, as
+the record batches the encoder made (no file written and read back); the match set is the files
+the CLI writes, read back as ``pyarrow`` tables. Errors are :class:`PadanError` subclasses with the CLI's message
 and exit code; no message holds a cell value.
 
 >>> import padan
@@ -75,21 +76,35 @@ _REJECT_COLUMNS = ["line", "record_id", "field", "column", "outcome", "reason"]
 
 @dataclasses.dataclass
 class Encoded:
-    """One encoded extract: what ``padan encode`` writes, read back.
+    """One encoded extract: what ``padan encode`` writes.
 
-    ``table`` is the encoded file as a ``pyarrow.Table`` (its schema metadata holds the
-    ``padan.*`` keys of the file); ``rejects`` the rejects file (``line, record_id, field,
-    column, outcome, reason``, all text); ``summary`` the counts of ``padan encode --json``;
-    ``path`` the encoded file (a temporary one, kept while this object lives, unless ``out=``
-    was given); ``lookup`` the pseudonym lookup's path when ids were pseudonymized.
+    ``table`` is the encoded rows as a ``pyarrow.Table``: the columns, types, values, row order
+    and schema metadata (the ``padan.*`` keys) of the encoded file ``padan encode`` writes, made
+    from the encoder's record batches in memory; ``rejects`` the rejects file (``line, record_id,
+    field, column, outcome, reason``, all text); ``summary`` the counts of ``padan encode
+    --json``; ``out`` the encoded file when ``out=`` was given, else ``None``; ``lookup`` the
+    pseudonym lookup's path when ids were pseudonymized.
     """
 
     table: pa.Table
     rejects: pa.Table
     summary: dict
-    path: str
+    out: Optional[str] = None
     lookup: Optional[str] = None
     _tmp: Any = dataclasses.field(default=None, repr=False, compare=False)
+
+    @property
+    def path(self) -> str:
+        """The encoded file: ``out`` when it was given; otherwise the table is written, on first
+        use, to a temporary encoded file kept while this object lives (zstd, no dictionary, no
+        column statistics, as padan writes it). :func:`link` reads it from there."""
+        if self.out is None:
+            if self._tmp is None:
+                self._tmp = tempfile.TemporaryDirectory(prefix="padan-encode-")
+            p = os.path.join(self._tmp.name, "encoded.padan.parquet")
+            _write_encoded(self.table, p)
+            self.out = p
+        return self.out
 
     def __iter__(self):
         # `table, rejects = padan.encode(...)`
@@ -148,6 +163,30 @@ def _arrow_stream(data: Any) -> Any:
     )
 
 
+def _write_encoded(table: pa.Table, path: str) -> None:
+    """An encoded table to an encoded file padan reads (its metadata in the file's key-value
+    metadata); like padan's own files, without dictionaries or column statistics."""
+    pq.write_table(
+        table, path, compression="zstd", use_dictionary=False, write_statistics=False
+    )
+
+
+def _encoded_table(capsule: Any) -> pa.Table:
+    """The table of an Arrow C stream capsule of encoded batches (their buffers are taken over,
+    not copied)."""
+    from_stream = getattr(pa.RecordBatchReader, "from_stream", None)
+    if from_stream is not None:  # pyarrow >= 15
+
+        class _Stream:
+            def __arrow_c_stream__(self, requested_schema=None):
+                return capsule
+
+        reader = from_stream(_Stream())
+    else:
+        reader = pa.RecordBatchReader._import_from_c_capsule(capsule)
+    return reader.read_all()
+
+
 def _read_rejects(path: str) -> pa.Table:
     return pacsv.read_csv(
         path,
@@ -192,9 +231,11 @@ def encode(
     Say which column feeds which field with ``columns=`` (a column map TOML file) or with
     ``id_column=`` and ``column={field: column}`` (a list of columns joins them, as ``A+B``).
     ``schema=`` is the shared schema file (default: the built-in one), ``key=`` the shared key
-    file. ``out=`` writes the encoded file there (refused if it exists, unless ``force``);
-    without it a temporary file is used. The rejects go to ``rejects=`` (default:
-    ``OUT.rejects.csv``). ``pseudonymize_ids`` needs ``lookup=`` for a table (for a path the
+    file. The encoded rows come back as a table made from the encoder's record batches as they
+    are made (through the Arrow C stream interface: no file is written and read back); ``out=``
+    also writes the encoded file there, the CLI's file byte for byte (refused if it exists,
+    unless ``force``). The rejects go to ``rejects=`` (default: ``OUT.rejects.csv``, or a
+    temporary file read into ``rejects`` without ``out=``). ``pseudonymize_ids`` needs ``lookup=`` for a table (for a path the
     default is beside the extract, as in the CLI). The other options are those of
     ``padan encode``.
 
@@ -211,11 +252,12 @@ def encode(
     >>> enc.table.schema.metadata[b"padan.agency"]
     b'demo'
     """
+    out = _path(out)
     tmp = None
-    if out is None:
+    if rejects is None and out is None:
+        # The rejects only while they are read into a table.
         tmp = tempfile.TemporaryDirectory(prefix="padan-encode-")
-        out = os.path.join(tmp.name, "encoded.padan.parquet")
-    out = os.fspath(out)
+        rejects = os.path.join(tmp.name, "encoded.rejects.csv")
     rejects = _path(rejects) or out + ".rejects.csv"
     is_path = isinstance(data, (str, os.PathLike))
     if pseudonymize_ids:
@@ -237,8 +279,8 @@ def encode(
             "configuration error in columns: give columns= or id_column= with column=, not both"
         )
     source = os.fspath(data) if is_path else _arrow_stream(data)
-    summary = json.loads(
-        _padan.encode(
+    try:
+        summary, rows = _padan.encode(
             source,
             key=os.fspath(key),
             out=out,
@@ -262,14 +304,19 @@ def encode(
             sheet=sheet,
             force=force,
         )
-    )
+        table = _encoded_table(rows)
+        del rows
+        rejected = _read_rejects(rejects)
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    summary = json.loads(summary)
     return Encoded(
-        table=pq.read_table(out),
-        rejects=_read_rejects(rejects),
+        table=table,
+        rejects=rejected,
         summary=summary,
-        path=out,
+        out=out,
         lookup=summary.get("lookup"),
-        _tmp=tmp,
     )
 
 

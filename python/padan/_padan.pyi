@@ -1,7 +1,7 @@
 """Type stubs of the native module (python/src/lib.rs). Use the functions of ``padan`` itself:
 these take file paths as strings and return JSON text."""
 
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 __version__: str
 
@@ -9,9 +9,9 @@ def encode(
     data: Any,
     *,
     key: str,
-    out: str,
     rejects: str,
     name: str,
+    out: Optional[str] = None,
     schema: Optional[str] = None,
     columns: Optional[str] = None,
     id_column: Optional[str] = None,
@@ -29,7 +29,10 @@ def encode(
     skip_rows: int = 0,
     sheet: Optional[str] = None,
     force: bool = False,
-) -> str: ...
+) -> Tuple[str, Any]:
+    """The summary (JSON text) and the encoded rows: a PyCapsule ``arrow_array_stream`` (an
+    Arrow C stream of the encoder's record batches, with the encoded file's schema metadata)."""
+    ...
 def link(
     inputs: List[str],
     *,

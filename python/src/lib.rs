@@ -11,12 +11,12 @@
 use std::path::{Path, PathBuf};
 
 use arrow_array::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
-use arrow_array::RecordBatchReader;
+use arrow_array::{RecordBatchIterator, RecordBatchReader};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
 
-use padan::encode::EncodeJob;
+use padan::encode::{EncodeJob, MemorySink};
 use padan::error::Error;
 use padan::extract::{Extract, ParquetReader, ReadOptions, TextEncoding, DEFAULT_BATCH_ROWS};
 use padan::keys::SecretKey;
@@ -77,22 +77,37 @@ fn import_stream(data: &Bound<'_, PyAny>) -> PyResult<RecordBatchStreamReader> {
         .map_err(|_| PyTypeError::new_err("the Arrow stream has no readable schema"))
 }
 
+/// Exports record batches as an Arrow C stream: a PyCapsule named `arrow_array_stream` (what
+/// `__arrow_c_stream__` returns), which the consumer moves the stream out of. The batches'
+/// buffers are handed over, not copied; they are freed when the consumer releases them.
+fn export_stream<'py>(
+    py: Python<'py>,
+    schema: arrow_schema::SchemaRef,
+    batches: Vec<arrow_array::RecordBatch>,
+) -> PyResult<Bound<'py, PyCapsule>> {
+    let reader = RecordBatchIterator::new(batches.into_iter().map(Ok), schema);
+    let stream = FFI_ArrowArrayStream::new(Box::new(reader));
+    PyCapsule::new(py, stream, Some(c"arrow_array_stream".to_owned()))
+}
+
 /// Encodes one extract: `data` is a path (read as `padan encode --input` reads it) or an object
-/// with `__arrow_c_stream__`. Writes `out`, `rejects` (and `lookup`) as `padan encode` does and
-/// returns the summary as JSON (the fields of `padan encode --json`).
+/// with `__arrow_c_stream__`. Writes `rejects` (and `lookup`) as `padan encode` does, and `out`
+/// when given. Returns the summary as JSON (the fields of `padan encode --json`) and the encoded
+/// rows as an Arrow C stream capsule (the record batches as the encoder made them, in order,
+/// with the encoded file's schema and metadata): no file is written and read back for them.
 #[pyfunction]
-#[pyo3(signature = (data, *, key, out, rejects, name, schema=None, columns=None, id_column=None,
+#[pyo3(signature = (data, *, key, rejects, name, out=None, schema=None, columns=None, id_column=None,
     column=Vec::new(), date_order=None, agency=None, pseudonymize_ids=false, lookup=None, decoys=None,
     max_reject_rate=0.5, threads=None, batch_rows=DEFAULT_BATCH_ROWS, encoding=None,
     delimiter=None, skip_rows=0, sheet=None, force=false))]
 #[allow(clippy::too_many_arguments)]
-fn encode(
-    py: Python<'_>,
+fn encode<'py>(
+    py: Python<'py>,
     data: &Bound<'_, PyAny>,
     key: String,
-    out: String,
     rejects: String,
     name: String,
+    out: Option<String>,
     schema: Option<String>,
     columns: Option<String>,
     id_column: Option<String>,
@@ -110,7 +125,7 @@ fn encode(
     skip_rows: usize,
     sheet: Option<String>,
     force: bool,
-) -> PyResult<String> {
+) -> PyResult<(String, Bound<'py, PyCapsule>)> {
     let stream = if data.hasattr("__arrow_c_stream__")? {
         Some(import_stream(data)?)
     } else {
@@ -120,7 +135,7 @@ fn encode(
         Some(_) => PathBuf::from(&name),
         None => PathBuf::from(data.extract::<String>()?),
     };
-    let run = move || -> padan::Result<String> {
+    let run = move || -> padan::Result<(String, MemorySink)> {
         let schema = match &schema {
             Some(p) => Schema::load(Path::new(p))?,
             None => Schema::default_victims(),
@@ -164,11 +179,13 @@ fn encode(
             .map(padan::extract::parse_delimiter)
             .transpose()
             .map_err(|e| Error::config("delimiter", e))?;
-        let out = PathBuf::from(&out);
+        let out = path(out);
         let rejects = PathBuf::from(&rejects);
         let lookup = pseudonymize_ids
             .then(|| path(lookup).unwrap_or_else(|| EncodeJob::default_lookup(&input)));
-        padan::cli::refuse_existing(&out, force, "out")?;
+        if let Some(out) = &out {
+            padan::cli::refuse_existing(out, force, "out")?;
+        }
         padan::cli::refuse_existing(&rejects, force, "rejects")?;
         if let Some(l) = &lookup {
             padan::cli::refuse_existing(l, force, "lookup")?;
@@ -185,7 +202,15 @@ fn encode(
             },
             batch_rows,
             decoys,
-            ..EncodeJob::new(&schema, &key, &columns, &agency, &input, &out)
+            // Without `out` the job's output path is not used: the rows go to the memory sink.
+            ..EncodeJob::new(
+                &schema,
+                &key,
+                &columns,
+                &agency,
+                &input,
+                out.as_deref().unwrap_or(&input),
+            )
         };
         let extract = match stream {
             Some(reader) => Some(Extract::Parquet(ParquetReader::from_batches(
@@ -198,7 +223,13 @@ fn encode(
             )?)),
             None => None,
         };
-        let summary = padan::cli::with_threads(threads, || job.run_on(extract, &|_, _| {}))?;
+        // The encoded batches stay in memory (the table handed to Python); with `out` the encoded
+        // file is written too, by the CLI's writer.
+        let mut rows = MemorySink::new();
+        let summary = padan::cli::with_threads(threads, || match &out {
+            Some(_) => job.run_on_with(extract, &mut rows, &|_, _| {}),
+            None => job.run_into(extract, &mut rows, &|_, _| {}),
+        })?;
         let c = &summary.counts;
         let v = serde_json::json!({
             "status": if summary.refused.is_none() { "ok" } else { "too_many_rejects" },
@@ -222,9 +253,16 @@ fn encode(
                 "{why}; the rejects file is written, the encoded file is not"
             )));
         }
-        Ok(v.to_string())
+        Ok((v.to_string(), rows))
     };
-    py.detach(run).map_err(|e| py_err(py, e))
+    let (summary, rows) = py.detach(run).map_err(|e| py_err(py, e))?;
+    let (schema, batches) = rows.into_batches().ok_or_else(|| {
+        py_err(
+            py,
+            Error::Internal("the encoded rows were not finished".into()),
+        )
+    })?;
+    Ok((summary, export_stream(py, schema, batches)?))
 }
 
 /// Links encoded files into a match set written to `out` (as `padan link --out`); returns the

@@ -4,6 +4,7 @@ row for row from a table or data frame), the same match set, evaluation and repo
 from __future__ import annotations
 
 import json
+import tempfile
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -192,3 +193,91 @@ def test_report_writes_the_cli_report(cli, cli_match_set, tmp_path):
     assert html.count("<h2") == (tmp_path / "cli.html").read_text(encoding="utf-8").count("<h2")
     with pytest.raises(padan.ConfigError, match="already exists"):
         padan.report(d / "ms", tmp_path / "report.html")
+
+
+def test_encoded_rows_come_back_in_memory_without_a_file(cli, tmp_path, monkeypatch):
+    # The encoder's record batches are handed over as they are made: no encoded file is written
+    # (the temporary directory is left empty), and the table is the CLI's file row for row,
+    # metadata for metadata, whatever the batch size.
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    _, cols = synth("bp2mi")
+    cli_out = cli_encode(cli, tmp_path, "bp2mi")
+    expected = pq.read_table(cli_out)
+    enc = padan.encode(read_extract_as_strings("bp2mi"), key=KEY, columns=cols, batch_rows=7)
+    assert list(scratch.iterdir()) == []
+    assert enc.out is None
+    assert enc.table.schema.equals(expected.schema, check_metadata=True)
+    assert enc.table.schema.metadata == expected.schema.metadata
+    assert enc.table.equals(expected, check_metadata=True)
+    # One chunk per encoder batch (7 rows, fewer where rows were rejected), in order.
+    assert enc.table.column("record_id").num_chunks > enc.table.num_rows // 7
+    assert all(len(c) <= 7 for c in enc.table.column("record_id").chunks)
+    # The same rows again: the same table (deterministic order, whatever the thread count).
+    again = padan.encode(read_extract_as_strings("bp2mi"), key=KEY, columns=cols, threads=1)
+    assert again.table.equals(enc.table, check_metadata=True)
+    # On request the file is written there (lazily) and is an encoded file the CLI reads.
+    assert pq.read_table(enc.path).equals(expected, check_metadata=True)
+    assert enc.path.startswith(str(scratch))
+
+
+def test_pseudonymized_ids_with_decoys_come_back_like_the_cli_file(cli, tmp_path):
+    csv, cols = synth("kemlu")
+    cli_out = tmp_path / "cli.padan.parquet"
+    cli("encode", "--key", KEY, "--columns", cols, "--input", csv, "--out", cli_out,
+        "--pseudonymize-ids", "--lookup", tmp_path / "cli.lookup.csv", "--decoys", "0.5",
+        "--batch-rows", "40", "--quiet")
+    enc = padan.encode(csv, key=KEY, columns=cols, pseudonymize_ids=True,
+                       lookup=tmp_path / "py.lookup.csv", decoys=0.5, batch_rows=40)
+    assert enc.table.equals(pq.read_table(cli_out), check_metadata=True)
+    assert enc.summary["decoys"] > 0
+    assert enc.table.schema.metadata[b"padan.pseudonymized_ids"] == b"true"
+    assert (tmp_path / "py.lookup.csv").read_bytes() == (tmp_path / "cli.lookup.csv").read_bytes()
+
+
+def test_out_writes_the_cli_file_and_returns_the_same_table(cli, tmp_path):
+    _, cols = synth("polri")
+    cli_out = cli_encode(cli, tmp_path, "polri")
+    out = tmp_path / "py.padan.parquet"
+    enc = padan.encode(read_extract_as_strings("polri"), key=KEY, columns=cols, out=out)
+    assert enc.out == str(out) and enc.path == str(out)
+    assert out.read_bytes() == cli_out.read_bytes()
+    assert enc.table.equals(pq.read_table(cli_out), check_metadata=True)
+    assert enc.rejects.num_rows > 0
+
+
+def test_streamed_tables_link_like_the_cli_files(cli, cli_match_set, tmp_path):
+    d, files = cli_match_set
+    encoded = []
+    for a in AGENCIES:
+        _, cols = synth(a)
+        enc = padan.encode(read_extract_as_strings(a), key=KEY, columns=cols)
+        assert enc.out is None
+        encoded.append(enc)
+    # padan.link on the results (written to encoded files for the core on the way)...
+    ms = padan.link(encoded)
+    assert ms.pairs.num_rows > 0
+    assert ms.pairs.equals(pq.read_table(d / "ms" / "pairs.parquet"))
+    assert ms.clusters.equals(pq.read_table(d / "ms" / "clusters.parquet"))
+    # ...and the tables written to Parquet by pyarrow, linked by the CLI.
+    paths = []
+    for a, enc in zip(AGENCIES, encoded):
+        p = tmp_path / f"{a}.padan.parquet"
+        pq.write_table(enc.table, p)
+        paths.append(p)
+    cli("link", "--out", tmp_path / "ms", "--quiet", *paths)
+    for name in ("pairs.parquet", "clusters.parquet"):
+        assert pq.read_table(tmp_path / "ms" / name).equals(pq.read_table(d / "ms" / name)), name
+
+
+def test_too_many_rejects_in_memory_is_refused_with_no_table(tmp_path, monkeypatch):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    t = pa.table({"id": [f"r{i}" for i in range(20)], "nama": [""] * 20, "lahir": ["x"] * 20})
+    with pytest.raises(padan.TooManyRejectsError) as e:
+        padan.encode(t, key=KEY, agency="s", id_column="id",
+                     column={"name": "nama", "dob": "lahir"})
+    assert e.value.exit_code == 7
+    assert list(scratch.iterdir()) == []

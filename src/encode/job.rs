@@ -8,10 +8,11 @@ use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 
 use super::decoy::{interleave, DecoyState, Decoys};
+use super::sink::{EncodedSink, FileSink};
 use super::{Counts, EncodeOptions, EncodedBatch, Encoder};
 use crate::error::{Error, Result};
 use crate::extract::{Extract, RawRow, ReadOptions, ReadProblem, DEFAULT_BATCH_ROWS};
-use crate::io::encoded::{EncodedMeta, EncodedWriter, ENCODING_VERSION};
+use crate::io::encoded::{encoded_batch, EncodedMeta, ENCODING_VERSION};
 use crate::io::AtomicFile;
 use crate::keys::SecretKey;
 use crate::schema::{ColumnMap, Schema};
@@ -125,6 +126,59 @@ impl<'a> EncodeJob<'a> {
         extract: Option<Extract>,
         progress: &(dyn Fn(u64, u64) + Sync),
     ) -> Result<EncodeSummary> {
+        self.run_to_file(extract, None, progress)
+    }
+
+    /// [`EncodeJob::run_on`] that also hands every batch of encoded rows, and at the end the
+    /// metadata, to `also` (e.g. a [`super::MemorySink`]): the file is written all the same.
+    pub fn run_on_with(
+        &self,
+        extract: Option<Extract>,
+        also: &mut dyn EncodedSink,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<EncodeSummary> {
+        self.run_to_file(extract, Some(also), progress)
+    }
+
+    fn run_to_file(
+        &self,
+        extract: Option<Extract>,
+        also: Option<&mut dyn EncodedSink>,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<EncodeSummary> {
+        let mut file = FileSink::new(&self.output);
+        let mut summary = match also {
+            None => self.run_into(extract, &mut file, progress)?,
+            Some(also) => self.run_into(extract, &mut (&mut file, also), progress)?,
+        };
+        // When refused, the encoded file's temporary file is removed as the sink drops, and an
+        // encoded file left at the output path by an earlier run is removed too: nothing that
+        // looks like this run's complete encoded file is left.
+        if let Some(why) = summary.refused.take() {
+            summary.refused = Some(if self.output.is_file() {
+                std::fs::remove_file(&self.output)
+                    .map_err(|e| Error::io("removing the earlier", &self.output, e))?;
+                format!(
+                    "{why} (the encoded file an earlier run left at {} was removed)",
+                    self.output.display()
+                )
+            } else {
+                why
+            });
+        }
+        Ok(summary)
+    }
+
+    /// Runs the job with its encoded rows going to `sink` instead of the file `output` (which is
+    /// then not used): the rejects file and the lookup are written as by [`EncodeJob::run_on`],
+    /// and the sink is finished with the metadata unless the run is refused
+    /// ([`EncodeSummary::refused`]). `None` opens `input`.
+    pub fn run_into(
+        &self,
+        extract: Option<Extract>,
+        sink: &mut dyn EncodedSink,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<EncodeSummary> {
         let start = Instant::now();
         let map_source = "column map";
         crate::agency::AgencyName::new(&self.agency, "--agency")?;
@@ -158,7 +212,8 @@ impl<'a> EncodeJob<'a> {
                 agency: self.agency.clone(),
             },
         );
-        let writer = EncodedWriter::create(&self.output, encoder.layout())?;
+        sink.start(encoder.layout())?;
+        let arrow_schema = encoder.layout().arrow_schema();
         let rejects = AtomicFile::create(&self.rejects)?;
         let mut rejects_out = std::io::BufWriter::new(rejects.try_clone()?);
         writeln!(rejects_out, "line,record_id,field,column,outcome,reason")
@@ -193,7 +248,9 @@ impl<'a> EncodeJob<'a> {
         let batch_rows = self.batch_rows.max(1);
         let rejects_path = &self.rejects;
         let field_columns = &field_columns;
-        let (writer, mut rejects_out, lookup) = std::thread::scope(|scope| -> Result<_> {
+        let arrow_schema = &arrow_schema;
+        let out = &mut *sink;
+        let (mut rejects_out, lookup) = std::thread::scope(|scope| -> Result<_> {
             // Both channels are owned here and dropped before the scope joins, so a reader
             // or writer stuck on a full or empty channel wakes up whatever went wrong.
             let (tx, rx) = sync_channel::<Result<(Vec<RawRow>, (u64, u64))>>(2);
@@ -208,9 +265,12 @@ impl<'a> EncodeJob<'a> {
                 }
             });
             let written = scope.spawn(move || -> Result<_> {
-                let (mut writer, mut rejects_out, mut lookup) = (writer, rejects_out, lookup);
-                for (batch, is_decoy, pos) in wrx.iter() {
-                    writer.write(&batch.ids, &batch.columns)?;
+                let (mut rejects_out, mut lookup) = (rejects_out, lookup);
+                for (mut batch, is_decoy, pos) in wrx.iter() {
+                    if !batch.ids.is_empty() {
+                        let columns = std::mem::take(&mut batch.columns);
+                        out.write(&encoded_batch(arrow_schema, &batch.ids, columns)?)?;
+                    }
                     write_log(&mut rejects_out, &batch, field_columns)
                         .map_err(|e| Error::io("writing", rejects_path, e))?;
                     if let Some((_, w, p)) = lookup.as_mut() {
@@ -219,7 +279,7 @@ impl<'a> EncodeJob<'a> {
                     }
                     progress(pos.0, pos.1);
                 }
-                Ok((writer, rejects_out, lookup))
+                Ok((rejects_out, lookup))
             });
             let encoded = (|| -> Result<()> {
                 for msg in rx.iter() {
@@ -295,22 +355,9 @@ impl<'a> EncodeJob<'a> {
                 drop(w);
                 f.commit()?;
             }
-            writer.finish(&meta)?;
+            sink.finish(&meta)?;
         }
-        // When refused, the encoded file's and the lookup's temporary files are removed as they
-        // drop, and an encoded file left at the output path by an earlier run is removed too:
-        // nothing that looks like this run's complete encoded file is left.
-        let refused = match refused {
-            Some(why) if self.output.is_file() => {
-                std::fs::remove_file(&self.output)
-                    .map_err(|e| Error::io("removing the earlier", &self.output, e))?;
-                Some(format!(
-                    "{why} (the encoded file an earlier run left at {} was removed)",
-                    self.output.display()
-                ))
-            }
-            r => r,
-        };
+        // When refused, the lookup's temporary file is removed as it drops.
         rejects.commit()?;
         Ok(EncodeSummary {
             counts,

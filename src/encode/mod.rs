@@ -10,6 +10,7 @@
 pub mod bloom;
 pub mod harden;
 mod job;
+pub mod sink;
 pub mod slots;
 pub mod tokens;
 
@@ -17,6 +18,7 @@ pub mod tokens;
 pub mod decoy;
 
 pub use job::{EncodeJob, EncodeSummary};
+pub use sink::{EncodedSink, FileSink, MemorySink};
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;

@@ -15,7 +15,7 @@
 //! encoding and no column statistics (a min/max would be a sample of the data); zstd.
 //! File-level key–value metadata: see [`EncodedMeta`] (keys `padan.*`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -233,15 +233,16 @@ impl ColumnBuf {
         self.valid[i].then(|| &self.data[i * self.width..(i + 1) * self.width])
     }
 
-    fn to_array(&self) -> ArrayRef {
+    /// The column as an Arrow array (the bytes are moved, not copied).
+    pub fn into_array(self) -> ArrayRef {
         let nulls = if self.valid.iter().all(|&v| v) {
             None
         } else {
-            Some(NullBuffer::from(self.valid.clone()))
+            Some(NullBuffer::from(self.valid))
         };
         Arc::new(FixedSizeBinaryArray::new(
             self.width as i32,
-            Buffer::from(self.data.clone()),
+            Buffer::from_vec(self.data),
             nulls,
         ))
     }
@@ -279,6 +280,16 @@ pub struct EncodedMeta {
 }
 
 impl EncodedMeta {
+    /// The Arrow schema metadata of an encoded file as Arrow readers show it: the `padan.*` keys
+    /// and their [`super::PANDAS_ATTRS_KEY`] copy, exactly what [`EncodedWriter::finish`] writes
+    /// into the file's key-value metadata. An encoded table handed over in memory carries it.
+    pub fn arrow_metadata(&self) -> HashMap<String, String> {
+        super::with_pandas_attrs(self.to_kv())
+            .into_iter()
+            .map(|k| (k.key, k.value.unwrap_or_default()))
+            .collect()
+    }
+
     fn to_kv(&self) -> Vec<KeyValue> {
         let j = |m: &BTreeMap<String, u64>| serde_json::to_string(m).unwrap_or_default();
         let kv = |k: &str, v: String| KeyValue::new(format!("padan.{k}"), v);
@@ -361,6 +372,20 @@ pub fn writer_properties(row_group_rows: usize) -> WriterProperties {
 /// same whatever `--batch-rows` and the thread count.
 const WRITE_ROWS: usize = 1024;
 
+/// The record batch of encoded rows: their ids and one buffer per layout column, in the columns
+/// and types of `schema` ([`Layout::arrow_schema`]). The buffers are moved into the batch.
+pub fn encoded_batch(
+    schema: &SchemaRef,
+    ids: &[String],
+    cols: Vec<ColumnBuf>,
+) -> Result<RecordBatch> {
+    let mut arrays: Vec<ArrayRef> = Vec::with_capacity(cols.len() + 1);
+    arrays.push(Arc::new(StringArray::from_iter_values(ids.iter())));
+    arrays.extend(cols.into_iter().map(ColumnBuf::into_array));
+    RecordBatch::try_new(schema.clone(), arrays)
+        .map_err(|e| Error::Internal(format!("building encoded batch: {e}")))
+}
+
 /// Streams batches into an encoded file under a temporary name.
 pub struct EncodedWriter {
     atomic: AtomicFile,
@@ -423,16 +448,19 @@ impl EncodedWriter {
         if ids.is_empty() {
             return Ok(());
         }
-        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(cols.len() + 1);
-        arrays.push(Arc::new(StringArray::from_iter_values(ids.iter())));
-        for c in cols {
-            arrays.push(c.to_array());
+        let batch = encoded_batch(&self.schema, ids, cols.to_vec())?;
+        self.write_batch(&batch)
+    }
+
+    /// Writes a batch made by [`encoded_batch`] for this file's layout.
+    pub fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
         }
-        let batch = RecordBatch::try_new(self.schema.clone(), arrays)
-            .map_err(|e| Error::Internal(format!("building encoded batch: {e}")))?;
-        self.pending.push(batch);
-        self.pending_rows += ids.len();
-        self.rows += ids.len() as u64;
+        // A batch holds its buffers by reference count: keeping it pending copies nothing.
+        self.pending.push(batch.clone());
+        self.pending_rows += batch.num_rows();
+        self.rows += batch.num_rows() as u64;
         self.drain(false)
     }
 

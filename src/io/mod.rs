@@ -66,8 +66,17 @@ pub fn arrow_writer(
 
 /// Appends a padan file's key-value metadata (`padan.*` keys, string values), and the same pairs
 /// once more as one JSON object under [`PANDAS_ATTRS_KEY`], so that pandas shows them as
-/// `DataFrame.attrs`.
+/// `DataFrame.attrs` ([`with_pandas_attrs`]).
 pub fn append_metadata<W: std::io::Write + Send>(w: &mut ArrowWriter<W>, kv: Vec<KeyValue>) {
+    for k in with_pandas_attrs(kv) {
+        w.append_key_value_metadata(k);
+    }
+}
+
+/// A padan file's key-value metadata as it is written: the pairs, then the same pairs once more
+/// as one JSON object under [`PANDAS_ATTRS_KEY`]. Readers built on Arrow C++ show exactly these as
+/// the Arrow schema metadata of the file (see [`arrow_writer`]).
+pub fn with_pandas_attrs(mut kv: Vec<KeyValue>) -> Vec<KeyValue> {
     let attrs: serde_json::Map<String, serde_json::Value> = kv
         .iter()
         .map(|k| {
@@ -77,13 +86,11 @@ pub fn append_metadata<W: std::io::Write + Send>(w: &mut ArrowWriter<W>, kv: Vec
             )
         })
         .collect();
-    for k in kv {
-        w.append_key_value_metadata(k);
-    }
-    w.append_key_value_metadata(KeyValue::new(
+    kv.push(KeyValue::new(
         PANDAS_ATTRS_KEY.to_string(),
         serde_json::Value::Object(attrs).to_string(),
     ));
+    kv
 }
 
 /// A file written under `<name>.tmp-<pid>` and renamed to its final name by [`AtomicFile::commit`].
