@@ -2,8 +2,12 @@
 //! refuse (exit 4, [`Error::TooLarge`]) a run that would not fit, instead of being killed by the
 //! kernel half-way.
 //!
-//! Two estimates, both from counts known before anything is materialized:
+//! Three estimates, all from counts known before anything is materialized:
 //!
+//! - **the records**, before any row is read: from the files' row counts and the schema, the
+//!   bytes a record holds (its filters and tokens twice: as columns and packed row-major for
+//!   comparison; its record filter, id and keys), plus the largest file's columns while it is
+//!   read ([`check_records`]);
 //! - **the block index**, before the blocks are built: one member entry and one slot entry
 //!   (4 bytes each) per record and block slot (each token kind, each LSH band);
 //! - **the candidate set**, once the blocks are known but before a pair is generated: the pairs
@@ -74,6 +78,57 @@ pub fn budget(cfg: &BlockingConfig) -> (u64, String) {
             ),
         ),
     }
+}
+
+/// Bytes per record besides its filters and tokens: the id (string and its heap bytes), agency,
+/// per-field metadata words and vector growth.
+pub const RECORD_OVERHEAD_BYTES: u64 = 96;
+
+/// Bytes one record of `schema` holds once read: filters and exact tokens twice (the columns and
+/// the comparator's packed rows), one metadata word per field, the record-level filter, its
+/// blocking keys and [`RECORD_OVERHEAD_BYTES`].
+pub fn record_bytes(schema: &crate::schema::Schema) -> u64 {
+    let mut twice = 0u64;
+    let mut keys = 0u64;
+    for f in &schema.fields {
+        twice += 8;
+        if f.kind.has_filter() {
+            twice += (f.stored_bits() / 8) as u64;
+        }
+        if f.exact_token {
+            twice += 16;
+        }
+    }
+    // The blocking keys of the version-3 layout (dob+sex, name+year): 16 bytes each.
+    if schema.slots.is_empty() {
+        keys += 32;
+    }
+    2 * twice + (schema.record_filter.bits / 8) as u64 + keys + RECORD_OVERHEAD_BYTES
+}
+
+/// Refuses records that would not fit: `rows` per input file, of `schema`.
+pub fn check_records(
+    rows: &[u64],
+    schema: &crate::schema::Schema,
+    cfg: &BlockingConfig,
+) -> Result<()> {
+    let per = record_bytes(schema);
+    let total: u64 = rows.iter().sum();
+    let largest = rows.iter().copied().max().unwrap_or(0);
+    // The largest file's Arrow columns while it is read and appended.
+    let need = total
+        .saturating_mul(per)
+        .saturating_add(largest.saturating_mul(per / 2));
+    let (limit, how) = budget(cfg);
+    if need > limit {
+        return Err(Error::TooLarge(format!(
+            "the {total} records of the inputs would need about {} MiB once read ({per} bytes per \
+             record: its filters and tokens as columns and packed for comparison), more than \
+             {how}: link on a machine with more memory, or raise blocking.memory_budget_mb",
+            need.div_ceil(MIB)
+        )));
+    }
+    Ok(())
 }
 
 /// Refuses a block index that would not fit: `slots` token kinds and LSH bands over `records`.
@@ -176,6 +231,25 @@ mod tests {
             memory_budget_mb: mb,
             ..BlockingConfig::default()
         }
+    }
+
+    #[test]
+    fn records_are_estimated_from_the_schema_and_refused_above_the_budget() {
+        let slots = crate::schema::Schema::default_victims();
+        let v3 = crate::schema::Schema::from_toml(crate::schema::V3_SCHEMA_TOML, "v3").unwrap();
+        // Slot fields store one segment per slot: several times the bytes of version 3.
+        let (s, o) = (record_bytes(&slots), record_bytes(&v3));
+        assert!(s > 2500 && s < 4000, "{s}");
+        assert!(o > 500 && o < 1200, "{o}");
+        // 1 MiB holds a few hundred slot records.
+        let fits = (MIB / s) as u64 / 2;
+        assert!(check_records(&[fits / 2, fits / 2], &slots, &cfg(1)).is_ok());
+        let e = check_records(&[fits * 4, 10], &slots, &cfg(1)).unwrap_err();
+        assert_eq!(e.exit_code(), 4);
+        assert!(
+            e.to_string().contains("blocking.memory_budget_mb = 1 MiB"),
+            "{e}"
+        );
     }
 
     #[test]

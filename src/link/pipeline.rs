@@ -45,7 +45,7 @@ impl LinkJob {
         truth: Option<&crate::io::truth::Truth>,
     ) -> Result<(u64, BlockingStats, Option<block::PairCompleteness>)> {
         self.config.validate("link config")?;
-        let recs = Records::load(&self.inputs)?;
+        let recs = Records::load_within(&self.inputs, Some(&self.config.blocking))?;
         let mut blocks = Blocks::build_guarded(&recs, &self.config.blocking, false)?;
         let completeness = truth.map(|t| {
             let person: Vec<u64> = (0..recs.len())
@@ -149,7 +149,7 @@ impl LinkJob {
 
 /// Stage read: loads and checks the inputs.
 pub(super) fn read(inputs: &[PathBuf], cfg: &LinkConfig) -> Result<Records> {
-    let recs = Records::load(inputs)?;
+    let recs = Records::load_within(inputs, Some(&cfg.blocking))?;
     if recs.is_empty() {
         return Err(Error::input_file(&inputs[0], "the inputs hold no records"));
     }

@@ -97,6 +97,16 @@ impl Records {
     /// Reads and checks every input, in canonical order (agency name, then file hash). Refuses mixed schemas, keys, encoding versions and two files
     /// of one agency, naming the files and the differing values.
     pub fn load(paths: &[impl AsRef<Path>]) -> Result<Records> {
+        Records::load_within(paths, None)
+    }
+
+    /// [`Records::load`] under the memory guard of `budget` (the link's blocking config): from
+    /// the files' metadata (rows, schema) the records' memory is estimated before any data is
+    /// read, and a run that would not fit is refused (exit 4, [`super::budget::check_records`]).
+    pub fn load_within(
+        paths: &[impl AsRef<Path>],
+        budget: Option<&super::config::BlockingConfig>,
+    ) -> Result<Records> {
         if paths.len() < 2 {
             return Err(Error::config(
                 "inputs",
@@ -168,6 +178,11 @@ impl Records {
         }
         if metas.len() > u16::MAX as usize {
             return Err(Error::config("inputs", "too many input files"));
+        }
+        if let Some(cfg) = budget {
+            let schema = Schema::from_canonical_json(&first.schema_json, &p0.to_string())?;
+            let rows: Vec<u64> = metas.iter().map(|m| m.rows_encoded).collect();
+            super::budget::check_records(&rows, &schema, cfg)?;
         }
         let mut recs: Option<Records> = None;
         for (ai, (p, hash)) in paths.iter().zip(hashes).enumerate() {

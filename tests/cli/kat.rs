@@ -25,8 +25,8 @@ const BLESS_HINT: &str = "if the change is intended: bump ENCODING_VERSION in sr
      re-bless with `PADAN_BLESS=1 cargo test --test cli kat` and review the diff of fixtures/kat/expected.json";
 
 /// The unhardened vectors (`schema.toml`), the hardened ones (`schema-hardened.toml`, a copy
-/// of the default schema with its name hardening: salt, permutation, BLIP) and the salt-slot
-/// ones (`schema-slots.toml`, a copy of the opt-in slot schema).
+/// of the version-3 default, `padan schema v3`: salt, permutation, BLIP) and the salt-slot
+/// ones (`schema-slots.toml`, the layout of the default schema).
 const SETS: [(&str, &str); 3] = [
     ("kat/schema.toml", "kat/expected.json"),
     ("kat/schema-hardened.toml", "kat/expected-hardened.json"),

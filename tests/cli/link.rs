@@ -646,15 +646,27 @@ fn a_config_whose_candidates_would_not_fit_in_memory_is_refused_with_exit_4() {
         "{e}"
     );
     assert!(!d.path("ms").join("manifest.json").exists());
-    // The 12 bits × 100 bands, no per-kind budget, under an explicit small budget.
+    // The 12 bits × 100 bands, no per-kind budget, under an explicit small budget that
+    // the records fit in (about 5 MiB) but the candidates (about 46 MiB) do not.
     let config = d.write(
         "tight.toml",
-        "[blocking]\nlsh_bits = 12\nlsh_bands = 100\npairs_per_record = 0\nmemory_budget_mb = 1\nmax_block_size = 100000\n",
+        "[blocking]\nlsh_bits = 12\nlsh_bands = 100\npairs_per_record = 0\nmemory_budget_mb = 8\nmax_block_size = 100000\n",
     );
     let cfg = config.display().to_string();
     let run = link(&d, &inputs, "ms", &["--config", &cfg]).fails(4);
     assert!(
-        run.stderr.contains("blocking.memory_budget_mb = 1 MiB"),
+        run.stderr.contains("blocking.memory_budget_mb = 8 MiB")
+            && run.stderr.contains("candidate set"),
+        "{}",
+        run.stderr
+    );
+    // A budget the records themselves exceed: refused before any row is read.
+    let config = d.write("records.toml", "[blocking]\nmemory_budget_mb = 1\n");
+    let cfg = config.display().to_string();
+    let run = link(&d, &inputs, "ms", &["--config", &cfg]).fails(4);
+    assert!(
+        run.stderr.contains("the 3202 records of the inputs")
+            && run.stderr.contains("blocking.memory_budget_mb = 1 MiB"),
         "{}",
         run.stderr
     );
