@@ -821,7 +821,7 @@ fn slot_attack(pool: &Pool, schema: &Schema, public: &Public) -> SlotAttack {
             })
             .collect();
         let keys = slots::public_keys(&sample, spec.q);
-        let persons = slots::persons(&class_of, &tags, &c.slots);
+        let persons = slots::persons(&class_of, &tags);
         let mut labels = slots::align(&class_of, &qgrams, &persons, &keys);
         // Trilateration across classes through the salt groups of the slots without the name's
         // component (e.g. the same birth date), where different names are salted alike.

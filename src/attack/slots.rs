@@ -12,7 +12,8 @@
 //! 2. **Frequency alignment** of the classes of a name's phonetic component against the public
 //!    name lists: the attacker computes the phonetic key of every public name with the schema's
 //!    public normalization and its expected frequency from the lists' weights. Classes, largest
-//!    first, take the key with the most records left to place among those whose length (q-grams
+//!    first (a class's persons: the most distinct tags any slot shows inside it, see [`persons`]),
+//!    take the key with the most records left to place among those whose length (q-grams
 //!    of its commonest spelling) fits the class's mean q-gram count, estimated from the
 //!    popcounts of all the class's name filters (every slot, every record: many estimates); the
 //!    guess is the key's commonest spelling, and the sex of the names holding it.
@@ -278,20 +279,19 @@ const COUNT_SIGMA: f64 = 0.8;
 /// Slack for the spellings a phonetic key holds (their q-gram counts differ).
 const SPELLING_SLACK: f64 = 0.5;
 
-/// Persons a class holds, estimated without the key: the most distinct tags any of the
-/// component's slots shows inside the class (persons sharing the component differ in the slot's
-/// other component; one person's records share it).
-pub fn persons(
-    class_of: &[Option<usize>],
-    tags: &[Vec<u64>],
-    slots: &[usize],
-) -> HashMap<usize, f64> {
+/// Persons a class holds, estimated without the key: the most distinct tags any slot shows inside
+/// the class. In a slot holding the component, persons sharing it differ in the slot's other
+/// component while one person's records share it; in a slot without it (the same birth date, say)
+/// one person's records mostly share a tag too. So a class taken from a single slot's group (a
+/// component held by one slot only, which does not chain) still has its persons counted through
+/// the other slots its records carry: a record joins the groups of all its slots.
+pub fn persons(class_of: &[Option<usize>], tags: &[Vec<u64>]) -> HashMap<usize, f64> {
     let mut per: HashMap<usize, Vec<f64>> = HashMap::new();
-    for &si in slots {
+    for slot in tags {
         let mut seen: std::collections::HashSet<(usize, u64)> = Default::default();
         let mut count: HashMap<usize, usize> = HashMap::new();
         for (r, c) in class_of.iter().enumerate() {
-            let (Some(c), t) = (c, tags[si][r]) else {
+            let (Some(c), t) = (c, slot[r]) else {
                 continue;
             };
             if t != 0 && seen.insert((*c, t)) {
@@ -634,6 +634,22 @@ mod tests {
     }
 
     #[test]
+    fn a_one_slot_class_counts_its_persons_through_the_other_slots() {
+        // Slot 0 holds the component alone (no chaining: a class is one group); slot 1 (the
+        // date, say) does not hold it. Records 0-4 share slot 0's tag: three persons by their
+        // slot-1 tags (records 0-1, 2-3 and 4). Record 5 is alone.
+        let tags = vec![vec![7, 7, 7, 7, 7, 9], vec![1, 1, 2, 2, 3, 4]];
+        let class_of = chain(&tags, &[0], 6);
+        assert_eq!(stats("c", &class_of).largest, 5);
+        let p = persons(&class_of, &tags);
+        assert_eq!(p[&0], 3.0);
+        assert_eq!(p[&5], 1.0);
+        // Without the other slot the class would look like one person.
+        let p = persons(&class_of, &tags[..1]);
+        assert_eq!(p[&0], 1.0);
+    }
+
+    #[test]
     fn alignment_labels_the_largest_classes_by_the_commonest_fitting_keys() {
         let w = |s: &str| vec![s.to_string()];
         let mut sample = Vec::new();
@@ -658,7 +674,7 @@ mod tests {
             }
         }
         let tags = vec![(0..100u64).map(|r| r + 1).collect::<Vec<u64>>()];
-        let p = persons(&class_of, &tags, &[0]);
+        let p = persons(&class_of, &tags);
         assert_eq!(p[&60], 30.0);
         let l = align(&class_of, &qg, &p, &keys);
         let word = |r: usize| keys[l[r].unwrap().0].words[0].clone();
