@@ -637,7 +637,7 @@ impl Unbalance {
     /// Finds the complement pairs of balanced filters of `width` bits (None when fewer than 8
     /// filters, or when the positions do not pair up mutually: not balanced).
     pub fn find(filters: &[&[u64]], width: usize) -> Option<Unbalance> {
-        if filters.len() < 8 || width % 2 != 0 {
+        if filters.len() < 8 || !width.is_multiple_of(2) {
             return None;
         }
         let step = filters.len().div_ceil(UNBALANCE_SAMPLE);
