@@ -797,8 +797,38 @@ fn slot_attack(pool: &Pool, schema: &Schema, public: &Public) -> SlotAttack {
             continue;
         };
         let spec = &schema.fields[fi];
+        // Balanced filters are read back unbalanced (slots::Unbalance): a segment's filter as
+        // the attacks see it.
+        let unbalance = spec
+            .hardening
+            .balance
+            .then(|| {
+                let all: Vec<Vec<u64>> = (0..n)
+                    .filter_map(|r| row(fi, r))
+                    .flat_map(|w| {
+                        segs[fi]
+                            .slots
+                            .iter()
+                            .filter_map(|&si| segs[fi].segment(&w, si))
+                            .filter(|seg| seg[0] != 0)
+                            .map(|seg| seg[1..].to_vec())
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                let refs: Vec<&[u64]> = all.iter().map(Vec::as_slice).collect();
+                slots::Unbalance::find(&refs, spec.filter_bits())
+            })
+            .flatten();
+        let seg_view = |seg: &[u64]| -> Vec<u64> {
+            match &unbalance {
+                Some(u) => u.apply(seg),
+                None => seg.to_vec(),
+            }
+        };
         let ov = profile::Overlap {
-            bits: spec.filter_bits(),
+            bits: unbalance
+                .as_ref()
+                .map_or(spec.filter_bits(), slots::Unbalance::bits),
             hashes: spec.hashes,
             noise: spec.hardening.blip_probability(),
         };
@@ -808,7 +838,7 @@ fn slot_attack(pool: &Pool, schema: &Schema, public: &Public) -> SlotAttack {
                 let Some(w) = row(fi, r) else {
                     return Vec::new();
                 };
-                if spec.hardening.balance {
+                if spec.hardening.balance && unbalance.is_none() {
                     return Vec::new();
                 }
                 segs[fi]
@@ -816,12 +846,12 @@ fn slot_attack(pool: &Pool, schema: &Schema, public: &Public) -> SlotAttack {
                     .iter()
                     .filter_map(|&si| segs[fi].segment(&w, si))
                     .filter(|seg| seg[0] != 0)
-                    .map(|seg| ov.own(&seg[1..]).1)
+                    .map(|seg| ov.own(&seg_view(&seg[1..])).1)
                     .collect()
             })
             .collect();
         let keys = slots::public_keys(&sample, spec.q);
-        let persons = slots::persons(&class_of, &tags, &c.slots);
+        let persons = slots::persons(&class_of, &tags);
         let mut labels = slots::align(&class_of, &qgrams, &persons, &keys);
         // Trilateration across classes through the salt groups of the slots without the name's
         // component (e.g. the same birth date), where different names are salted alike.
@@ -835,7 +865,7 @@ fn slot_attack(pool: &Pool, schema: &Schema, public: &Public) -> SlotAttack {
             let seg_filter = |r: usize, si: usize| -> Option<Vec<u64>> {
                 let w = row(fi, r)?;
                 let seg = segs[fi].segment(&w, si)?;
-                (seg[0] != 0).then(|| seg[1..].to_vec())
+                (seg[0] != 0).then(|| seg_view(&seg[1..]))
             };
             let edges = slots::edges(&class_of, &tags, &other, &seg_filter, &ov, MAX_EDGE_GROUP);
             slots::trilaterate(
@@ -887,7 +917,7 @@ fn slot_attack(pool: &Pool, schema: &Schema, public: &Public) -> SlotAttack {
                 let filter = |r: usize| -> Option<Vec<u64>> {
                     let w = row(fi, r)?;
                     let seg = segs[fi].segment(&w, si)?;
-                    (seg[0] != 0).then(|| seg[1..].to_vec())
+                    (seg[0] != 0).then(|| seg_view(&seg[1..]))
                 };
                 let got = slots::group_profiles(&tags[si], &filter, &ov, &cands, MIN_PROFILE_GROUP);
                 for (r, g) in got.into_iter().enumerate() {

@@ -12,13 +12,18 @@
 //! 2. **Frequency alignment** of the classes of a name's phonetic component against the public
 //!    name lists: the attacker computes the phonetic key of every public name with the schema's
 //!    public normalization and its expected frequency from the lists' weights. Classes, largest
-//!    first, take the key with the most records left to place among those whose length (q-grams
+//!    first (a class's persons: the most distinct tags any slot shows inside it, see [`persons`]),
+//!    take the key with the most records left to place among those whose length (q-grams
 //!    of its commonest spelling) fits the class's mean q-gram count, estimated from the
 //!    popcounts of all the class's name filters (every slot, every record: many estimates); the
 //!    guess is the key's commonest spelling, and the sex of the names holding it.
 //! 3. **Profile matching inside a salt group** ([`super::profile`]): records sharing a slot tag
 //!    have their name filters salted alike; groups large enough for profiles (20 records) are
 //!    labelled like a year group of version 3, and such a label overrides the class's.
+//!
+//! 4. **Balanced filters** are read back unbalanced first ([`Unbalance`]): a bit and its
+//!    complement sit at a fixed pair of positions (one keyed permutation per field), which many
+//!    filters show as anti-correlated.
 //!
 //! A record's guesses from its different slots agree by construction: its class is one
 //! (union-find over all slots holding the component). Everything is driven by the schema's slot
@@ -278,20 +283,19 @@ const COUNT_SIGMA: f64 = 0.8;
 /// Slack for the spellings a phonetic key holds (their q-gram counts differ).
 const SPELLING_SLACK: f64 = 0.5;
 
-/// Persons a class holds, estimated without the key: the most distinct tags any of the
-/// component's slots shows inside the class (persons sharing the component differ in the slot's
-/// other component; one person's records share it).
-pub fn persons(
-    class_of: &[Option<usize>],
-    tags: &[Vec<u64>],
-    slots: &[usize],
-) -> HashMap<usize, f64> {
+/// Persons a class holds, estimated without the key: the most distinct tags any slot shows inside
+/// the class. In a slot holding the component, persons sharing it differ in the slot's other
+/// component while one person's records share it; in a slot without it (the same birth date, say)
+/// one person's records mostly share a tag too. So a class taken from a single slot's group (a
+/// component held by one slot only, which does not chain) still has its persons counted through
+/// the other slots its records carry: a record joins the groups of all its slots.
+pub fn persons(class_of: &[Option<usize>], tags: &[Vec<u64>]) -> HashMap<usize, f64> {
     let mut per: HashMap<usize, Vec<f64>> = HashMap::new();
-    for &si in slots {
+    for slot in tags {
         let mut seen: std::collections::HashSet<(usize, u64)> = Default::default();
         let mut count: HashMap<usize, usize> = HashMap::new();
         for (r, c) in class_of.iter().enumerate() {
-            let (Some(c), t) = (c, tags[si][r]) else {
+            let (Some(c), t) = (c, slot[r]) else {
                 continue;
             };
             if t != 0 && seen.insert((*c, t)) {
@@ -611,6 +615,100 @@ pub fn group_profiles(
     out
 }
 
+/// Balancing undone without the key. A balanced filter is the filter followed by its complement,
+/// permuted by one keyed permutation per field (the same for every record and slot), so each bit
+/// and its complement sit at a fixed pair of positions: over many filters the two are strongly
+/// anti-correlated (BLIP only weakens it by (1 − 2p)²), and the original is the one set less often
+/// (filters are under half full). [`Unbalance::apply`] then reads a balanced filter back as an
+/// unbalanced one of half the width (its bits in pair order), whose popcount and overlaps the
+/// attacks use as usual.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unbalance {
+    /// Per pair, the position of the original bit.
+    orig: Vec<usize>,
+}
+
+/// Filters sampled to find the pairs.
+const UNBALANCE_SAMPLE: usize = 20_000;
+/// Anti-correlation a pair needs (BLIP at ε = 3 leaves about 0.4).
+const UNBALANCE_MIN_CORR: f64 = 0.2;
+
+impl Unbalance {
+    /// Finds the complement pairs of balanced filters of `width` bits (None when fewer than 8
+    /// filters, or when the positions do not pair up mutually: not balanced).
+    pub fn find(filters: &[&[u64]], width: usize) -> Option<Unbalance> {
+        if filters.len() < 8 || !width.is_multiple_of(2) {
+            return None;
+        }
+        let step = filters.len().div_ceil(UNBALANCE_SAMPLE);
+        let sample: Vec<&[u64]> = filters.iter().step_by(step).copied().collect();
+        let n = sample.len();
+        let nw = n.div_ceil(64);
+        // Column-major: per position, which sampled filters set it.
+        let mut cols = vec![vec![0u64; nw]; width];
+        let mut count = vec![0f64; width];
+        for (r, f) in sample.iter().enumerate() {
+            for (i, col) in cols.iter_mut().enumerate() {
+                if f.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1) {
+                    col[r / 64] |= 1 << (r % 64);
+                    count[i] += 1.0;
+                }
+            }
+        }
+        let nf = n as f64;
+        // Per position the partner with the most negative covariance.
+        let mut best = vec![(f64::INFINITY, usize::MAX); width];
+        for i in 0..width {
+            for j in i + 1..width {
+                let both: u32 = cols[i]
+                    .iter()
+                    .zip(&cols[j])
+                    .map(|(a, b)| (a & b).count_ones())
+                    .sum();
+                let cov = both as f64 / nf - count[i] * count[j] / (nf * nf);
+                if cov < best[i].0 {
+                    best[i] = (cov, j);
+                }
+                if cov < best[j].0 {
+                    best[j] = (cov, i);
+                }
+            }
+        }
+        let var = |i: usize| count[i] / nf * (1.0 - count[i] / nf);
+        let mut orig = Vec::with_capacity(width / 2);
+        for (i, &(cov, j)) in best.iter().enumerate() {
+            if j == usize::MAX || best[j].1 != i {
+                return None;
+            }
+            // A complement pair is clearly anti-correlated (−(1 − 2p)² before sampling error).
+            let v = (var(i) * var(j)).sqrt();
+            if v == 0.0 || cov / v > -UNBALANCE_MIN_CORR {
+                return None;
+            }
+            if i < j {
+                orig.push(if count[j] < count[i] { j } else { i });
+            }
+        }
+        Some(Unbalance { orig })
+    }
+
+    /// Bits of the unbalanced filter.
+    pub fn bits(&self) -> usize {
+        self.orig.len()
+    }
+
+    /// The unbalanced filter of a balanced one: bit k is the original bit of pair k.
+    pub fn apply(&self, f: &[u64]) -> Vec<u64> {
+        let mut out = vec![0u64; self.orig.len().div_ceil(64)];
+        for (k, &i) in self.orig.iter().enumerate() {
+            if f.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1) {
+                out[k / 64] |= 1 << (k % 64);
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -631,6 +729,22 @@ mod tests {
         assert!((s.mean_seen - 2.5).abs() < 1e-9);
         let all = chain(&tags, &[0, 1, 2], 5);
         assert_eq!(all, vec![Some(0), Some(0), Some(0), Some(0), Some(4)]);
+    }
+
+    #[test]
+    fn a_one_slot_class_counts_its_persons_through_the_other_slots() {
+        // Slot 0 holds the component alone (no chaining: a class is one group); slot 1 (the
+        // date, say) does not hold it. Records 0-4 share slot 0's tag: three persons by their
+        // slot-1 tags (records 0-1, 2-3 and 4). Record 5 is alone.
+        let tags = vec![vec![7, 7, 7, 7, 7, 9], vec![1, 1, 2, 2, 3, 4]];
+        let class_of = chain(&tags, &[0], 6);
+        assert_eq!(stats("c", &class_of).largest, 5);
+        let p = persons(&class_of, &tags);
+        assert_eq!(p[&0], 3.0);
+        assert_eq!(p[&5], 1.0);
+        // Without the other slot the class would look like one person.
+        let p = persons(&class_of, &tags[..1]);
+        assert_eq!(p[&0], 1.0);
     }
 
     #[test]
@@ -658,7 +772,7 @@ mod tests {
             }
         }
         let tags = vec![(0..100u64).map(|r| r + 1).collect::<Vec<u64>>()];
-        let p = persons(&class_of, &tags, &[0]);
+        let p = persons(&class_of, &tags);
         assert_eq!(p[&60], 30.0);
         let l = align(&class_of, &qg, &p, &keys);
         let word = |r: usize| keys[l[r].unwrap().0].words[0].clone();
@@ -666,5 +780,84 @@ mod tests {
         assert_eq!(word(60), "ani");
         assert_eq!(word(95), "sutrisno");
         assert_eq!(keys[l[95].unwrap().0].female, Some(0.0));
+    }
+
+    #[test]
+    fn balancing_is_undone_from_the_filters_alone() {
+        // Filters of 128 bits with 20-60 bits set, balanced (filter ‖ complement) and permuted by
+        // one permutation, then BLIP-flipped with p = 0.15: the pairs are found and each
+        // unbalanced filter's popcount follows the original's.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let (bits, width) = (128usize, 256usize);
+        let mut perm: Vec<usize> = (0..width).collect();
+        for i in (1..width).rev() {
+            perm.swap(i, (rnd() % (i as u64 + 1)) as usize);
+        }
+        let mut originals = Vec::new();
+        let mut stored = Vec::new();
+        for _ in 0..3000 {
+            let set = 20 + (rnd() % 41) as usize;
+            let mut f = vec![false; bits];
+            for _ in 0..set {
+                f[(rnd() % bits as u64) as usize] = true;
+            }
+            let mut w = vec![0u64; width / 64];
+            for (i, &p) in perm.iter().enumerate() {
+                let mut b = if i < bits { f[i] } else { !f[i - bits] };
+                if rnd() % 100 < 15 {
+                    b = !b;
+                }
+                if b {
+                    w[p / 64] |= 1 << (p % 64);
+                }
+            }
+            originals.push(f);
+            stored.push(w);
+        }
+        let refs: Vec<&[u64]> = stored.iter().map(Vec::as_slice).collect();
+        let u = Unbalance::find(&refs, width).expect("balanced filters pair up");
+        assert_eq!(u.bits(), bits);
+        // Every original position is found, as the original (not the complement).
+        let mut found: Vec<usize> = u.orig.clone();
+        found.sort_unstable();
+        let mut want: Vec<usize> = perm[..bits].to_vec();
+        want.sort_unstable();
+        assert_eq!(found, want);
+        // Popcounts now follow the name's length (they were constant before the noise).
+        let pc = |w: &[u64]| w.iter().map(|x| x.count_ones()).sum::<u32>() as f64;
+        let (mut sxy, mut sx, mut sy, mut sxx, mut syy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for (f, w) in originals.iter().zip(&stored) {
+            let x = f.iter().filter(|&&b| b).count() as f64;
+            let y = pc(&u.apply(w));
+            sxy += x * y;
+            sx += x;
+            sy += y;
+            sxx += x * x;
+            syy += y * y;
+        }
+        let n = originals.len() as f64;
+        let r = (n * sxy - sx * sy) / ((n * sxx - sx * sx) * (n * syy - sy * sy)).sqrt();
+        assert!(r > 0.8, "popcount correlation {r}");
+        // Unbalanced filters do not pair up.
+        let plain: Vec<Vec<u64>> = originals
+            .iter()
+            .map(|f| {
+                let mut w = vec![0u64; width / 64];
+                for (i, &b) in f.iter().enumerate() {
+                    if b {
+                        w[perm[i] / 64] |= 1 << (perm[i] % 64);
+                    }
+                }
+                w
+            })
+            .collect();
+        let refs: Vec<&[u64]> = plain.iter().map(Vec::as_slice).collect();
+        assert_eq!(Unbalance::find(&refs, width), None);
     }
 }

@@ -245,3 +245,56 @@ fn the_self_test_chains_slot_tags_on_the_default_salt_slot_schema() {
         }
     }
 }
+
+#[test]
+fn the_self_test_attacks_the_slot_schema_whose_components_do_not_chain() {
+    let d = Dir::new();
+    let schema = fixture("kat/schema-slots-nochain.toml")
+        .display()
+        .to_string();
+    let dir = encode_all(&d, "nochain", &["--schema", &schema]);
+    let run = attack_dir(&d, &dir, &["--json"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["records"], 1444);
+    // Every component is held by one slot only: chaining a component gives that slot's groups,
+    // the same classes for the slot's two components, and no class larger than a slot group.
+    let classes = v["slot_classes"].as_array().expect("slot classes");
+    let comp = |c: &str| {
+        let x = classes
+            .iter()
+            .find(|x| x["component"] == c)
+            .unwrap_or_else(|| panic!("no component {c}: {v}"));
+        (
+            x["records"].as_u64().unwrap(),
+            x["classes"].as_u64().unwrap(),
+            x["largest"].as_u64().unwrap(),
+        )
+    };
+    assert_eq!(comp("name.phonetic"), comp("birthplace"));
+    assert_eq!(comp("dob.year"), comp("dob.dm"));
+    for c in ["name.phonetic", "dob.year"] {
+        let (records, n, largest) = comp(c);
+        assert!(records > 1000, "{c}: {v}");
+        // One person's records share their groups (so fewer classes than records), and nothing
+        // chains beyond a group.
+        assert!((n as f64) < 0.8 * records as f64, "{c}: {v}");
+        assert!(largest <= 12, "{c}: {v}");
+    }
+    // The name classes are still attacked (alignment and trilateration through the date slot):
+    // under 1 % of full names at this size, sex within 3 points of the public majority.
+    let r = row(&v, "name (full)");
+    assert!(share(&v, "name (full)") < 0.01, "{r}");
+    assert!(r["attack"].as_str().unwrap().contains("alignment"), "{r}");
+    assert!((share(&v, "sex") - baseline(&v, "sex")).abs() < 0.03, "{v}");
+    for a in AGENCIES {
+        let values = plain_values(a);
+        let s = Searcher::new(values.needles.keys().map(String::as_str));
+        for out in [&run.stdout, &run.stderr] {
+            let hits = s.hits(out.as_bytes());
+            assert!(
+                hits.is_empty(),
+                "attack output holds values of {a}: {hits:?}"
+            );
+        }
+    }
+}
