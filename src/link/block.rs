@@ -181,10 +181,11 @@ impl Blocks {
                 b.add_kind(&name, &keys, cfg.max_block_size, budget, &mut sizes);
             }
         }
+        let slot_budget = (cfg.slot_pairs_per_record * recs.len() as f64) as u64;
         for (name, mut keys) in super::slots::slot_keys(recs) {
             if cfg.keys.is_empty() || cfg.keys.contains(&name) {
                 keys.par_sort_unstable();
-                b.add_kind(&name, &keys, cfg.max_block_size, budget, &mut sizes);
+                b.add_kind(&name, &keys, cfg.max_block_size, slot_budget, &mut sizes);
             }
         }
         if cfg.lsh_bands > 0 {

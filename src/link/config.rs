@@ -14,6 +14,9 @@ use crate::scoring::{EmOptions, FieldParams};
 pub const DEFAULT_MAX_BLOCK_SIZE: usize = 200;
 /// Default pair budget per block kind and input record.
 pub const DEFAULT_PAIRS_PER_RECORD: f64 = 10.0;
+/// Default pair budget per salt-slot block kind, per record (see
+/// [`BlockingConfig::slot_pairs_per_record`]).
+pub const DEFAULT_SLOT_PAIRS_PER_RECORD: f64 = 40.0;
 /// Default number of LSH bands on the record-level filter.
 pub const DEFAULT_LSH_BANDS: usize = 24;
 /// Default bits sampled per LSH band.
@@ -77,6 +80,11 @@ pub struct BlockingConfig {
     /// together) yields at most this many pairs per input record. Its largest blocks are skipped
     /// until it fits (block purging), so candidates grow linearly with the records. 0 = no budget.
     pub pairs_per_record: f64,
+    /// The same budget for each salt-slot kind (`slot_<name>`). A slot's blocks are the only
+    /// candidates for many true pairs (a pair can be compared only inside a slot it shares), and
+    /// at a million records a birth date is shared by dozens of records: the slot kinds get a
+    /// larger budget than token and LSH kinds. 0 = no budget.
+    pub slot_pairs_per_record: f64,
     /// Also compare records of the same agency (finds within-agency duplicates).
     pub within_agency: bool,
     /// Record-level mode only (inputs with no field filters, e.g. imported clkhash CLKs): compare
@@ -108,6 +116,7 @@ impl Default for BlockingConfig {
             lsh_seed: 1,
             max_block_size: DEFAULT_MAX_BLOCK_SIZE,
             pairs_per_record: DEFAULT_PAIRS_PER_RECORD,
+            slot_pairs_per_record: DEFAULT_SLOT_PAIRS_PER_RECORD,
             within_agency: true,
             record_all_pairs_max: DEFAULT_RECORD_ALL_PAIRS_MAX,
             memory_budget_mb: 0,
@@ -346,6 +355,12 @@ impl LinkConfig {
                 "must be a number ≥ 0 (0 = no budget)".into(),
             );
         }
+        if !(b.slot_pairs_per_record >= 0.0 && b.slot_pairs_per_record.is_finite()) {
+            return err(
+                "blocking.slot_pairs_per_record",
+                "must be a number ≥ 0 (0 = no budget)".into(),
+            );
+        }
         if b.lsh_bands > MAX_LSH_BANDS {
             return err(
                 "blocking.lsh_bands",
@@ -426,6 +441,9 @@ max_block_size = 200    # larger blocks are skipped with a warning (they are too
 pairs_per_record = 10.0 # per block kind (all LSH bands together): at most this many pairs per
                         # record; the kind's largest blocks are skipped until it fits, so work
                         # grows linearly with the records (0 = no budget)
+slot_pairs_per_record = 40.0  # the same for each salt-slot kind (slot_<name>): a pair can only
+                        # be compared inside a slot it shares, so skipping a slot's blocks loses
+                        # its pairs for good (at 1 M records: completeness 0.787 at 10, 0.901 at 40)
 within_agency = true    # also compare records of one agency: finds duplicates inside an agency
 record_all_pairs_max = 2000000000  # record-level mode (imported clkhash CLKs) only: compare every
                         # pair exactly up to this many possible pairs, else LSH (dense CLKs make

@@ -87,9 +87,13 @@ pub fn blocking_warnings(stats: &BlockingStats, cfg: &BlockingConfig) -> Vec<Str
         ));
     }
     for (kind, n) in &stats.purged_by_kind {
+        let (key, budget) = if kind.starts_with("slot_") {
+            ("slot_pairs_per_record", cfg.slot_pairs_per_record)
+        } else {
+            ("pairs_per_record", cfg.pairs_per_record)
+        };
         w.push(format!(
-            "{n} block(s) of kind '{kind}' skipped to keep within pairs_per_record {}: blocks of more than {} records",
-            cfg.pairs_per_record,
+            "{n} block(s) of kind '{kind}' skipped to keep within {key} {budget}: blocks of more than {} records",
             stats.effective_max_block_size.get(kind).copied().unwrap_or(0)
         ));
     }

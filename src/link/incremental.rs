@@ -216,9 +216,15 @@ impl Previous {
     /// (exit 2): only `thresholds` and `output` may differ without `--refit`.
     pub fn check_config(&self, cfg: &LinkConfig) -> Result<()> {
         let now = pipeline::config_json(cfg)?;
+        // The previous config with this padan's defaults filled in: a key added since (at its
+        // default) is no difference.
+        let before = serde_json::from_value::<LinkConfig>(self.manifest.config.clone())
+            .ok()
+            .and_then(|c| pipeline::config_json(&c).ok())
+            .unwrap_or_else(|| self.manifest.config.clone());
         let mut differs = Vec::new();
         for k in ["blocking", "comparison", "model", "resolution"] {
-            if self.manifest.config.get(k) != now.get(k) {
+            if before.get(k) != now.get(k) {
                 differs.push(k);
             }
         }

@@ -22,8 +22,8 @@ pub(crate) fn kind_defaults(kind: FieldKind) -> (usize, usize) {
 }
 
 /// The default linkage schema, as printed by `padan schema default`: salt slots (encoding
-/// version 4). The same layout as `fixtures/kat/schema-slots.toml`, which docs/privacy.md
-/// measures.
+/// version 4) whose salt parts do not chain. The layout of
+/// `fixtures/kat/schema-slots-nochain.toml` ("layout L"), which docs/privacy.md measures.
 pub const DEFAULT_SCHEMA_TOML: &str = r#"# padan linkage schema — shared, unchanged, by every agency in the agreement.
 #
 # Every agency must encode with the SAME schema and the SAME key: the linkage unit refuses files
@@ -36,10 +36,10 @@ pub const DEFAULT_SCHEMA_TOML: &str = r#"# padan linkage schema — shared, unch
 # q-gram salted by it. Two records' filters can only be compared inside a slot whose tag they
 # share, so the linkage unit sees small groups of comparable records (tens, not a birth year's
 # thousands) and no name, date or sex column that partitions the file. It blocks on the tags.
-# A record lacking a part of a salt lacks that slot; there is no shared "empty" salt. The four
-# slots together keep ~93 % of true pairs when dates are falsified, swapped or missing:
-# docs/privacy.md measures the design, what the self-test (`padan attack`) recovers from it,
-# and the alternatives.
+# A record lacking a part of a salt lacks that slot; there is no shared "empty" salt. Each salt
+# part is held by one slot only, so the tags cannot be chained into larger classes (a name's
+# records across years and places). docs/privacy.md measures this layout, what the self-test
+# (`padan attack`) recovers from it, and the alternatives.
 #
 # Per slot:
 #   name           the slot's name (its blocking kind is slot_<name>)
@@ -69,20 +69,12 @@ name = "victims-v4"
 bits = 256               # no field feeds the record-level filter (no LSH): its smallest width
 
 [[slots]]
-name = "dmy"             # {day, month} + year: the exact date, or day and month swapped
-salt = ["dob.dm", "dob.year"]
+name = "dmy"             # {day, month} + year: the exact date, or day and month swapped; keeps
+salt = ["dob.dm", "dob.year"]   # the pairs whose name is misspelt, reordered or shortened
 
 [[slots]]
-name = "dm_name"         # {day, month} + phonetic name: a year ±1 or falsified
-salt = ["dob.dm", "name.phonetic"]
-
-[[slots]]
-name = "year_name"       # year + phonetic name: a wrong day or month
-salt = ["dob.year", "name.phonetic"]
-
-[[slots]]
-name = "name_place"      # phonetic name + birthplace: the date missing on one side
-salt = ["name.phonetic", "birthplace"]
+name = "name_place"      # phonetic name + birthplace: keeps the pairs whose birth date is
+salt = ["name.phonetic", "birthplace"]   # falsified, shifted a year, or missing
 
 [[fields]]
 name = "name"            # full name; titles, patronym (bin/binti) and spelling variants normalized
@@ -95,7 +87,7 @@ required = true          # a record without a usable name cannot be linked
 [fields.hardening]
 permute = true
 blip_epsilon = 3.0       # each bit flips with probability 1/(1+e^3) = 4.7 %
-slots = ["dmy", "dm_name", "year_name", "name_place"]
+slots = ["dmy", "name_place"]
 
 [[fields]]
 name = "passport"        # letter prefix + 7 digits; compared on the digits
@@ -107,7 +99,7 @@ exact_token = true       # near-unique: blocks and agrees across every slot
 
 [fields.hardening]
 permute = true
-slots = ["dmy", "dm_name", "year_name", "name_place"]
+slots = ["dmy", "name_place"]
 
 [[fields]]
 name = "dob"             # date of birth; partial dates kept as partial
@@ -123,7 +115,7 @@ max_year = 2030
 
 [fields.hardening]
 permute = true
-slots = ["dmy", "dm_name", "year_name", "name_place"]
+slots = ["dmy", "name_place"]
 
 [[fields]]
 name = "sex"             # L/P, M/F, 1/2, words → one code; no token (two values would partition)
@@ -141,7 +133,7 @@ place_threshold = 0.93   # Jaro–Winkler needed to snap to a known regency / ci
 
 [fields.hardening]
 permute = true
-slots = ["dmy", "dm_name", "year_name"]
+slots = ["dmy"]
 
 [[fields]]
 name = "nik"             # national id number (16 digits), absent at many agencies
@@ -153,7 +145,7 @@ exact_token = true       # near-unique: blocks and agrees across every slot
 
 [fields.hardening]
 permute = true
-slots = ["dmy", "dm_name", "year_name", "name_place"]
+slots = ["dmy", "name_place"]
 "#;
 
 /// The default of encoding version 3, as printed by `padan schema v3`: the name salted by birth

@@ -658,10 +658,11 @@ mod tests {
 
     #[test]
     fn the_default_is_the_measured_slot_schema_and_v3_still_parses() {
-        // docs/privacy.md measures fixtures/kat/schema-slots.toml: the default is that layout.
+        // docs/privacy.md measures fixtures/kat/schema-slots-nochain.toml (layout L): the
+        // default is that layout.
         let fixture = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/fixtures/kat/schema-slots.toml"
+            "/fixtures/kat/schema-slots-nochain.toml"
         ))
         .unwrap();
         let mut measured = Schema::from_toml(&fixture, "fixture").unwrap();

@@ -172,10 +172,11 @@ fn single_files_pool_as_triples_and_mismatched_triples_are_refused() {
 }
 
 #[test]
-fn the_self_test_chains_slot_tags_on_the_default_salt_slot_schema() {
+fn the_self_test_chains_slot_tags_on_the_chaining_slot_layout() {
     let d = Dir::new();
-    // The default schema is the salt-slot layout of fixtures/kat/schema-slots.toml.
-    let dir = encode_all(&d, "slots", &[]);
+    // Layout A (fixtures/kat/schema-slots.toml): three slots hold the phonetic name.
+    let schema = fixture("kat/schema-slots.toml").display().to_string();
+    let dir = encode_all(&d, "slots", &["--schema", &schema]);
 
     // 7 of 1,444 full names when measured (0.5 %): a gate of 0.1 % fails with exit code 6, one
     // of 1 % passes.
@@ -247,12 +248,10 @@ fn the_self_test_chains_slot_tags_on_the_default_salt_slot_schema() {
 }
 
 #[test]
-fn the_self_test_attacks_the_slot_schema_whose_components_do_not_chain() {
+fn the_self_test_attacks_the_default_slot_schema_whose_components_do_not_chain() {
     let d = Dir::new();
-    let schema = fixture("kat/schema-slots-nochain.toml")
-        .display()
-        .to_string();
-    let dir = encode_all(&d, "nochain", &["--schema", &schema]);
+    // The default schema is layout L (fixtures/kat/schema-slots-nochain.toml).
+    let dir = encode_all(&d, "nochain", &[]);
     let run = attack_dir(&d, &dir, &["--json"]).ok();
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["records"], 1444);

@@ -25,12 +25,17 @@ const BLESS_HINT: &str = "if the change is intended: bump ENCODING_VERSION in sr
      re-bless with `PADAN_BLESS=1 cargo test --test cli kat` and review the diff of fixtures/kat/expected.json";
 
 /// The unhardened vectors (`schema.toml`), the hardened ones (`schema-hardened.toml`, a copy
-/// of the version-3 default, `padan schema v3`: salt, permutation, BLIP) and the salt-slot
-/// ones (`schema-slots.toml`, the layout of the default schema).
-const SETS: [(&str, &str); 3] = [
+/// of the version-3 default, `padan schema v3`: salt, permutation, BLIP), the salt-slot ones
+/// (`schema-slots.toml`, layout A: slots that chain) and those of the default schema's layout
+/// (`schema-slots-nochain.toml`, layout L).
+const SETS: [(&str, &str); 4] = [
     ("kat/schema.toml", "kat/expected.json"),
     ("kat/schema-hardened.toml", "kat/expected-hardened.json"),
     ("kat/schema-slots.toml", "kat/expected-slots.json"),
+    (
+        "kat/schema-slots-nochain.toml",
+        "kat/expected-slots-nochain.json",
+    ),
 ];
 
 fn expected_path() -> PathBuf {
@@ -134,6 +139,11 @@ fn kat_hardened_vectors_match() {
 #[test]
 fn kat_slot_vectors_match() {
     check(SETS[2].0, SETS[2].1);
+}
+
+#[test]
+fn kat_default_layout_vectors_match() {
+    check(SETS[3].0, SETS[3].1);
 }
 
 fn check(schema_rel: &str, expected_rel: &str) {
