@@ -97,6 +97,22 @@ impl Records {
     /// Reads and checks every input, in canonical order (agency name, then file hash). Refuses mixed schemas, keys, encoding versions and two files
     /// of one agency, naming the files and the differing values.
     pub fn load(paths: &[impl AsRef<Path>]) -> Result<Records> {
+        let inputs = Records::canonical_inputs(paths)?;
+        let mut recs: Option<Records> = None;
+        for (ai, (p, _, hash)) in inputs.into_iter().enumerate() {
+            let file = EncodedFile::read(&p)?;
+            let r = recs.get_or_insert_with(|| Records::empty(&file.schema, &file.layout));
+            r.append(ai as u16, file, hash);
+        }
+        Ok(recs.expect("at least two inputs"))
+    }
+
+    /// The checks of [`Records::load`] on the files' metadata alone (cheap: no data is read,
+    /// each file is hashed): the inputs in canonical order, each with its metadata and blake3
+    /// hash.
+    pub fn canonical_inputs(
+        paths: &[impl AsRef<Path>],
+    ) -> Result<Vec<(std::path::PathBuf, EncodedMeta, String)>> {
         if paths.len() < 2 {
             return Err(Error::config(
                 "inputs",
@@ -169,16 +185,16 @@ impl Records {
         if metas.len() > u16::MAX as usize {
             return Err(Error::config("inputs", "too many input files"));
         }
-        let mut recs: Option<Records> = None;
-        for (ai, (p, hash)) in paths.iter().zip(hashes).enumerate() {
-            let file = EncodedFile::read(p)?;
-            let r = recs.get_or_insert_with(|| Records::empty(&file.schema, &file.layout));
-            r.append(ai as u16, file, hash);
-        }
-        Ok(recs.expect("at least two inputs"))
+        Ok(paths
+            .iter()
+            .zip(metas)
+            .zip(hashes)
+            .map(|((p, m), h)| (p.to_path_buf(), m, h))
+            .collect())
     }
 
-    fn empty(schema: &Schema, layout: &Layout) -> Records {
+    /// No records yet, for a schema and its layout.
+    pub fn empty(schema: &Schema, layout: &Layout) -> Records {
         let filters = schema
             .fields
             .iter()
@@ -213,7 +229,7 @@ impl Records {
         }
     }
 
-    fn append(&mut self, agency: u16, file: EncodedFile, blake3: String) {
+    pub(super) fn append(&mut self, agency: u16, file: EncodedFile, blake3: String) {
         let n = file.len();
         self.inputs.push(LoadedInput {
             path: file.path.clone(),
