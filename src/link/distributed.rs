@@ -75,6 +75,9 @@ struct PlanData {
     paths: Vec<PathBuf>,
     offsets: Vec<u64>,
     schema_json: String,
+    /// As TOML: its floats (Dice thresholds, fixed m and u) come back to the bit, which a JSON
+    /// number does not promise.
+    #[serde(with = "config_as_toml")]
     config: LinkConfig,
     slots: Vec<SlotDef>,
     kinds: Vec<String>,
@@ -734,7 +737,7 @@ impl Plan {
         fit: &Fit,
         stats: &BlockingStats,
         scored: Vec<(f64, PairKey)>,
-        fields: &ahash::AHashMap<PairKey, (Vec<u8>, Vec<f32>)>,
+        fields: &std::collections::HashMap<PairKey, (Vec<u8>, Vec<f32>)>,
         roots: &[(u32, u32)],
         merges_refused: u64,
         ids: Vec<String>,
@@ -768,6 +771,14 @@ impl Plan {
         let counts = pipeline::counts_of(by_agency, &agency_of, stats, &scored, &clustering);
         let mut stats_counts = counts;
         stats_counts.blocking = stats.clone();
+        // As `Blocks::set_candidates` computes it (a ratio read back from JSON may be one unit
+        // in the last place off).
+        let b = &mut stats_counts.blocking;
+        b.reduction_ratio = if b.possible_pairs == 0 {
+            0.0
+        } else {
+            1.0 - b.candidates as f64 / b.possible_pairs as f64
+        };
         let mut manifest = Manifest {
             inputs: self.data.inputs.clone(),
             schema_fingerprint: self.schema.fingerprint(),
@@ -863,14 +874,21 @@ pub struct Fit {
 }
 
 impl Fit {
-    /// The fit as JSON, for the workers (floats round-trip exactly).
+    /// The fit as JSON, for the workers. The floats the workers compute with travel as their
+    /// bits too (a JSON number may come back one unit in the last place off), so a worker's
+    /// weights and thresholds are the driver's to the bit.
     pub fn to_json(&self) -> Result<String> {
-        serde_json::to_string(self).map_err(|e| Error::Internal(format!("fit as JSON: {e}")))
+        let exact = ExactFloats::of(self);
+        serde_json::to_string(&(self, exact))
+            .map_err(|e| Error::Internal(format!("fit as JSON: {e}")))
     }
 
     /// A fit from [`Fit::to_json`].
     pub fn from_json(text: &str) -> Result<Fit> {
-        serde_json::from_str(text).map_err(|e| Error::Internal(format!("fit from JSON: {e}")))
+        let (mut fit, exact): (Fit, ExactFloats) = serde_json::from_str(text)
+            .map_err(|e| Error::Internal(format!("fit from JSON: {e}")))?;
+        exact.restore(&mut fit);
+        Ok(fit)
     }
 
     /// The match weight of each candidate of a batch (`a`, `b`, `code`), the same sum as
@@ -960,6 +978,59 @@ impl Fit {
             ("root", Arc::new(Int64Array::from(or)) as ArrayRef),
             ("refused", Arc::new(Int64Array::from(of)) as ArrayRef),
         ])
+    }
+}
+
+/// The bits of the floats a worker computes with.
+#[derive(Serialize, Deserialize)]
+struct ExactFloats {
+    weights: Vec<Vec<u64>>,
+    lambda: u64,
+    match_weight: u64,
+    review_weight: u64,
+    duplicate_min_weight: u64,
+}
+
+impl ExactFloats {
+    fn of(f: &Fit) -> ExactFloats {
+        ExactFloats {
+            weights: f
+                .weights
+                .iter()
+                .map(|w| w.iter().map(|x| x.to_bits()).collect())
+                .collect(),
+            lambda: f.lambda.to_bits(),
+            match_weight: f.thresholds.match_weight.to_bits(),
+            review_weight: f.thresholds.review_weight.to_bits(),
+            duplicate_min_weight: f.cluster.duplicate_min_weight.to_bits(),
+        }
+    }
+
+    fn restore(&self, f: &mut Fit) {
+        f.weights = self
+            .weights
+            .iter()
+            .map(|w| w.iter().map(|&x| f64::from_bits(x)).collect())
+            .collect();
+        f.lambda = f64::from_bits(self.lambda);
+        f.thresholds.match_weight = f64::from_bits(self.match_weight);
+        f.thresholds.review_weight = f64::from_bits(self.review_weight);
+        f.cluster.duplicate_min_weight = f64::from_bits(self.duplicate_min_weight);
+    }
+}
+
+mod config_as_toml {
+    use super::LinkConfig;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(cfg: &LinkConfig, s: S) -> Result<S::Ok, S::Error> {
+        let text = toml::to_string(cfg).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(&text)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<LinkConfig, D::Error> {
+        let text = String::deserialize(d)?;
+        toml::from_str(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -1192,6 +1263,7 @@ mod tests {
         let cfg = LinkConfig::default();
         let plan = Plan::new(&paths, cfg.clone()).expect("plan");
         let plan = Plan::from_json(&plan.to_json().expect("json")).expect("from json");
+        assert_eq!(plan.config(), &cfg, "the config comes back as it went");
         let recs = Records::load(&paths).expect("records");
         let blocks = block::Blocks::build(&recs, &cfg.blocking);
         // Keys of every input, as the engine would compute them per batch.
@@ -1321,6 +1393,43 @@ mod tests {
                     .collect::<Vec<_>>()
             }))),
         }
+    }
+
+    #[test]
+    fn a_fit_travels_to_the_workers_to_the_bit() {
+        let w = 0.1f64 + 0.2 + 1e-17 * 3.0;
+        let fit = Fit {
+            weights: vec![vec![0.0, w, -w / 3.0]],
+            lambda: 1.0 / 3.0,
+            n_levels: vec![2],
+            thresholds: ThresholdInfo {
+                match_probability: 0.8,
+                review_probability: 0.3,
+                match_weight: 31.408444658224653,
+                review_weight: -1.0 / 7.0,
+            },
+            cluster: ClusterOptions {
+                one_to_one: false,
+                within_agency: true,
+                duplicate_min_weight: 2.0f64.sqrt(),
+            },
+            info: ModelInfo::default(),
+            warnings: vec![],
+            labels: vec![],
+            isa: String::new(),
+        };
+        let back = Fit::from_json(&fit.to_json().expect("json")).expect("back");
+        let bits = |f: &Fit| {
+            let e = ExactFloats::of(f);
+            (
+                e.weights,
+                e.lambda,
+                e.match_weight,
+                e.review_weight,
+                e.duplicate_min_weight,
+            )
+        };
+        assert_eq!(bits(&back), bits(&fit));
     }
 
     #[test]
