@@ -351,21 +351,21 @@ impl Plan {
                         .find(|(n, _)| n == name)
                         .map(|(_, c)| *c)
                         .expect("token column of the schema");
-                    for i in 0..recs.len() {
+                    for (i, &g) in global.iter().enumerate() {
                         if let Some(t) = col.get(i) {
                             slot.push(s as i32);
                             key.push(t.to_le_bytes());
-                            idx.push(i64::from(global[i]));
+                            idx.push(i64::from(g));
                         }
                     }
                 }
                 SlotSource::Lsh(positions) => {
-                    for i in 0..recs.len() {
+                    for (i, &g) in global.iter().enumerate() {
                         let k = block::band_key(&recs, i, positions);
                         if k != 0 {
                             slot.push(s as i32);
                             key.push(u128::from(k).to_le_bytes());
-                            idx.push(i64::from(global[i]));
+                            idx.push(i64::from(g));
                         }
                     }
                 }
