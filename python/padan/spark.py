@@ -433,6 +433,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     finally:
         spark.stop()
+    for w in m.get("warnings", []):
+        print(f"warning: {w}", file=sys.stderr)
     c = m["counts"]
     print(
         f"linked {c['records']} records: {c['pairs_match']} match pairs, {c['pairs_review']} "

@@ -17,7 +17,10 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import AGENCIES, KEY, synth
+from conftest import AGENCIES, FIXTURES, KEY, synth
+
+# A field schema (the distributed run refuses salt-slot schemas).
+SCHEMA = FIXTURES / "kat" / "schema-hardened.toml"
 
 try:
     import pyspark  # noqa: F401
@@ -48,7 +51,8 @@ def encoded(cli, tmp_path_factory):
     for a in AGENCIES:
         csv, cols = synth(a)
         out = d / f"{a}.padan.parquet"
-        cli("encode", "--key", KEY, "--columns", cols, "--input", csv, "--out", out, "--quiet")
+        cli("encode", "--schema", SCHEMA, "--key", KEY, "--columns", cols, "--input", csv,
+            "--out", out, "--quiet")
         files.append(out)
     return d, files
 
@@ -94,6 +98,18 @@ def test_python_m_padan_spark(cli, encoded, tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     assert "clusters" in p.stdout
     same_match_set(tmp_path / "spark", tmp_path / "cli")
+
+
+def test_slot_schema_is_refused_with_a_config_error(spark, cli, tmp_path):
+    files = []
+    for a in AGENCIES[:2]:
+        csv, cols = synth(a)
+        out = tmp_path / f"{a}.padan.parquet"
+        cli("encode", "--schema", FIXTURES / "kat" / "schema-slots.toml", "--key", KEY,
+            "--columns", cols, "--input", csv, "--out", out, "--quiet")
+        files.append(str(out))
+    with pytest.raises(padan.ConfigError, match="salt-slot"):
+        padan.spark.link(spark, files, out=str(tmp_path / "o"))
 
 
 def test_unsupported_config_is_a_config_error(spark, encoded, tmp_path):

@@ -1231,13 +1231,15 @@ pub fn file_batch(path: &Path, offset: u64) -> Result<RecordBatch> {
 mod tests {
     use super::*;
 
-    /// Three synthetic fixture extracts encoded with the default schema.
+    /// Three synthetic fixture extracts encoded with the hardened field schema.
     fn fixture_paths(dir: &Path) -> Vec<PathBuf> {
         use crate::encode::EncodeJob;
         use crate::keys::SecretKey;
         use crate::schema::ColumnMap;
-        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/synth");
-        let schema = Schema::default_victims();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let fixtures = root.join("fixtures/synth");
+        // The hardened field schema (not a salt-slot one, which the distributed run refuses).
+        let schema = Schema::load(&root.join("fixtures/kat/schema-hardened.toml")).expect("schema");
         let key = SecretKey::from_bytes([7; 32]);
         ["kemlu", "polri", "bp2mi"]
             .iter()
