@@ -23,9 +23,11 @@ use padan::keys::SecretKey;
 use padan::link::{LinkConfig, LinkJob};
 use padan::schema::{ColumnMap, DateOrder, Schema};
 
+mod spark;
+
 /// The Python exception class of a padan error (defined in `padan/errors.py`), with the CLI's
 /// message (`error: ` left off).
-fn py_err(py: Python<'_>, e: Error) -> PyErr {
+pub(crate) fn py_err(py: Python<'_>, e: Error) -> PyErr {
     let class = match &e {
         Error::Config { .. } => "ConfigError",
         Error::Input { .. } => "InputError",
@@ -53,7 +55,7 @@ fn path(p: Option<String>) -> Option<PathBuf> {
 
 /// Imports an object's Arrow C stream (`__arrow_c_stream__`) as a record batch reader. The
 /// stream is moved out of the capsule, which is left released.
-fn import_stream(data: &Bound<'_, PyAny>) -> PyResult<RecordBatchStreamReader> {
+pub(crate) fn import_stream(data: &Bound<'_, PyAny>) -> PyResult<RecordBatchStreamReader> {
     let capsule = data.call_method0("__arrow_c_stream__")?;
     let capsule = capsule
         .cast::<PyCapsule>()
@@ -405,5 +407,6 @@ fn _padan(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(report, m)?)?;
     m.add_function(wrap_pyfunction!(default_link_config, m)?)?;
+    spark::register(m)?;
     Ok(())
 }

@@ -175,7 +175,7 @@ impl Blocks {
         let mut sizes: Vec<BlockSize> = Vec::new();
         let budget = (cfg.pairs_per_record * recs.len() as f64) as u64;
         for (name, col) in recs.token_columns() {
-            if blocks_on_token(recs, cfg, &name) {
+            if blocks_on_token(&recs.schema, cfg, &name) {
                 let mut keys = keyed(col);
                 keys.par_sort_unstable();
                 b.add_kind(&name, &keys, cfg.max_block_size, budget, &mut sizes);
@@ -403,14 +403,7 @@ impl Blocks {
                     *by_size.entry(e - s).or_insert(0) += p;
                 }
             }
-            let mut total = 0u64;
-            for (&size, &p) in &by_size {
-                if total + p > budget {
-                    cap = cap.min(size - 1);
-                    break;
-                }
-                total += p;
-            }
+            cap = budget_cap(&by_size, max_block_size, budget);
         }
         let kind = self.kind_index(name);
         let slot = u16::try_from(self.slots).expect("fewer than 65,536 block slots");
@@ -575,6 +568,13 @@ impl Blocks {
     /// Per kind (by index): which schema fields its blocking key is built from. LSH uses every
     /// field (the record filter holds them all).
     pub fn kind_fields(&self, schema: &crate::schema::Schema) -> Vec<Vec<bool>> {
+        kind_fields(&self.kinds, schema)
+    }
+}
+
+/// Per kind name: which schema fields its blocking key is built from ([`Blocks::kind_fields`]).
+pub fn kind_fields(kinds: &[String], schema: &crate::schema::Schema) -> Vec<Vec<bool>> {
+    {
         use crate::io::encoded::{BlockKind, Layout};
         use crate::schema::FieldKind;
         let of_kind =
@@ -617,7 +617,7 @@ impl Blocks {
                 })
                 .collect()
         };
-        self.kinds
+        kinds
             .iter()
             .map(|name| {
                 if let Some(used) = super::slots::slot_fields(schema, name) {
@@ -640,7 +640,9 @@ impl Blocks {
             })
             .collect()
     }
+}
 
+impl Blocks {
     /// Consecutive ranges of block ids holding about [`CHUNK_PAIRS`] pairs each: the parallel
     /// work units. They depend only on the blocks, never on the thread count.
     pub fn chunks(&self) -> Vec<std::ops::Range<usize>> {
@@ -779,24 +781,52 @@ pub struct PairCompleteness {
 
 /// One band's sorted (key, record) list: `bits` positions of the record filter, drawn from `rng`;
 /// a record whose sampled bits are all zero gets no bucket (a near-empty filter says nothing).
+/// The size cap of one block slot under its pair budget: the largest block size whose blocks,
+/// with all smaller ones, fit in `budget` pairs. `by_size`: pairs per block size, over the blocks
+/// of at most `max_block_size` records that yield pairs.
+pub fn budget_cap(by_size: &BTreeMap<usize, u64>, max_block_size: usize, budget: u64) -> usize {
+    let mut cap = max_block_size;
+    let mut total = 0u64;
+    for (&size, &p) in by_size {
+        if total + p > budget {
+            cap = cap.min(size - 1);
+            break;
+        }
+        total += p;
+    }
+    cap
+}
+
+/// The record-filter bit positions of the next LSH band (drawn from `rng`).
+pub fn band_positions(rng: &mut ChaCha8Rng, filter_bits: usize, bits: usize) -> Vec<usize> {
+    (0..bits)
+        .map(|_| rng.random_range(0..filter_bits))
+        .collect()
+}
+
+/// The LSH band key of record `i` (its sampled bits; 0 = in no bucket).
+#[inline]
+pub fn band_key(recs: &Records, i: usize, positions: &[usize]) -> u64 {
+    let row = recs.record_filter.row(i);
+    let mut key = 0u64;
+    for (k, &p) in positions.iter().enumerate() {
+        key |= ((row[p / 64] >> (p % 64)) & 1) << k;
+    }
+    key
+}
+
 fn band_keys(
     recs: &Records,
     rng: &mut ChaCha8Rng,
     filter_bits: usize,
     bits: usize,
 ) -> Vec<(u64, u32)> {
-    let positions: Vec<usize> = (0..bits)
-        .map(|_| rng.random_range(0..filter_bits))
-        .collect();
+    let positions = band_positions(rng, filter_bits, bits);
     let mut keys: Vec<(u64, u32)> = (0..recs.len())
         .into_par_iter()
         .with_min_len(4096)
         .filter_map(|i| {
-            let row = recs.record_filter.row(i);
-            let mut key = 0u64;
-            for (k, &p) in positions.iter().enumerate() {
-                key |= ((row[p / 64] >> (p % 64)) & 1) << k;
-            }
+            let key = band_key(recs, i, &positions);
             (key != 0).then_some((key, i as u32))
         })
         .collect();
@@ -832,10 +862,13 @@ pub fn possible_pairs(recs: &Records, within: bool) -> u64 {
 /// Whether blocking uses the token column `name`: the ones `keys` lists, or by default every
 /// token but those of sex fields (two values: no blocking power). `link --previous` blocks on the
 /// same kinds.
-pub(super) fn blocks_on_token(recs: &Records, cfg: &BlockingConfig, name: &str) -> bool {
+pub(super) fn blocks_on_token(
+    schema: &crate::schema::Schema,
+    cfg: &BlockingConfig,
+    name: &str,
+) -> bool {
     if cfg.keys.is_empty() {
-        !recs
-            .schema
+        !schema
             .fields
             .iter()
             .any(|f| f.kind == crate::schema::FieldKind::Sex && name == format!("token_{}", f.name))

@@ -812,7 +812,7 @@ fn has_bmi2() -> bool {
 fn kinds<'a>(recs: &'a Records, cfg: &BlockingConfig) -> Vec<(String, KeySource<'a>)> {
     let mut out = Vec::new();
     for (name, col) in recs.token_columns() {
-        if super::block::blocks_on_token(recs, cfg, &name) {
+        if super::block::blocks_on_token(&recs.schema, cfg, &name) {
             out.push((name, KeySource::Token(col)));
         }
     }

@@ -28,6 +28,7 @@ pub mod compare;
 pub mod config;
 pub mod decided;
 pub mod dice;
+pub mod distributed;
 pub mod incremental;
 pub mod pipeline;
 pub mod record_level;

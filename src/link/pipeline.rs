@@ -293,28 +293,89 @@ fn fit<'a>(
     let random_levels = comparator.levels_of(&random);
     let u = scoring::estimate_u(&Patterns::from_levels(&random_levels, nf), &n_levels);
     let fixed: Vec<_> = comparator.comparisons.iter().map(|c| c.fixed()).collect();
+    if !recs.schema.slots.is_empty() {
+        return fit_slots(recs, cfg, comparator, c, &fixed, random.len(), warnings);
+    }
+    let kinds = blocks.kinds();
+    let uses = blocks.kind_fields(&recs.schema);
+    let (model, info) = fit_fields(
+        &FitInputs {
+            schema: &recs.schema,
+            cfg,
+            comparator,
+            kinds,
+            uses: &uses,
+            code_counts: &c.code_counts,
+            coder: &c.coder,
+            u,
+            fixed: &fixed,
+            possible_pairs: blocks.stats.possible_pairs,
+            random_pairs: random.len(),
+        },
+        |k| count_codes(&c.segments, &c.coder, Some(k)),
+        warnings,
+    );
+    Fitted {
+        model,
+        info,
+        slot_weights: None,
+    }
+}
+
+/// What [`fit_fields`] fits from: the candidates' level codes (all, and per block kind through
+/// its closure), u from random pairs and the blocking facts. Shared by [`LinkJob::run`] and the
+/// distributed run ([`super::distributed`]), which counts the codes elsewhere.
+pub(super) struct FitInputs<'x> {
+    pub schema: &'x crate::schema::Schema,
+    pub cfg: &'x LinkConfig,
+    pub comparator: &'x Comparator<'x>,
+    /// Block kind names, by kind index.
+    pub kinds: &'x [String],
+    /// Per kind: the fields its key is built from ([`Blocks::kind_fields`]).
+    pub uses: &'x [Vec<bool>],
+    /// Pairs per level code, ascending by code.
+    pub code_counts: &'x [(u32, u64)],
+    pub coder: &'x LevelCoder,
+    pub u: Vec<Vec<f64>>,
+    pub fixed: &'x [Option<scoring::FieldParams>],
+    pub possible_pairs: u64,
+    pub random_pairs: usize,
+}
+
+/// The field-level model (no slots): m and λ by EM over all candidates or per block kind, with u
+/// fixed; `kind_counts(k)`: the pairs per level code (ascending) among the candidates a block of
+/// kind `k` holds.
+pub(super) fn fit_fields(
+    x: &FitInputs<'_>,
+    kind_counts: impl Fn(u8) -> Vec<(u32, u64)>,
+    warnings: &mut Vec<String>,
+) -> (Model, ModelInfo) {
+    let (cfg, c, u, fixed) = (x.cfg, x, &x.u, x.fixed);
+    let nf = x.comparator.n_fields();
+    let n_levels = x.comparator.n_levels();
+    let mut decoded = vec![0u8; c.code_counts.len() * nf];
+    for (i, &(code, _)) in c.code_counts.iter().enumerate() {
+        c.coder.decode(code, &mut decoded[i * nf..(i + 1) * nf]);
+    }
     let patterns = Patterns::from_counts(
         nf,
         c.code_counts
             .iter()
             .enumerate()
-            .map(|(i, &(_, n))| (&c.decoded[i * nf..(i + 1) * nf], n)),
+            .map(|(i, &(_, n))| (&decoded[i * nf..(i + 1) * nf], n)),
     );
     let mut kind_fits = Vec::new();
-    if !recs.schema.slots.is_empty() {
-        return fit_slots(recs, cfg, comparator, c, &fixed, random.len(), warnings);
-    }
     let model = match cfg.model.training {
-        Training::Candidates => scoring::fit(&patterns, &n_levels, &u, &fixed, &cfg.model.em),
+        Training::Candidates => scoring::fit(&patterns, &n_levels, u, fixed, &cfg.model.em),
         Training::Blocks => {
-            let uses = blocks.kind_fields(&recs.schema);
-            let kinds: Vec<KindPatterns> = blocks
-                .kinds()
+            let uses = x.uses;
+            let kinds: Vec<KindPatterns> = x
+                .kinds
                 .iter()
                 .enumerate()
                 .filter(|(k, _)| *k < 16 && uses[*k].iter().any(|&u| !u))
                 .map(|(k, name)| {
-                    let counts = count_codes(&c.segments, &c.coder, Some(k as u8));
+                    let counts = kind_counts(k as u8);
                     let mut lv = vec![0u8; nf];
                     let items: Vec<(Vec<u8>, u64)> = counts
                         .iter()
@@ -333,16 +394,16 @@ fn fit<'a>(
                     }
                 })
                 .collect();
-            let names: Vec<String> = recs.schema.fields.iter().map(|f| f.name.clone()).collect();
+            let names: Vec<String> = x.schema.fields.iter().map(|f| f.name.clone()).collect();
             let trained = scoring::fit_by_blocks(
                 &patterns,
                 &kinds,
                 &names,
                 &n_levels,
-                &u,
-                &fixed,
+                u,
+                fixed,
                 &cfg.model.em,
-                blocks.stats.possible_pairs,
+                x.possible_pairs,
             );
             for &f in &trained.fallback_fields {
                 // A field no candidate pair has on both sides has nothing to train.
@@ -364,7 +425,7 @@ fn fit<'a>(
             model.em.iterations, model.em.last_change
         ));
     }
-    let mut info = manifest_model(recs, comparator, &model, &fixed, random.len());
+    let mut info = manifest_model(x.schema, x.comparator, &model, fixed, x.random_pairs);
     if cfg.model.em.update_u && cfg.model.training == Training::Candidates {
         info.u_source = "random record pairs, then re-estimated by EM among candidates".into();
     }
@@ -373,11 +434,7 @@ fn fit<'a>(
         Training::Candidates => "candidates".into(),
     };
     info.training_by_kind = kind_fits;
-    Fitted {
-        model,
-        info,
-        slot_weights: None,
-    }
+    (model, info)
 }
 
 /// Stage fit for a slot schema ([`scoring::slotfit`]): the key of every candidate (shared slots,
@@ -444,7 +501,7 @@ fn fit_slots<'a>(
         })
         .collect();
     let none: Vec<Option<scoring::FieldParams>> = vec![None; nf];
-    let mut info = manifest_model(recs, comparator, &model, &none, random_pairs);
+    let mut info = manifest_model(&recs.schema, comparator, &model, &none, random_pairs);
     info.u_source = "EM over all record pairs, per field and per set of components the shared \
                      slots and tokens bind (slot schema)"
         .into();
@@ -785,7 +842,7 @@ pub(super) fn weight_for_probability(model: &Model, p: f64) -> f64 {
 }
 
 /// Thresholds in probability and weight.
-fn thresholds(model: &Model, cfg: &LinkConfig) -> ThresholdInfo {
+pub(super) fn thresholds(model: &Model, cfg: &LinkConfig) -> ThresholdInfo {
     let w = |p: f64| weight_for_probability(model, p);
     ThresholdInfo {
         match_probability: cfg.thresholds.match_probability,
@@ -797,7 +854,24 @@ fn thresholds(model: &Model, cfg: &LinkConfig) -> ThresholdInfo {
 
 /// Random record pairs (deterministic for a seed), for u.
 pub fn random_pairs(recs: &Records, n: usize, seed: u64, within: bool) -> Vec<PairKey> {
-    let total = recs.len() as u32;
+    random_pairs_by(
+        recs.len() as u32,
+        |i| recs.agency_of[i as usize],
+        n,
+        seed,
+        within,
+    )
+}
+
+/// [`random_pairs`] over `total` records whose agencies `agency(i)` gives (the distributed run
+/// knows them from the inputs' row counts alone).
+pub fn random_pairs_by(
+    total: u32,
+    agency: impl Fn(u32) -> u16,
+    n: usize,
+    seed: u64,
+    within: bool,
+) -> Vec<PairKey> {
     if total < 2 {
         return Vec::new();
     }
@@ -808,7 +882,7 @@ pub fn random_pairs(recs: &Records, n: usize, seed: u64, within: bool) -> Vec<Pa
         tries += 1;
         let a = rng.random_range(0..total);
         let b = rng.random_range(0..total);
-        if a == b || (!within && recs.agency_of[a as usize] == recs.agency_of[b as usize]) {
+        if a == b || (!within && agency(a) == agency(b)) {
             continue;
         }
         out.push(block::pack(a.min(b), a.max(b)));
@@ -826,6 +900,17 @@ pub(super) fn counts(
     for i in &recs.inputs {
         by_agency.insert(i.meta.agency.clone(), i.rows as u64);
     }
+    counts_of(by_agency, &recs.agency_of, stats, scored, clustering)
+}
+
+/// [`counts`] from the records per agency and each record's agency.
+pub(super) fn counts_of(
+    by_agency: BTreeMap<String, u64>,
+    agency_of: &[u16],
+    stats: &BlockingStats,
+    scored: &ScoredPairs,
+    clustering: &scoring::Clustering,
+) -> Counts {
     let pairs_match = scored.is_match.iter().filter(|&&m| m).count() as u64;
     let pairs_match_within_agency = scored
         .pairs
@@ -833,7 +918,7 @@ pub(super) fn counts(
         .zip(&scored.is_match)
         .filter(|(&p, &m)| {
             let (a, b) = unpack(p);
-            m && recs.agency_of[a as usize] == recs.agency_of[b as usize]
+            m && agency_of[a as usize] == agency_of[b as usize]
         })
         .count() as u64;
     let mut sizes = vec![0u64; clustering.n_clusters as usize];
@@ -841,12 +926,12 @@ pub(super) fn counts(
     let mut dup_clusters = std::collections::HashSet::new();
     for (i, &c) in clustering.cluster_of.iter().enumerate() {
         sizes[c as usize] += 1;
-        if !seen.insert((c, recs.agency_of[i])) {
+        if !seen.insert((c, agency_of[i])) {
             dup_clusters.insert(c);
         }
     }
     Counts {
-        records: recs.len() as u64,
+        records: agency_of.len() as u64,
         records_by_agency: by_agency,
         blocking: stats.clone(),
         pairs_review: scored.is_match.len() as u64 - pairs_match,
@@ -859,15 +944,14 @@ pub(super) fn counts(
     }
 }
 
-fn manifest_model(
-    recs: &Records,
+pub(super) fn manifest_model(
+    schema: &crate::schema::Schema,
     comparator: &Comparator<'_>,
     model: &Model,
     fixed: &[Option<scoring::FieldParams>],
     random: usize,
 ) -> ModelInfo {
-    let fields = recs
-        .schema
+    let fields = schema
         .fields
         .iter()
         .enumerate()

@@ -107,6 +107,29 @@ impl Records {
         paths: &[impl AsRef<Path>],
         budget: Option<&super::config::BlockingConfig>,
     ) -> Result<Records> {
+        let inputs = Records::canonical_inputs(paths)?;
+        if let Some(cfg) = budget {
+            let (p0, first, _) = &inputs[0];
+            let schema =
+                Schema::from_canonical_json(&first.schema_json, &p0.display().to_string())?;
+            let rows: Vec<u64> = inputs.iter().map(|(_, m, _)| m.rows_encoded).collect();
+            super::budget::check_records(&rows, &schema, cfg)?;
+        }
+        let mut recs: Option<Records> = None;
+        for (ai, (p, _, hash)) in inputs.into_iter().enumerate() {
+            let file = EncodedFile::read(&p)?;
+            let r = recs.get_or_insert_with(|| Records::empty(&file.schema, &file.layout));
+            r.append(ai as u16, file, hash);
+        }
+        Ok(recs.expect("at least two inputs"))
+    }
+
+    /// The checks of [`Records::load`] on the files' metadata alone (cheap: no data is read,
+    /// each file is hashed): the inputs in canonical order, each with its metadata and blake3
+    /// hash.
+    pub fn canonical_inputs(
+        paths: &[impl AsRef<Path>],
+    ) -> Result<Vec<(std::path::PathBuf, EncodedMeta, String)>> {
         if paths.len() < 2 {
             return Err(Error::config(
                 "inputs",
@@ -179,21 +202,16 @@ impl Records {
         if metas.len() > u16::MAX as usize {
             return Err(Error::config("inputs", "too many input files"));
         }
-        if let Some(cfg) = budget {
-            let schema = Schema::from_canonical_json(&first.schema_json, &p0.to_string())?;
-            let rows: Vec<u64> = metas.iter().map(|m| m.rows_encoded).collect();
-            super::budget::check_records(&rows, &schema, cfg)?;
-        }
-        let mut recs: Option<Records> = None;
-        for (ai, (p, hash)) in paths.iter().zip(hashes).enumerate() {
-            let file = EncodedFile::read(p)?;
-            let r = recs.get_or_insert_with(|| Records::empty(&file.schema, &file.layout));
-            r.append(ai as u16, file, hash);
-        }
-        Ok(recs.expect("at least two inputs"))
+        Ok(paths
+            .iter()
+            .zip(metas)
+            .zip(hashes)
+            .map(|((p, m), h)| (p.to_path_buf(), m, h))
+            .collect())
     }
 
-    fn empty(schema: &Schema, layout: &Layout) -> Records {
+    /// No records yet, for a schema and its layout.
+    pub fn empty(schema: &Schema, layout: &Layout) -> Records {
         let filters = schema
             .fields
             .iter()
@@ -228,7 +246,7 @@ impl Records {
         }
     }
 
-    fn append(&mut self, agency: u16, file: EncodedFile, blake3: String) {
+    pub(super) fn append(&mut self, agency: u16, file: EncodedFile, blake3: String) {
         let n = file.len();
         self.inputs.push(LoadedInput {
             path: file.path.clone(),

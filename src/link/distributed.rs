@@ -1,0 +1,1444 @@
+//! The link run cut into stages a cluster engine (Spark, through the Python package's
+//! `padan.spark`) distributes: each stage here works on one Arrow batch of records or pairs, or
+//! on counts the engine aggregated, and gives the same values as [`super::pipeline::LinkJob`].
+//!
+//! - [`Plan::new`] (driver): the inputs' metadata checked and put in canonical order, record
+//!   index offsets, the block slots (token kinds, LSH band positions) and the random pairs for u.
+//!   It travels to the workers as JSON ([`Plan::to_json`], [`Plan::from_json`]).
+//! - [`Plan::block_keys`] (workers, per batch of records): `(slot, key, record)` rows.
+//! - [`Plan::caps`] (driver): per slot, the largest block size kept (`max_block_size` and the
+//!   pair budget), from the histogram of block sizes, and the blocking stats.
+//! - [`Plan::compare_blocks`] (workers, per batch of block members sorted by block): every pair a
+//!   block *owns* (no earlier slot holds both records, [`super::block::Blocks::for_each_owned`]'s
+//!   rule, so each pair is emitted once), compared: its level code and its block kinds.
+//! - [`Plan::fit`] (driver): the model from the code counts and the random pairs' code counts.
+//! - [`Fit::score`] (workers, per batch of candidates): match weights, pairs at or above review.
+//! - [`Fit::resolve_components`] (workers, per batch of match edges sorted by connected
+//!   component): [`scoring::clusters`] on each component; the clusters of the whole run are the
+//!   union, since no edge joins two components and the rule visits edges in a total order.
+//! - [`Plan::write`] (driver): the match set with the one writer ([`MatchSetWriter`]).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int32Type, Int64Type};
+use arrow_array::{
+    Array, ArrayRef, BinaryArray, Float64Array, Int32Array, Int64Array, RecordBatch,
+};
+use arrow_schema::{DataType, Field, Schema as ArrowSchema};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::block::{self, pack, unpack, BlockSize, BlockingStats, PairKey};
+use super::compare::{Comparator, LevelCoder};
+use super::config::LinkConfig;
+use super::decided::ScoredPairs;
+use super::dice::FilterMatrix;
+use super::pipeline;
+use super::records::{Records, TokenColumn};
+use crate::error::{Error, Result};
+use crate::io::encoded::{ColumnRole, EncodedFile, Layout, TOKEN_BYTES};
+use crate::io::manifest::{InputInfo, Manifest, ModelInfo, RunLog, ThresholdInfo, Timings};
+use crate::io::matchset::{MatchSetWriter, PairsData, RecordHash, RecordIds};
+use crate::schema::Schema;
+use crate::scoring::{self, ClusterOptions, Clustering, Edge};
+
+/// Where a block slot's keys come from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum SlotSource {
+    /// A token or blocking-key column, by name.
+    Token(String),
+    /// An LSH band: the sampled bit positions of the record filter.
+    Lsh(Vec<usize>),
+}
+
+/// One block slot (a record is in at most one block per slot), in slot order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SlotDef {
+    /// Its block kind's name.
+    pub kind: String,
+    /// Its kind's index (bit of the kinds masks).
+    pub kind_index: u8,
+    /// Its keys.
+    pub source: SlotSource,
+    /// Its pair budget (0 = none).
+    pub budget: u64,
+}
+
+/// What travels from the driver to the workers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PlanData {
+    inputs: Vec<InputInfo>,
+    paths: Vec<PathBuf>,
+    offsets: Vec<u64>,
+    schema_json: String,
+    /// As TOML: its floats (Dice thresholds, fixed m and u) come back to the bit, which a JSON
+    /// number does not promise.
+    #[serde(with = "config_as_toml")]
+    config: LinkConfig,
+    slots: Vec<SlotDef>,
+    kinds: Vec<String>,
+}
+
+/// A distributed link run's plan: see the module docs.
+pub struct Plan {
+    data: PlanData,
+    schema: Schema,
+    layout: Layout,
+    records: u64,
+}
+
+/// The block kind of the LSH bands.
+const LSH_KIND: &str = "lsh";
+
+impl Plan {
+    /// Checks the inputs' metadata and the config as `padan link` does and plans the slots.
+    /// Refuses what the distributed run does not do (yet): salt-slot schemas, top-k
+    /// meta-blocking (`knn_k`), `output.candidates`.
+    pub fn new(paths: &[impl AsRef<Path>], config: LinkConfig) -> Result<Plan> {
+        config.validate("link config")?;
+        let inputs = Records::canonical_inputs(paths)?;
+        let first = &inputs[0];
+        let schema =
+            Schema::from_canonical_json(&first.1.schema_json, &first.0.display().to_string())?;
+        if schema.fingerprint() != first.1.schema_fingerprint {
+            return Err(Error::input_file(
+                &first.0,
+                "the embedded schema does not match its fingerprint (file altered?)",
+            ));
+        }
+        let refuse = |what: &str| {
+            Err(Error::config(
+                "link config",
+                format!("{what} is not supported by the distributed run; use padan link"),
+            ))
+        };
+        if !schema.slots.is_empty() {
+            return refuse("a salt-slot schema ([[slots]])");
+        }
+        if config.blocking.knn_k > 0 {
+            return refuse("blocking.knn_k (top-k meta-blocking)");
+        }
+        if config.output.candidates {
+            return refuse("output.candidates");
+        }
+        for name in config.comparison.keys() {
+            if schema.field(name).is_none() {
+                return Err(Error::config(
+                    "link config",
+                    format!("comparison.{name}: the schema has no field '{name}'"),
+                ));
+            }
+        }
+        let layout = Layout::for_schema(&schema);
+        let mut offsets = Vec::new();
+        let mut n = 0u64;
+        for (_, m, _) in &inputs {
+            offsets.push(n);
+            n += m.rows_encoded;
+        }
+        if n == 0 {
+            return Err(Error::input_file(
+                &inputs[0].0,
+                "the inputs hold no records",
+            ));
+        }
+        if n > u64::from(u32::MAX) {
+            return Err(Error::config("inputs", "more than 4 294 967 295 records"));
+        }
+        let cfg = &config.blocking;
+        let budget = (cfg.pairs_per_record * n as f64) as u64;
+        let mut kinds: Vec<String> = Vec::new();
+        let mut kind_index = |name: &str| -> u8 {
+            let k = kinds.iter().position(|k| k == name).unwrap_or_else(|| {
+                kinds.push(name.to_string());
+                kinds.len() - 1
+            });
+            u8::try_from(k).unwrap_or(u8::MAX)
+        };
+        let mut slots = Vec::new();
+        for name in token_columns(&schema, &layout) {
+            if block::blocks_on_token(&schema, cfg, &name) {
+                slots.push(SlotDef {
+                    kind_index: kind_index(&name),
+                    kind: name.clone(),
+                    source: SlotSource::Token(name),
+                    budget,
+                });
+            }
+        }
+        if cfg.lsh_bands > 0 {
+            let mut rng = ChaCha8Rng::seed_from_u64(cfg.lsh_seed);
+            let bits = FilterMatrix::new(schema.record_filter.bits / 64).bits();
+            let band_budget = match budget {
+                0 => 0,
+                b => (b / cfg.lsh_bands as u64).max(1),
+            };
+            for _ in 0..cfg.lsh_bands {
+                slots.push(SlotDef {
+                    kind: LSH_KIND.into(),
+                    kind_index: kind_index(LSH_KIND),
+                    source: SlotSource::Lsh(block::band_positions(&mut rng, bits, cfg.lsh_bits)),
+                    budget: band_budget,
+                });
+            }
+        }
+        let data = PlanData {
+            inputs: inputs
+                .iter()
+                .map(|(p, m, h)| InputInfo {
+                    file: p.display().to_string(),
+                    blake3: h.clone(),
+                    agency: m.agency.clone(),
+                    rows: m.rows_encoded,
+                    rows_read: m.rows_read,
+                    rows_rejected: m.rows_rejected,
+                    encoding_version: m.encoding_version,
+                    schema_fingerprint: m.schema_fingerprint.clone(),
+                    key_fingerprint: m.key_fingerprint.clone(),
+                    rejects_by_reason: m.rejects_by_reason.clone(),
+                    dropped_by_reason: m.dropped_by_reason.clone(),
+                    flags_by_reason: m.flags_by_reason.clone(),
+                })
+                .collect(),
+            paths: inputs.iter().map(|(p, _, _)| p.clone()).collect(),
+            offsets,
+            schema_json: first.1.schema_json.clone(),
+            config,
+            slots,
+            kinds,
+        };
+        Ok(Plan {
+            data,
+            schema,
+            layout,
+            records: n,
+        })
+    }
+
+    /// The plan as JSON, for the workers.
+    pub fn to_json(&self) -> Result<String> {
+        serde_json::to_string(&self.data).map_err(|e| Error::Internal(format!("plan as JSON: {e}")))
+    }
+
+    /// A plan from [`Plan::to_json`].
+    pub fn from_json(text: &str) -> Result<Plan> {
+        let data: PlanData = serde_json::from_str(text)
+            .map_err(|e| Error::Internal(format!("plan from JSON: {e}")))?;
+        let schema = Schema::from_canonical_json(&data.schema_json, "plan")?;
+        let layout = Layout::for_schema(&schema);
+        let records = data.inputs.iter().map(|i| i.rows).sum();
+        Ok(Plan {
+            data,
+            schema,
+            layout,
+            records,
+        })
+    }
+
+    /// The input files in canonical order with the global index of their first record.
+    pub fn inputs(&self) -> Vec<(PathBuf, u64)> {
+        self.data
+            .paths
+            .iter()
+            .cloned()
+            .zip(self.data.offsets.iter().copied())
+            .collect()
+    }
+
+    /// The columns of an encoded file (after `record_id`), by name.
+    pub fn columns(&self) -> Vec<String> {
+        self.layout.columns.iter().map(|c| c.name.clone()).collect()
+    }
+
+    /// The block slots.
+    pub fn slots(&self) -> &[SlotDef] {
+        &self.data.slots
+    }
+
+    /// The config.
+    pub fn config(&self) -> &LinkConfig {
+        &self.data.config
+    }
+
+    /// Records in all inputs.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// The agency index of global record `i`.
+    pub fn agency_of(&self, i: u32) -> u16 {
+        let i = u64::from(i);
+        (self.data.offsets.partition_point(|&o| o <= i) - 1) as u16
+    }
+
+    /// The random record pairs u is estimated from (those of `padan link`).
+    pub fn random_pairs(&self) -> Vec<PairKey> {
+        let m = &self.data.config.model;
+        pipeline::random_pairs_by(
+            self.records as u32,
+            |i| self.agency_of(i),
+            m.random_pairs,
+            m.seed,
+            self.data.config.blocking.within_agency,
+        )
+    }
+
+    /// The records of a batch (columns `idx`, the record's global index, and the encoded file's
+    /// columns by name; `record_id` optional) and their global indices.
+    pub fn batch_records(&self, batch: &RecordBatch) -> Result<(Records, Vec<u32>)> {
+        let idx = int64_column(batch, "idx")?;
+        let mut recs = Records::empty(&self.schema, &self.layout);
+        recs.agencies = self.data.inputs.iter().map(|i| i.agency.clone()).collect();
+        let global: Vec<u32> = idx.iter().map(|&i| i as u32).collect();
+        recs.agency_of = global.iter().map(|&i| self.agency_of(i)).collect();
+        recs.ids = match batch.column_by_name("record_id") {
+            Some(col) => {
+                let col = arrow_cast_utf8(col)?;
+                (0..col.len()).map(|i| col.value(i).to_string()).collect()
+            }
+            None => vec![String::new(); global.len()],
+        };
+        for c in &self.layout.columns {
+            let col = batch
+                .column_by_name(&c.name)
+                .ok_or_else(|| Error::Internal(format!("batch without the column '{}'", c.name)))?;
+            let rows = binary_rows(col, &c.name, c.width)?;
+            match c.role {
+                ColumnRole::FieldFilter(fi) => {
+                    let m = recs.filters[fi].as_mut().expect("filter field");
+                    rows.iter().for_each(|r| match r {
+                        Some(b) => m.push(b),
+                        None => m.push_missing(),
+                    });
+                }
+                ColumnRole::RecordFilter => rows.iter().for_each(|r| match r {
+                    Some(b) => recs.record_filter.push(b),
+                    None => recs.record_filter.push_missing(),
+                }),
+                ColumnRole::Token(fi) => {
+                    push_tokens(recs.tokens[fi].as_mut().expect("token field"), &rows)
+                }
+                ColumnRole::Block(_) => {
+                    let (_, t) = recs
+                        .block_keys
+                        .iter_mut()
+                        .find(|(name, _)| *name == c.name)
+                        .expect("block column");
+                    push_tokens(t, &rows);
+                }
+            }
+        }
+        Ok((recs, global))
+    }
+
+    /// The block keys of a batch of records: `(slot, key, idx)` rows (a record without a token,
+    /// or with an LSH key of 0, is in no block of that slot).
+    pub fn block_keys(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+        let (recs, global) = self.batch_records(batch)?;
+        let mut slot = Vec::new();
+        let mut key: Vec<[u8; 16]> = Vec::new();
+        let mut idx = Vec::new();
+        let columns = recs.token_columns();
+        for (s, def) in self.data.slots.iter().enumerate() {
+            match &def.source {
+                SlotSource::Token(name) => {
+                    let col = columns
+                        .iter()
+                        .find(|(n, _)| n == name)
+                        .map(|(_, c)| *c)
+                        .expect("token column of the schema");
+                    for (i, &g) in global.iter().enumerate() {
+                        if let Some(t) = col.get(i) {
+                            slot.push(s as i32);
+                            key.push(t.to_le_bytes());
+                            idx.push(i64::from(g));
+                        }
+                    }
+                }
+                SlotSource::Lsh(positions) => {
+                    for (i, &g) in global.iter().enumerate() {
+                        let k = block::band_key(&recs, i, positions);
+                        if k != 0 {
+                            slot.push(s as i32);
+                            key.push(u128::from(k).to_le_bytes());
+                            idx.push(i64::from(g));
+                        }
+                    }
+                }
+            }
+        }
+        batch_of(vec![
+            ("slot", Arc::new(Int32Array::from(slot)) as ArrayRef),
+            (
+                "key",
+                Arc::new(BinaryArray::from_iter_values(key.iter())) as ArrayRef,
+            ),
+            ("idx", Arc::new(Int64Array::from(idx)) as ArrayRef),
+        ])
+    }
+
+    /// Per slot, the largest block size kept, and the blocking stats, from the histogram of the
+    /// blocks that yield pairs: `(slot, size, blocks, pairs)` rows (pairs under the agency
+    /// rule). The same caps and stats as [`block::Blocks::build`].
+    pub fn caps(&self, hist: &[(usize, u64, u64, u64)]) -> (Vec<u64>, BlockingStats) {
+        let cfg = &self.data.config.blocking;
+        let max = cfg.max_block_size;
+        let mut stats = BlockingStats::default();
+        let mut sizes: Vec<BlockSize> = Vec::new();
+        let mut caps = Vec::new();
+        for (s, def) in self.data.slots.iter().enumerate() {
+            let mut rows: Vec<(u64, u64, u64)> = hist
+                .iter()
+                .filter(|r| r.0 == s && r.2 > 0)
+                .map(|&(_, size, blocks, pairs)| (size, blocks, pairs))
+                .collect();
+            rows.sort_unstable();
+            let mut cap = max;
+            if def.budget > 0 {
+                let mut by_size: BTreeMap<usize, u64> = BTreeMap::new();
+                for &(size, _, pairs) in &rows {
+                    if size as usize <= max && pairs > 0 {
+                        *by_size.entry(size as usize).or_insert(0) += pairs;
+                    }
+                }
+                cap = block::budget_cap(&by_size, max, def.budget);
+            }
+            let name = &def.kind;
+            let mut produced = 0u64;
+            for &(size, blocks, pairs) in &rows {
+                if pairs == 0 {
+                    continue;
+                }
+                if size as usize > cap {
+                    let over = if size as usize > max {
+                        &mut stats.capped_by_kind
+                    } else {
+                        &mut stats.purged_by_kind
+                    };
+                    *over.entry(name.clone()).or_insert(0) += blocks;
+                    stats.capped_blocks += blocks;
+                    let l = stats.capped_largest.entry(name.clone()).or_insert(0);
+                    *l = (*l).max(size);
+                } else {
+                    produced += pairs;
+                    for _ in 0..blocks.min(10) {
+                        sizes.push(BlockSize {
+                            kind: name.clone(),
+                            size,
+                        });
+                    }
+                }
+            }
+            if cap < max {
+                let c = stats
+                    .effective_max_block_size
+                    .entry(name.clone())
+                    .or_insert(cap as u64);
+                *c = (*c).min(cap as u64);
+            }
+            *stats.candidates_by_block.entry(name.clone()).or_insert(0) += produced;
+            caps.push(cap as u64);
+        }
+        sizes.sort_by(|a, b| b.size.cmp(&a.size).then(a.cmp(b)));
+        sizes.truncate(10);
+        stats.largest_blocks = sizes;
+        stats.possible_pairs = self.possible_pairs();
+        (caps, stats)
+    }
+
+    fn possible_pairs(&self) -> u64 {
+        let n = self.records;
+        let all = n * n.saturating_sub(1) / 2;
+        if self.data.config.blocking.within_agency {
+            return all;
+        }
+        all - self
+            .data
+            .inputs
+            .iter()
+            .map(|i| i.rows * i.rows.saturating_sub(1) / 2)
+            .sum::<u64>()
+    }
+
+    fn comparator<'r>(&self, recs: &'r Records) -> Comparator<'r> {
+        Comparator::new(recs, &self.data.config)
+    }
+
+    fn coder(&self, comparator: &Comparator<'_>) -> Result<LevelCoder> {
+        LevelCoder::new(&comparator.n_levels()).ok_or_else(|| {
+            Error::config(
+                "link config",
+                "comparison: too many levels in all (more than 2^32 level combinations); use fewer thresholds",
+            )
+        })
+    }
+
+    /// Compares the pairs of a batch of block members: rows sorted by `block_id` (Int64; one
+    /// block's rows together, any order inside), with `idx` and the record's columns. With
+    /// `owned` (candidates), each row also has `slot` (Int32) and `sig` (the record's kept
+    /// blocks: a list of structs `slot`, `block_id`), a pair across agencies only unless
+    /// `within_agency`, and a pair is emitted only by its owner block (the first slot holding
+    /// both), with the kinds of every block holding both. Without (random or scored pairs), each
+    /// block is one pair, compared as is. Rows `(a, b, kinds, code)`, `a < b`.
+    pub fn compare_blocks(&self, batch: &RecordBatch, owned: bool) -> Result<RecordBatch> {
+        let (recs, global) = self.batch_records(batch)?;
+        let comparator = self.comparator(&recs);
+        let coder = self.coder(&comparator)?;
+        let bid = int64_column(batch, "block_id")?;
+        let within = self.data.config.blocking.within_agency;
+        let (slot, sigs) = if owned {
+            (int32_column(batch, "slot")?, signatures(batch)?)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let mut lv = vec![0u8; comparator.n_fields()];
+        let (mut out_a, mut out_b, mut out_k, mut out_c) = (vec![], vec![], vec![], vec![]);
+        let mut s = 0;
+        while s < bid.len() {
+            let mut e = s + 1;
+            while e < bid.len() && bid[e] == bid[s] {
+                e += 1;
+            }
+            for x in s..e {
+                for y in x + 1..e {
+                    let (gx, gy) = (global[x], global[y]);
+                    if gx == gy {
+                        continue;
+                    }
+                    let (i, j) = if gx < gy { (x, y) } else { (y, x) };
+                    let mut kinds = 0u16;
+                    if owned {
+                        if !within && recs.agency_of[i] == recs.agency_of[j] {
+                            continue;
+                        }
+                        match self.owned_kinds(&sigs[i], &sigs[j], slot[s] as u16) {
+                            Some(k) => kinds = k,
+                            None => continue,
+                        }
+                    }
+                    comparator.levels(i, j, &mut lv);
+                    out_a.push(i64::from(global[i]));
+                    out_b.push(i64::from(global[j]));
+                    out_k.push(i32::from(kinds));
+                    out_c.push(i64::from(coder.encode(&lv)));
+                }
+            }
+            s = e;
+        }
+        batch_of(vec![
+            ("a", Arc::new(Int64Array::from(out_a)) as ArrayRef),
+            ("b", Arc::new(Int64Array::from(out_b)) as ArrayRef),
+            ("kinds", Arc::new(Int32Array::from(out_k)) as ArrayRef),
+            ("code", Arc::new(Int64Array::from(out_c)) as ArrayRef),
+        ])
+    }
+
+    /// The per-field levels and similarities of the pairs of a batch (rows as in
+    /// [`Plan::compare_blocks`] without ownership): rows `(a, b, levels, similarities)`, the
+    /// levels one byte per field, the similarities one little-endian f32 per field.
+    pub fn compare_fields(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+        let (recs, global) = self.batch_records(batch)?;
+        let comparator = self.comparator(&recs);
+        let nf = comparator.n_fields();
+        let bid = int64_column(batch, "block_id")?;
+        let (mut out_a, mut out_b, mut lv, mut sv) = (vec![], vec![], vec![], vec![]);
+        let mut s = 0;
+        while s < bid.len() {
+            let mut e = s + 1;
+            while e < bid.len() && bid[e] == bid[s] {
+                e += 1;
+            }
+            if e - s == 2 && global[s] != global[s + 1] {
+                let (i, j) = if global[s] < global[s + 1] {
+                    (s, s + 1)
+                } else {
+                    (s + 1, s)
+                };
+                let mut l = Vec::with_capacity(nf);
+                let mut v = Vec::with_capacity(4 * nf);
+                for f in 0..nf {
+                    let (level, sim) = comparator.field(f, i, j);
+                    l.push(level);
+                    v.extend_from_slice(&sim.to_le_bytes());
+                }
+                out_a.push(i64::from(global[i]));
+                out_b.push(i64::from(global[j]));
+                lv.push(l);
+                sv.push(v);
+            }
+            s = e;
+        }
+        batch_of(vec![
+            ("a", Arc::new(Int64Array::from(out_a)) as ArrayRef),
+            ("b", Arc::new(Int64Array::from(out_b)) as ArrayRef),
+            (
+                "levels",
+                Arc::new(BinaryArray::from_iter_values(lv.iter())) as ArrayRef,
+            ),
+            (
+                "sims",
+                Arc::new(BinaryArray::from_iter_values(sv.iter())) as ArrayRef,
+            ),
+        ])
+    }
+
+    /// The record hashes of a batch of records (`link --previous` uses them): rows
+    /// `(idx, record_id, hash)`.
+    pub fn record_hashes(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+        let (recs, global) = self.batch_records(batch)?;
+        let hashes = super::incremental::record_hashes(&recs);
+        batch_of(vec![
+            (
+                "idx",
+                Arc::new(Int64Array::from_iter_values(
+                    global.iter().map(|&i| i64::from(i)),
+                )) as ArrayRef,
+            ),
+            (
+                "record_id",
+                Arc::new(arrow_array::StringArray::from_iter_values(recs.ids.iter())) as ArrayRef,
+            ),
+            (
+                "hash",
+                Arc::new(BinaryArray::from_iter_values(hashes.iter())) as ArrayRef,
+            ),
+        ])
+    }
+
+    /// Whether block `slot` owns the pair of two records with these kept blocks (sorted by
+    /// slot): `None` when an earlier slot holds both, else the kinds of every block holding
+    /// both.
+    fn owned_kinds(&self, x: &[(u16, i64)], y: &[(u16, i64)], slot: u16) -> Option<u16> {
+        let (mut i, mut j) = (0, 0);
+        let mut mask = 0u16;
+        while i < x.len() && j < y.len() {
+            match x[i].0.cmp(&y[j].0) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    if x[i].1 == y[j].1 {
+                        if x[i].0 < slot {
+                            return None;
+                        }
+                        let kind = self.data.slots[x[i].0 as usize].kind_index;
+                        if kind < 16 {
+                            mask |= 1 << kind;
+                        }
+                    }
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        Some(mask)
+    }
+
+    /// The model, fitted as `padan link` fits it, from the candidates' pairs per (level code,
+    /// kinds mask) and the random pairs' per level code (each any order, codes may repeat).
+    pub fn fit(
+        &self,
+        candidates: &[(u32, u16, u64)],
+        random: &[(u32, u64)],
+        stats: &BlockingStats,
+    ) -> Result<Fit> {
+        let empty = Records::empty(&self.schema, &self.layout);
+        let comparator = self.comparator(&empty);
+        let coder = self.coder(&comparator)?;
+        let cfg = &self.data.config;
+        let nf = comparator.n_fields();
+        let n_levels = comparator.n_levels();
+        let by_code = |kind: Option<u8>| -> Vec<(u32, u64)> {
+            let mut m: BTreeMap<u32, u64> = BTreeMap::new();
+            for &(code, kinds, n) in candidates {
+                if kind.is_none_or(|k| kinds & (1 << k) != 0) {
+                    *m.entry(code).or_insert(0) += n;
+                }
+            }
+            m.into_iter().filter(|&(_, n)| n > 0).collect()
+        };
+        let mut lv = vec![0u8; nf];
+        let random_items: Vec<(Vec<u8>, u64)> = random
+            .iter()
+            .map(|&(code, n)| {
+                coder.decode(code, &mut lv);
+                (lv.clone(), n)
+            })
+            .collect();
+        let random_pairs: u64 = random.iter().map(|r| r.1).sum();
+        let u = scoring::estimate_u(
+            &scoring::Patterns::from_counts(
+                nf,
+                random_items.iter().map(|(v, n)| (v.as_slice(), *n)),
+            ),
+            &n_levels,
+        );
+        let fixed: Vec<_> = comparator.comparisons.iter().map(|c| c.fixed()).collect();
+        let uses = block::kind_fields(&self.data.kinds, &self.schema);
+        let code_counts = by_code(None);
+        let mut warnings = super::decided::blocking_warnings(stats, &cfg.blocking);
+        let (model, info) = pipeline::fit_fields(
+            &pipeline::FitInputs {
+                schema: &self.schema,
+                cfg,
+                comparator: &comparator,
+                kinds: &self.data.kinds,
+                uses: &uses,
+                code_counts: &code_counts,
+                coder: &coder,
+                u,
+                fixed: &fixed,
+                possible_pairs: stats.possible_pairs,
+                random_pairs: random_pairs as usize,
+            },
+            |k| by_code(Some(k)),
+            &mut warnings,
+        );
+        let thresholds = pipeline::thresholds(&model, cfg);
+        let cluster = ClusterOptions {
+            one_to_one: cfg.resolution.one_to_one,
+            within_agency: cfg.blocking.within_agency,
+            duplicate_min_weight: pipeline::weight_for_probability(
+                &model,
+                cfg.resolution.duplicate_min_probability,
+            ),
+        };
+        if cfg.resolution.one_to_one && self.data.inputs.len() != 2 {
+            warnings.push("resolution.one_to_one applies to exactly two inputs; with more it only forbids within-agency merges".into());
+        }
+        let labels = (0..nf)
+            .map(|f| comparator.comparisons[f].labels())
+            .collect();
+        Ok(Fit {
+            weights: model.weights(),
+            lambda: model.lambda,
+            n_levels,
+            thresholds,
+            cluster,
+            info,
+            warnings,
+            labels,
+            isa: comparator.isa().to_string(),
+        })
+    }
+
+    /// Writes the match set as `padan link` does, from what the workers computed: `scored`,
+    /// the pairs at or above review with their weights; `fields`, their per-field levels and
+    /// similarities ([`Plan::compare_fields`]); `roots`, each clustered record's smallest
+    /// record ([`Fit::resolve_components`], records not listed are alone); `ids` and `hashes`
+    /// of every record by global index.
+    #[allow(clippy::too_many_arguments)]
+    pub fn write(
+        &self,
+        out_dir: &Path,
+        fit: &Fit,
+        stats: &BlockingStats,
+        scored: Vec<(f64, PairKey)>,
+        fields: &std::collections::HashMap<PairKey, (Vec<u8>, Vec<f32>)>,
+        roots: &[(u32, u32)],
+        merges_refused: u64,
+        ids: Vec<String>,
+        hashes: Vec<RecordHash>,
+        timings: Timings,
+    ) -> Result<Manifest> {
+        let n = self.records as usize;
+        if ids.len() != n || hashes.len() != n {
+            return Err(Error::Internal(format!(
+                "{} record ids and {} hashes for {n} records",
+                ids.len(),
+                hashes.len()
+            )));
+        }
+        let t_write = std::time::Instant::now();
+        let cfg = &self.data.config;
+        let lambda = fit.lambda;
+        let scored = ScoredPairs::from_kept(
+            scored,
+            |w| scoring::probability_from_weight(w, lambda),
+            fit.thresholds.match_weight,
+        );
+        let clustering = clustering_from_roots(n, roots, merges_refused);
+        let agency_of: Vec<u16> = (0..n as u32).map(|i| self.agency_of(i)).collect();
+        let by_agency = self
+            .data
+            .inputs
+            .iter()
+            .map(|i| (i.agency.clone(), i.rows))
+            .collect();
+        let counts = pipeline::counts_of(by_agency, &agency_of, stats, &scored, &clustering);
+        let mut stats_counts = counts;
+        stats_counts.blocking = stats.clone();
+        // As `Blocks::set_candidates` computes it (a ratio read back from JSON may be one unit
+        // in the last place off).
+        let b = &mut stats_counts.blocking;
+        b.reduction_ratio = if b.possible_pairs == 0 {
+            0.0
+        } else {
+            1.0 - b.candidates as f64 / b.possible_pairs as f64
+        };
+        let mut manifest = Manifest {
+            inputs: self.data.inputs.clone(),
+            schema_fingerprint: self.schema.fingerprint(),
+            key_fingerprint: self.data.inputs[0].key_fingerprint.clone(),
+            config: pipeline::config_json(cfg)?,
+            model: fit.info.clone(),
+            thresholds: fit.thresholds.clone(),
+            counts: stats_counts,
+            timings,
+            threads: rayon::current_num_threads(),
+            isa: fit.isa.clone(),
+            warnings: fit.warnings.clone(),
+            decisions: None,
+            ..Manifest::new()
+        };
+        let agencies: Vec<String> = self.data.inputs.iter().map(|i| i.agency.clone()).collect();
+        let records = RecordIds {
+            agencies: &agencies,
+            agency_of: &agency_of,
+            ids: &ids,
+        };
+        let mut w = MatchSetWriter::try_new(out_dir, &manifest, records)?;
+        w.set_record_hashes(hashes);
+        w.persons_of(&clustering.cluster_of);
+        let ab: Vec<(u32, u32)> = scored.pairs.iter().map(|&p| unpack(p)).collect();
+        let names: Vec<String> = self.schema.fields.iter().map(|f| f.name.clone()).collect();
+        for p in &scored.pairs {
+            if !fields.contains_key(p) {
+                return Err(Error::Internal(
+                    "a scored pair without its field comparison".into(),
+                ));
+            }
+        }
+        let pairs = PairsData {
+            pairs: &ab,
+            weights: &scored.weights,
+            probabilities: &scored.probabilities,
+            is_match: &scored.is_match,
+            cluster_of: &clustering.cluster_of,
+            fields: &names,
+            labels: &fit.labels,
+            verdicts: &[],
+        };
+        let field = |f: usize, a: u32, b: u32| {
+            let (levels, sims) = &fields[&pack(a, b)];
+            let l = levels[f];
+            (
+                (l != 0).then_some(sims[f]),
+                i64::from(l),
+                fit.weights[f][l as usize],
+            )
+        };
+        let (pairs, clusters) = rayon::join(
+            || w.write_pairs(&pairs, field),
+            || w.write_clusters(&clustering.cluster_of),
+        );
+        pairs?;
+        clusters?;
+        manifest.timings.write = t_write.elapsed().as_secs_f64();
+        manifest.timings.total += manifest.timings.write;
+        w.close(&mut manifest)?;
+        RunLog::write(out_dir, &manifest)?;
+        Ok(manifest)
+    }
+
+    /// The paths, for error messages.
+    pub fn first_path(&self) -> &Path {
+        &self.data.paths[0]
+    }
+}
+
+/// The fitted model as the workers need it, and what the manifest records.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Fit {
+    /// Weight of each level of each field.
+    pub weights: Vec<Vec<f64>>,
+    /// λ.
+    pub lambda: f64,
+    /// Non-null levels per field.
+    pub n_levels: Vec<u8>,
+    /// Match and review thresholds.
+    pub thresholds: ThresholdInfo,
+    /// Clustering constraints.
+    pub cluster: ClusterOptions,
+    /// The model for the manifest.
+    pub info: ModelInfo,
+    /// Warnings (no values).
+    pub warnings: Vec<String>,
+    /// Level labels per field.
+    pub labels: Vec<Vec<String>>,
+    /// The comparison kernel.
+    pub isa: String,
+}
+
+impl Fit {
+    /// The fit as JSON, for the workers. The floats the workers compute with travel as their
+    /// bits too (a JSON number may come back one unit in the last place off), so a worker's
+    /// weights and thresholds are the driver's to the bit.
+    pub fn to_json(&self) -> Result<String> {
+        let exact = ExactFloats::of(self);
+        serde_json::to_string(&(self, exact))
+            .map_err(|e| Error::Internal(format!("fit as JSON: {e}")))
+    }
+
+    /// A fit from [`Fit::to_json`].
+    pub fn from_json(text: &str) -> Result<Fit> {
+        let (mut fit, exact): (Fit, ExactFloats) = serde_json::from_str(text)
+            .map_err(|e| Error::Internal(format!("fit from JSON: {e}")))?;
+        exact.restore(&mut fit);
+        Ok(fit)
+    }
+
+    /// The match weight of each candidate of a batch (`a`, `b`, `code`), the same sum as
+    /// `padan link`'s; rows `(a, b, weight)` of the pairs at or above review.
+    pub fn score(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+        let a = int64_column(batch, "a")?;
+        let b = int64_column(batch, "b")?;
+        let code = int64_column(batch, "code")?;
+        let coder = LevelCoder::new(&self.n_levels)
+            .ok_or_else(|| Error::Internal("level codes out of range".into()))?;
+        let mut cache: ahash::AHashMap<u32, f64> = ahash::AHashMap::default();
+        let mut lv = vec![0u8; self.n_levels.len()];
+        let (mut oa, mut ob, mut ow) = (vec![], vec![], vec![]);
+        for i in 0..a.len() {
+            let c = code[i] as u32;
+            let w = *cache.entry(c).or_insert_with(|| {
+                coder.decode(c, &mut lv);
+                lv.iter()
+                    .enumerate()
+                    .map(|(f, &l)| self.weights[f][l as usize])
+                    .sum()
+            });
+            if w >= self.thresholds.review_weight {
+                oa.push(a[i]);
+                ob.push(b[i]);
+                ow.push(w);
+            }
+        }
+        batch_of(vec![
+            ("a", Arc::new(Int64Array::from(oa)) as ArrayRef),
+            ("b", Arc::new(Int64Array::from(ob)) as ArrayRef),
+            ("weight", Arc::new(Float64Array::from(ow)) as ArrayRef),
+        ])
+    }
+
+    /// Clusters each connected component of a batch of match edges (`comp`, `a`, `b`,
+    /// `weight`; rows sorted by `comp`, one component's rows together) with `padan link`'s rule
+    /// ([`scoring::clusters`]); `agency_of(i)` gives a record's agency. Rows `(idx, root,
+    /// refused)`: each record of the components with the smallest record of its cluster, and on
+    /// one row per component the merges the agency rule refused in it (0 on the others).
+    pub fn resolve_components(
+        &self,
+        batch: &RecordBatch,
+        agency_of: impl Fn(u32) -> u16,
+    ) -> Result<RecordBatch> {
+        let comp = int64_column(batch, "comp")?;
+        let a = int64_column(batch, "a")?;
+        let b = int64_column(batch, "b")?;
+        let w = batch
+            .column_by_name("weight")
+            .and_then(|c| c.as_any().downcast_ref::<Float64Array>())
+            .ok_or_else(|| Error::Internal("batch without a Float64 column 'weight'".into()))?;
+        let (mut oi, mut or, mut of) = (vec![], vec![], vec![]);
+        let mut s = 0;
+        while s < comp.len() {
+            let mut e = s + 1;
+            while e < comp.len() && comp[e] == comp[s] {
+                e += 1;
+            }
+            let mut members: Vec<u32> = (s..e).flat_map(|i| [a[i] as u32, b[i] as u32]).collect();
+            members.sort_unstable();
+            members.dedup();
+            let local = |g: u32| members.binary_search(&g).expect("member") as u32;
+            let edges: Vec<Edge> = (s..e)
+                .map(|i| Edge {
+                    a: local(a[i] as u32),
+                    b: local(b[i] as u32),
+                    weight: w.value(i),
+                })
+                .collect();
+            let agencies: Vec<u16> = members.iter().map(|&g| agency_of(g)).collect();
+            let c = scoring::clusters(&agencies, &edges, &self.cluster);
+            // Clusters are numbered by their smallest member: the first member of each.
+            let mut first: Vec<u32> = vec![u32::MAX; c.n_clusters as usize];
+            for (l, &k) in c.cluster_of.iter().enumerate() {
+                if first[k as usize] == u32::MAX {
+                    first[k as usize] = members[l];
+                }
+                oi.push(i64::from(members[l]));
+                or.push(i64::from(first[k as usize]));
+                of.push(if l == 0 { c.merges_refused as i64 } else { 0 });
+            }
+            s = e;
+        }
+        batch_of(vec![
+            ("idx", Arc::new(Int64Array::from(oi)) as ArrayRef),
+            ("root", Arc::new(Int64Array::from(or)) as ArrayRef),
+            ("refused", Arc::new(Int64Array::from(of)) as ArrayRef),
+        ])
+    }
+}
+
+/// The bits of the floats a worker computes with.
+#[derive(Serialize, Deserialize)]
+struct ExactFloats {
+    weights: Vec<Vec<u64>>,
+    lambda: u64,
+    match_weight: u64,
+    review_weight: u64,
+    duplicate_min_weight: u64,
+}
+
+impl ExactFloats {
+    fn of(f: &Fit) -> ExactFloats {
+        ExactFloats {
+            weights: f
+                .weights
+                .iter()
+                .map(|w| w.iter().map(|x| x.to_bits()).collect())
+                .collect(),
+            lambda: f.lambda.to_bits(),
+            match_weight: f.thresholds.match_weight.to_bits(),
+            review_weight: f.thresholds.review_weight.to_bits(),
+            duplicate_min_weight: f.cluster.duplicate_min_weight.to_bits(),
+        }
+    }
+
+    fn restore(&self, f: &mut Fit) {
+        f.weights = self
+            .weights
+            .iter()
+            .map(|w| w.iter().map(|&x| f64::from_bits(x)).collect())
+            .collect();
+        f.lambda = f64::from_bits(self.lambda);
+        f.thresholds.match_weight = f64::from_bits(self.match_weight);
+        f.thresholds.review_weight = f64::from_bits(self.review_weight);
+        f.cluster.duplicate_min_weight = f64::from_bits(self.duplicate_min_weight);
+    }
+}
+
+mod config_as_toml {
+    use super::LinkConfig;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(cfg: &LinkConfig, s: S) -> Result<S::Ok, S::Error> {
+        let text = toml::to_string(cfg).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(&text)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<LinkConfig, D::Error> {
+        let text = String::deserialize(d)?;
+        toml::from_str(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The clustering of `n` records from each clustered record's smallest cluster member
+/// (records not listed are alone), numbered as [`scoring::clusters`] numbers them: in order of
+/// each cluster's smallest record.
+pub fn clustering_from_roots(n: usize, roots: &[(u32, u32)], merges_refused: u64) -> Clustering {
+    let mut root: Vec<u32> = (0..n as u32).collect();
+    for &(i, r) in roots {
+        root[i as usize] = r;
+    }
+    let mut id = vec![u32::MAX; n];
+    let mut cluster_of = vec![0u32; n];
+    let mut next = 0u32;
+    for i in 0..n {
+        let r = root[i] as usize;
+        if id[r] == u32::MAX {
+            id[r] = next;
+            next += 1;
+        }
+        cluster_of[i] = id[r];
+    }
+    Clustering {
+        cluster_of,
+        n_clusters: next,
+        merges_refused,
+        refused_by_cannot_link: 0,
+        conflicts: 0,
+    }
+}
+
+/// The token and blocking-key columns of a layout, in [`Records::token_columns`] order.
+fn token_columns(schema: &Schema, layout: &Layout) -> Vec<String> {
+    let mut v: Vec<String> = schema
+        .fields
+        .iter()
+        .filter(|f| f.exact_token)
+        .map(|f| format!("token_{}", f.name))
+        .collect();
+    v.extend(
+        layout
+            .columns
+            .iter()
+            .filter(|c| matches!(c.role, ColumnRole::Block(_)))
+            .map(|c| c.name.clone()),
+    );
+    v
+}
+
+fn push_tokens(t: &mut TokenColumn, rows: &[Option<&[u8]>]) {
+    for r in rows {
+        match r {
+            Some(b) => {
+                let mut a = [0u8; TOKEN_BYTES];
+                a.copy_from_slice(b);
+                t.values.push(u128::from_le_bytes(a));
+                t.valid.push(true);
+            }
+            None => {
+                t.values.push(0);
+                t.valid.push(false);
+            }
+        }
+    }
+}
+
+/// The rows of a binary column (Binary, LargeBinary or FixedSizeBinary), each `width` bytes.
+fn binary_rows<'c>(col: &'c ArrayRef, name: &str, width: usize) -> Result<Vec<Option<&'c [u8]>>> {
+    let rows: Vec<Option<&[u8]>> = match col.data_type() {
+        DataType::Binary => col.as_binary::<i32>().iter().collect(),
+        DataType::LargeBinary => col.as_binary::<i64>().iter().collect(),
+        DataType::FixedSizeBinary(_) => col.as_fixed_size_binary().iter().collect(),
+        t => {
+            return Err(Error::Internal(format!(
+                "column '{name}' is {t}, not binary"
+            )))
+        }
+    };
+    if let Some(i) = rows
+        .iter()
+        .position(|r| r.is_some_and(|b| b.len() != width))
+    {
+        return Err(Error::Internal(format!(
+            "column '{name}', row {i}: not {width} bytes"
+        )));
+    }
+    Ok(rows)
+}
+
+fn arrow_cast_utf8(col: &ArrayRef) -> Result<arrow_array::StringArray> {
+    match col.data_type() {
+        DataType::Utf8 => Ok(col.as_string::<i32>().clone()),
+        DataType::LargeUtf8 => Ok(col
+            .as_string::<i64>()
+            .iter()
+            .map(|v| v.unwrap_or(""))
+            .map(Some)
+            .collect()),
+        DataType::Utf8View => Ok(col
+            .as_string_view()
+            .iter()
+            .map(|v| Some(v.unwrap_or("")))
+            .collect()),
+        t => Err(Error::Internal(format!(
+            "column 'record_id' is {t}, not text"
+        ))),
+    }
+}
+
+fn int64_column(batch: &RecordBatch, name: &str) -> Result<Vec<i64>> {
+    let col = batch
+        .column_by_name(name)
+        .ok_or_else(|| Error::Internal(format!("batch without the column '{name}'")))?;
+    match col.data_type() {
+        DataType::Int64 => Ok(col.as_primitive::<Int64Type>().values().to_vec()),
+        DataType::Int32 => Ok(col
+            .as_primitive::<Int32Type>()
+            .values()
+            .iter()
+            .map(|&v| i64::from(v))
+            .collect()),
+        t => Err(Error::Internal(format!(
+            "column '{name}' is {t}, not an integer"
+        ))),
+    }
+}
+
+fn int32_column(batch: &RecordBatch, name: &str) -> Result<Vec<i32>> {
+    Ok(int64_column(batch, name)?
+        .into_iter()
+        .map(|v| v as i32)
+        .collect())
+}
+
+/// Each row's kept blocks from the `sig` column (list of struct `slot`, `block_id`), sorted by
+/// slot.
+fn signatures(batch: &RecordBatch) -> Result<Vec<Vec<(u16, i64)>>> {
+    let col = batch
+        .column_by_name("sig")
+        .ok_or_else(|| Error::Internal("batch without the column 'sig'".into()))?;
+    let list = col
+        .as_list_opt::<i32>()
+        .ok_or_else(|| Error::Internal("column 'sig' is not a list".into()))?;
+    let values = list
+        .values()
+        .as_struct_opt()
+        .ok_or_else(|| Error::Internal("column 'sig' is not a list of structs".into()))?;
+    let inner = RecordBatch::from(values.clone());
+    let slots = int64_column(&inner, "slot")?;
+    let ids = int64_column(&inner, "block_id")?;
+    let offsets = list.value_offsets();
+    Ok((0..list.len())
+        .map(|r| {
+            let (s, e) = (offsets[r] as usize, offsets[r + 1] as usize);
+            let mut v: Vec<(u16, i64)> = (s..e).map(|k| (slots[k] as u16, ids[k])).collect();
+            v.sort_unstable();
+            v
+        })
+        .collect())
+}
+
+fn batch_of(cols: Vec<(&str, ArrayRef)>) -> Result<RecordBatch> {
+    let schema = ArrowSchema::new(
+        cols.iter()
+            .map(|(n, c)| Field::new(*n, c.data_type().clone(), true))
+            .collect::<Vec<_>>(),
+    );
+    RecordBatch::try_new(Arc::new(schema), cols.into_iter().map(|(_, c)| c).collect())
+        .map_err(|e| Error::Internal(format!("building a batch: {e}")))
+}
+
+/// The encoded file's rows as one batch with `idx` (global index from `offset`), for tests and
+/// for engines that read files themselves.
+pub fn file_batch(path: &Path, offset: u64) -> Result<RecordBatch> {
+    let f = EncodedFile::read(path)?;
+    let mut cols: Vec<(&str, ArrayRef)> = vec![
+        (
+            "idx",
+            Arc::new(Int64Array::from_iter_values(
+                (0..f.len() as i64).map(|i| i + offset as i64),
+            )),
+        ),
+        (
+            "record_id",
+            Arc::new(arrow_array::StringArray::from_iter_values(f.ids.iter())),
+        ),
+    ];
+    for (c, buf) in f.layout.columns.iter().zip(&f.columns) {
+        cols.push((
+            c.name.as_str(),
+            Arc::new(BinaryArray::from_iter((0..buf.len()).map(|i| buf.get(i)))),
+        ));
+    }
+    batch_of(cols)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three synthetic fixture extracts encoded with the hardened field schema.
+    fn fixture_paths(dir: &Path) -> Vec<PathBuf> {
+        use crate::encode::EncodeJob;
+        use crate::keys::SecretKey;
+        use crate::schema::ColumnMap;
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let fixtures = root.join("fixtures/synth");
+        // The hardened field schema (not a salt-slot one, which the distributed run refuses).
+        let schema = Schema::load(&root.join("fixtures/kat/schema-hardened.toml")).expect("schema");
+        let key = SecretKey::from_bytes([7; 32]);
+        ["kemlu", "polri", "bp2mi"]
+            .iter()
+            .map(|&name| {
+                let columns = ColumnMap::load(&fixtures.join(format!("{name}.columns.toml")))
+                    .expect("column map");
+                let output = dir.join(format!("{name}.padan.parquet"));
+                let input = fixtures.join(format!("{name}.csv"));
+                EncodeJob::new(&schema, &key, &columns, name, &input, &output)
+                    .run(&|_, _| {})
+                    .expect("encode");
+                output
+            })
+            .collect()
+    }
+
+    /// The blocks, caps and stats from the distributed stages equal [`block::Blocks::build`]'s
+    /// candidates and stats, and their codes the pipeline's comparison.
+    #[test]
+    fn distributed_stages_equal_the_single_process_blocks() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let paths = fixture_paths(dir.path());
+        let cfg = LinkConfig::default();
+        let plan = Plan::new(&paths, cfg.clone()).expect("plan");
+        let plan = Plan::from_json(&plan.to_json().expect("json")).expect("from json");
+        assert_eq!(plan.config(), &cfg, "the config comes back as it went");
+        let recs = Records::load(&paths).expect("records");
+        let blocks = block::Blocks::build(&recs, &cfg.blocking);
+        // Keys of every input, as the engine would compute them per batch.
+        let mut keys: BTreeMap<(i32, Vec<u8>), Vec<i64>> = BTreeMap::new();
+        let mut batches = Vec::new();
+        for (p, off) in plan.inputs() {
+            let b = file_batch(&p, off).expect("batch");
+            let k = plan.block_keys(&b).expect("keys");
+            let (s, key, idx) = (
+                int64_column(&k, "slot").expect("slot"),
+                k.column(1).as_binary::<i32>().clone(),
+                int64_column(&k, "idx").expect("idx"),
+            );
+            for i in 0..s.len() {
+                keys.entry((s[i] as i32, key.value(i).to_vec()))
+                    .or_default()
+                    .push(idx[i]);
+            }
+            batches.push(b);
+        }
+        let within = cfg.blocking.within_agency;
+        let pairs_of = |m: &[i64]| -> u64 {
+            let n = m.len() as u64;
+            let mut p = n * n.saturating_sub(1) / 2;
+            if !within {
+                let mut per: BTreeMap<u16, u64> = BTreeMap::new();
+                m.iter()
+                    .for_each(|&r| *per.entry(plan.agency_of(r as u32)).or_insert(0) += 1);
+                p -= per.values().map(|c| c * (c - 1) / 2).sum::<u64>();
+            }
+            p
+        };
+        let mut hist: BTreeMap<(usize, u64), (u64, u64)> = BTreeMap::new();
+        for ((s, _), m) in &keys {
+            let p = pairs_of(m);
+            if p > 0 {
+                let e = hist.entry((*s as usize, m.len() as u64)).or_insert((0, 0));
+                e.0 += 1;
+                e.1 += p;
+            }
+        }
+        let hist: Vec<_> = hist
+            .into_iter()
+            .map(|((s, z), (b, p))| (s, z, b, p))
+            .collect();
+        let (caps, stats) = plan.caps(&hist);
+        assert_eq!(stats.candidates_by_block, blocks.stats.candidates_by_block);
+        assert_eq!(stats.capped_by_kind, blocks.stats.capped_by_kind);
+        assert_eq!(stats.purged_by_kind, blocks.stats.purged_by_kind);
+        assert_eq!(stats.largest_blocks, blocks.stats.largest_blocks);
+        assert_eq!(stats.possible_pairs, blocks.stats.possible_pairs);
+        // Kept blocks, their ids, and each record's signature.
+        let mut sig: BTreeMap<i64, Vec<(u16, i64)>> = BTreeMap::new();
+        let mut kept: Vec<(i64, i32, Vec<i64>)> = Vec::new();
+        for (id, ((s, _), m)) in keys.iter().enumerate() {
+            if pairs_of(m) > 0 && m.len() as u64 <= caps[*s as usize] {
+                for &r in m {
+                    sig.entry(r).or_default().push((*s as u16, id as i64));
+                }
+                kept.push((id as i64, *s, m.clone()));
+            }
+        }
+        let ours: std::collections::BTreeSet<(u32, u32, u16)> = {
+            let mut out = std::collections::BTreeSet::new();
+            let all = arrow_select_concat(&batches);
+            let (recs_b, global) = plan.batch_records(&all).expect("records");
+            let comparator = Comparator::new(&recs_b, &cfg);
+            let _ = comparator;
+            for (_, s, m) in &kept {
+                for (x, &a) in m.iter().enumerate() {
+                    for &b in &m[x + 1..] {
+                        let (a, b) = (a.min(b), a.max(b));
+                        if !within && plan.agency_of(a as u32) == plan.agency_of(b as u32) {
+                            continue;
+                        }
+                        if let Some(k) = plan.owned_kinds(&sig[&a], &sig[&b], *s as u16) {
+                            assert!(out.insert((a as u32, b as u32, k)), "a pair emitted twice");
+                        }
+                    }
+                }
+            }
+            assert_eq!(global.len(), recs.len());
+            out
+        };
+        let mut theirs = std::collections::BTreeSet::new();
+        for range in blocks.chunks() {
+            for k in range {
+                blocks.for_each_owned(k, |a, b, kinds| {
+                    theirs.insert((a, b, kinds));
+                });
+            }
+        }
+        assert_eq!(ours, theirs);
+    }
+
+    fn arrow_select_concat(batches: &[RecordBatch]) -> RecordBatch {
+        let schema = batches[0].schema();
+        let cols = (0..schema.fields().len())
+            .map(|c| {
+                let arrays: Vec<&dyn Array> =
+                    batches.iter().map(|b| b.column(c).as_ref()).collect();
+                concat(&arrays)
+            })
+            .collect();
+        RecordBatch::try_new(schema, cols).expect("batch")
+    }
+
+    fn concat(arrays: &[&dyn Array]) -> ArrayRef {
+        match arrays[0].data_type() {
+            DataType::Int64 => Arc::new(Int64Array::from_iter_values(
+                arrays
+                    .iter()
+                    .flat_map(|a| a.as_primitive::<Int64Type>().values().to_vec()),
+            )),
+            DataType::Utf8 => Arc::new(arrow_array::StringArray::from_iter(
+                arrays.iter().flat_map(|a| {
+                    a.as_string::<i32>()
+                        .iter()
+                        .map(|v| v.map(str::to_string))
+                        .collect::<Vec<_>>()
+                }),
+            )),
+            _ => Arc::new(BinaryArray::from_iter(arrays.iter().flat_map(|a| {
+                a.as_binary::<i32>()
+                    .iter()
+                    .map(|v| v.map(<[u8]>::to_vec))
+                    .collect::<Vec<_>>()
+            }))),
+        }
+    }
+
+    #[test]
+    fn a_fit_travels_to_the_workers_to_the_bit() {
+        let w = 0.1f64 + 0.2 + 1e-17 * 3.0;
+        let fit = Fit {
+            weights: vec![vec![0.0, w, -w / 3.0]],
+            lambda: 1.0 / 3.0,
+            n_levels: vec![2],
+            thresholds: ThresholdInfo {
+                match_probability: 0.8,
+                review_probability: 0.3,
+                match_weight: 31.408444658224653,
+                review_weight: -1.0 / 7.0,
+            },
+            cluster: ClusterOptions {
+                one_to_one: false,
+                within_agency: true,
+                duplicate_min_weight: 2.0f64.sqrt(),
+            },
+            info: ModelInfo::default(),
+            warnings: vec![],
+            labels: vec![],
+            isa: String::new(),
+        };
+        let back = Fit::from_json(&fit.to_json().expect("json")).expect("back");
+        let bits = |f: &Fit| {
+            let e = ExactFloats::of(f);
+            (
+                e.weights,
+                e.lambda,
+                e.match_weight,
+                e.review_weight,
+                e.duplicate_min_weight,
+            )
+        };
+        assert_eq!(bits(&back), bits(&fit));
+    }
+
+    #[test]
+    fn clusters_from_roots_are_numbered_by_smallest_record() {
+        let c = clustering_from_roots(5, &[(1, 1), (3, 1), (4, 2), (2, 2)], 3);
+        assert_eq!(c.cluster_of, vec![0, 1, 2, 1, 2]);
+        assert_eq!(c.n_clusters, 3);
+        assert_eq!(c.merges_refused, 3);
+    }
+}
