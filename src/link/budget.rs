@@ -242,7 +242,7 @@ mod tests {
         assert!(s > 2500 && s < 4000, "{s}");
         assert!(o > 500 && o < 1200, "{o}");
         // 1 MiB holds a few hundred slot records.
-        let fits = (MIB / s) as u64 / 2;
+        let fits = MIB / s / 2;
         assert!(check_records(&[fits / 2, fits / 2], &slots, &cfg(1)).is_ok());
         let e = check_records(&[fits * 4, 10], &slots, &cfg(1)).unwrap_err();
         assert_eq!(e.exit_code(), 4);
