@@ -15,23 +15,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use padan::extract::{Extract, TextEncoding};
-use padan::normalize;
-use padan::schema::{ColumnMap, Schema};
-use padan::synth::AGENCY_NAMES;
-
-#[derive(Default, Clone)]
-struct Rec {
-    person: u64,
-    sex: Option<&'static str>,
-    year: Option<i32>,
-    dm: Option<(u8, u8)>,
-    words: Vec<String>,
-    tokens: Vec<String>,
-    place: Option<String>,
-    passport: Option<String>,
-    nik: Option<String>,
-}
+#[path = "plaintext/mod.rs"]
+mod plaintext;
+use plaintext::Rec;
 
 fn comp(r: &Rec, c: &str) -> Option<String> {
     Some(match c {
@@ -59,7 +45,7 @@ fn comp(r: &Rec, c: &str) -> Option<String> {
 fn longest(r: &Rec) -> Option<String> {
     r.tokens
         .iter()
-        .map(|t| (t.chars().count(), normalize::name::phonetic(t)))
+        .map(|t| (t.chars().count(), padan::normalize::name::phonetic(t)))
         .max()
         .map(|x| x.1)
 }
@@ -98,71 +84,7 @@ fn main() {
         .nth(2)
         .expect("designs: name=slot;slot,... e.g. A=dm+year;dm+phon");
     let dir = Path::new(&dir);
-    let schema = Schema::default_victims();
-    let truth = std::fs::read_to_string(dir.join("truth.csv")).expect("truth.csv");
-    let mut person: HashMap<(String, String), u64> = HashMap::new();
-    let mut ids: HashMap<String, u64> = HashMap::new();
-    for line in truth.lines().skip(1) {
-        let f: Vec<&str> = line.split(',').collect();
-        let n = ids.len() as u64;
-        let p = *ids.entry(f[2].to_string()).or_insert(n);
-        person.insert((f[0].to_string(), f[1].to_string()), p);
-    }
-    let gaz = normalize::place::Gazetteer::builtin();
-    let idx = |n: &str| schema.fields.iter().position(|f| f.name == n).unwrap();
-    let (fname, fdob, fsex, fplace, fpass, fnik) = (
-        idx("name"),
-        idx("dob"),
-        idx("sex"),
-        idx("birthplace"),
-        idx("passport"),
-        idx("nik"),
-    );
-    let dob_opts = schema.fields[fdob].options.clone();
-    let mut recs: Vec<Rec> = Vec::new();
-    for a in AGENCY_NAMES.iter() {
-        let map = ColumnMap::load(&dir.join(format!("{a}.columns.toml"))).expect("column map");
-        let mut ex = Extract::open(
-            &dir.join(format!("{a}.csv")),
-            &schema,
-            &map,
-            TextEncoding::Auto,
-        )
-        .expect("extract");
-        for row in ex.read_all().expect("rows") {
-            let cell = |i: usize| row.cells.get(i).and_then(|c| c.as_deref());
-            let mut r = Rec {
-                person: person
-                    .get(&(a.to_string(), row.id.clone()))
-                    .copied()
-                    .unwrap_or(u64::MAX - recs.len() as u64),
-                ..Rec::default()
-            };
-            if let Some(n) = cell(fname).and_then(normalize::name::normalize) {
-                r.words = n.phonetic_codes();
-                r.tokens = n.tokens.clone();
-            }
-            if let Some(d) =
-                cell(fdob).and_then(|v| normalize::date::parse(v, map.date_order, &dob_opts).ok())
-            {
-                r.year = Some(d.year);
-                if let (Some(m), Some(dd)) = (d.month, d.day) {
-                    r.dm = Some((m.min(dd), m.max(dd)));
-                }
-            }
-            r.sex = cell(fsex)
-                .and_then(normalize::sex::normalize)
-                .map(|s| s.code());
-            r.place = cell(fplace).and_then(|v| normalize::place::normalize(v, gaz, 0.93));
-            r.passport = cell(fpass)
-                .and_then(|v| normalize::passport::normalize(v).ok())
-                .map(|p| p.body);
-            r.nik = cell(fnik)
-                .and_then(|v| normalize::nik::parse(v).ok())
-                .map(|n| n.digits);
-            recs.push(r);
-        }
-    }
+    let recs = plaintext::load(dir);
     let n = recs.len();
     let mut count: HashMap<u64, u64> = HashMap::new();
     for r in &recs {

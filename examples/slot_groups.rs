@@ -10,98 +10,16 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use padan::extract::{Extract, TextEncoding};
-use padan::normalize;
-use padan::schema::{ColumnMap, Schema};
-use padan::synth::AGENCY_NAMES;
-
-#[derive(Default, Clone)]
-struct Rec {
-    person: u64,
-    agency: u16,
-    sex: Option<&'static str>,
-    year: Option<i32>,
-    dm: Option<(u8, u8)>,
-    phon: Option<String>,
-    /// Phonetic code of each name word.
-    words: Vec<String>,
-    place: Option<String>,
-    passport: Option<String>,
-    nik: Option<String>,
-}
+#[path = "plaintext/mod.rs"]
+mod plaintext;
+use plaintext::Rec;
 
 type SlotFn = fn(&Rec) -> Vec<String>;
 
 fn main() {
     let dir = std::env::args().nth(1).expect("SYNTH_DIR");
     let dir = Path::new(&dir);
-    let schema = Schema::default_victims();
-    let truth = std::fs::read_to_string(dir.join("truth.csv")).expect("truth.csv");
-    let mut person: HashMap<(String, String), u64> = HashMap::new();
-    let mut ids: HashMap<String, u64> = HashMap::new();
-    for line in truth.lines().skip(1) {
-        let f: Vec<&str> = line.split(',').collect();
-        let n = ids.len() as u64;
-        let p = *ids.entry(f[2].to_string()).or_insert(n);
-        person.insert((f[0].to_string(), f[1].to_string()), p);
-    }
-    let gaz = normalize::place::Gazetteer::builtin();
-    let idx = |n: &str| schema.fields.iter().position(|f| f.name == n).unwrap();
-    let (fname, fdob, fsex, fplace, fpass, fnik) = (
-        idx("name"),
-        idx("dob"),
-        idx("sex"),
-        idx("birthplace"),
-        idx("passport"),
-        idx("nik"),
-    );
-    let dob_opts = schema.fields[fdob].options.clone();
-    let mut recs: Vec<Rec> = Vec::new();
-    for (ai, a) in AGENCY_NAMES.iter().enumerate() {
-        let map = ColumnMap::load(&dir.join(format!("{a}.columns.toml"))).expect("column map");
-        let mut ex = Extract::open(
-            &dir.join(format!("{a}.csv")),
-            &schema,
-            &map,
-            TextEncoding::Auto,
-        )
-        .expect("extract");
-        for row in ex.read_all().expect("rows") {
-            let cell = |i: usize| row.cells.get(i).and_then(|c| c.as_deref());
-            let mut r = Rec {
-                person: person
-                    .get(&(a.to_string(), row.id.clone()))
-                    .copied()
-                    .unwrap_or(u64::MAX - recs.len() as u64),
-                agency: ai as u16,
-                ..Rec::default()
-            };
-            if let Some(n) = cell(fname).and_then(normalize::name::normalize) {
-                let c = n.phonetic_codes();
-                r.phon = Some(c.join(" "));
-                r.words = c;
-            }
-            if let Some(d) =
-                cell(fdob).and_then(|v| normalize::date::parse(v, map.date_order, &dob_opts).ok())
-            {
-                r.year = Some(d.year);
-                if let (Some(m), Some(dd)) = (d.month, d.day) {
-                    r.dm = Some((m.min(dd), m.max(dd)));
-                }
-            }
-            r.sex = cell(fsex)
-                .and_then(normalize::sex::normalize)
-                .map(|s| s.code());
-            r.place = cell(fplace).and_then(|v| normalize::place::normalize(v, gaz, 0.93));
-            r.passport = cell(fpass)
-                .and_then(|v| normalize::passport::normalize(v).ok())
-                .map(|p| p.body);
-            r.nik = cell(fnik)
-                .and_then(|v| normalize::nik::parse(v).ok())
-                .map(|n| n.digits);
-            recs.push(r);
-        }
-    }
+    let recs = plaintext::load(dir);
     // Each key function gives a record's keys (several for per-word keys).
     let one = |k: Option<String>| k.into_iter().collect::<Vec<_>>();
     let _ = one;
@@ -116,7 +34,7 @@ fn main() {
             r.place.clone().into_iter().collect()
         }),
         ("phonetic name + sex", |r| {
-            opt(|| Some(format!("{}|{}", r.phon.as_ref()?, r.sex?)))
+            opt(|| Some(format!("{}|{}", &r.phon()?, r.sex?)))
         }),
         ("s1 {d,m}+year+sex", |r| {
             opt(|| {
@@ -127,25 +45,18 @@ fn main() {
         ("s2 {d,m}+sex+phonetic", |r| {
             opt(|| {
                 let (a, b) = r.dm?;
-                Some(format!("{a}-{b}|{}|{}", r.sex?, r.phon.as_ref()?))
+                Some(format!("{a}-{b}|{}|{}", r.sex?, &r.phon()?))
             })
         }),
         ("s3 year+sex+phonetic", |r| {
-            opt(|| Some(format!("{}|{}|{}", r.year?, r.sex?, r.phon.as_ref()?)))
+            opt(|| Some(format!("{}|{}|{}", r.year?, r.sex?, &r.phon()?)))
         }),
         ("s4 passport digits", |r| {
             r.passport.clone().into_iter().collect()
         }),
         ("s5 NIK", |r| r.nik.clone().into_iter().collect()),
         ("s6 sex+phonetic+birthplace", |r| {
-            opt(|| {
-                Some(format!(
-                    "{}|{}|{}",
-                    r.sex?,
-                    r.phon.as_ref()?,
-                    r.place.as_ref()?
-                ))
-            })
+            opt(|| Some(format!("{}|{}|{}", r.sex?, &r.phon()?, r.place.as_ref()?)))
         }),
         // Error-tolerant variants: no sex; one key per name word.
         ("t1 {d,m}+year", |r| {
@@ -178,14 +89,14 @@ fn main() {
         ("u2 {d,m}+phonetic", |r| {
             opt(|| {
                 let (a, b) = r.dm?;
-                Some(format!("{a}-{b}|{}", r.phon.as_ref()?))
+                Some(format!("{a}-{b}|{}", &r.phon()?))
             })
         }),
         ("u3 year+phonetic", |r| {
-            opt(|| Some(format!("{}|{}", r.year?, r.phon.as_ref()?)))
+            opt(|| Some(format!("{}|{}", r.year?, &r.phon()?)))
         }),
         ("u6 phonetic+birthplace", |r| {
-            opt(|| Some(format!("{}|{}", r.phon.as_ref()?, r.place.as_ref()?)))
+            opt(|| Some(format!("{}|{}", &r.phon()?, r.place.as_ref()?)))
         }),
     ];
     let union: Vec<usize> = std::env::var("UNION")
