@@ -117,7 +117,10 @@ impl Plan {
             ))
         };
         if !schema.slots.is_empty() {
-            return refuse("a salt-slot schema ([[slots]])");
+            return Err(Error::config(
+                "link config",
+                "the inputs use a salt-slot schema ([[slots]], the default schema), which the distributed run does not support yet: link them with padan link, or encode with a schema without slots (padan schema v3) for Spark",
+            ));
         }
         if config.blocking.knn_k > 0 {
             return refuse("blocking.knn_k (top-k meta-blocking)");
