@@ -418,28 +418,45 @@ impl EncodedWriter {
         })
     }
 
-    /// Hands the pending rows to the writer in slices of [`WRITE_ROWS`]; with `all`, the last,
-    /// shorter slice too.
-    fn drain(&mut self, all: bool) -> Result<()> {
-        if self.pending_rows < WRITE_ROWS && !(all && self.pending_rows > 0) {
+    /// Writes the pending rows as one slice (joined: at most [`WRITE_ROWS`] rows are copied).
+    fn flush_pending(&mut self) -> Result<()> {
+        if self.pending_rows == 0 {
             return Ok(());
         }
-        let batch = arrow_select::concat::concat_batches(&self.schema, &self.pending)
+        let joined = arrow_select::concat::concat_batches(&self.schema, &self.pending)
             .map_err(|e| Error::Internal(format!("joining encoded batches: {e}")))?;
         self.pending.clear();
+        self.pending_rows = 0;
+        self.writer
+            .write(&joined)
+            .map_err(|e| Error::format("writing", self.atomic.dest(), e))
+    }
+
+    /// Hands `batch` to the writer in slices of [`WRITE_ROWS`] rows, counted from the file's
+    /// first row: the head completes the pending slice, whole slices are written as zero-copy
+    /// slices of the batch, the tail waits.
+    fn push(&mut self, batch: &RecordBatch) -> Result<()> {
         let n = batch.num_rows();
         let mut at = 0;
-        while n - at >= WRITE_ROWS || (all && at < n) {
-            let len = WRITE_ROWS.min(n - at);
+        if self.pending_rows > 0 {
+            at = (WRITE_ROWS - self.pending_rows).min(n);
+            self.pending.push(batch.slice(0, at));
+            self.pending_rows += at;
+            if self.pending_rows < WRITE_ROWS {
+                return Ok(());
+            }
+            self.flush_pending()?;
+        }
+        while n - at >= WRITE_ROWS {
             self.writer
-                .write(&batch.slice(at, len))
+                .write(&batch.slice(at, WRITE_ROWS))
                 .map_err(|e| Error::format("writing", self.atomic.dest(), e))?;
-            at += len;
+            at += WRITE_ROWS;
         }
         if at < n {
             self.pending.push(batch.slice(at, n - at));
+            self.pending_rows = n - at;
         }
-        self.pending_rows = n - at;
         Ok(())
     }
 
@@ -457,11 +474,8 @@ impl EncodedWriter {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        // A batch holds its buffers by reference count: keeping it pending copies nothing.
-        self.pending.push(batch.clone());
-        self.pending_rows += batch.num_rows();
         self.rows += batch.num_rows() as u64;
-        self.drain(false)
+        self.push(batch)
     }
 
     /// Rows written so far.
@@ -471,7 +485,7 @@ impl EncodedWriter {
 
     /// Adds the metadata, closes the file and renames it to its final name.
     pub fn finish(mut self, meta: &EncodedMeta) -> Result<()> {
-        self.drain(true)?;
+        self.flush_pending()?;
         super::append_metadata(&mut self.writer, meta.to_kv());
         let dest = self.atomic.dest().to_path_buf();
         self.writer
