@@ -428,8 +428,7 @@ impl IncrementalJob {
         );
         let recs = recs?;
         previous.check_compatible(&recs)?;
-        let mut slot_warnings = Vec::new();
-        let slot_cfg = super::slots::adjust_config(&recs.schema, cfg, &mut slot_warnings);
+        let slot_cfg = super::slots::adjust_config(&recs.schema, cfg);
         let cfg = slot_cfg.as_ref().unwrap_or(cfg);
         let reuse = !self.refit && recs.has_field_data();
         if reuse && !recs.schema.slots.is_empty() && previous.manifest.model.slots.is_none() {
@@ -464,7 +463,6 @@ impl IncrementalJob {
             let n = d.stats.candidates;
             (d, n, 0)
         };
-        decided.warnings.splice(0..0, slot_warnings);
 
         stage("clustering");
         let t = Instant::now();

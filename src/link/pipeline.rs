@@ -98,8 +98,7 @@ impl LinkJob {
         stage("reading");
         let t = Instant::now();
         let recs = read(&self.inputs, cfg)?;
-        let mut slot_warnings = Vec::new();
-        let slot_cfg = super::slots::adjust_config(&recs.schema, cfg, &mut slot_warnings);
+        let slot_cfg = super::slots::adjust_config(&recs.schema, cfg);
         let cfg = slot_cfg.as_ref().unwrap_or(cfg);
         timings.read = t.elapsed().as_secs_f64();
 
@@ -108,7 +107,6 @@ impl LinkJob {
         } else {
             record_level::decide(&recs, cfg, stage, &mut timings)?
         };
-        decided.warnings.splice(0..0, slot_warnings);
 
         stage("clustering");
         let t = Instant::now();

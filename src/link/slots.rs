@@ -90,9 +90,7 @@ pub fn slot_fields(schema: &Schema, kind: &str) -> Option<Vec<bool>> {
     let parts = slot.parts(schema).ok()?;
     let mut used = vec![false; schema.fields.len()];
     for p in parts {
-        use crate::schema::SaltPart::*;
-        let (Year(i) | DayMonth(i) | Phonetic(i) | Exact(i)) = p;
-        used[i] = true;
+        used[p.field()] = true;
     }
     Some(used)
 }
@@ -213,11 +211,7 @@ impl<'a> PairKeys<'a> {
 /// field conditioned on what the shared keys bind, EM over all record pairs), which the manifest
 /// records as `model.training = "slots"`; the config's `model.training` does not apply (its
 /// documentation says so). Not a warning: the default schema has slots.
-pub fn adjust_config(
-    schema: &Schema,
-    cfg: &super::LinkConfig,
-    _warnings: &mut Vec<String>,
-) -> Option<super::LinkConfig> {
+pub fn adjust_config(schema: &Schema, cfg: &super::LinkConfig) -> Option<super::LinkConfig> {
     use super::config::Training;
     if schema.slots.is_empty() || cfg.model.training == Training::Candidates {
         return None;
