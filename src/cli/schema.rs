@@ -61,7 +61,7 @@ pub fn run(args: SchemaArgs) -> Result<()> {
             for slot in &s.slots {
                 println!("  slot {:<12} salt: {}", slot.name, slot.salt.join(" + "));
             }
-            for f in &s.fields {
+            for (fi, f) in s.fields.iter().enumerate() {
                 if f.kind.has_filter() {
                     println!(
                         "  {:<12} {:<9} q={} bits={} hashes={} token={} record_hashes={}{}",
@@ -109,10 +109,10 @@ pub fn run(args: SchemaArgs) -> Result<()> {
                 } else if f.exact_token {
                     println!("  {:<12} {:<9} token only", f.name, f.kind.as_str());
                 } else {
-                    let in_salt = s
-                        .slots
-                        .iter()
-                        .any(|sl| sl.salt.iter().any(|c| c.split('.').next() == Some(&f.name)));
+                    let in_salt = s.slots.iter().any(|sl| {
+                        sl.parts(&s)
+                            .is_ok_and(|parts| parts.iter().any(|p| p.field() == fi))
+                    });
                     let what = if in_salt {
                         "in slot salts only"
                     } else {

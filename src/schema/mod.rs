@@ -274,6 +274,17 @@ pub enum SaltPart {
     Exact(usize),
 }
 
+impl SaltPart {
+    /// The index of the field this part is taken from.
+    pub fn field(self) -> usize {
+        let (SaltPart::Year(i)
+        | SaltPart::DayMonth(i)
+        | SaltPart::Phonetic(i)
+        | SaltPart::Exact(i)) = self;
+        i
+    }
+}
+
 impl SlotSpec {
     /// Resolves the components (None with the offending component when one is invalid).
     pub fn parts(&self, schema: &Schema) -> std::result::Result<Vec<SaltPart>, String> {
