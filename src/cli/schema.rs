@@ -92,6 +92,9 @@ pub fn run(args: SchemaArgs) -> Result<()> {
                         if !h.slots.is_empty() {
                             parts.push(format!("slots={}", h.slots.join(",")));
                         }
+                        if h.hashes_per_value > 0 {
+                            parts.push(format!("{} hashes per value", h.hashes_per_value));
+                        }
                         if h.blip_epsilon > 0.0 {
                             parts.push(format!(
                                 "blip ε={} (p={:.3})",

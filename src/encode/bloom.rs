@@ -23,14 +23,45 @@ pub fn positions(subkey: &Subkey, token: &[u8], k: usize, bits: usize, out: &mut
     h.update(token);
     let mut xof = h.finalize_xof();
     let mut buf = [0u8; 128];
-    let need = 2 * k;
-    xof.fill(&mut buf[..need]);
     let mask = (bits - 1) as u16;
-    out.extend(
-        buf[..need]
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]) & mask),
-    );
+    // The XOF is one stream: reading it in chunks gives the same words as one read, so a token's
+    // first k positions are the same whatever k (what `hashes_per_value` relies on).
+    let mut left = k;
+    while left > 0 {
+        let take = left.min(buf.len() / 2);
+        xof.fill(&mut buf[..2 * take]);
+        out.extend(
+            buf[..2 * take]
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]) & mask),
+        );
+        left -= take;
+    }
+}
+
+/// How many positions each token of one value sets when the value sets `total` positions in all
+/// (a field's `hardening.hashes_per_value`): the value's distinct tokens, in byte order, take
+/// ⌊total/n⌋ each and the first `total mod n` of them one more. A filter then holds `total`
+/// keyed positions whatever the value's length, so its fill does not give the length away;
+/// a token's positions are the first of its keyed stream ([`positions`]), so two values sharing
+/// it share as many positions as the one setting fewer.
+pub fn spread<'a>(
+    tokens: impl Iterator<Item = &'a [u8]>,
+    total: usize,
+    out: &mut Vec<(&'a [u8], usize)>,
+) {
+    out.clear();
+    out.extend(tokens.map(|t| (t, 0)));
+    out.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    out.dedup_by(|a, b| a.0 == b.0);
+    let n = out.len();
+    if n == 0 {
+        return;
+    }
+    let (each, extra) = (total / n, total % n);
+    for (i, t) in out.iter_mut().enumerate() {
+        t.1 = each + usize::from(i < extra);
+    }
 }
 
 /// Sets `positions` in a filter held as `u64` words (bit `p` = word `p/64`, bit `p%64`).
@@ -436,6 +467,37 @@ fn pack(token: &[u8], salt: Option<&[u8]>) -> Option<u128> {
 mod tests {
     use super::*;
     use crate::keys::{Purpose, SecretKey};
+
+    #[test]
+    fn spread_sets_the_same_total_whatever_the_length_and_shares_prefixes() {
+        for n in 1..40usize {
+            let mut out = Vec::new();
+            let toks: Vec<Vec<u8>> = (0..n).map(|i| format!("t{i:02}").into_bytes()).collect();
+            // Repeats count once.
+            let with_repeats = toks.iter().chain(toks.iter().take(3)).map(Vec::as_slice);
+            spread(with_repeats, 320, &mut out);
+            assert_eq!(out.len(), n);
+            assert_eq!(out.iter().map(|t| t.1).sum::<usize>(), 320, "n = {n}");
+            let (lo, hi) = (320 / n, 320usize.div_ceil(n));
+            assert!(out.iter().all(|t| t.1 == lo || t.1 == hi));
+            assert!(out.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 >= w[1].1));
+        }
+        // More positions than one XOF read gives: the stream continues, and a shorter read is a
+        // prefix of a longer one.
+        let key = SecretKey::from_bytes([3; 32]).subkey(Purpose::FieldFilter, "name");
+        let (mut short, mut long) = (Vec::new(), Vec::new());
+        positions(&key, b"_a", 20, 512, &mut short);
+        positions(&key, b"_a", 150, 512, &mut long);
+        assert_eq!(long.len(), 150);
+        assert_eq!(&long[..20], &short[..]);
+        assert!(
+            long[64..]
+                .iter()
+                .collect::<std::collections::HashSet<_>>()
+                .len()
+                > 60
+        );
+    }
 
     #[test]
     fn positions_are_keyed_in_range_and_cached_identically() {

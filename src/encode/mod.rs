@@ -476,7 +476,7 @@ impl Encoder {
                             spec.q,
                             &keys.filter,
                             &keys.plan,
-                            spec.hashes,
+                            slots::Hashing::of(spec),
                             (p > 0.0).then_some((&keys.blip, caches.salted.as_slice(), p)),
                             &mut caches.slot_scratch,
                             &mut caches.field_words,
@@ -549,6 +549,29 @@ impl Encoder {
     fn add_filter_tokens(&self, fi: usize, v: &Value, salt: Option<&[u8]>, caches: &mut Caches) {
         let spec = &self.schema.fields[fi];
         let keys = &self.keys[fi];
+        if let slots::Hashing::PerValue(total) = slots::Hashing::of(spec) {
+            // Positions spread over the value's tokens: nothing to cache per token (a token's
+            // count depends on the whole value), and no record-filter bits (the schema refuses
+            // record_hashes on such a field).
+            caches.tokens.clear();
+            tokens::filter_tokens(v, spec.q, &mut caches.tokens);
+            let mut per = Vec::new();
+            bloom::spread(caches.tokens.iter(), total, &mut per);
+            let mut positions = Vec::new();
+            for (t, k) in per {
+                bloom::salted(t, salt, &mut caches.salted);
+                positions.clear();
+                bloom::positions(
+                    &keys.filter,
+                    &caches.salted,
+                    k,
+                    keys.plan.input_bits(),
+                    &mut positions,
+                );
+                keys.plan.add_positions(&positions, &mut caches.field_words);
+            }
+            return;
+        }
         let filter = Some((&keys.filter, &keys.plan));
         let rbits = self.schema.record_filter.bits;
         let record = (spec.record_hashes > 0).then_some((&keys.record, rbits));
@@ -726,9 +749,50 @@ record_hashes = 6
     }
 
     #[test]
+    fn hashes_per_value_spreads_a_fixed_count_over_the_q_grams_of_an_unslotted_filter() {
+        let text = "version = 1\n[[fields]]\nname = \"name\"\nkind = \"name\"\n\
+             [fields.hardening]\nhashes_per_value = 300\n[[fields]]\nname = \"d\"\n\
+             kind = \"date\"\nrecord_hashes = 4\n";
+        let schema = Schema::from_toml(text, "test").unwrap();
+        let e = encoder_for(&schema, 5);
+        let keys = &e.keys[0];
+        let mut caches = e.new_caches();
+        for (raw, salt) in [
+            ("Sri", None),
+            ("Siti Nur Aminah binti Ahmad", Some(&b"1990"[..])),
+        ] {
+            let v = Value::Name(normalize::name::normalize(raw).unwrap());
+            caches.field_words = vec![0; keys.plan.words()];
+            e.add_filter_tokens(0, &v, salt, &mut caches);
+            // By hand: the distinct q-grams, 300 positions spread over them.
+            let mut toks = Tokens::default();
+            tokens::filter_tokens(&v, 2, &mut toks);
+            let mut per = Vec::new();
+            bloom::spread(toks.iter(), 300, &mut per);
+            assert_eq!(per.iter().map(|t| t.1).sum::<usize>(), 300);
+            let mut want = vec![0u64; keys.plan.words()];
+            let (mut bytes, mut pos) = (Vec::new(), Vec::new());
+            for (t, k) in per {
+                bloom::salted(t, salt, &mut bytes);
+                pos.clear();
+                bloom::positions(&keys.filter, &bytes, k, keys.plan.input_bits(), &mut pos);
+                bloom::set_bits(&mut want, &pos);
+            }
+            assert_eq!(caches.field_words, want, "{raw}");
+        }
+        // A field feeding the record filter cannot hide its length.
+        let bad = text
+            .replace("hashes_per_value = 300", "hashes_per_value = 300\n")
+            .replace("kind = \"name\"\n", "kind = \"name\"\nrecord_hashes = 4\n");
+        let err = Schema::from_toml(&bad, "test").unwrap_err().to_string();
+        assert!(err.contains("hashes_per_value"), "{err}");
+    }
+
+    #[test]
     fn words_and_dates_through_the_unit_cache_give_the_token_by_token_filters() {
         use crate::normalize::date::PartialDate;
-        let schema = Schema::default_victims();
+        // Without hardening: no slots, and `hashes` per q-gram (what the unit cache serves).
+        let schema = Schema::default_victims().unhardened();
         let e = encoder_for(&schema, 5);
         let fi = |k| schema.fields.iter().position(|f| f.kind == k).unwrap();
         let date = |year, month, day| Value::Date(PartialDate { year, month, day });

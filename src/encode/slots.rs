@@ -89,44 +89,66 @@ impl SlotPlan {
         q: usize,
         filter_key: &Subkey,
         plan: &FilterPlan,
-        k: usize,
+        hashing: Hashing,
         blip: Option<(&Subkey, &[u8], f64)>,
         scratch: &mut Scratch,
         out: &mut Vec<u64>,
     ) {
         out.clear();
-        scratch.tokens.clear();
-        tokens::filter_tokens(v, q, &mut scratch.tokens);
+        let Scratch {
+            tokens: toks,
+            bytes,
+            positions,
+        } = scratch;
+        toks.clear();
+        tokens::filter_tokens(v, q, toks);
+        // Each token with the positions it sets (repeats set the same bits: OR ignores them).
+        let mut per: Vec<(&[u8], usize)> = Vec::new();
+        match hashing {
+            Hashing::PerToken(k) => per.extend(toks.iter().map(|t| (t, k))),
+            Hashing::PerValue(total) => bloom::spread(toks.iter(), total, &mut per),
+        }
         for &si in &self.field_slots[fi] {
             let start = out.len();
             out.resize(start + 1 + plan.words(), 0);
             let Some(salt) = &salts[si] else { continue };
             out[start] = tag_word(&self.slots[si].tag, salt);
             let words = &mut out[start + 1..];
-            for t in scratch.tokens.iter() {
-                bloom::salted(t, Some(salt.as_bytes()), &mut scratch.bytes);
-                scratch.positions.clear();
-                bloom::positions(
-                    filter_key,
-                    &scratch.bytes,
-                    k,
-                    plan.input_bits(),
-                    &mut scratch.positions,
-                );
-                plan.add_positions(&scratch.positions, words);
+            for &(t, k) in &per {
+                bloom::salted(t, Some(salt.as_bytes()), bytes);
+                positions.clear();
+                bloom::positions(filter_key, bytes, k, plan.input_bits(), positions);
+                plan.add_positions(positions, words);
             }
             plan.finish(words);
             if let Some((key, seed, p)) = blip {
-                scratch.bytes.clear();
-                scratch.bytes.extend_from_slice(seed);
-                scratch.bytes.push(0);
-                scratch
-                    .bytes
-                    .extend_from_slice(self.slots[si].name.as_bytes());
-                harden::blip(words, key, &scratch.bytes, p);
+                bytes.clear();
+                bytes.extend_from_slice(seed);
+                bytes.push(0);
+                bytes.extend_from_slice(self.slots[si].name.as_bytes());
+                harden::blip(words, key, bytes, p);
             }
         }
         debug_assert_eq!(out.len() * 64 % (SLOT_TAG_BITS), 0);
+    }
+}
+
+/// How a value's tokens set filter positions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hashing {
+    /// `hashes` positions per token.
+    PerToken(usize),
+    /// `hashes_per_value` positions per value, spread over its tokens ([`bloom::spread`]).
+    PerValue(usize),
+}
+
+impl Hashing {
+    /// A field's hashing.
+    pub fn of(spec: &crate::schema::FieldSpec) -> Hashing {
+        match spec.hardening.hashes_per_value {
+            0 => Hashing::PerToken(spec.hashes),
+            n => Hashing::PerValue(n),
+        }
     }
 }
 

@@ -152,6 +152,15 @@ pub struct Hardening {
     /// share (none shared = missing). Empty = no slots.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub slots: Vec<String>,
+    /// Positions set per value in all, spread over its distinct q-grams (each ⌊N/n⌋ or ⌈N/n⌉),
+    /// instead of `hashes` per q-gram, so a filter's fill does not tell the value's length.
+    /// 0 = off.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub hashes_per_value: usize,
+}
+
+fn is_zero(x: &usize) -> bool {
+    *x == 0
 }
 
 impl Hardening {
@@ -516,6 +525,23 @@ impl Schema {
                     "folding needs a filter of at least 128 bits (the folded filter is at least 64)".into(),
                 );
             }
+            if h.hashes_per_value > 0 {
+                if !(1..=4096).contains(&h.hashes_per_value) || !f.kind.has_filter() {
+                    return err(
+                        format!("{key}.hardening.hashes_per_value"),
+                        format!(
+                            "must be 1..=4096 on a field with a filter (0 = off), got {}",
+                            h.hashes_per_value
+                        ),
+                    );
+                }
+                if f.record_hashes > 0 {
+                    return err(
+                        format!("{key}.hardening.hashes_per_value"),
+                        "cannot be set on a field that feeds the record-level filter (record_hashes > 0): that filter's fill would still tell the value's length".into(),
+                    );
+                }
+            }
             if !(0.0..=20.0).contains(&h.blip_epsilon) {
                 return err(
                     format!("{key}.hardening.blip_epsilon"),
@@ -669,11 +695,11 @@ mod tests {
 
     #[test]
     fn the_default_is_the_measured_slot_schema_and_v3_still_parses() {
-        // docs/privacy.md measures fixtures/kat/schema-slots-nochain.toml (layout L): the
-        // default is that layout.
+        // docs/privacy.md measures fixtures/kat/schema-slots-hidelen.toml (layout L with hidden
+        // lengths): the default is that layout.
         let fixture = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/fixtures/kat/schema-slots-nochain.toml"
+            "/fixtures/kat/schema-slots-hidelen.toml"
         ))
         .unwrap();
         let mut measured = Schema::from_toml(&fixture, "fixture").unwrap();
