@@ -555,9 +555,19 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
                         (Some(TruthValue::Words(w)), Some(b)) => sorted(w) == *b,
                         _ => false,
                     };
+                    let guesses = place_by_length(&pool, &schema, fi, &public.places);
+                    let s: Scored = (0..n)
+                        .map(|r| match truth(r, fi) {
+                            Some(TruthValue::Words(w)) => (
+                                Some(guesses[r].0.as_ref().is_some_and(|g| *g == sorted(w))),
+                                guesses[r].1,
+                            ),
+                            _ => (None, f64::MIN),
+                        })
+                        .collect();
                     fields.push(score(
                         spec.name.clone(),
-                        "tag chaining: classes not labelled",
+                        "the public place whose q-gram count fits the filters' fill (classes not labelled)",
                         &s,
                         base,
                     ));
@@ -831,6 +841,7 @@ fn slot_attack(pool: &Pool, schema: &Schema, public: &Public) -> SlotAttack {
                 .map_or(spec.filter_bits(), slots::Unbalance::bits),
             hashes: spec.hashes,
             noise: spec.hardening.blip_probability(),
+            per_value: spec.hardening.hashes_per_value,
         };
         // Every name filter of a record gives an estimate of its q-gram count.
         let qgrams: Vec<Vec<f64>> = (0..n)
@@ -838,7 +849,9 @@ fn slot_attack(pool: &Pool, schema: &Schema, public: &Public) -> SlotAttack {
                 let Some(w) = row(fi, r) else {
                     return Vec::new();
                 };
-                if spec.hardening.balance && unbalance.is_none() {
+                // Balanced and not undone, or spread over the value (`hashes_per_value`): the
+                // popcount says nothing of the length.
+                if (spec.hardening.balance && unbalance.is_none()) || !ov.length_known() {
                     return Vec::new();
                 }
                 segs[fi]
@@ -874,6 +887,7 @@ fn slot_attack(pool: &Pool, schema: &Schema, public: &Public) -> SlotAttack {
                 &persons,
                 &keys,
                 &edges,
+                &ov,
                 &mut labels,
                 TRI_ROUNDS,
             );
@@ -912,7 +926,7 @@ fn slot_attack(pool: &Pool, schema: &Schema, public: &Public) -> SlotAttack {
         });
         if big {
             let vocab = Vocab::build(&public.names, spec.q);
-            let cands = profile::Candidates::build(&vocab.pop_q, vocab.n_q);
+            let cands = profile::Candidates::build(&vocab.pop_q, vocab.n_q, &ov);
             for &si in &segs[fi].slots {
                 let filter = |r: usize| -> Option<Vec<u64>> {
                     let w = row(fi, r)?;
@@ -964,6 +978,75 @@ fn slot_attack(pool: &Pool, schema: &Schema, public: &Public) -> SlotAttack {
         classes,
         groups,
     }
+}
+
+/// Labelling of a slotted place field by its length: every slot filter's fill estimates the
+/// place's q-gram count ([`profile::Overlap::own`]), and the guess is the public place whose
+/// count fits the mean estimate best (ties: the commonest in the list, then the first in order;
+/// the list's commonest place wins whenever it fits as well). A place list has a few dozen to a
+/// few hundred entries and their counts spread over a dozen values, so the length alone narrows a
+/// place to a handful. With `hashes_per_value` (or balancing) the fill says nothing: every
+/// record gets the commonest place. Per record: the guess and its confidence (minus the misfit).
+fn place_by_length(
+    pool: &Pool,
+    schema: &Schema,
+    fi: usize,
+    places: &[Vec<String>],
+) -> Vec<(Option<Vec<String>>, f64)> {
+    let n = pool.rows.len();
+    let spec = &schema.fields[fi];
+    let segs = crate::schema::FieldSlots::of(schema);
+    let ov = profile::Overlap {
+        bits: spec.filter_bits(),
+        hashes: spec.hashes,
+        noise: spec.hardening.blip_probability(),
+        per_value: spec.hardening.hashes_per_value,
+    };
+    // Public places: sorted words, count in the list, q-gram count; commonest first.
+    let mut by: HashMap<Vec<String>, usize> = HashMap::new();
+    for p in places {
+        *by.entry(sorted(p)).or_insert(0) += 1;
+    }
+    let mut cands: Vec<(Vec<String>, usize, f64)> = by
+        .into_iter()
+        .map(|(w, c)| {
+            let q = slots::qgram_count(&w, spec.q) as f64;
+            (w, c, q)
+        })
+        .collect();
+    cands.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let common = public::most_common(&sorted_all(places));
+    let blind = !ov.length_known() || spec.hardening.balance;
+    (0..n)
+        .map(|r| {
+            let est: Vec<f64> = pool
+                .get(ColumnRole::FieldFilter(fi), r)
+                .map(words_of)
+                .filter(|_| !blind)
+                .map(|w| {
+                    segs[fi]
+                        .slots
+                        .iter()
+                        .filter_map(|&si| segs[fi].segment(&w, si))
+                        .filter(|seg| seg[0] != 0)
+                        .map(|seg| ov.own(&seg[1..]).1)
+                        .collect()
+                })
+                .unwrap_or_default();
+            if est.is_empty() {
+                return (common.clone(), f64::MIN);
+            }
+            let mean = est.iter().sum::<f64>() / est.len() as f64;
+            let fit = |q: f64| (q - mean).abs().round();
+            let best = cands.iter().map(|c| fit(c.2)).fold(f64::INFINITY, f64::min);
+            let pick = common
+                .as_ref()
+                .filter(|c| cands.iter().any(|x| &x.0 == *c && fit(x.2) == best))
+                .cloned()
+                .or_else(|| cands.iter().find(|c| fit(c.2) == best).map(|c| c.0.clone()));
+            (pick, -(best + (mean - mean.round()).abs()))
+        })
+        .collect()
 }
 
 fn sorted(w: &[String]) -> Vec<String> {
@@ -1026,16 +1109,17 @@ fn decode_field(
     };
     let largest = by_group.values().map(Vec::len).max().unwrap_or(0);
     let field_words = spec.stored_bits() / 64;
-    let cands = (!dedupe).then(|| profile::Candidates::build(&vocab.pop_q, vocab.n_q));
-    let place_cands = if dedupe {
-        profile::Candidates::build(&vocab.pop_q, vocab.n_q)
-    } else {
-        profile::Candidates::build(&[], vocab.n_q)
-    };
     let overlap = profile::Overlap {
         bits: spec.stored_bits(),
         hashes: spec.hashes,
         noise: spec.hardening.blip_probability(),
+        per_value: spec.hardening.hashes_per_value,
+    };
+    let cands = (!dedupe).then(|| profile::Candidates::build(&vocab.pop_q, vocab.n_q, &overlap));
+    let place_cands = if dedupe {
+        profile::Candidates::build(&vocab.pop_q, vocab.n_q, &overlap)
+    } else {
+        profile::Candidates::build(&[], vocab.n_q, &overlap)
     };
     let results: Vec<Vec<(usize, decode::Decoded)>> = keys
         .par_iter()

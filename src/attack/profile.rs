@@ -51,6 +51,10 @@ pub struct Overlap {
     pub hashes: usize,
     /// BLIP flip probability (p).
     pub noise: f64,
+    /// The schema's `hashes_per_value` (0 = off): every value sets this many positions, spread
+    /// over its q-grams, so the fill says nothing of the length and two values sharing a q-gram
+    /// share only as many positions as the longer value gives each of its q-grams.
+    pub per_value: usize,
 }
 
 impl Overlap {
@@ -67,13 +71,31 @@ impl Overlap {
         (1.0 - t / m).ln() / (self.hashes as f64 * (1.0 - 1.0 / m).ln())
     }
 
-    /// A filter's estimated true bits and q-gram count.
+    /// Whether a filter's fill estimates its value's q-gram count (not with `per_value`).
+    pub fn length_known(&self) -> bool {
+        self.per_value == 0
+    }
+
+    /// What [`Overlap::shared`] estimates for two values of `na` and `nb` distinct q-grams sharing
+    /// `inter` of them: `inter` when each q-gram sets `hashes` positions; with `per_value`, each
+    /// shared q-gram sets ⌊per_value / max(na, nb)⌋ positions in both, in units of `hashes`.
+    pub fn expected_shared(&self, inter: f64, na: f64, nb: f64) -> f64 {
+        if self.per_value == 0 {
+            inter
+        } else {
+            inter * self.per_value as f64 / (self.hashes as f64 * na.max(nb).max(1.0))
+        }
+    }
+
+    /// A filter's estimated true bits and q-gram count (with `per_value`: the count of
+    /// `hashes`-position q-grams that would set as many bits, the same for every value).
     pub fn own(&self, f: &[u64]) -> (f64, f64) {
         let t = self.true_bits(popcount(f) as f64);
         (t, self.qgrams(t))
     }
 
-    /// Estimated shared q-grams of two filters with their [`Overlap::own`] estimates.
+    /// Estimated shared q-grams of two filters with their [`Overlap::own`] estimates (shared
+    /// positions in units of `hashes`: compare with [`Overlap::expected_shared`]).
     pub fn shared(&self, a: &[u64], b: &[u64], oa: (f64, f64), ob: (f64, f64)) -> f64 {
         let (m, p) = (self.bits as f64, self.noise);
         let o = and_count(a, b) as f64;
@@ -131,7 +153,7 @@ fn gauss_bins(x: f64, sigma: f64, out: &mut [f64; BINS + 1], w: f64) {
 
 impl Candidates {
     /// Candidates from the population sample `pop_q` (each value's sorted q-gram ids, `< n_q`).
-    pub fn build(pop_q: &[Vec<u32>], n_q: usize) -> Candidates {
+    pub fn build(pop_q: &[Vec<u32>], n_q: usize, ov: &Overlap) -> Candidates {
         let words = n_q.div_ceil(64).max(1);
         let sets: Vec<Vec<u64>> = pop_q.iter().map(|q| bitset(q, words)).collect();
         let mut seen: std::collections::HashMap<&[u64], usize> = Default::default();
@@ -145,14 +167,22 @@ impl Candidates {
         let log_profile: Vec<[f64; BINS + 1]> = value
             .par_iter()
             .map(|&c| {
-                let mut raw = [0f64; BINS + 1];
-                for s in &sets {
-                    raw[(inter(&sets[c], s) as usize).min(BINS)] += 1.0;
-                }
                 let mut sm = [0f64; BINS + 1];
-                for (b, &r) in raw.iter().enumerate() {
-                    if r > 0.0 {
-                        gauss_bins(b as f64, PROFILE_SIGMA, &mut sm, r);
+                if ov.length_known() {
+                    let mut raw = [0f64; BINS + 1];
+                    for s in &sets {
+                        raw[(inter(&sets[c], s) as usize).min(BINS)] += 1.0;
+                    }
+                    for (b, &r) in raw.iter().enumerate() {
+                        if r > 0.0 {
+                            gauss_bins(b as f64, PROFILE_SIGMA, &mut sm, r);
+                        }
+                    }
+                } else {
+                    let nc = pop_q[c].len() as f64;
+                    for (s, q) in sets.iter().zip(pop_q) {
+                        let e = ov.expected_shared(inter(&sets[c], s) as f64, nc, q.len() as f64);
+                        gauss_bins(e.min(BINS as f64), PROFILE_SIGMA, &mut sm, 1.0);
                     }
                 }
                 let total: f64 = sm.iter().sum::<f64>() + 0.5 * (BINS + 1) as f64;
@@ -232,7 +262,11 @@ pub fn label(
     // The reference members the profiles are taken against (evenly spread, deterministic).
     let step = n.div_ceil(REFERENCE).max(1);
     let reference: Vec<usize> = (0..n).step_by(step).collect();
+    // The record's own q-gram count must fit the candidate's (when the fill gives it).
     let count_term = |i: usize, c: usize| -> f64 {
+        if !ov.length_known() {
+            return 0.0;
+        }
         let d = (own[i].1 - cands.count[c]) / COUNT_SIGMA;
         -0.5 * d * d
     };
@@ -258,7 +292,9 @@ pub fn label(
             // Tempered: as if 60 independent members (the members' overlaps are not independent).
             let norm = 60.0 / total.max(1.0);
             let mut scored: Vec<(f64, usize)> = (0..cands.len())
-                .filter(|&c| (own[i].1 - cands.count[c]).abs() <= 3.0 * COUNT_SIGMA)
+                .filter(|&c| {
+                    !ov.length_known() || (own[i].1 - cands.count[c]).abs() <= 3.0 * COUNT_SIGMA
+                })
                 .map(|c| {
                     let lp = &cands.log_profile[c];
                     let ll: f64 = hist.iter().zip(lp).map(|(h, l)| h * l).sum::<f64>() * norm;
@@ -293,7 +329,10 @@ pub fn label(
             .map(|c| {
                 anchors
                     .iter()
-                    .map(|&(_, ac)| inter(&cands.qbits[c], &cands.qbits[ac]) as f64)
+                    .map(|&(_, ac)| {
+                        let x = inter(&cands.qbits[c], &cands.qbits[ac]) as f64;
+                        ov.expected_shared(x, cands.count[c], cands.count[ac])
+                    })
                     .collect()
             })
             .collect();
@@ -408,6 +447,7 @@ fn consistent_start(
     }
     let resid = |x: (usize, usize), y: (usize, usize)| -> f64 {
         let e = inter(&cands.qbits[x.1], &cands.qbits[y.1]) as f64;
+        let e = ov.expected_shared(e, cands.count[x.1], cands.count[y.1]);
         (s[x.0 * r_n + y.0] - e).abs()
     };
     let mut best: Vec<(usize, usize)> = Vec::new();
@@ -458,6 +498,7 @@ mod tests {
             bits: 512,
             hashes: 20,
             noise: 0.0,
+            per_value: 0,
         };
         let pos = |g: u64| -> Vec<usize> {
             (0..20)

@@ -485,6 +485,7 @@ pub fn trilaterate(
     persons: &HashMap<usize, f64>,
     keys: &[PublicKey],
     edges: &Edges,
+    ov: &Overlap,
     labels: &mut [Option<(usize, f64)>],
     rounds: usize,
 ) {
@@ -542,6 +543,7 @@ pub fn trilaterate(
                 let mut ll = key.share.ln() - 0.5 * d * d;
                 for &(ko, s, k) in &near {
                     let e = inter_sorted(&key.qset, &keys[ko].qset) as f64;
+                    let e = ov.expected_shared(e, key.qgrams, keys[ko].qgrams);
                     let var2 = 2.0 * EDGE_SIGMA * EDGE_SIGMA / k as f64;
                     ll -= ((s - e).powi(2) / var2).min(EDGE_CAP);
                 }
