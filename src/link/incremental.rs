@@ -586,6 +586,12 @@ fn decide_reusing<'a>(
     let slot = match (&model.slots, recs.schema.slots.is_empty()) {
         (Some(sm), false) => {
             let keys = super::slots::PairKeys::new(recs);
+            if sm.binding.key_layout != keys.binding.key_layout {
+                return Err(Error::config(
+                    "--previous",
+                    "the previous slot model was fitted by an earlier padan, whose pair keys did not say which slots both records carry; pass --refit",
+                ));
+            }
             if keys.binding != sm.binding {
                 return Err(Error::config(
                     "--previous",

@@ -437,7 +437,7 @@ pub(super) fn fit_fields(
 
 /// Stage fit for a slot schema ([`scoring::slotfit`]): the key of every candidate (shared slots,
 /// token levels) with its levels, counted, plus the record pairs never compared (counted by the
-/// tokens both carry); the slot model by EM over all record pairs; the weight of every
+/// slots and tokens both carry); the slot model by EM over all record pairs; the weight of every
 /// (key, code).
 fn fit_slots<'a>(
     recs: &'a Records,
@@ -461,12 +461,10 @@ fn fit_slots<'a>(
         })
         .collect();
     // The record pairs that were never candidates share no key (up to the few a capped block
-    // dropped): one item per set of tokens both records carry, every level null.
-    let mut cand_by_carried: BTreeMap<u8, u64> = BTreeMap::new();
+    // dropped): one item per set of slots and tokens both records carry, every level null.
+    let mut cand_by_carried: BTreeMap<u16, u64> = BTreeMap::new();
     for &((key, _), n) in &counts {
-        let both = (0..scoring::slotfit::MAX_TOKENS)
-            .filter(|&k| scoring::slotfit::Binding::token_level(key, k) != 0)
-            .fold(0u8, |acc, k| acc | (1 << k));
+        let both = super::slots::PairKeys::carried_of(key);
         *cand_by_carried.entry(both).or_insert(0) += n;
     }
     for (both, n) in pairs_by_carried(recs, &keys, cfg.blocking.within_agency) {
@@ -512,19 +510,19 @@ fn fit_slots<'a>(
     }
 }
 
-/// Record pairs (across agencies unless `within`) per set of tokens both records carry.
+/// Record pairs (across agencies unless `within`) per set of slots and tokens both records carry.
 fn pairs_by_carried(
     recs: &Records,
     keys: &super::slots::PairKeys<'_>,
     within: bool,
-) -> BTreeMap<u8, u64> {
-    // Records per (agency, tokens carried).
-    let mut per: BTreeMap<(u16, u8), u64> = BTreeMap::new();
+) -> BTreeMap<u16, u64> {
+    // Records per (agency, slots and tokens carried).
+    let mut per: BTreeMap<(u16, u16), u64> = BTreeMap::new();
     for i in 0..recs.len() {
         *per.entry((recs.agency_of[i], keys.carried(i))).or_insert(0) += 1;
     }
-    let cells: Vec<((u16, u8), u64)> = per.into_iter().collect();
-    let mut out: BTreeMap<u8, u64> = BTreeMap::new();
+    let cells: Vec<((u16, u16), u64)> = per.into_iter().collect();
+    let mut out: BTreeMap<u16, u64> = BTreeMap::new();
     for (x, &((ag_a, ca), na)) in cells.iter().enumerate() {
         for &((ag_b, cb), nb) in &cells[x..] {
             let n = if (ag_a, ca) == (ag_b, cb) {

@@ -165,18 +165,22 @@ impl<'a> PairKeys<'a> {
                 binds,
                 carriers,
                 tokens: token_names,
+                key_layout: crate::scoring::slotfit::KEY_LAYOUT,
             },
         }
     }
 
-    /// The key of records `a` and `b`: the slots they share (bit s), each token's level (two
-    /// bits from bit 16: 0 = a side lacks it, 1 = equal, 2 = different).
+    /// The key of records `a` and `b`: the slots they share (bit s) and both carry (bit 8 + s),
+    /// each token's level (two bits from bit 16: 0 = a side lacks it, 1 = equal, 2 = different).
     #[inline]
     pub fn key(&self, a: usize, b: usize) -> u32 {
         let mut m = 0u32;
         for (k, t) in self.tags.iter().enumerate() {
-            if t[a] != 0 && t[a] == t[b] {
-                m |= 1 << k;
+            if t[a] != 0 && t[b] != 0 {
+                m |= 1 << (8 + k);
+                if t[a] == t[b] {
+                    m |= 1 << k;
+                }
             }
         }
         for (k, t) in self.tokens.iter().enumerate() {
@@ -187,20 +191,33 @@ impl<'a> PairKeys<'a> {
         m
     }
 
-    /// Per record: which tokens it carries (bit k = token k).
-    pub fn carried(&self, i: usize) -> u8 {
-        self.tokens
+    /// Per record: which tokens (bit k = token k) and slots (bit 8 + s = slot s) it carries.
+    pub fn carried(&self, i: usize) -> u16 {
+        let tokens = self
+            .tokens
             .iter()
             .enumerate()
-            .fold(0u8, |acc, (k, t)| acc | (u8::from(t.valid[i]) << k))
+            .fold(0u16, |acc, (k, t)| acc | (u16::from(t.valid[i]) << k));
+        self.tags.iter().enumerate().fold(tokens, |acc, (s, t)| {
+            acc | (u16::from(t[i] != 0) << (8 + s))
+        })
     }
 
-    /// The key of two records that share no slot and no token, carrying tokens `both` (a mask
-    /// of token bits): every token both carry differs.
-    pub fn apart(both: u8) -> u32 {
+    /// What two records carry in common ([`PairKeys::carried`] bits) from a pair's key.
+    pub fn carried_of(key: u32) -> u16 {
+        let tokens = (0..MAX_TOKENS)
+            .filter(|&k| Binding::token_level(key, k) != 0)
+            .fold(0u16, |acc, k| acc | (1 << k));
+        tokens | (key & 0xff00) as u16
+    }
+
+    /// The key of two records that share no slot and no token, both carrying `both` (a mask of
+    /// [`PairKeys::carried`] bits): every slot and token both carry differs.
+    pub fn apart(both: u16) -> u32 {
+        let slots = u32::from(both) & 0xff00;
         (0..MAX_TOKENS)
             .filter(|k| both & (1 << k) != 0)
-            .fold(0u32, |acc, k| acc | (2 << (16 + 2 * k)))
+            .fold(slots, |acc, k| acc | (2 << (16 + 2 * k)))
     }
 }
 

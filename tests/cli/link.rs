@@ -787,8 +787,9 @@ fn blocking_only_with_a_truth_reports_each_kinds_completeness() {
 
 #[test]
 fn the_default_salt_slot_schema_links_the_synthetic_agencies_without_a_year_partition() {
-    // The default schema (salt slots, layout L of fixtures/kat/schema-slots-nochain.toml): no
-    // record-level filter, no name token, no sex token; fields compared inside shared slots.
+    // The default schema (salt slots, layout L with hidden lengths,
+    // fixtures/kat/schema-slots-hidelen.toml): no record-level filter, no name token, no sex
+    // token; fields compared inside shared slots.
     let d = Dir::new();
     let inputs = encode_all(&d);
     // No column can partition the records: no token of sex or name, no record filter bits.
@@ -837,6 +838,27 @@ fn the_default_salt_slot_schema_links_the_synthetic_agencies_without_a_year_part
     assert!(run.stderr.contains("--refit"), "{}", run.stderr);
     assert!(!d.path("inc2").join("manifest.json").exists());
     link(&d, &inputs, "inc2", &["--previous", &stale, "--refit"]).ok();
+    // A slot model of the earlier key layout (whose keys did not say which slots both records
+    // carry) cannot weigh today's keys: --refit too.
+    let mut old = m.clone();
+    old["model"]["slots"]["binding"]
+        .as_object_mut()
+        .unwrap()
+        .remove("key_layout");
+    let stale = d.path("stale1");
+    std::fs::create_dir_all(&stale).unwrap();
+    for f in ["pairs.parquet", "clusters.parquet"] {
+        std::fs::copy(d.path("ms").join(f), stale.join(f)).unwrap();
+    }
+    std::fs::write(
+        stale.join("manifest.json"),
+        serde_json::to_vec_pretty(&old).unwrap(),
+    )
+    .unwrap();
+    let stale = stale.display().to_string();
+    let run = link(&d, &inputs, "inc3", &["--previous", &stale]).fails(2);
+    assert!(run.stderr.contains("earlier padan"), "{}", run.stderr);
+    assert!(run.stderr.contains("--refit"), "{}", run.stderr);
 }
 
 /// On a terminal `padan link` shows its stages by name (it once drew an empty `0/0` bar). The
