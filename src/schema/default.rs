@@ -22,8 +22,9 @@ pub(crate) fn kind_defaults(kind: FieldKind) -> (usize, usize) {
 }
 
 /// The default linkage schema, as printed by `padan schema default`: salt slots (encoding
-/// version 4) whose salt parts do not chain. The layout of
-/// `fixtures/kat/schema-slots-nochain.toml` ("layout L"), which docs/privacy.md measures.
+/// version 4) whose salt parts do not chain, with the name's and the place's length hidden
+/// (`hashes_per_value`). `fixtures/kat/schema-slots-hidelen.toml`: layout L of
+/// `fixtures/kat/schema-slots-nochain.toml` with hidden lengths, which docs/privacy.md measures.
 pub const DEFAULT_SCHEMA_TOML: &str = r#"# padan linkage schema — shared, unchanged, by every agency in the agreement.
 #
 # Every agency must encode with the SAME schema and the SAME key: the linkage unit refuses files
@@ -61,9 +62,12 @@ pub const DEFAULT_SCHEMA_TOML: &str = r#"# padan linkage schema — shared, unch
 #     permute      keyed permutation of the filter's bit positions
 #     blip_epsilon randomized response: each bit flips with probability 1/(1+e^ε), keyed per
 #                  record and slot (deterministic); 0 = off. Smaller ε = more noise.
+#     hashes_per_value  every value sets this many keyed bit positions in all, spread over its
+#                  q-grams, instead of `hashes` per q-gram: a filter's fill no longer tells how
+#                  long the name or place is (which singles out a value among the public ones).
 
 version = 1
-name = "victims-v4"
+name = "victims-v4.1"
 
 [record_filter]
 bits = 256               # no field feeds the record-level filter (no LSH): its smallest width
@@ -88,6 +92,7 @@ required = true          # a record without a usable name cannot be linked
 permute = true
 blip_epsilon = 3.0       # each bit flips with probability 1/(1+e^3) = 4.7 %
 slots = ["dmy", "name_place"]
+hashes_per_value = 320   # 16 bigrams' worth (a typical full name) whatever the name's length
 
 [[fields]]
 name = "passport"        # letter prefix + 7 digits; compared on the digits
@@ -134,6 +139,7 @@ place_threshold = 0.93   # Jaro–Winkler needed to snap to a known regency / ci
 [fields.hardening]
 permute = true
 slots = ["dmy"]
+hashes_per_value = 180   # 9 bigrams' worth (a typical regency) whatever the place's length
 
 [[fields]]
 name = "nik"             # national id number (16 digits), absent at many agencies

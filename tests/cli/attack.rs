@@ -250,7 +250,7 @@ fn the_self_test_chains_slot_tags_on_the_chaining_slot_layout() {
 #[test]
 fn the_self_test_attacks_the_default_slot_schema_whose_components_do_not_chain() {
     let d = Dir::new();
-    // The default schema is layout L (fixtures/kat/schema-slots-nochain.toml).
+    // The default schema is layout L with hidden lengths (fixtures/kat/schema-slots-hidelen.toml).
     let dir = encode_all(&d, "nochain", &[]);
     let run = attack_dir(&d, &dir, &["--json"]).ok();
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
@@ -285,6 +285,16 @@ fn the_self_test_attacks_the_default_slot_schema_whose_components_do_not_chain()
     assert!(share(&v, "name (full)") < 0.01, "{r}");
     assert!(r["attack"].as_str().unwrap().contains("alignment"), "{r}");
     assert!((share(&v, "sex") - baseline(&v, "sex")).abs() < 0.03, "{v}");
+    // The place's length is hidden: its labelling falls back to the commonest public place.
+    let r = row(&v, "birthplace");
+    assert!(
+        r["attack"].as_str().unwrap().contains("q-gram count"),
+        "{r}"
+    );
+    assert!(
+        share(&v, "birthplace") <= baseline(&v, "birthplace") + 0.01,
+        "{r}"
+    );
     for a in AGENCIES {
         let values = plain_values(a);
         let s = Searcher::new(values.needles.keys().map(String::as_str));
@@ -296,4 +306,23 @@ fn the_self_test_attacks_the_default_slot_schema_whose_components_do_not_chain()
             );
         }
     }
+}
+
+#[test]
+fn the_self_test_reads_a_place_from_its_length_when_the_schema_does_not_hide_it() {
+    // Layout L (fixtures/kat/schema-slots-nochain.toml): the default's slots, but each q-gram sets
+    // `hashes` positions, so a place filter's fill gives its q-gram count, which narrows the
+    // place to the few public places of that length. The default hides it (the test above).
+    let d = Dir::new();
+    let schema = fixture("kat/schema-slots-nochain.toml")
+        .display()
+        .to_string();
+    let dir = encode_all(&d, "l", &["--schema", &schema]);
+    let run = attack_dir(&d, &dir, &["--json"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let r = row(&v, "birthplace");
+    assert!(
+        share(&v, "birthplace") > baseline(&v, "birthplace") + 0.03,
+        "{r}"
+    );
 }

@@ -27,14 +27,19 @@ const BLESS_HINT: &str = "if the change is intended: bump ENCODING_VERSION in sr
 /// The unhardened vectors (`schema.toml`), the hardened ones (`schema-hardened.toml`, a copy
 /// of the version-3 default, `padan schema v3`: salt, permutation, BLIP), the salt-slot ones
 /// (`schema-slots.toml`, layout A: slots that chain) and those of the default schema's layout
-/// (`schema-slots-nochain.toml`, layout L).
-const SETS: [(&str, &str); 4] = [
+/// (`schema-slots-nochain.toml`, layout L) and of the default itself (`schema-slots-hidelen.toml`:
+/// layout L with the name's and place's length hidden by `hashes_per_value`).
+const SETS: [(&str, &str); 5] = [
     ("kat/schema.toml", "kat/expected.json"),
     ("kat/schema-hardened.toml", "kat/expected-hardened.json"),
     ("kat/schema-slots.toml", "kat/expected-slots.json"),
     (
         "kat/schema-slots-nochain.toml",
         "kat/expected-slots-nochain.json",
+    ),
+    (
+        "kat/schema-slots-hidelen.toml",
+        "kat/expected-slots-hidelen.json",
     ),
 ];
 
@@ -142,8 +147,13 @@ fn kat_slot_vectors_match() {
 }
 
 #[test]
-fn kat_default_layout_vectors_match() {
+fn kat_layout_l_vectors_match() {
     check(SETS[3].0, SETS[3].1);
+}
+
+#[test]
+fn kat_default_vectors_match() {
+    check(SETS[4].0, SETS[4].1);
 }
 
 fn check(schema_rel: &str, expected_rel: &str) {
