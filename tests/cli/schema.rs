@@ -23,8 +23,16 @@ fn the_default_schema_passes_check_and_has_the_victim_fields() {
     }
     assert_eq!(c.stdout.matches("  slot ").count(), 2, "{}", c.stdout);
     assert!(
+        c.stdout.contains(
+            "hardened: permute, slots=dmy,name_place, 320 hashes per value, blip ε=3 (p=0.047)"
+        ),
+        "{}",
         c.stdout
-            .contains("hardened: permute, slots=dmy,name_place, blip ε=3 (p=0.047)"),
+    );
+    // The birthplace's length is hidden too.
+    assert!(
+        c.stdout
+            .contains("hardened: permute, slots=dmy, 180 hashes per value → 512 bits stored"),
         "{}",
         c.stdout
     );
