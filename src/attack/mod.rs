@@ -463,15 +463,7 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
                 let Some(guesses) = sa.names.get(&fi) else {
                     continue;
                 };
-                let full: Scored = (0..n)
-                    .map(|r| match truth(r, fi) {
-                        Some(TruthValue::Words(w)) => (
-                            Some(guesses[r].0.as_ref().is_some_and(|g| *g == sorted(w))),
-                            guesses[r].1,
-                        ),
-                        _ => (None, f64::MIN),
-                    })
-                    .collect();
+                let full = words_scored(guesses, |r| truth(r, fi));
                 let base_value = public::most_common(&sorted_all(&public.names));
                 let base = |r: usize| match (truth(r, fi), &base_value) {
                     (Some(TruthValue::Words(w)), Some(b)) => sorted(w) == *b,
@@ -556,15 +548,7 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
                         _ => false,
                     };
                     let guesses = place_by_length(&pool, &schema, fi, &public.places);
-                    let s: Scored = (0..n)
-                        .map(|r| match truth(r, fi) {
-                            Some(TruthValue::Words(w)) => (
-                                Some(guesses[r].0.as_ref().is_some_and(|g| *g == sorted(w))),
-                                guesses[r].1,
-                            ),
-                            _ => (None, f64::MIN),
-                        })
-                        .collect();
+                    let s = words_scored(&guesses, |r| truth(r, fi));
                     fields.push(score(
                         spec.name.clone(),
                         "the public place whose q-gram count fits the filters' fill (classes not labelled)",
@@ -1045,6 +1029,24 @@ fn place_by_length(
                 .cloned()
                 .or_else(|| cands.iter().find(|c| fit(c.2) == best).map(|c| c.0.clone()));
             (pick, -(best + (mean - mean.round()).abs()))
+        })
+        .collect()
+}
+
+/// Per record: whether its guess (sorted words, with its confidence) is its true value, `None`
+/// where the record holds none.
+fn words_scored<'a>(
+    guesses: &[(Option<Vec<String>>, f64)],
+    truth: impl Fn(usize) -> Option<&'a TruthValue>,
+) -> Scored {
+    guesses
+        .iter()
+        .enumerate()
+        .map(|(r, (g, conf))| match truth(r) {
+            Some(TruthValue::Words(w)) => {
+                (Some(g.as_ref().is_some_and(|g| *g == sorted(w))), *conf)
+            }
+            _ => (None, f64::MIN),
         })
         .collect()
 }

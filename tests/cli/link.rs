@@ -820,20 +820,24 @@ fn the_default_salt_slot_schema_links_the_synthetic_agencies_without_a_year_part
     let prev = d.path("ms").display().to_string();
     link(&d, &inputs, "inc", &["--previous", &prev]).ok();
     assert_eq!(manifest("inc")["previous"]["model"], "reused");
+    // The previous match set "ms" with its manifest replaced: what an earlier padan wrote.
+    let stale_copy = |name: &str, manifest: &serde_json::Value| -> String {
+        let stale = d.path(name);
+        std::fs::create_dir_all(&stale).unwrap();
+        for f in ["pairs.parquet", "clusters.parquet"] {
+            std::fs::copy(d.path("ms").join(f), stale.join(f)).unwrap();
+        }
+        std::fs::write(
+            stale.join("manifest.json"),
+            serde_json::to_vec_pretty(manifest).unwrap(),
+        )
+        .unwrap();
+        stale.display().to_string()
+    };
     // A previous manifest without the slot model (written before it was kept) needs --refit.
     let mut old = m.clone();
     old["model"].as_object_mut().unwrap().remove("slots");
-    let stale = d.path("stale");
-    std::fs::create_dir_all(&stale).unwrap();
-    for f in ["pairs.parquet", "clusters.parquet"] {
-        std::fs::copy(d.path("ms").join(f), stale.join(f)).unwrap();
-    }
-    std::fs::write(
-        stale.join("manifest.json"),
-        serde_json::to_vec_pretty(&old).unwrap(),
-    )
-    .unwrap();
-    let stale = stale.display().to_string();
+    let stale = stale_copy("stale", &old);
     let run = link(&d, &inputs, "inc2", &["--previous", &stale]).fails(2);
     assert!(run.stderr.contains("--refit"), "{}", run.stderr);
     assert!(!d.path("inc2").join("manifest.json").exists());
@@ -845,17 +849,7 @@ fn the_default_salt_slot_schema_links_the_synthetic_agencies_without_a_year_part
         .as_object_mut()
         .unwrap()
         .remove("key_layout");
-    let stale = d.path("stale1");
-    std::fs::create_dir_all(&stale).unwrap();
-    for f in ["pairs.parquet", "clusters.parquet"] {
-        std::fs::copy(d.path("ms").join(f), stale.join(f)).unwrap();
-    }
-    std::fs::write(
-        stale.join("manifest.json"),
-        serde_json::to_vec_pretty(&old).unwrap(),
-    )
-    .unwrap();
-    let stale = stale.display().to_string();
+    let stale = stale_copy("stale1", &old);
     let run = link(&d, &inputs, "inc3", &["--previous", &stale]).fails(2);
     assert!(run.stderr.contains("earlier padan"), "{}", run.stderr);
     assert!(run.stderr.contains("--refit"), "{}", run.stderr);
