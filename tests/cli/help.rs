@@ -112,3 +112,46 @@ fn man_prints_padan_1_and_writes_one_page_per_command() {
     assert!(r.stderr.contains("--force"), "{r:#?}");
     d.padan(["man", "--out", "man1", "--force"]).ok();
 }
+
+/// `padan … | head` closes the pipe early: the process ends quietly (SIGPIPE's default action),
+/// without a panic and backtrace on stderr. The pipe is made 4 KiB so that the 5 KiB of the
+/// default schema cannot all fit before it is closed (without the fix: "failed printing to
+/// stdout" and a backtrace).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_closed_stdout_pipe_ends_the_process_without_a_panic() {
+    use std::io::Read;
+    use std::os::unix::io::FromRawFd;
+    use std::process::{Command, Stdio};
+    let mut fds = [0i32; 2];
+    // SAFETY: plain pipe2(2) and fcntl(2) calls on descriptors this test owns from here on (close
+    // on exec: the child must not hold the read end, or it would never see the pipe closed).
+    let (read, write) = unsafe {
+        assert_eq!(libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC), 0);
+        libc::fcntl(fds[1], libc::F_SETPIPE_SZ, 4096);
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_padan"))
+        .args(["schema", "default"])
+        .stdout(Stdio::from(write))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one byte, then close the pipe while padan still has most of its output to write.
+    let mut read = read;
+    let mut one = [0u8; 1];
+    read.read_exact(&mut one).unwrap();
+    drop(read);
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    child.wait().unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+}
