@@ -1455,24 +1455,32 @@ mod tests {
             .collect()
     }
 
-    /// The blocks, caps and stats from the distributed stages equal [`block::Blocks::build`]'s
-    /// candidates and stats, and their codes the pipeline's comparison.
-    #[test]
-    fn distributed_stages_equal_the_single_process_blocks() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let paths = fixture_paths(dir.path());
-        let cfg = LinkConfig::default();
-        let plan = Plan::new(&paths, cfg.clone()).expect("plan");
-        let plan = Plan::from_json(&plan.to_json().expect("json")).expect("from json");
-        assert_eq!(plan.config(), &cfg, "the config comes back as it went");
-        let recs = Records::load(&paths).expect("records");
-        let blocks = block::Blocks::build(&recs, &cfg.blocking);
-        // Keys of every input, as the engine would compute them per batch.
+    /// The pairs of a block of these records under the plan's agency rule.
+    fn block_pairs(plan: &Plan, m: &[i64]) -> u64 {
+        let n = m.len() as u64;
+        let mut p = n * n.saturating_sub(1) / 2;
+        if !plan.config().blocking.within_agency {
+            let mut per: BTreeMap<u16, u64> = BTreeMap::new();
+            m.iter()
+                .for_each(|&r| *per.entry(plan.agency_of(r as u32)).or_insert(0) += 1);
+            p -= per.values().map(|c| c * (c - 1) / 2).sum::<u64>();
+        }
+        p
+    }
+
+    /// Every block's members by (slot, key), from the keys of each batch of records as the
+    /// engine computes them, and the histogram of the sizes of the blocks with pairs.
+    #[allow(clippy::type_complexity)]
+    fn keys_and_hist(
+        plan: &Plan,
+        batches: &[RecordBatch],
+    ) -> (
+        BTreeMap<(i32, Vec<u8>), Vec<i64>>,
+        Vec<(usize, u64, u64, u64)>,
+    ) {
         let mut keys: BTreeMap<(i32, Vec<u8>), Vec<i64>> = BTreeMap::new();
-        let mut batches = Vec::new();
-        for (p, off) in plan.inputs() {
-            let b = file_batch(&p, off).expect("batch");
-            let k = plan.block_keys(&b).expect("keys");
+        for b in batches {
+            let k = plan.block_keys(b).expect("keys");
             let (s, key, idx) = (
                 int64_column(&k, "slot").expect("slot"),
                 k.column(1).as_binary::<i32>().clone(),
@@ -1483,33 +1491,58 @@ mod tests {
                     .or_default()
                     .push(idx[i]);
             }
-            batches.push(b);
         }
-        let within = cfg.blocking.within_agency;
-        let pairs_of = |m: &[i64]| -> u64 {
-            let n = m.len() as u64;
-            let mut p = n * n.saturating_sub(1) / 2;
-            if !within {
-                let mut per: BTreeMap<u16, u64> = BTreeMap::new();
-                m.iter()
-                    .for_each(|&r| *per.entry(plan.agency_of(r as u32)).or_insert(0) += 1);
-                p -= per.values().map(|c| c * (c - 1) / 2).sum::<u64>();
-            }
-            p
-        };
         let mut hist: BTreeMap<(usize, u64), (u64, u64)> = BTreeMap::new();
         for ((s, _), m) in &keys {
-            let p = pairs_of(m);
+            let p = block_pairs(plan, m);
             if p > 0 {
                 let e = hist.entry((*s as usize, m.len() as u64)).or_insert((0, 0));
                 e.0 += 1;
                 e.1 += p;
             }
         }
-        let hist: Vec<_> = hist
+        let hist = hist
             .into_iter()
             .map(|((s, z), (b, p))| (s, z, b, p))
             .collect();
+        (keys, hist)
+    }
+
+    /// The blocks, caps and stats from the distributed stages equal [`block::Blocks::build`]'s
+    /// owned pairs (with their kinds) and stats, with a field schema and the default (salt-slot)
+    /// schema.
+    #[test]
+    fn distributed_stages_equal_the_single_process_blocks() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let paths = fixture_paths(dir.path());
+        let default_dir = dir.path().join("default");
+        std::fs::create_dir_all(&default_dir).expect("dir");
+        let slotted = encode_fixtures(
+            &default_dir,
+            &Schema::default_victims(),
+            &["kemlu", "polri", "bp2mi"],
+        );
+        for paths in [paths, slotted] {
+            same_blocks(&paths);
+        }
+    }
+
+    fn same_blocks(paths: &[PathBuf]) {
+        let cfg = LinkConfig::default();
+        let plan = Plan::new(paths, cfg.clone()).expect("plan");
+        let plan = Plan::from_json(&plan.to_json().expect("json")).expect("from json");
+        let recs = Records::load(paths).expect("records");
+        let cfg = super::super::slots::adjust_config(&recs.schema, &cfg).unwrap_or(cfg);
+        assert_eq!(plan.config(), &cfg, "the config comes back as it went");
+        let blocks = block::Blocks::build(&recs, &cfg.blocking);
+        let batches: Vec<RecordBatch> = plan
+            .inputs()
+            .iter()
+            .map(|(p, off)| file_batch(p, *off).expect("batch"))
+            .collect();
+        let within = cfg.blocking.within_agency;
+        let (keys, hist) = keys_and_hist(&plan, &batches);
+        let pairs_of = |m: &[i64]| block_pairs(&plan, m);
         let (caps, stats) = plan.caps(&hist);
         assert_eq!(stats.candidates_by_block, blocks.stats.candidates_by_block);
         assert_eq!(stats.capped_by_kind, blocks.stats.capped_by_kind);
@@ -1529,10 +1562,9 @@ mod tests {
         }
         let ours: std::collections::BTreeSet<(u32, u32, u16)> = {
             let mut out = std::collections::BTreeSet::new();
-            let all = arrow_select_concat(&batches);
-            let (recs_b, global) = plan.batch_records(&all).expect("records");
-            let comparator = Comparator::new(&recs_b, &cfg);
-            let _ = comparator;
+            let all = arrow_select::concat::concat_batches(&batches[0].schema(), &batches)
+                .expect("concat");
+            let (_, global) = plan.batch_records(&all).expect("records");
             for (_, s, m) in &kept {
                 for (x, &a) in m.iter().enumerate() {
                     for &b in &m[x + 1..] {
@@ -1558,42 +1590,6 @@ mod tests {
             }
         }
         assert_eq!(ours, theirs);
-    }
-
-    fn arrow_select_concat(batches: &[RecordBatch]) -> RecordBatch {
-        let schema = batches[0].schema();
-        let cols = (0..schema.fields().len())
-            .map(|c| {
-                let arrays: Vec<&dyn Array> =
-                    batches.iter().map(|b| b.column(c).as_ref()).collect();
-                concat(&arrays)
-            })
-            .collect();
-        RecordBatch::try_new(schema, cols).expect("batch")
-    }
-
-    fn concat(arrays: &[&dyn Array]) -> ArrayRef {
-        match arrays[0].data_type() {
-            DataType::Int64 => Arc::new(Int64Array::from_iter_values(
-                arrays
-                    .iter()
-                    .flat_map(|a| a.as_primitive::<Int64Type>().values().to_vec()),
-            )),
-            DataType::Utf8 => Arc::new(arrow_array::StringArray::from_iter(
-                arrays.iter().flat_map(|a| {
-                    a.as_string::<i32>()
-                        .iter()
-                        .map(|v| v.map(str::to_string))
-                        .collect::<Vec<_>>()
-                }),
-            )),
-            _ => Arc::new(BinaryArray::from_iter(arrays.iter().flat_map(|a| {
-                a.as_binary::<i32>()
-                    .iter()
-                    .map(|v| v.map(<[u8]>::to_vec))
-                    .collect::<Vec<_>>()
-            }))),
-        }
     }
 
     /// A batch with these extra columns.
@@ -1639,45 +1635,8 @@ mod tests {
         let all =
             arrow_select::concat::concat_batches(&inputs[0].schema(), &inputs).expect("concat");
         // Keys, blocks and the size histogram.
-        let mut keys: BTreeMap<(i32, Vec<u8>), Vec<i64>> = BTreeMap::new();
-        for b in &inputs {
-            let k = plan.block_keys(b).expect("keys");
-            let (s, key, idx) = (
-                int64_column(&k, "slot").expect("slot"),
-                k.column(1).as_binary::<i32>().clone(),
-                int64_column(&k, "idx").expect("idx"),
-            );
-            for i in 0..s.len() {
-                keys.entry((s[i] as i32, key.value(i).to_vec()))
-                    .or_default()
-                    .push(idx[i]);
-            }
-        }
-        let within = plan.config().blocking.within_agency;
-        let pairs_of = |m: &[i64]| -> u64 {
-            let n = m.len() as u64;
-            let mut p = n * n.saturating_sub(1) / 2;
-            if !within {
-                let mut per: BTreeMap<u16, u64> = BTreeMap::new();
-                m.iter()
-                    .for_each(|&r| *per.entry(plan.agency_of(r as u32)).or_insert(0) += 1);
-                p -= per.values().map(|c| c * (c - 1) / 2).sum::<u64>();
-            }
-            p
-        };
-        let mut hist: BTreeMap<(usize, u64), (u64, u64)> = BTreeMap::new();
-        for ((s, _), m) in &keys {
-            let p = pairs_of(m);
-            if p > 0 {
-                let e = hist.entry((*s as usize, m.len() as u64)).or_insert((0, 0));
-                e.0 += 1;
-                e.1 += p;
-            }
-        }
-        let hist: Vec<_> = hist
-            .into_iter()
-            .map(|((s, z), (b, p))| (s, z, b, p))
-            .collect();
+        let (keys, hist) = keys_and_hist(&plan, &inputs);
+        let pairs_of = |m: &[i64]| block_pairs(&plan, m);
         let (caps, mut stats) = driver.caps(&hist);
         // Kept blocks (ids in key order), each record's signature, the member rows by block.
         let mut sig: BTreeMap<i64, Vec<(i64, i64)>> = BTreeMap::new();
