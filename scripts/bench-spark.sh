@@ -12,7 +12,9 @@
 #
 # Memory and CPU are sampled over the whole process tree (the JVM and Spark's Python workers
 # are children of the driver) every 0.2 s: peak RSS is the largest sum seen, CPU the sum of each
-# process's last user + sys time (a process's last 0.2 s may be missed).
+# process's last user + sys time (a process's last 0.2 s may be missed). Each run is also under
+# `/usr/bin/time -v` when it exists: its user + sys (every waited-for descendant) and maximum
+# RSS (of the largest single process, not the tree's sum) are printed after the row.
 set -euo pipefail
 ENC=${1:?usage: scripts/bench-spark.sh ENC_DIR [WORK_DIR]}
 WORK=${2:-$(mktemp -d)}
@@ -25,8 +27,14 @@ DRIVER_MEMORY=${DRIVER_MEMORY:-4g}
 mkdir -p "$WORK"
 rm -rf "$WORK/ms-cli" "$WORK/ms-spark"
 
-# Runs a command, sampling its process tree; prints "wall_s cpu_s peak_rss_mb".
+# Runs a command, sampling its process tree; prints "wall_s cpu_s peak_rss_mb". With
+# /usr/bin/time, its -v report goes to $WORK/time-$1.txt ($1: a label, not run).
 measure() {
+    local label=$1
+    shift
+    if [[ -x /usr/bin/time ]]; then
+        set -- /usr/bin/time -v -o "$WORK/time-$label.txt" "$@"
+    fi
     "$PYTHON" - "$@" <<'EOF'
 import os, subprocess, sys, time
 tck = os.sysconf("SC_CLK_TCK")
@@ -70,11 +78,21 @@ EOF
 
 records=$("$PYTHON" -c 'import sys, pyarrow.parquet as pq; print(sum(pq.ParquetFile(f).metadata.num_rows for f in sys.argv[1:]))' "$ENC"/*.padan.parquet)
 echo "records: $records; machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-read -r w c m < <(measure nice -n 10 "$BIN" link --out "$WORK/ms-cli" --quiet "$ENC"/*.padan.parquet)
+# /usr/bin/time -v's figures of a run: "wall, user+sys CPU, max RSS of one process".
+time_v() {
+    local f=$WORK/time-$1.txt
+    [[ -f $f ]] || return 0
+    awk -F': ' '/Elapsed \(wall clock\)/ {w=$2} /User time/ {u=$2} /System time/ {s=$2}
+        /Maximum resident set size/ {m=$2}
+        END {printf "  time -v: wall %s, user+sys %.1f s, max RSS (one process) %.0f MiB\n", w, u+s, m/1024}' "$f"
+}
+read -r w c m < <(measure cli nice -n 10 "$BIN" link --out "$WORK/ms-cli" --quiet "$ENC"/*.padan.parquet)
 echo "| padan link (one process) | $w s | $c s | $m MB |"
-read -r w c m < <(measure nice -n 10 "$PYTHON" -m padan.spark "$ENC"/*.padan.parquet \
+time_v cli
+read -r w c m < <(measure spark nice -n 10 "$PYTHON" -m padan.spark "$ENC"/*.padan.parquet \
     --out "$WORK/ms-spark" --master "$MASTER" --partitions "$PARTITIONS" --driver-memory "$DRIVER_MEMORY")
 echo "| padan.spark ($MASTER, $PARTITIONS partitions) | $w s | $c s | $m MB |"
+time_v spark
 "$PYTHON" - "$WORK/ms-cli" "$WORK/ms-spark" <<'EOF'
 import sys, pyarrow.parquet as pq
 a, b = sys.argv[1:]

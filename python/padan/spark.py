@@ -3,14 +3,19 @@
 Spark reads the encoded Parquet files, shuffles and aggregates; every computation on the data is
 padan's own, on Arrow batches inside ``mapInArrow``:
 
-1. **keys**: each record's blocking keys (keyed tokens, LSH band keys) per batch of records;
+1. **keys**: each record's blocking keys (keyed tokens, a salt-slot schema's slot tags, LSH band
+   keys) per batch of records;
 2. **blocks**: block sizes counted per (slot, key); the size caps (``max_block_size`` and the
-   pair budget) chosen on the driver from the histogram of sizes, as ``padan link`` chooses them;
+   pair budget, the slot kinds' own) chosen on the driver from the histogram of sizes, as
+   ``padan link`` chooses them;
 3. **candidates**: the members of each kept block, with the list of every block each record is
    in, are shuffled by block; each block emits the pairs it *owns* (no earlier block slot holds
-   both records), so each pair is emitted once, and compares them (level codes);
+   both records), so each pair is emitted once, and compares them (level codes; with a salt-slot
+   schema also each pair's key of the slot model: the slots and tokens it shares);
 4. **fit**: the level codes counted in Spark; u from the same random pairs (compared in Spark),
-   m and λ by EM on the driver; the model is broadcast;
+   m and λ by EM on the driver; with a salt-slot schema (the default), the slot model by EM on
+   the driver from the candidates per (key, code) and the records per (agency, tokens carried),
+   without random pairs; the model is broadcast;
 5. **score**: each candidate's match weight; pairs at or above review kept;
 6. **clusters**: connected components of the match edges (label propagation in Spark), then
    padan's own resolve per component (the same agency and duplicate rules);
@@ -155,8 +160,8 @@ def link(
 ) -> dict:
     """Links encoded files on Spark into the match set ``out`` (as ``padan link``); returns the
     manifest as a dict. ``config``: a ``link.toml`` path (default config when None).
-    Not supported (yet): salt-slot schemas, ``blocking.knn_k``, ``output.candidates``,
-    ``--decisions`` and ``--previous`` (:class:`padan.ConfigError`)."""
+    Not supported (yet): ``blocking.knn_k``, ``output.candidates``, ``--decisions`` and
+    ``--previous`` (:class:`padan.ConfigError`)."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
@@ -259,48 +264,43 @@ def link(
     cands = persist(
         rows.mapInArrow(
             _grouped(lambda b: _plan(plan_b.value).compare_blocks(b, True), "block_id"),
-            "a long, b long, kinds int, code long",
+            "a long, b long, kinds int, code long, key long",
         )
     )
     counts = (
-        cands.groupBy("code", "kinds")
+        cands.groupBy("code", "kinds", "key")
         .agg(F.count("*").alias("n"))
-        .select(F.col("code"), F.col("kinds").cast("long"), F.col("n"))
+        .select(F.col("code"), F.col("kinds").cast("long"), F.col("key"), F.col("n"))
         .toArrow()
     )
     n_candidates = int(pc.sum(counts.column("n")).as_py() or 0)
     timings["compare"] = time.monotonic() - t
 
-    # Fit: u from the random pairs (compared in Spark), m and λ by EM on the driver.
+    # Fit: u from the random pairs (compared in Spark), m and λ by EM on the driver; a salt-slot
+    # schema's slot model from the records counted by the tokens they carry instead.
     t = time.monotonic()
-    ra, rb = plan.random_pairs()
-    ids = pa.array(range(len(ra)), pa.int64())
-    rp = spark.createDataFrame(
-        pa.table(
-            {
-                "block_id": pa.concat_arrays([ids, ids]),
-                "idx": pa.array(list(ra) + list(rb), pa.int64()),
-            }
+    if plan.has_slots():
+        rcounts = pa.table({k: pa.array([], pa.int64()) for k in ("code", "n")})
+        carried = (
+            records.mapInArrow(
+                _per_batch(lambda b: _plan(plan_b.value).carried_counts(b)),
+                "agency int, carried int, n long",
+            )
+            .groupBy("agency", "carried")
+            .agg(F.sum("n").alias("n"))
+            .toArrow()
         )
-    )
-    rcounts = (
-        rp.join(records, "idx")
-        .repartition(P, "block_id")
-        .sortWithinPartitions("block_id")
-        .mapInArrow(
-            _grouped(lambda b: _plan(plan_b.value).compare_blocks(b, False), "block_id"),
-            "a long, b long, kinds int, code long",
+    else:
+        rcounts = _random_counts(spark, plan, plan_b, records, P)
+        carried = pa.table(
+            {k: pa.array([], pa.int64()) for k in ("agency", "carried", "n")}
         )
-        .groupBy("code")
-        .agg(F.count("*").alias("n"))
-        .toArrow()
-    )
     stats_d = json.loads(stats)
     stats_d["candidates"] = n_candidates
     pp = stats_d.get("possible_pairs", 0)
     stats_d["reduction_ratio"] = 0.0 if pp == 0 else 1.0 - n_candidates / pp
     stats = json.dumps(stats_d)
-    fit = plan.fit(counts, rcounts, stats)
+    fit = plan.fit(counts, rcounts, carried, stats)
     fit_b = sc.broadcast(fit.to_json())
     timings["fit"] = time.monotonic() - t
 
@@ -366,6 +366,34 @@ def link(
     for df in persisted:
         df.unpersist()
     return json.loads(manifest)
+
+
+def _random_counts(spark, plan, plan_b, records, P: int) -> pa.Table:
+    """The random pairs (``plan.random_pairs``) compared in Spark: ``(code, n)``."""
+    from pyspark.sql import functions as F
+
+    ra, rb = plan.random_pairs()
+    ids = pa.array(range(len(ra)), pa.int64())
+    rp = spark.createDataFrame(
+        pa.table(
+            {
+                "block_id": pa.concat_arrays([ids, ids]),
+                "idx": pa.array(list(ra) + list(rb), pa.int64()),
+            }
+        )
+    )
+    return (
+        rp.join(records, "idx")
+        .repartition(P, "block_id")
+        .sortWithinPartitions("block_id")
+        .mapInArrow(
+            _grouped(lambda b: _plan(plan_b.value).compare_blocks(b, False), "block_id"),
+            "a long, b long, kinds int, code long, key long",
+        )
+        .groupBy("code")
+        .agg(F.count("*").alias("n"))
+        .toArrow()
+    )
 
 
 def _components(edges):

@@ -162,6 +162,12 @@ impl SparkPlan {
         self.plan.records()
     }
 
+    /// Whether the inputs use a salt-slot schema (the slot model: candidates counted by key and
+    /// code, records by the tokens they carry, no random pairs).
+    fn has_slots(&self) -> bool {
+        self.plan.has_slots()
+    }
+
     /// Whether pairs inside one agency are compared.
     fn within_agency(&self) -> bool {
         self.plan.config().blocking.within_agency
@@ -222,24 +228,43 @@ impl SparkPlan {
         map_batches(py, data, |b| self.plan.compare_fields(b))
     }
 
+    /// `(agency, carried, n)`: the records of each batch per agency and slots and tokens carried.
+    fn carried_counts(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<ArrowOut> {
+        map_batches(py, data, |b| self.plan.carried_counts(b))
+    }
+
     /// `(idx, record_id, hash)` of record batches.
     fn record_hashes(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<ArrowOut> {
         map_batches(py, data, |b| self.plan.record_hashes(b))
     }
 
-    /// The model from tables `(code, kinds, n)` (candidates) and `(code, n)` (random pairs).
+    /// The model from tables `(code, kinds, key, n)` (candidates), `(code, n)` (random pairs)
+    /// and `(agency, carried, n)` (records by slots and tokens carried, for a salt-slot schema).
     fn fit(
         &self,
         py: Python<'_>,
         candidates: &Bound<'_, PyAny>,
         random: &Bound<'_, PyAny>,
+        carried: &Bound<'_, PyAny>,
         stats: &str,
     ) -> PyResult<SparkFit> {
         let mut cand = Vec::new();
         for b in batches(candidates)? {
-            let (c, k, n) = (i64s(&b, "code")?, i64s(&b, "kinds")?, i64s(&b, "n")?);
+            let (c, k, key, n) = (
+                i64s(&b, "code")?,
+                i64s(&b, "kinds")?,
+                i64s(&b, "key")?,
+                i64s(&b, "n")?,
+            );
             for i in 0..c.len() {
-                cand.push((c[i] as u32, k[i] as u16, n[i] as u64));
+                cand.push((c[i] as u32, k[i] as u16, key[i] as u32, n[i] as u64));
+            }
+        }
+        let mut by_carried = Vec::new();
+        for b in batches(carried)? {
+            let (a, c, n) = (i64s(&b, "agency")?, i64s(&b, "carried")?, i64s(&b, "n")?);
+            for i in 0..a.len() {
+                by_carried.push((a[i] as u16, c[i] as u16, n[i] as u64));
             }
         }
         let mut rand = Vec::new();
@@ -252,7 +277,7 @@ impl SparkPlan {
         let stats: BlockingStats = serde_json::from_str(stats)
             .map_err(|e| py_err(py, Error::Internal(format!("stats from JSON: {e}"))))?;
         let fit = py
-            .detach(|| self.plan.fit(&cand, &rand, &stats))
+            .detach(|| self.plan.fit(&cand, &rand, &by_carried, &stats))
             .map_err(|e| py_err(py, e))?;
         Ok(SparkFit { fit })
     }
@@ -420,7 +445,7 @@ impl SparkFit {
         self.fit.thresholds.match_weight
     }
 
-    /// `(a, b, weight)` of the candidates `(a, b, code)` at or above review.
+    /// `(a, b, weight)` of the candidates `(a, b, code, key)` at or above review.
     fn score(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<ArrowOut> {
         map_batches(py, data, |b| self.fit.score(b))
     }

@@ -1,7 +1,8 @@
 """``padan.spark`` in Spark local mode gives ``padan link``'s match set: the same clusters, the
 same pairs (row for row) and the same counts and model in the manifest, on the synthetic
-fixtures of seven agencies; also with ``within_agency = false`` (the agency rule inside blocks)
-and from ``python -m padan.spark``.
+fixtures of seven agencies encoded with the default schema (salt slots: the slot model) and with
+a field schema; also with ``within_agency = false`` (the agency rule inside blocks) and from
+``python -m padan.spark``.
 
 Skipped when pyspark is not installed, except when ``CI`` is set (.ci/run installs it and Java),
 where it fails.
@@ -19,7 +20,7 @@ import pytest
 
 from conftest import AGENCIES, FIXTURES, KEY, synth
 
-# A field schema (the distributed run refuses salt-slot schemas).
+# A field schema (no salt slots: the per-field model, u from random pairs).
 SCHEMA = FIXTURES / "kat" / "schema-hardened.toml"
 
 try:
@@ -44,17 +45,31 @@ def spark():
     s.stop()
 
 
-@pytest.fixture(scope="module")
-def encoded(cli, tmp_path_factory):
-    d = tmp_path_factory.mktemp("spark")
+def _encode(cli, d, schema):
     files = []
     for a in AGENCIES:
         csv, cols = synth(a)
         out = d / f"{a}.padan.parquet"
-        cli("encode", "--schema", SCHEMA, "--key", KEY, "--columns", cols, "--input", csv,
-            "--out", out, "--quiet")
+        args = [] if schema is None else ["--schema", schema]
+        cli("encode", *args, "--key", KEY, "--columns", cols, "--input", csv, "--out", out,
+            "--quiet")
         files.append(out)
     return d, files
+
+
+@pytest.fixture(scope="module")
+def encoded(cli, tmp_path_factory):
+    return _encode(cli, tmp_path_factory.mktemp("spark"), SCHEMA)
+
+
+@pytest.fixture(scope="module")
+def encoded_default(cli, tmp_path_factory):
+    """The fixtures encoded with the default schema (``padan schema default``: salt slots)."""
+    d = tmp_path_factory.mktemp("spark-default")
+    schema = d / "schema.toml"
+    schema.write_text(cli("schema", "default").stdout)
+    assert "[[slots]]" in schema.read_text()
+    return _encode(cli, d, schema)
 
 
 def same_match_set(ours, theirs):
@@ -100,16 +115,27 @@ def test_python_m_padan_spark(cli, encoded, tmp_path):
     same_match_set(tmp_path / "spark", tmp_path / "cli")
 
 
-def test_slot_schema_is_refused_with_a_config_error(spark, cli, tmp_path):
-    # The default schema has salt slots.
-    files = []
-    for a in AGENCIES[:2]:
-        csv, cols = synth(a)
-        out = tmp_path / f"{a}.padan.parquet"
-        cli("encode", "--key", KEY, "--columns", cols, "--input", csv, "--out", out, "--quiet")
-        files.append(str(out))
-    with pytest.raises(padan.ConfigError, match="salt-slot schema.*padan schema v3"):
-        padan.spark.link(spark, files, out=str(tmp_path / "o"))
+@pytest.mark.parametrize("within", [True, False])
+def test_spark_link_of_the_default_slot_schema_equals_padan_link(
+    spark, cli, encoded_default, tmp_path, within
+):
+    d, files = encoded_default
+    config = None
+    args = []
+    if not within:
+        config = tmp_path / "link.toml"
+        config.write_text("[blocking]\nwithin_agency = false\n")
+        args = ["--config", config]
+    cli("link", "--out", tmp_path / "cli", "--quiet", *args, *files)
+    m = padan.spark.link(
+        spark, [str(f) for f in files], out=str(tmp_path / "spark"),
+        config=None if config is None else str(config),
+    )
+    assert m["model"]["training"] == "slots"
+    assert m["model"]["slots"]["binding"]["slots"] == ["slot_dmy", "slot_name_place"]
+    assert m["counts"]["candidates_by_block"]["slot_dmy"] > 0
+    assert m["counts"]["clusters_multi"] > 100
+    same_match_set(tmp_path / "spark", tmp_path / "cli")
 
 
 def test_unsupported_config_is_a_config_error(spark, encoded, tmp_path):

@@ -3,16 +3,22 @@
 //! on counts the engine aggregated, and gives the same values as [`super::pipeline::LinkJob`].
 //!
 //! - [`Plan::new`] (driver): the inputs' metadata checked and put in canonical order, record
-//!   index offsets, the block slots (token kinds, LSH band positions) and the random pairs for u.
+//!   index offsets, the block slots (token kinds, a salt-slot schema's slots with their own pair
+//!   budget, LSH band positions) and the random pairs for u.
 //!   It travels to the workers as JSON ([`Plan::to_json`], [`Plan::from_json`]).
 //! - [`Plan::block_keys`] (workers, per batch of records): `(slot, key, record)` rows.
 //! - [`Plan::caps`] (driver): per slot, the largest block size kept (`max_block_size` and the
 //!   pair budget), from the histogram of block sizes, and the blocking stats.
 //! - [`Plan::compare_blocks`] (workers, per batch of block members sorted by block): every pair a
 //!   block *owns* (no earlier slot holds both records, [`super::block::Blocks::for_each_owned`]'s
-//!   rule, so each pair is emitted once), compared: its level code and its block kinds.
-//! - [`Plan::fit`] (driver): the model from the code counts and the random pairs' code counts.
-//! - [`Fit::score`] (workers, per batch of candidates): match weights, pairs at or above review.
+//!   rule, so each pair is emitted once), compared: its level code, its block kinds and, with a
+//!   salt-slot schema, its key of the slot model ([`super::slots::PairKeys::key`]).
+//! - [`Plan::fit`] (driver): the model from the code counts and the random pairs' code counts;
+//!   with a salt-slot schema, the slot model ([`crate::scoring::slotfit`]) from the counts per
+//!   (key, code) and the records per (agency, tokens carried) ([`Plan::carried_counts`]), from
+//!   which the record pairs that share no key are counted without enumerating them.
+//! - [`Fit::score`] (workers, per batch of candidates): match weights (by level code, or by key
+//!   and code with the slot model), pairs at or above review.
 //! - [`Fit::resolve_components`] (workers, per batch of match edges sorted by connected
 //!   component): [`scoring::clusters`] on each component; the clusters of the whole run are the
 //!   union, since no edge joins two components and the rule visits edges in a total order.
@@ -53,6 +59,8 @@ pub enum SlotSource {
     Token(String),
     /// An LSH band: the sampled bit positions of the record filter.
     Lsh(Vec<usize>),
+    /// A salt slot of the schema, by index: its 64-bit tags ([`super::slots::slot_keys`]).
+    Tag(usize),
 }
 
 /// One block slot (a record is in at most one block per slot), in slot order.
@@ -95,9 +103,10 @@ pub struct Plan {
 const LSH_KIND: &str = "lsh";
 
 impl Plan {
-    /// Checks the inputs' metadata and the config as `padan link` does and plans the slots.
-    /// Refuses what the distributed run does not do (yet): salt-slot schemas, top-k
-    /// meta-blocking (`knn_k`), `output.candidates`.
+    /// Checks the inputs' metadata and the config as `padan link` does and plans the slots
+    /// (a salt-slot schema's config adjusted as `padan link` adjusts it:
+    /// [`super::slots::adjust_config`]). Refuses what the distributed run does not do (yet):
+    /// top-k meta-blocking (`knn_k`), `output.candidates`.
     pub fn new(paths: &[impl AsRef<Path>], config: LinkConfig) -> Result<Plan> {
         config.validate("link config")?;
         let inputs = Records::canonical_inputs(paths)?;
@@ -116,12 +125,7 @@ impl Plan {
                 format!("{what} is not supported by the distributed run; use padan link"),
             ))
         };
-        if !schema.slots.is_empty() {
-            return Err(Error::config(
-                "link config",
-                "the inputs use a salt-slot schema ([[slots]], the default schema), which the distributed run does not support yet: link them with padan link, or encode with a schema without slots (padan schema v3) for Spark",
-            ));
-        }
+        let config = super::slots::adjust_config(&schema, &config).unwrap_or(config);
         if config.blocking.knn_k > 0 {
             return refuse("blocking.knn_k (top-k meta-blocking)");
         }
@@ -170,6 +174,20 @@ impl Plan {
                     kind: name.clone(),
                     source: SlotSource::Token(name),
                     budget,
+                });
+            }
+        }
+        // The salt slots, after the tokens (as `Blocks::build` orders its kinds), with their own
+        // pair budget.
+        let slot_budget = (cfg.slot_pairs_per_record * n as f64) as u64;
+        for (si, s) in schema.slots.iter().enumerate() {
+            let name = format!("slot_{}", s.name);
+            if cfg.keys.is_empty() || cfg.keys.contains(&name) {
+                slots.push(SlotDef {
+                    kind_index: kind_index(&name),
+                    kind: name,
+                    source: SlotSource::Tag(si),
+                    budget: slot_budget,
                 });
             }
         }
@@ -272,6 +290,13 @@ impl Plan {
         self.records
     }
 
+    /// Whether the inputs use a salt-slot schema: the model is then the slot model
+    /// ([`crate::scoring::slotfit`]), fitted from the candidates per (key, level code) and the
+    /// records per (agency, tokens carried) ([`Plan::carried_counts`]), without random pairs.
+    pub fn has_slots(&self) -> bool {
+        !self.schema.slots.is_empty()
+    }
+
     /// The agency index of global record `i`.
     pub fn agency_of(&self, i: u32) -> u16 {
         let i = u64::from(i);
@@ -346,6 +371,11 @@ impl Plan {
         let mut key: Vec<[u8; 16]> = Vec::new();
         let mut idx = Vec::new();
         let columns = recs.token_columns();
+        let tags = if self.has_slots() {
+            super::slots::slot_keys(&recs)
+        } else {
+            Vec::new()
+        };
         for (s, def) in self.data.slots.iter().enumerate() {
             match &def.source {
                 SlotSource::Token(name) => {
@@ -370,6 +400,14 @@ impl Plan {
                             key.push(u128::from(k).to_le_bytes());
                             idx.push(i64::from(g));
                         }
+                    }
+                }
+                SlotSource::Tag(si) => {
+                    // The records carrying the slot (tag 0: lacks it, in no block).
+                    for &(t, i) in &tags[*si].1 {
+                        slot.push(s as i32);
+                        key.push(u128::from(t).to_le_bytes());
+                        idx.push(i64::from(global[i as usize]));
                     }
                 }
             }
@@ -486,10 +524,13 @@ impl Plan {
     /// blocks: a list of structs `slot`, `block_id`), a pair across agencies only unless
     /// `within_agency`, and a pair is emitted only by its owner block (the first slot holding
     /// both), with the kinds of every block holding both. Without (random or scored pairs), each
-    /// block is one pair, compared as is. Rows `(a, b, kinds, code)`, `a < b`.
+    /// block is one pair, compared as is. Rows `(a, b, kinds, code, key)`, `a < b`; `key` is
+    /// the pair's key of the slot model ([`super::slots::PairKeys::key`]) with a salt-slot
+    /// schema, else 0.
     pub fn compare_blocks(&self, batch: &RecordBatch, owned: bool) -> Result<RecordBatch> {
         let (recs, global) = self.batch_records(batch)?;
         let comparator = self.comparator(&recs);
+        let pair_keys = self.has_slots().then(|| super::slots::PairKeys::new(&recs));
         let coder = self.coder(&comparator)?;
         let bid = int64_column(batch, "block_id")?;
         let within = self.data.config.blocking.within_agency;
@@ -500,6 +541,7 @@ impl Plan {
         };
         let mut lv = vec![0u8; comparator.n_fields()];
         let (mut out_a, mut out_b, mut out_k, mut out_c) = (vec![], vec![], vec![], vec![]);
+        let mut out_key = Vec::new();
         let mut s = 0;
         while s < bid.len() {
             let mut e = s + 1;
@@ -528,6 +570,7 @@ impl Plan {
                     out_b.push(i64::from(global[j]));
                     out_k.push(i32::from(kinds));
                     out_c.push(i64::from(coder.encode(&lv)));
+                    out_key.push(pair_keys.as_ref().map_or(0, |p| i64::from(p.key(i, j))));
                 }
             }
             s = e;
@@ -537,6 +580,38 @@ impl Plan {
             ("b", Arc::new(Int64Array::from(out_b)) as ArrayRef),
             ("kinds", Arc::new(Int32Array::from(out_k)) as ArrayRef),
             ("code", Arc::new(Int64Array::from(out_c)) as ArrayRef),
+            ("key", Arc::new(Int64Array::from(out_key)) as ArrayRef),
+        ])
+    }
+
+    /// Records of a batch per (agency, slots and tokens carried: [`super::slots::PairKeys::carried`]):
+    /// rows `(agency, carried, n)`, what the slot model counts the record pairs by.
+    pub fn carried_counts(&self, batch: &RecordBatch) -> Result<RecordBatch> {
+        let (recs, _) = self.batch_records(batch)?;
+        let keys = super::slots::PairKeys::new(&recs);
+        let mut per: BTreeMap<(u16, u16), u64> = BTreeMap::new();
+        for i in 0..recs.len() {
+            *per.entry((recs.agency_of[i], keys.carried(i))).or_insert(0) += 1;
+        }
+        batch_of(vec![
+            (
+                "agency",
+                Arc::new(Int32Array::from_iter_values(
+                    per.keys().map(|k| i32::from(k.0)),
+                )) as ArrayRef,
+            ),
+            (
+                "carried",
+                Arc::new(Int32Array::from_iter_values(
+                    per.keys().map(|k| i32::from(k.1)),
+                )) as ArrayRef,
+            ),
+            (
+                "n",
+                Arc::new(Int64Array::from_iter_values(
+                    per.values().map(|&n| n as i64),
+                )) as ArrayRef,
+            ),
         ])
     }
 
@@ -641,13 +716,20 @@ impl Plan {
     }
 
     /// The model, fitted as `padan link` fits it, from the candidates' pairs per (level code,
-    /// kinds mask) and the random pairs' per level code (each any order, codes may repeat).
+    /// kinds mask, key) and the random pairs' per level code (each any order, rows may repeat).
+    /// With a salt-slot schema, the slot model from the candidates per (key, level code) and
+    /// `carried`, the records per (agency, tokens carried) ([`Plan::carried_counts`]); the
+    /// random pairs are not used (their count is the plan's).
     pub fn fit(
         &self,
-        candidates: &[(u32, u16, u64)],
+        candidates: &[(u32, u16, u32, u64)],
         random: &[(u32, u64)],
+        carried: &[(u16, u16, u64)],
         stats: &BlockingStats,
     ) -> Result<Fit> {
+        if self.has_slots() {
+            return self.fit_slots(candidates, carried, stats);
+        }
         let empty = Records::empty(&self.schema, &self.layout);
         let comparator = self.comparator(&empty);
         let coder = self.coder(&comparator)?;
@@ -656,7 +738,7 @@ impl Plan {
         let n_levels = comparator.n_levels();
         let by_code = |kind: Option<u8>| -> Vec<(u32, u64)> {
             let mut m: BTreeMap<u32, u64> = BTreeMap::new();
-            for &(code, kinds, n) in candidates {
+            for &(code, kinds, _, n) in candidates {
                 if kind.is_none_or(|k| kinds & (1 << k) != 0) {
                     *m.entry(code).or_insert(0) += n;
                 }
@@ -700,6 +782,75 @@ impl Plan {
             |k| by_code(Some(k)),
             &mut warnings,
         );
+        Ok(self.fit_of(&comparator, model, info, warnings, None))
+    }
+
+    /// [`Plan::fit`] of a salt-slot schema: [`pipeline::fit_slot_model`] on the counts.
+    fn fit_slots(
+        &self,
+        candidates: &[(u32, u16, u32, u64)],
+        carried: &[(u16, u16, u64)],
+        stats: &BlockingStats,
+    ) -> Result<Fit> {
+        let empty = Records::empty(&self.schema, &self.layout);
+        let comparator = self.comparator(&empty);
+        let coder = self.coder(&comparator)?;
+        let cfg = &self.data.config;
+        // The binding depends on the schema and the layout only, not on the records.
+        let binding = super::slots::PairKeys::new(&empty).binding;
+        let mut by_key: BTreeMap<(u32, u32), u64> = BTreeMap::new();
+        for &(code, _, key, n) in candidates {
+            *by_key.entry((key, code)).or_insert(0) += n;
+        }
+        let counts: Vec<((u32, u32), u64)> = by_key.into_iter().filter(|&(_, n)| n > 0).collect();
+        let mut records_by_carried: BTreeMap<(u16, u16), u64> = BTreeMap::new();
+        for &(agency, c, n) in carried {
+            *records_by_carried.entry((agency, c)).or_insert(0) += n;
+        }
+        let held: u64 = records_by_carried.values().sum();
+        if held != self.records {
+            return Err(Error::Internal(format!(
+                "records counted by the tokens they carry: {held} of {}",
+                self.records
+            )));
+        }
+        let fixed: Vec<_> = comparator.comparisons.iter().map(|c| c.fixed()).collect();
+        let mut warnings = super::decided::blocking_warnings(stats, &cfg.blocking);
+        let fitted = pipeline::fit_slot_model(
+            &pipeline::SlotFitInputs {
+                schema: &self.schema,
+                cfg,
+                comparator: &comparator,
+                binding: &binding,
+                counts: &counts,
+                coder: &coder,
+                records_by_carried,
+                fixed: &fixed,
+                random_pairs: self.random_pairs().len(),
+            },
+            &mut warnings,
+        );
+        Ok(self.fit_of(
+            &comparator,
+            fitted.model,
+            fitted.info,
+            warnings,
+            Some(fitted.weights),
+        ))
+    }
+
+    /// The fit the workers get, from the model and what the manifest records.
+    fn fit_of(
+        &self,
+        comparator: &Comparator<'_>,
+        model: scoring::Model,
+        info: ModelInfo,
+        mut warnings: Vec<String>,
+        slot_weights: Option<Vec<((u32, u32), f64)>>,
+    ) -> Fit {
+        let cfg = &self.data.config;
+        let nf = comparator.n_fields();
+        let n_levels = comparator.n_levels();
         let thresholds = pipeline::thresholds(&model, cfg);
         let cluster = ClusterOptions {
             one_to_one: cfg.resolution.one_to_one,
@@ -715,7 +866,7 @@ impl Plan {
         let labels = (0..nf)
             .map(|f| comparator.comparisons[f].labels())
             .collect();
-        Ok(Fit {
+        Fit {
             weights: model.weights(),
             lambda: model.lambda,
             n_levels,
@@ -725,7 +876,8 @@ impl Plan {
             warnings,
             labels,
             isa: comparator.isa().to_string(),
-        })
+            slot_weights,
+        }
     }
 
     /// Writes the match set as `padan link` does, from what the workers computed: `scored`,
@@ -874,6 +1026,10 @@ pub struct Fit {
     pub labels: Vec<Vec<String>>,
     /// The comparison kernel.
     pub isa: String,
+    /// A salt-slot schema's model: the weight of every (key, level code) of the candidates,
+    /// ascending (travels as bits, in [`ExactFloats`]).
+    #[serde(skip)]
+    pub slot_weights: Option<Vec<((u32, u32), f64)>>,
 }
 
 impl Fit {
@@ -894,12 +1050,35 @@ impl Fit {
         Ok(fit)
     }
 
-    /// The match weight of each candidate of a batch (`a`, `b`, `code`), the same sum as
-    /// `padan link`'s; rows `(a, b, weight)` of the pairs at or above review.
+    /// The match weight of each candidate of a batch (`a`, `b`, `code`, and `key` with a
+    /// salt-slot schema), the same as `padan link`'s; rows `(a, b, weight)` of the pairs at or
+    /// above review.
     pub fn score(&self, batch: &RecordBatch) -> Result<RecordBatch> {
         let a = int64_column(batch, "a")?;
         let b = int64_column(batch, "b")?;
         let code = int64_column(batch, "code")?;
+        if let Some(w) = &self.slot_weights {
+            let key = int64_column(batch, "key")?;
+            let (mut oa, mut ob, mut ow) = (vec![], vec![], vec![]);
+            for i in 0..a.len() {
+                let k = (key[i] as u32, code[i] as u32);
+                let x = w.binary_search_by(|e| e.0.cmp(&k)).map_err(|_| {
+                    Error::Internal(
+                        "a candidate whose key and level code the fit did not count".into(),
+                    )
+                })?;
+                if w[x].1 >= self.thresholds.review_weight {
+                    oa.push(a[i]);
+                    ob.push(b[i]);
+                    ow.push(w[x].1);
+                }
+            }
+            return batch_of(vec![
+                ("a", Arc::new(Int64Array::from(oa)) as ArrayRef),
+                ("b", Arc::new(Int64Array::from(ob)) as ArrayRef),
+                ("weight", Arc::new(Float64Array::from(ow)) as ArrayRef),
+            ]);
+        }
         let coder = LevelCoder::new(&self.n_levels)
             .ok_or_else(|| Error::Internal("level codes out of range".into()))?;
         let mut cache: ahash::AHashMap<u32, f64> = ahash::AHashMap::default();
@@ -992,6 +1171,8 @@ struct ExactFloats {
     match_weight: u64,
     review_weight: u64,
     duplicate_min_weight: u64,
+    #[serde(default)]
+    slot_weights: Option<Vec<(u32, u32, u64)>>,
 }
 
 impl ExactFloats {
@@ -1006,6 +1187,11 @@ impl ExactFloats {
             match_weight: f.thresholds.match_weight.to_bits(),
             review_weight: f.thresholds.review_weight.to_bits(),
             duplicate_min_weight: f.cluster.duplicate_min_weight.to_bits(),
+            slot_weights: f.slot_weights.as_ref().map(|w| {
+                w.iter()
+                    .map(|&((key, code), x)| (key, code, x.to_bits()))
+                    .collect()
+            }),
         }
     }
 
@@ -1019,6 +1205,11 @@ impl ExactFloats {
         f.thresholds.match_weight = f64::from_bits(self.match_weight);
         f.thresholds.review_weight = f64::from_bits(self.review_weight);
         f.cluster.duplicate_min_weight = f64::from_bits(self.duplicate_min_weight);
+        f.slot_weights = self.slot_weights.as_ref().map(|w| {
+            w.iter()
+                .map(|&(key, code, x)| ((key, code), f64::from_bits(x)))
+                .collect()
+        });
     }
 }
 
@@ -1236,22 +1427,27 @@ mod tests {
 
     /// Three synthetic fixture extracts encoded with the hardened field schema.
     fn fixture_paths(dir: &Path) -> Vec<PathBuf> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let schema = Schema::load(&root.join("fixtures/kat/schema-hardened.toml")).expect("schema");
+        encode_fixtures(dir, &schema, &["kemlu", "polri", "bp2mi"])
+    }
+
+    /// The synthetic fixture extracts of `agencies` encoded with `schema`.
+    fn encode_fixtures(dir: &Path, schema: &Schema, agencies: &[&str]) -> Vec<PathBuf> {
         use crate::encode::EncodeJob;
         use crate::keys::SecretKey;
         use crate::schema::ColumnMap;
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let fixtures = root.join("fixtures/synth");
-        // The hardened field schema (not a salt-slot one, which the distributed run refuses).
-        let schema = Schema::load(&root.join("fixtures/kat/schema-hardened.toml")).expect("schema");
         let key = SecretKey::from_bytes([7; 32]);
-        ["kemlu", "polri", "bp2mi"]
+        agencies
             .iter()
             .map(|&name| {
                 let columns = ColumnMap::load(&fixtures.join(format!("{name}.columns.toml")))
                     .expect("column map");
                 let output = dir.join(format!("{name}.padan.parquet"));
                 let input = fixtures.join(format!("{name}.csv"));
-                EncodeJob::new(&schema, &key, &columns, name, &input, &output)
+                EncodeJob::new(schema, &key, &columns, name, &input, &output)
                     .run(&|_, _| {})
                     .expect("encode");
                 output
@@ -1259,24 +1455,32 @@ mod tests {
             .collect()
     }
 
-    /// The blocks, caps and stats from the distributed stages equal [`block::Blocks::build`]'s
-    /// candidates and stats, and their codes the pipeline's comparison.
-    #[test]
-    fn distributed_stages_equal_the_single_process_blocks() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let paths = fixture_paths(dir.path());
-        let cfg = LinkConfig::default();
-        let plan = Plan::new(&paths, cfg.clone()).expect("plan");
-        let plan = Plan::from_json(&plan.to_json().expect("json")).expect("from json");
-        assert_eq!(plan.config(), &cfg, "the config comes back as it went");
-        let recs = Records::load(&paths).expect("records");
-        let blocks = block::Blocks::build(&recs, &cfg.blocking);
-        // Keys of every input, as the engine would compute them per batch.
+    /// The pairs of a block of these records under the plan's agency rule.
+    fn block_pairs(plan: &Plan, m: &[i64]) -> u64 {
+        let n = m.len() as u64;
+        let mut p = n * n.saturating_sub(1) / 2;
+        if !plan.config().blocking.within_agency {
+            let mut per: BTreeMap<u16, u64> = BTreeMap::new();
+            m.iter()
+                .for_each(|&r| *per.entry(plan.agency_of(r as u32)).or_insert(0) += 1);
+            p -= per.values().map(|c| c * (c - 1) / 2).sum::<u64>();
+        }
+        p
+    }
+
+    /// Every block's members by (slot, key), from the keys of each batch of records as the
+    /// engine computes them, and the histogram of the sizes of the blocks with pairs.
+    #[allow(clippy::type_complexity)]
+    fn keys_and_hist(
+        plan: &Plan,
+        batches: &[RecordBatch],
+    ) -> (
+        BTreeMap<(i32, Vec<u8>), Vec<i64>>,
+        Vec<(usize, u64, u64, u64)>,
+    ) {
         let mut keys: BTreeMap<(i32, Vec<u8>), Vec<i64>> = BTreeMap::new();
-        let mut batches = Vec::new();
-        for (p, off) in plan.inputs() {
-            let b = file_batch(&p, off).expect("batch");
-            let k = plan.block_keys(&b).expect("keys");
+        for b in batches {
+            let k = plan.block_keys(b).expect("keys");
             let (s, key, idx) = (
                 int64_column(&k, "slot").expect("slot"),
                 k.column(1).as_binary::<i32>().clone(),
@@ -1287,33 +1491,58 @@ mod tests {
                     .or_default()
                     .push(idx[i]);
             }
-            batches.push(b);
         }
-        let within = cfg.blocking.within_agency;
-        let pairs_of = |m: &[i64]| -> u64 {
-            let n = m.len() as u64;
-            let mut p = n * n.saturating_sub(1) / 2;
-            if !within {
-                let mut per: BTreeMap<u16, u64> = BTreeMap::new();
-                m.iter()
-                    .for_each(|&r| *per.entry(plan.agency_of(r as u32)).or_insert(0) += 1);
-                p -= per.values().map(|c| c * (c - 1) / 2).sum::<u64>();
-            }
-            p
-        };
         let mut hist: BTreeMap<(usize, u64), (u64, u64)> = BTreeMap::new();
         for ((s, _), m) in &keys {
-            let p = pairs_of(m);
+            let p = block_pairs(plan, m);
             if p > 0 {
                 let e = hist.entry((*s as usize, m.len() as u64)).or_insert((0, 0));
                 e.0 += 1;
                 e.1 += p;
             }
         }
-        let hist: Vec<_> = hist
+        let hist = hist
             .into_iter()
             .map(|((s, z), (b, p))| (s, z, b, p))
             .collect();
+        (keys, hist)
+    }
+
+    /// The blocks, caps and stats from the distributed stages equal [`block::Blocks::build`]'s
+    /// owned pairs (with their kinds) and stats, with a field schema and the default (salt-slot)
+    /// schema.
+    #[test]
+    fn distributed_stages_equal_the_single_process_blocks() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let paths = fixture_paths(dir.path());
+        let default_dir = dir.path().join("default");
+        std::fs::create_dir_all(&default_dir).expect("dir");
+        let slotted = encode_fixtures(
+            &default_dir,
+            &Schema::default_victims(),
+            &["kemlu", "polri", "bp2mi"],
+        );
+        for paths in [paths, slotted] {
+            same_blocks(&paths);
+        }
+    }
+
+    fn same_blocks(paths: &[PathBuf]) {
+        let cfg = LinkConfig::default();
+        let plan = Plan::new(paths, cfg.clone()).expect("plan");
+        let plan = Plan::from_json(&plan.to_json().expect("json")).expect("from json");
+        let recs = Records::load(paths).expect("records");
+        let cfg = super::super::slots::adjust_config(&recs.schema, &cfg).unwrap_or(cfg);
+        assert_eq!(plan.config(), &cfg, "the config comes back as it went");
+        let blocks = block::Blocks::build(&recs, &cfg.blocking);
+        let batches: Vec<RecordBatch> = plan
+            .inputs()
+            .iter()
+            .map(|(p, off)| file_batch(p, *off).expect("batch"))
+            .collect();
+        let within = cfg.blocking.within_agency;
+        let (keys, hist) = keys_and_hist(&plan, &batches);
+        let pairs_of = |m: &[i64]| block_pairs(&plan, m);
         let (caps, stats) = plan.caps(&hist);
         assert_eq!(stats.candidates_by_block, blocks.stats.candidates_by_block);
         assert_eq!(stats.capped_by_kind, blocks.stats.capped_by_kind);
@@ -1333,10 +1562,9 @@ mod tests {
         }
         let ours: std::collections::BTreeSet<(u32, u32, u16)> = {
             let mut out = std::collections::BTreeSet::new();
-            let all = arrow_select_concat(&batches);
-            let (recs_b, global) = plan.batch_records(&all).expect("records");
-            let comparator = Comparator::new(&recs_b, &cfg);
-            let _ = comparator;
+            let all = arrow_select::concat::concat_batches(&batches[0].schema(), &batches)
+                .expect("concat");
+            let (_, global) = plan.batch_records(&all).expect("records");
             for (_, s, m) in &kept {
                 for (x, &a) in m.iter().enumerate() {
                     for &b in &m[x + 1..] {
@@ -1364,40 +1592,384 @@ mod tests {
         assert_eq!(ours, theirs);
     }
 
-    fn arrow_select_concat(batches: &[RecordBatch]) -> RecordBatch {
-        let schema = batches[0].schema();
-        let cols = (0..schema.fields().len())
-            .map(|c| {
-                let arrays: Vec<&dyn Array> =
-                    batches.iter().map(|b| b.column(c).as_ref()).collect();
-                concat(&arrays)
-            })
+    /// A batch with these extra columns.
+    fn with_columns(batch: &RecordBatch, extra: Vec<(&str, ArrayRef)>) -> RecordBatch {
+        let mut cols: Vec<(&str, ArrayRef)> = batch
+            .schema_ref()
+            .fields()
+            .iter()
+            .zip(batch.columns())
+            .map(|(f, c)| (f.name().as_str(), c.clone()))
             .collect();
-        RecordBatch::try_new(schema, cols).expect("batch")
+        cols.extend(extra);
+        batch_of(cols).expect("batch")
     }
 
-    fn concat(arrays: &[&dyn Array]) -> ArrayRef {
-        match arrays[0].data_type() {
-            DataType::Int64 => Arc::new(Int64Array::from_iter_values(
-                arrays
-                    .iter()
-                    .flat_map(|a| a.as_primitive::<Int64Type>().values().to_vec()),
-            )),
-            DataType::Utf8 => Arc::new(arrow_array::StringArray::from_iter(
-                arrays.iter().flat_map(|a| {
-                    a.as_string::<i32>()
-                        .iter()
-                        .map(|v| v.map(str::to_string))
-                        .collect::<Vec<_>>()
-                }),
-            )),
-            _ => Arc::new(BinaryArray::from_iter(arrays.iter().flat_map(|a| {
-                a.as_binary::<i32>()
-                    .iter()
-                    .map(|v| v.map(<[u8]>::to_vec))
-                    .collect::<Vec<_>>()
-            }))),
+    /// The rows of `all` (every record, row = global index) at `idx`, with `block_id`.
+    fn rows_of(all: &RecordBatch, idx: &[i64], block_id: &[i64]) -> RecordBatch {
+        let take = arrow_array::UInt32Array::from_iter_values(idx.iter().map(|&i| i as u32));
+        let rows = arrow_select::take::take_record_batch(all, &take).expect("take");
+        with_columns(
+            &rows,
+            vec![(
+                "block_id",
+                Arc::new(Int64Array::from(block_id.to_vec())) as ArrayRef,
+            )],
+        )
+    }
+
+    /// Every distributed stage run in this process, the engine's part (grouping, joins, sorts,
+    /// connected components) done by hand as `padan.spark` has Spark do it, and the match set
+    /// written to `out`.
+    fn run_stages(paths: &[PathBuf], cfg: LinkConfig, out: &Path) -> Manifest {
+        use arrow_array::{ListArray, StructArray};
+        use arrow_buffer::OffsetBuffer;
+        let driver = Plan::new(paths, cfg).expect("plan");
+        // The workers' plan, from JSON.
+        let plan = Plan::from_json(&driver.to_json().expect("json")).expect("from json");
+        let inputs: Vec<RecordBatch> = plan
+            .inputs()
+            .iter()
+            .map(|(p, off)| file_batch(p, *off).expect("batch"))
+            .collect();
+        let all =
+            arrow_select::concat::concat_batches(&inputs[0].schema(), &inputs).expect("concat");
+        // Keys, blocks and the size histogram.
+        let (keys, hist) = keys_and_hist(&plan, &inputs);
+        let pairs_of = |m: &[i64]| block_pairs(&plan, m);
+        let (caps, mut stats) = driver.caps(&hist);
+        // Kept blocks (ids in key order), each record's signature, the member rows by block.
+        let mut sig: BTreeMap<i64, Vec<(i64, i64)>> = BTreeMap::new();
+        let (mut m_idx, mut m_bid, mut m_slot) = (vec![], vec![], vec![]);
+        for (id, ((s, _), m)) in keys.iter().enumerate() {
+            if pairs_of(m) > 0 && m.len() as u64 <= caps[*s as usize] {
+                for &r in m {
+                    sig.entry(r).or_default().push((i64::from(*s), id as i64));
+                    m_idx.push(r);
+                    m_bid.push(id as i64);
+                    m_slot.push(*s);
+                }
+            }
         }
+        let fields = arrow_schema::Fields::from(vec![
+            Field::new("slot", DataType::Int64, false),
+            Field::new("block_id", DataType::Int64, false),
+        ]);
+        let (mut ss, mut sb, mut lens) = (vec![], vec![], vec![]);
+        for r in &m_idx {
+            let v = &sig[r];
+            lens.push(v.len());
+            ss.extend(v.iter().map(|x| x.0));
+            sb.extend(v.iter().map(|x| x.1));
+        }
+        let values = StructArray::new(
+            fields.clone(),
+            vec![
+                Arc::new(Int64Array::from(ss)) as ArrayRef,
+                Arc::new(Int64Array::from(sb)) as ArrayRef,
+            ],
+            None,
+        );
+        let list = ListArray::new(
+            Arc::new(Field::new("item", DataType::Struct(fields), true)),
+            OffsetBuffer::from_lengths(lens),
+            Arc::new(values),
+            None,
+        );
+        let members = with_columns(
+            &rows_of(&all, &m_idx, &m_bid),
+            vec![
+                ("slot", Arc::new(Int32Array::from(m_slot)) as ArrayRef),
+                ("sig", Arc::new(list) as ArrayRef),
+            ],
+        );
+        // Compare (one batch: every block whole), count.
+        let cands = plan.compare_blocks(&members, true).expect("compare");
+        let (ca, ck, cc, ckey) = (
+            int64_column(&cands, "a").expect("a"),
+            int64_column(&cands, "kinds").expect("kinds"),
+            int64_column(&cands, "code").expect("code"),
+            int64_column(&cands, "key").expect("key"),
+        );
+        let mut counts: BTreeMap<(u32, u16, u32), u64> = BTreeMap::new();
+        for i in 0..ca.len() {
+            *counts
+                .entry((cc[i] as u32, ck[i] as u16, ckey[i] as u32))
+                .or_insert(0) += 1;
+        }
+        let counts: Vec<(u32, u16, u32, u64)> = counts
+            .into_iter()
+            .map(|((c, k, key), n)| (c, k, key, n))
+            .collect();
+        // Random pairs (field schemas) or records by tokens carried (slot schemas).
+        let mut random = Vec::new();
+        let mut carried = Vec::new();
+        if driver.has_slots() {
+            for b in &inputs {
+                let c = plan.carried_counts(b).expect("carried");
+                let (ag, cr, n) = (
+                    int64_column(&c, "agency").expect("agency"),
+                    int64_column(&c, "carried").expect("carried"),
+                    int64_column(&c, "n").expect("n"),
+                );
+                for i in 0..ag.len() {
+                    carried.push((ag[i] as u16, cr[i] as u16, n[i] as u64));
+                }
+            }
+        } else {
+            let rp = driver.random_pairs();
+            let idx: Vec<i64> = rp
+                .iter()
+                .flat_map(|&p| {
+                    let (a, b) = unpack(p);
+                    [i64::from(a), i64::from(b)]
+                })
+                .collect();
+            let bid: Vec<i64> = (0..rp.len() as i64).flat_map(|i| [i, i]).collect();
+            let r = plan
+                .compare_blocks(&rows_of(&all, &idx, &bid), false)
+                .expect("random");
+            let mut m: BTreeMap<u32, u64> = BTreeMap::new();
+            for c in int64_column(&r, "code").expect("code") {
+                *m.entry(c as u32).or_insert(0) += 1;
+            }
+            random = m.into_iter().collect();
+        }
+        stats.candidates = ca.len() as u64;
+        stats.reduction_ratio = 1.0 - stats.candidates as f64 / stats.possible_pairs as f64;
+        let fit = driver.fit(&counts, &random, &carried, &stats).expect("fit");
+        // Score on the workers' copy of the fit.
+        let worker_fit = Fit::from_json(&fit.to_json().expect("json")).expect("fit back");
+        let scored = worker_fit.score(&cands).expect("score");
+        let (sa, sb, sw) = (
+            int64_column(&scored, "a").expect("a"),
+            int64_column(&scored, "b").expect("b"),
+            scored
+                .column_by_name("weight")
+                .expect("weight")
+                .as_primitive::<arrow_array::types::Float64Type>()
+                .values()
+                .to_vec(),
+        );
+        // Components of the match edges (smallest record of each), edges sorted by component.
+        let n = plan.records() as usize;
+        let mut parent: Vec<u32> = (0..n as u32).collect();
+        fn find(p: &mut [u32], x: u32) -> u32 {
+            let mut r = x;
+            while p[r as usize] != r {
+                r = p[r as usize];
+            }
+            p[x as usize] = r;
+            r
+        }
+        let edges: Vec<usize> = (0..sa.len())
+            .filter(|&i| sw[i] >= worker_fit.thresholds.match_weight)
+            .collect();
+        for &i in &edges {
+            let (x, y) = (
+                find(&mut parent, sa[i] as u32),
+                find(&mut parent, sb[i] as u32),
+            );
+            parent[x.max(y) as usize] = x.min(y);
+        }
+        let mut by_comp: Vec<(i64, usize)> = edges
+            .iter()
+            .map(|&i| (i64::from(find(&mut parent, sa[i] as u32)), i))
+            .collect();
+        by_comp.sort_unstable();
+        let comp_batch = batch_of(vec![
+            (
+                "comp",
+                Arc::new(Int64Array::from_iter_values(by_comp.iter().map(|x| x.0))) as ArrayRef,
+            ),
+            (
+                "a",
+                Arc::new(Int64Array::from_iter_values(
+                    by_comp.iter().map(|x| sa[x.1]),
+                )) as ArrayRef,
+            ),
+            (
+                "b",
+                Arc::new(Int64Array::from_iter_values(
+                    by_comp.iter().map(|x| sb[x.1]),
+                )) as ArrayRef,
+            ),
+            (
+                "weight",
+                Arc::new(Float64Array::from_iter_values(
+                    by_comp.iter().map(|x| sw[x.1]),
+                )) as ArrayRef,
+            ),
+        ])
+        .expect("edges");
+        let roots = worker_fit
+            .resolve_components(&comp_batch, |i| plan.agency_of(i))
+            .expect("resolve");
+        let (ri, rr, rf) = (
+            int64_column(&roots, "idx").expect("idx"),
+            int64_column(&roots, "root").expect("root"),
+            int64_column(&roots, "refused").expect("refused"),
+        );
+        let roots: Vec<(u32, u32)> = ri
+            .iter()
+            .zip(&rr)
+            .map(|(&i, &r)| (i as u32, r as u32))
+            .collect();
+        let refused: u64 = rf.iter().map(|&x| x as u64).sum();
+        // The scored pairs' fields, every record's id and hash.
+        let idx: Vec<i64> = (0..sa.len()).flat_map(|i| [sa[i], sb[i]]).collect();
+        let bid: Vec<i64> = (0..sa.len() as i64).flat_map(|i| [i, i]).collect();
+        let f = plan
+            .compare_fields(&rows_of(&all, &idx, &bid))
+            .expect("fields");
+        let (fa, fb) = (
+            int64_column(&f, "a").expect("a"),
+            int64_column(&f, "b").expect("b"),
+        );
+        let (lv, sv) = (
+            f.column_by_name("levels")
+                .expect("levels")
+                .as_binary::<i32>(),
+            f.column_by_name("sims").expect("sims").as_binary::<i32>(),
+        );
+        let mut fields = std::collections::HashMap::new();
+        for i in 0..fa.len() {
+            let sims = sv
+                .value(i)
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            fields.insert(
+                pack(fa[i] as u32, fb[i] as u32),
+                (lv.value(i).to_vec(), sims),
+            );
+        }
+        let mut ids = vec![String::new(); n];
+        let mut hashes = vec![[0u8; 16]; n];
+        for b in &inputs {
+            let h = plan.record_hashes(b).expect("hashes");
+            let hi = int64_column(&h, "idx").expect("idx");
+            let rid = h
+                .column_by_name("record_id")
+                .expect("id")
+                .as_string::<i32>();
+            let hv = h.column_by_name("hash").expect("hash").as_binary::<i32>();
+            for k in 0..hi.len() {
+                ids[hi[k] as usize] = rid.value(k).to_string();
+                hashes[hi[k] as usize].copy_from_slice(hv.value(k));
+            }
+        }
+        let kept: Vec<(f64, PairKey)> = (0..sa.len())
+            .map(|i| (sw[i], pack(sa[i] as u32, sb[i] as u32)))
+            .collect();
+        driver
+            .write(
+                out,
+                &fit,
+                &stats,
+                kept,
+                &fields,
+                &roots,
+                refused,
+                ids,
+                hashes,
+                Timings::default(),
+            )
+            .expect("write")
+    }
+
+    /// The match set of the distributed stages equals `padan link`'s: the same clusters and
+    /// pairs files, byte for byte, and the same counts, thresholds and model in the manifest.
+    fn assert_stages_equal_the_pipeline(paths: &[PathBuf], cfg: LinkConfig, dir: &Path) {
+        let (ours, theirs) = (dir.join("stages"), dir.join("link"));
+        let m1 = run_stages(paths, cfg.clone(), &ours);
+        let m2 = pipeline::LinkJob {
+            inputs: paths.to_vec(),
+            out_dir: theirs.clone(),
+            config: cfg,
+        }
+        .run(&|_| {})
+        .expect("padan link");
+        assert!(m2.counts.clusters_multi > 50, "{:?}", m2.counts);
+        for name in ["clusters.parquet", "pairs.parquet"] {
+            let (a, b) = (
+                std::fs::read(ours.join(name)).expect("ours"),
+                std::fs::read(theirs.join(name)).expect("theirs"),
+            );
+            assert!(a == b, "{name} differs");
+        }
+        let json = |v: &dyn erased::Ser| v.json();
+        assert_eq!(json(&m1.counts), json(&m2.counts));
+        assert_eq!(json(&m1.thresholds), json(&m2.thresholds));
+        assert_eq!(json(&m1.model), json(&m2.model));
+        assert_eq!(json(&m1.config), json(&m2.config));
+        assert_eq!(m1.warnings, m2.warnings);
+    }
+
+    /// Serialization of the manifest's parts, for comparing them.
+    mod erased {
+        pub trait Ser {
+            fn json(&self) -> String;
+        }
+        impl<T: serde::Serialize> Ser for T {
+            fn json(&self) -> String {
+                serde_json::to_string(self).expect("json")
+            }
+        }
+    }
+
+    const ALL_AGENCIES: [&str; 7] = [
+        "bp2mi",
+        "imigrasi",
+        "kejaksaan",
+        "kemensos",
+        "kemlu",
+        "kpppa",
+        "polri",
+    ];
+
+    /// The default schema (salt slots): the slot kinds block with their own budget, the slot
+    /// model is fitted from counts on the driver, and the match set is `padan link`'s.
+    #[test]
+    fn distributed_stages_on_the_default_slot_schema_equal_padan_link() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let schema = Schema::default_victims();
+        assert!(!schema.slots.is_empty());
+        let paths = encode_fixtures(dir.path(), &schema, &ALL_AGENCIES);
+        let plan = Plan::new(&paths, LinkConfig::default()).expect("plan");
+        let kinds: Vec<&str> = plan.slots().iter().map(|s| s.kind.as_str()).collect();
+        assert!(kinds.contains(&"slot_dmy") && kinds.contains(&"slot_name_place"));
+        let within = dir.path().join("within");
+        assert_stages_equal_the_pipeline(&paths, LinkConfig::default(), &within);
+        // Across agencies only, and a slot budget that bites.
+        let mut cfg = LinkConfig::default();
+        cfg.blocking.within_agency = false;
+        cfg.blocking.slot_pairs_per_record = 0.2;
+        let across = dir.path().join("across");
+        assert_stages_equal_the_pipeline(&paths, cfg, &across);
+        let m: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(across.join("stages/manifest.json")).expect("manifest"),
+        )
+        .expect("json");
+        assert!(
+            m["counts"]["effective_max_block_size"]
+                .as_object()
+                .is_some_and(|o| o.keys().any(|k| k.starts_with("slot_"))),
+            "the slot budget bit: {}",
+            m["counts"]
+        );
+        assert_eq!(m["model"]["training"], "slots");
+        assert!(m["model"]["slots"].is_object());
+    }
+
+    /// A field schema through every stage too.
+    #[test]
+    fn distributed_stages_on_a_field_schema_equal_padan_link() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let schema = Schema::load(&root.join("fixtures/kat/schema-hardened.toml")).expect("schema");
+        let paths = encode_fixtures(dir.path(), &schema, &ALL_AGENCIES);
+        assert_stages_equal_the_pipeline(&paths, LinkConfig::default(), &dir.path().join("o"));
     }
 
     #[test]
@@ -1422,6 +1994,7 @@ mod tests {
             warnings: vec![],
             labels: vec![],
             isa: String::new(),
+            slot_weights: Some(vec![((3, 1), w), ((3, 2), -w / 7.0)]),
         };
         let back = Fit::from_json(&fit.to_json().expect("json")).expect("back");
         let bits = |f: &Fit| {
@@ -1432,6 +2005,7 @@ mod tests {
                 e.match_weight,
                 e.review_weight,
                 e.duplicate_min_weight,
+                e.slot_weights,
             )
         };
         assert_eq!(bits(&back), bits(&fit));

@@ -448,34 +448,86 @@ fn fit_slots<'a>(
     random_pairs: usize,
     warnings: &mut Vec<String>,
 ) -> Fitted<'a> {
-    let nf = comparator.n_fields();
-    let n_levels = comparator.n_levels();
     let keys = super::slots::PairKeys::new(recs);
     let counts = mask_code_counts(&c.segments, &keys);
+    let fitted = fit_slot_model(
+        &SlotFitInputs {
+            schema: &recs.schema,
+            cfg,
+            comparator,
+            binding: &keys.binding,
+            counts: &counts,
+            coder: &c.coder,
+            records_by_carried: records_by_carried(recs, &keys),
+            fixed,
+            random_pairs,
+        },
+        warnings,
+    );
+    Fitted {
+        model: fitted.model,
+        info: fitted.info,
+        slot_weights: Some((keys, fitted.weights.into_iter().collect())),
+    }
+}
+
+/// What [`fit_slot_model`] fits from. Shared by [`LinkJob::run`] and the distributed run
+/// ([`super::distributed`]), which counts the candidates and the records elsewhere.
+pub(super) struct SlotFitInputs<'x> {
+    pub schema: &'x crate::schema::Schema,
+    pub cfg: &'x LinkConfig,
+    pub comparator: &'x Comparator<'x>,
+    /// The keys a pair can share ([`super::slots::PairKeys::binding`]).
+    pub binding: &'x scoring::slotfit::Binding,
+    /// Candidates per (key, level code), ascending.
+    pub counts: &'x [((u32, u32), u64)],
+    pub coder: &'x LevelCoder,
+    /// Records per (agency, slots and tokens carried: [`super::slots::PairKeys::carried`]).
+    pub records_by_carried: BTreeMap<(u16, u16), u64>,
+    pub fixed: &'x [Option<scoring::FieldParams>],
+    pub random_pairs: usize,
+}
+
+/// The slot model of [`fit_slot_model`]: its per-field summary, the manifest's model, and the
+/// weight of every (key, level code) of the counts, ascending.
+pub(super) struct SlotFitted {
+    pub model: Model,
+    pub info: ModelInfo,
+    pub weights: Vec<((u32, u32), f64)>,
+}
+
+/// The slot model from the candidates per (key, level code) and the records per (agency,
+/// tokens carried): the record pairs that were never candidates share no key (up to the few a
+/// capped block dropped), one item per set of tokens both records carry, every level null; then
+/// EM over all record pairs.
+pub(super) fn fit_slot_model(x: &SlotFitInputs<'_>, warnings: &mut Vec<String>) -> SlotFitted {
+    let (cfg, counts) = (x.cfg, x.counts);
+    let nf = x.comparator.n_fields();
+    let n_levels = x.comparator.n_levels();
     let mut lv = vec![0u8; nf];
     let mut items: Vec<(u32, Vec<u8>, u64)> = counts
         .iter()
         .map(|&((mask, code), n)| {
-            c.coder.decode(code, &mut lv);
+            x.coder.decode(code, &mut lv);
             (mask, lv.clone(), n)
         })
         .collect();
     // The record pairs that were never candidates share no key (up to the few a capped block
     // dropped): one item per set of slots and tokens both records carry, every level null.
     let mut cand_by_carried: BTreeMap<u16, u64> = BTreeMap::new();
-    for &((key, _), n) in &counts {
+    for &((key, _), n) in counts {
         let both = super::slots::PairKeys::carried_of(key);
         *cand_by_carried.entry(both).or_insert(0) += n;
     }
-    for (both, n) in pairs_by_carried(recs, &keys, cfg.blocking.within_agency) {
+    for (both, n) in pairs_by_carried(&x.records_by_carried, cfg.blocking.within_agency) {
         let rest = n.saturating_sub(cand_by_carried.get(&both).copied().unwrap_or(0));
         if rest > 0 {
             items.push((super::slots::PairKeys::apart(both), vec![0; nf], rest));
         }
     }
     let pats = scoring::slotfit::KeyedPatterns::new(nf, items);
-    let sm = scoring::slotfit::fit(&pats, &keys.binding, &n_levels, &cfg.model.em);
-    if fixed.iter().any(Option::is_some) {
+    let sm = scoring::slotfit::fit(&pats, x.binding, &n_levels, &cfg.model.em);
+    if x.fixed.iter().any(Option::is_some) {
         warnings.push(
             "fixed m/u under [comparison.*] are not used with a slot schema: every field's m and u \
              depend on which slots the pair shares and are fitted among the candidates"
@@ -489,39 +541,46 @@ fn fit_slots<'a>(
         ));
     }
     let model = sm.summary(&n_levels);
-    let slot_weights: ahash::AHashMap<(u32, u32), f64> = counts
+    let weights: Vec<((u32, u32), f64)> = counts
         .iter()
         .map(|&((key, code), _)| {
-            c.coder.decode(code, &mut lv);
+            x.coder.decode(code, &mut lv);
             ((key, code), sm.weight(key, &lv))
         })
         .collect();
     let none: Vec<Option<scoring::FieldParams>> = vec![None; nf];
-    let mut info = manifest_model(&recs.schema, comparator, &model, &none, random_pairs);
+    let mut info = manifest_model(x.schema, x.comparator, &model, &none, x.random_pairs);
     info.u_source = "EM over all record pairs, per field and per set of components the shared \
                      slots and tokens bind (slot schema)"
         .into();
     info.training = "slots".into();
     info.slots = Some(sm);
-    Fitted {
+    SlotFitted {
         model,
         info,
-        slot_weights: Some((keys, slot_weights)),
+        weights,
     }
 }
 
-/// Record pairs (across agencies unless `within`) per set of slots and tokens both records carry.
-fn pairs_by_carried(
+/// Records per (agency, slots and tokens carried: [`super::slots::PairKeys::carried`]).
+fn records_by_carried(
     recs: &Records,
     keys: &super::slots::PairKeys<'_>,
-    within: bool,
-) -> BTreeMap<u16, u64> {
-    // Records per (agency, slots and tokens carried).
+) -> BTreeMap<(u16, u16), u64> {
     let mut per: BTreeMap<(u16, u16), u64> = BTreeMap::new();
     for i in 0..recs.len() {
         *per.entry((recs.agency_of[i], keys.carried(i))).or_insert(0) += 1;
     }
-    let cells: Vec<((u16, u16), u64)> = per.into_iter().collect();
+    per
+}
+
+/// Record pairs (across agencies unless `within`) per set of slots and tokens both records
+/// carry, from the records per (agency, slots and tokens carried).
+pub(super) fn pairs_by_carried(
+    per: &BTreeMap<(u16, u16), u64>,
+    within: bool,
+) -> BTreeMap<u16, u64> {
+    let cells: Vec<((u16, u16), u64)> = per.iter().map(|(&k, &n)| (k, n)).collect();
     let mut out: BTreeMap<u16, u64> = BTreeMap::new();
     for (x, &((ag_a, ca), na)) in cells.iter().enumerate() {
         for &((ag_b, cb), nb) in &cells[x..] {
