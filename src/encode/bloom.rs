@@ -39,6 +39,26 @@ pub fn positions(subkey: &Subkey, token: &[u8], k: usize, bits: usize, out: &mut
     }
 }
 
+/// ORs into `words`, through `plan`, the keyed positions of every (token, count) of `per`
+/// (from [`spread`], or `hashes` each), each token salted by `salt`; `bytes` and `positions` are
+/// scratch buffers.
+pub fn add_counted(
+    per: &[(&[u8], usize)],
+    salt: Option<&[u8]>,
+    key: &Subkey,
+    plan: &FilterPlan,
+    bytes: &mut Vec<u8>,
+    positions: &mut Vec<u16>,
+    words: &mut [u64],
+) {
+    for &(t, k) in per {
+        salted(t, salt, bytes);
+        positions.clear();
+        self::positions(key, bytes, k, plan.input_bits(), positions);
+        plan.add_positions(positions, words);
+    }
+}
+
 /// How many positions each token of one value sets when the value sets `total` positions in all
 /// (a field's `hardening.hashes_per_value`): the value's distinct tokens, in byte order, take
 /// ⌊total/n⌋ each and the first `total mod n` of them one more. A filter then holds `total`

@@ -557,19 +557,15 @@ impl Encoder {
             tokens::filter_tokens(v, spec.q, &mut caches.tokens);
             let mut per = Vec::new();
             bloom::spread(caches.tokens.iter(), total, &mut per);
-            let mut positions = Vec::new();
-            for (t, k) in per {
-                bloom::salted(t, salt, &mut caches.salted);
-                positions.clear();
-                bloom::positions(
-                    &keys.filter,
-                    &caches.salted,
-                    k,
-                    keys.plan.input_bits(),
-                    &mut positions,
-                );
-                keys.plan.add_positions(&positions, &mut caches.field_words);
-            }
+            bloom::add_counted(
+                &per,
+                salt,
+                &keys.filter,
+                &keys.plan,
+                &mut caches.salted,
+                &mut Vec::new(),
+                &mut caches.field_words,
+            );
             return;
         }
         let filter = Some((&keys.filter, &keys.plan));

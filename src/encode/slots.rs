@@ -114,12 +114,8 @@ impl SlotPlan {
             let Some(salt) = &salts[si] else { continue };
             out[start] = tag_word(&self.slots[si].tag, salt);
             let words = &mut out[start + 1..];
-            for &(t, k) in &per {
-                bloom::salted(t, Some(salt.as_bytes()), bytes);
-                positions.clear();
-                bloom::positions(filter_key, bytes, k, plan.input_bits(), positions);
-                plan.add_positions(positions, words);
-            }
+            let salt = Some(salt.as_bytes());
+            bloom::add_counted(&per, salt, filter_key, plan, bytes, positions, words);
             plan.finish(words);
             if let Some((key, seed, p)) = blip {
                 bytes.clear();
