@@ -819,14 +819,12 @@ fn slot_attack(pool: &Pool, schema: &Schema, public: &Public) -> SlotAttack {
                 None => seg.to_vec(),
             }
         };
-        let ov = profile::Overlap {
-            bits: unbalance
+        let ov = profile::Overlap::of_field(
+            spec,
+            unbalance
                 .as_ref()
                 .map_or(spec.filter_bits(), slots::Unbalance::bits),
-            hashes: spec.hashes,
-            noise: spec.hardening.blip_probability(),
-            per_value: spec.hardening.hashes_per_value,
-        };
+        );
         // Every name filter of a record gives an estimate of its q-gram count.
         let qgrams: Vec<Vec<f64>> = (0..n)
             .map(|r| {
@@ -980,12 +978,7 @@ fn place_by_length(
     let n = pool.rows.len();
     let spec = &schema.fields[fi];
     let segs = crate::schema::FieldSlots::of(schema);
-    let ov = profile::Overlap {
-        bits: spec.filter_bits(),
-        hashes: spec.hashes,
-        noise: spec.hardening.blip_probability(),
-        per_value: spec.hardening.hashes_per_value,
-    };
+    let ov = profile::Overlap::of_field(spec, spec.filter_bits());
     // Public places: sorted words, count in the list, q-gram count; commonest first.
     let mut by: HashMap<Vec<String>, usize> = HashMap::new();
     for p in places {
@@ -1111,12 +1104,7 @@ fn decode_field(
     };
     let largest = by_group.values().map(Vec::len).max().unwrap_or(0);
     let field_words = spec.stored_bits() / 64;
-    let overlap = profile::Overlap {
-        bits: spec.stored_bits(),
-        hashes: spec.hashes,
-        noise: spec.hardening.blip_probability(),
-        per_value: spec.hardening.hashes_per_value,
-    };
+    let overlap = profile::Overlap::of_field(spec, spec.stored_bits());
     let cands = (!dedupe).then(|| profile::Candidates::build(&vocab.pop_q, vocab.n_q, &overlap));
     let place_cands = if dedupe {
         profile::Candidates::build(&vocab.pop_q, vocab.n_q, &overlap)

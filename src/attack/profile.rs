@@ -58,6 +58,17 @@ pub struct Overlap {
 }
 
 impl Overlap {
+    /// The model of a field's filters as the schema gives it (k, BLIP p, `hashes_per_value`),
+    /// over `bits` bits (the filter as the attack reads it: stored, or read back unbalanced).
+    pub fn of_field(spec: &crate::schema::FieldSpec, bits: usize) -> Overlap {
+        Overlap {
+            bits,
+            hashes: spec.hashes,
+            noise: spec.hardening.blip_probability(),
+            per_value: spec.hardening.hashes_per_value,
+        }
+    }
+
     /// True bits set, from an observed popcount (BLIP undone in expectation).
     fn true_bits(&self, observed: f64) -> f64 {
         let (m, p) = (self.bits as f64, self.noise);
