@@ -1918,16 +1918,6 @@ mod tests {
         }
     }
 
-    const ALL_AGENCIES: [&str; 7] = [
-        "bp2mi",
-        "imigrasi",
-        "kejaksaan",
-        "kemensos",
-        "kemlu",
-        "kpppa",
-        "polri",
-    ];
-
     /// The default schema (salt slots): the slot kinds block with their own budget, the slot
     /// model is fitted from counts on the driver, and the match set is `padan link`'s.
     #[test]
@@ -1935,7 +1925,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let schema = Schema::default_victims();
         assert!(!schema.slots.is_empty());
-        let paths = encode_fixtures(dir.path(), &schema, &ALL_AGENCIES);
+        let paths = encode_fixtures(dir.path(), &schema, &crate::synth::AGENCY_NAMES);
         let plan = Plan::new(&paths, LinkConfig::default()).expect("plan");
         let kinds: Vec<&str> = plan.slots().iter().map(|s| s.kind.as_str()).collect();
         assert!(kinds.contains(&"slot_dmy") && kinds.contains(&"slot_name_place"));
@@ -1968,7 +1958,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let schema = Schema::load(&root.join("fixtures/kat/schema-hardened.toml")).expect("schema");
-        let paths = encode_fixtures(dir.path(), &schema, &ALL_AGENCIES);
+        let paths = encode_fixtures(dir.path(), &schema, &crate::synth::AGENCY_NAMES);
         assert_stages_equal_the_pipeline(&paths, LinkConfig::default(), &dir.path().join("o"));
     }
 
