@@ -54,25 +54,26 @@ from padan import _padan
 
 __all__ = ["link", "session", "main"]
 
-_PLANS: dict = {}
-_FITS: dict = {}
+_PARSED: dict = {}
+
+
+def _parsed(cls, text: str):
+    """``cls.from_json(text)``, parsed once per worker process (the last text of each class is
+    kept: a job broadcasts one plan and one fit)."""
+    obj = _PARSED.get(cls)
+    if obj is None or obj[0] != text:
+        obj = _PARSED[cls] = (text, cls.from_json(text))
+    return obj[1]
 
 
 def _plan(text: str):
-    """The plan of a worker process (parsed once per process)."""
-    p = _PLANS.get(text)
-    if p is None:
-        _PLANS.clear()
-        p = _PLANS[text] = _padan.SparkPlan.from_json(text)
-    return p
+    """The plan of a worker process."""
+    return _parsed(_padan.SparkPlan, text)
 
 
 def _fit(text: str):
-    f = _FITS.get(text)
-    if f is None:
-        _FITS.clear()
-        f = _FITS[text] = _padan.SparkFit.from_json(text)
-    return f
+    """The fitted model of a worker process."""
+    return _parsed(_padan.SparkFit, text)
 
 
 def _batches(out) -> Iterator[pa.RecordBatch]:

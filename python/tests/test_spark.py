@@ -83,9 +83,8 @@ def same_match_set(ours, theirs):
         assert m1[k] == m2[k], k
 
 
-@pytest.mark.parametrize("within", [True, False])
-def test_spark_link_equals_padan_link(spark, cli, encoded, tmp_path, within):
-    d, files = encoded
+def _link_both(spark, cli, files, tmp_path, within, order=lambda fs: fs):
+    """``padan link`` and ``padan.spark.link`` on the same files and config; the Spark manifest."""
     config = None
     args = []
     if not within:
@@ -93,13 +92,19 @@ def test_spark_link_equals_padan_link(spark, cli, encoded, tmp_path, within):
         config.write_text("[blocking]\nwithin_agency = false\n")
         args = ["--config", config]
     cli("link", "--out", tmp_path / "cli", "--quiet", *args, *files)
-    # The command-line order does not matter (canonical order), as for padan link.
     m = padan.spark.link(
-        spark, [str(f) for f in reversed(files)], out=str(tmp_path / "spark"),
+        spark, [str(f) for f in order(files)], out=str(tmp_path / "spark"),
         config=None if config is None else str(config),
     )
     assert m["counts"]["clusters_multi"] > 100
     same_match_set(tmp_path / "spark", tmp_path / "cli")
+    return m
+
+
+@pytest.mark.parametrize("within", [True, False])
+def test_spark_link_equals_padan_link(spark, cli, encoded, tmp_path, within):
+    # The command-line order does not matter (canonical order), as for padan link.
+    _link_both(spark, cli, encoded[1], tmp_path, within, order=lambda fs: list(reversed(fs)))
 
 
 def test_python_m_padan_spark(cli, encoded, tmp_path):
@@ -119,23 +124,10 @@ def test_python_m_padan_spark(cli, encoded, tmp_path):
 def test_spark_link_of_the_default_slot_schema_equals_padan_link(
     spark, cli, encoded_default, tmp_path, within
 ):
-    d, files = encoded_default
-    config = None
-    args = []
-    if not within:
-        config = tmp_path / "link.toml"
-        config.write_text("[blocking]\nwithin_agency = false\n")
-        args = ["--config", config]
-    cli("link", "--out", tmp_path / "cli", "--quiet", *args, *files)
-    m = padan.spark.link(
-        spark, [str(f) for f in files], out=str(tmp_path / "spark"),
-        config=None if config is None else str(config),
-    )
+    m = _link_both(spark, cli, encoded_default[1], tmp_path, within)
     assert m["model"]["training"] == "slots"
     assert m["model"]["slots"]["binding"]["slots"] == ["slot_dmy", "slot_name_place"]
     assert m["counts"]["candidates_by_block"]["slot_dmy"] > 0
-    assert m["counts"]["clusters_multi"] > 100
-    same_match_set(tmp_path / "spark", tmp_path / "cli")
 
 
 def test_unsupported_config_is_a_config_error(spark, encoded, tmp_path):
