@@ -14,6 +14,12 @@
 //!    candidate's known overlaps with the anchors' values. Well-fitting records join the anchors
 //!    and the placement repeats.
 //!
+//!    The first anchors decide everything after them, and a set can be self-consistent yet wrong
+//!    (most names share no q-gram, so pairwise consistency is a weak test, and a person's copies
+//!    in several files agree with any label of the right length). So copies count once, several
+//!    start sets are grown, and each is trilaterated on a sample of the group: the set under
+//!    which most of the sample fits a candidate well is kept. The score needs only the filters.
+//!
 //! The result (anchors with their values) seeds the q-gram bit learning of [`super::decode`],
 //! which then decodes every filter, including values outside the candidate list.
 
@@ -321,80 +327,31 @@ pub fn label(
     let mut profile_margin: Vec<(f64, usize, usize)> = per.iter().filter_map(|x| x.1).collect();
     let shortlist: Vec<Vec<usize>> = per.into_iter().map(|x| x.0).collect();
     profile_margin.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    let mut anchors = consistent_start(f, ov, &own, cands, &profile_margin, &shortlist);
-    // 2. Trilateration against the anchors, repeated as anchors grow.
-    let var2 = 2.0 * TRI_SIGMA * TRI_SIGMA;
+    let ctx = Context {
+        f,
+        ov,
+        own: &own,
+        cands,
+        shortlist: &shortlist,
+    };
+    // 2. The first anchors: several mutually consistent start sets, each trilaterated on a
+    // sample of the group; the one the sample fits best is kept.
+    let starts = consistent_starts(&ctx, &profile_margin);
+    let mut anchors = best_start(&ctx, starts);
+    // 3. Trilateration against the anchors, repeated as anchors grow.
     // (margin, mean residual, candidate); before trilateration the profile's best (no residual).
     let mut result: Vec<(f64, f64, usize)> =
         (0..n).map(|_| (0.0, f64::INFINITY, usize::MAX)).collect();
     for &(m, i, c) in &profile_margin {
         result[i] = (m, f64::INFINITY, c);
     }
+    let all: Vec<usize> = (0..n).collect();
     for _ in 0..ROUNDS {
-        let a_n = anchors.len();
-        if a_n == 0 {
+        if anchors.is_empty() {
             break;
         }
-        // Each candidate's q-grams shared with each anchor's value.
-        let expect: Vec<Vec<f64>> = (0..cands.len())
-            .map(|c| {
-                anchors
-                    .iter()
-                    .map(|&(_, ac)| {
-                        let x = inter(&cands.qbits[c], &cands.qbits[ac]) as f64;
-                        ov.expected_shared(x, cands.count[c], cands.count[ac])
-                    })
-                    .collect()
-            })
-            .collect();
-        result = (0..n)
-            .into_par_iter()
-            .map(|i| {
-                let s: Vec<f64> = anchors
-                    .iter()
-                    .map(|&(a, _)| {
-                        if a == i {
-                            f64::NAN
-                        } else {
-                            ov.shared(f[i], f[a], own[i], own[a])
-                        }
-                    })
-                    .collect();
-                let mut best = (f64::NEG_INFINITY, f64::INFINITY, usize::MAX);
-                let mut second = f64::NEG_INFINITY;
-                for &c in &shortlist[i] {
-                    let mut ll = count_term(i, c);
-                    let mut sq = 0.0;
-                    let mut used = 0.0f64;
-                    for (k, &e) in expect[c].iter().enumerate() {
-                        if s[k].is_nan() {
-                            continue;
-                        }
-                        let d2 = (s[k] - e).powi(2) / var2;
-                        ll -= d2.min(TRI_CAP);
-                        sq += d2;
-                        used += 1.0;
-                    }
-                    if ll > best.0 {
-                        second = best.0;
-                        best = (ll, sq / used.max(1.0), c);
-                    } else if ll > second {
-                        second = ll;
-                    }
-                }
-                (best.0 - second, best.1, best.2)
-            })
-            .collect();
-        let mut order: Vec<usize> = (0..n)
-            .filter(|&i| result[i].2 != usize::MAX && result[i].1 <= 1.0)
-            .collect();
-        order.sort_by(|&a, &b| result[b].0.total_cmp(&result[a].0).then(a.cmp(&b)));
-        let next: Vec<(usize, usize)> = order
-            .iter()
-            .filter(|&&i| result[i].0 >= 2.0)
-            .take(MAX_ANCHORS)
-            .map(|&i| (i, result[i].2))
-            .collect();
+        result = ctx.trilaterate(&anchors, &all);
+        let next = next_anchors(&ctx, &result, &all);
         if next == anchors {
             break;
         }
@@ -412,31 +369,173 @@ pub fn label(
         .collect()
 }
 
-/// Records ranked by profile margin considered for the first anchors.
+/// What trilateration works on in one group.
+struct Context<'a> {
+    f: &'a [&'a [u64]],
+    ov: &'a Overlap,
+    own: &'a [(f64, f64)],
+    cands: &'a Candidates,
+    shortlist: &'a [Vec<usize>],
+}
+
+impl Context<'_> {
+    /// Log-likelihood that record `i`'s own q-gram count fits candidate `c` (when the fill
+    /// gives it).
+    fn count_term(&self, i: usize, c: usize) -> f64 {
+        if !self.ov.length_known() {
+            return 0.0;
+        }
+        let d = (self.own[i].1 - self.cands.count[c]) / COUNT_SIGMA;
+        -0.5 * d * d
+    }
+
+    /// Whether records `a` and `b` hold the same value (their estimated shared count is their
+    /// q-gram count).
+    fn same_value(&self, a: usize, b: usize) -> bool {
+        let (f, own) = (self.f, self.own);
+        let s = self.ov.shared(f[a], f[b], own[a], own[b]);
+        s >= own[a].1.max(own[b].1) - 0.5
+    }
+
+    /// Candidate `x`'s expected shared count with candidate `y`.
+    fn expected(&self, x: usize, y: usize) -> f64 {
+        let c = self.cands;
+        let e = inter(&c.qbits[x], &c.qbits[y]) as f64;
+        self.ov.expected_shared(e, c.count[x], c.count[y])
+    }
+
+    /// Per record of `records`: (margin, mean residual, candidate) of its best shortlisted
+    /// candidate against `anchors` (record, candidate).
+    fn trilaterate(&self, anchors: &[(usize, usize)], records: &[usize]) -> Vec<(f64, f64, usize)> {
+        let var2 = 2.0 * TRI_SIGMA * TRI_SIGMA;
+        // Each shortlisted candidate's q-grams shared with each anchor's value (on demand: a
+        // sample needs few candidates).
+        let needed: std::collections::BTreeSet<usize> = records
+            .iter()
+            .flat_map(|&i| self.shortlist[i].iter().copied())
+            .collect();
+        let mut slot = vec![usize::MAX; self.cands.len()];
+        let needed: Vec<usize> = needed.into_iter().collect();
+        for (k, &c) in needed.iter().enumerate() {
+            slot[c] = k;
+        }
+        let expect: Vec<Vec<f64>> = needed
+            .par_iter()
+            .map(|&c| {
+                anchors
+                    .iter()
+                    .map(|&(_, ac)| self.expected(c, ac))
+                    .collect()
+            })
+            .collect();
+        records
+            .par_iter()
+            .map(|&i| {
+                let s: Vec<f64> = anchors
+                    .iter()
+                    .map(|&(a, _)| {
+                        if a == i {
+                            f64::NAN
+                        } else {
+                            self.ov
+                                .shared(self.f[i], self.f[a], self.own[i], self.own[a])
+                        }
+                    })
+                    .collect();
+                let mut best = (f64::NEG_INFINITY, f64::INFINITY, usize::MAX);
+                let mut second = f64::NEG_INFINITY;
+                for &c in &self.shortlist[i] {
+                    let mut ll = self.count_term(i, c);
+                    let mut sq = 0.0;
+                    let mut used = 0.0f64;
+                    for (k, &e) in expect[slot[c]].iter().enumerate() {
+                        if s[k].is_nan() {
+                            continue;
+                        }
+                        let d2 = (s[k] - e).powi(2) / var2;
+                        ll -= d2.min(TRI_CAP);
+                        sq += d2;
+                        used += 1.0;
+                    }
+                    if ll > best.0 {
+                        second = best.0;
+                        best = (ll, sq / used.max(1.0), c);
+                    } else if ll > second {
+                        second = ll;
+                    }
+                }
+                (best.0 - second, best.1, best.2)
+            })
+            .collect()
+    }
+}
+
+/// The next anchors from a trilateration of `records` (`result[k]` is `records[k]`'s): the
+/// well-fitting ones with a clear margin, surest first, one per value (a person's copies in
+/// several files agree with each other whatever their label, and would crowd out the others).
+fn next_anchors(
+    ctx: &Context,
+    result: &[(f64, f64, usize)],
+    records: &[usize],
+) -> Vec<(usize, usize)> {
+    let mut order: Vec<usize> = (0..records.len())
+        .filter(|&k| result[k].2 != usize::MAX && result[k].1 <= 1.0 && result[k].0 >= 2.0)
+        .collect();
+    order.sort_by(|&a, &b| {
+        result[b]
+            .0
+            .total_cmp(&result[a].0)
+            .then(records[a].cmp(&records[b]))
+    });
+    let mut out: Vec<(usize, usize)> = Vec::with_capacity(MAX_ANCHORS);
+    for k in order {
+        if out.len() == MAX_ANCHORS {
+            break;
+        }
+        let r = records[k];
+        if !out.iter().any(|&(q, _)| ctx.same_value(r, q)) {
+            out.push((r, result[k].2));
+        }
+    }
+    out
+}
+
+/// Distinct records ranked by profile margin considered for the first anchors.
 const START_RECORDS: usize = 200;
 /// Candidates per record considered for the first anchors.
 const START_CANDIDATES: usize = 3;
 /// Starting points tried for the first anchor set.
-const STARTS: usize = 40;
+const STARTS: usize = 60;
+/// Start anchor sets trilaterated on the sample at most (the largest).
+const RESTARTS: usize = 8;
+/// Records of the sample a start anchor set is judged on.
+const SAMPLE: usize = 2000;
+/// Trilateration rounds on the sample.
+const SAMPLE_ROUNDS: usize = 2;
 
-/// The first anchors: profile matching alone is often wrong, so among the best-matched records
-/// (each with its few best candidates) the largest *mutually consistent* set is taken — every
-/// pair's estimated shared count must fit their candidates' overlap. Several starting points are
-/// tried (a wrong start gathers few consistent partners).
-fn consistent_start(
-    f: &[&[u64]],
-    ov: &Overlap,
-    own: &[(f64, f64)],
-    cands: &Candidates,
-    ranked: &[(f64, usize, usize)],
-    shortlist: &[Vec<usize>],
-) -> Vec<(usize, usize)> {
-    let records: Vec<usize> = ranked.iter().take(START_RECORDS).map(|x| x.1).collect();
+/// Candidate first anchor sets: profile matching alone is often wrong, so among the best-matched
+/// records (each with its few best candidates) *mutually consistent* sets are grown — every
+/// pair's estimated shared count must fit their candidates' overlap. Records holding the same
+/// value (a person's copies in several files) count once: copies are consistent with any label
+/// of the right length. One set is grown from each of several starting points; the distinct sets
+/// of at least 3 anchors come back largest first.
+fn consistent_starts(ctx: &Context, ranked: &[(f64, usize, usize)]) -> Vec<Vec<(usize, usize)>> {
+    let (f, ov, own) = (ctx.f, ctx.ov, ctx.own);
+    // The best-matched records, one per value.
+    let mut records: Vec<usize> = Vec::with_capacity(START_RECORDS);
+    for &(_, r, _) in ranked {
+        if records.len() == START_RECORDS {
+            break;
+        }
+        if !records.iter().any(|&q| ctx.same_value(r, q)) {
+            records.push(r);
+        }
+    }
     let nodes: Vec<(usize, usize)> = records
         .iter()
         .enumerate()
         .flat_map(|(ri, &r)| {
-            shortlist[r]
+            ctx.shortlist[r]
                 .iter()
                 .take(START_CANDIDATES)
                 .map(move |&c| (ri, c))
@@ -457,45 +556,106 @@ fn consistent_start(
         }
     }
     let resid = |x: (usize, usize), y: (usize, usize)| -> f64 {
-        let e = inter(&cands.qbits[x.1], &cands.qbits[y.1]) as f64;
-        let e = ov.expected_shared(e, cands.count[x.1], cands.count[y.1]);
-        (s[x.0 * r_n + y.0] - e).abs()
+        (s[x.0 * r_n + y.0] - ctx.expected(x.1, y.1)).abs()
     };
-    let mut best: Vec<(usize, usize)> = Vec::new();
-    let mut best_fit = f64::INFINITY;
-    for start in nodes.iter().take(STARTS) {
-        let mut set: Vec<(usize, usize)> = vec![*start];
-        let mut taken = vec![false; r_n];
-        taken[start.0] = true;
-        let mut sum_sq = 0.0;
-        let mut pairs = 0.0;
-        for &node in &nodes {
-            if taken[node.0] {
-                continue;
+    let mut sets: Vec<(Vec<(usize, usize)>, f64)> = nodes
+        .par_iter()
+        .take(STARTS)
+        .map(|start| {
+            let mut set: Vec<(usize, usize)> = vec![*start];
+            let mut taken = vec![false; r_n];
+            taken[start.0] = true;
+            let mut sum_sq = 0.0;
+            let mut pairs = 0.0;
+            for &node in &nodes {
+                if taken[node.0] {
+                    continue;
+                }
+                let d: Vec<f64> = set.iter().map(|&m| resid(node, m)).collect();
+                let sq: f64 = d.iter().map(|x| x * x).sum();
+                let far = d.iter().filter(|&&x| x > 2.0).count();
+                if sq / d.len() as f64 <= 1.0 && far * 10 <= d.len() {
+                    taken[node.0] = true;
+                    set.push(node);
+                    sum_sq += sq;
+                    pairs += d.len() as f64;
+                }
             }
-            let d: Vec<f64> = set.iter().map(|&m| resid(node, m)).collect();
-            let sq: f64 = d.iter().map(|x| x * x).sum();
-            let far = d.iter().filter(|&&x| x > 2.0).count();
-            if sq / d.len() as f64 <= 1.0 && far * 10 <= d.len() {
-                taken[node.0] = true;
-                set.push(node);
-                sum_sq += sq;
-                pairs += d.len() as f64;
-            }
+            let fit = sum_sq / pairs.max(1.0);
+            let set = set
+                .into_iter()
+                .take(MAX_ANCHORS)
+                .map(|(ri, c)| (records[ri], c))
+                .collect();
+            (set, fit)
+        })
+        .collect();
+    // Largest first, then the better fit, then the earlier start (stable sort).
+    sets.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.1.total_cmp(&b.1)));
+    let mut out: Vec<Vec<(usize, usize)>> = Vec::new();
+    for (set, _) in sets {
+        if set.len() < 3 {
+            break;
         }
-        let fit = sum_sq / pairs.max(1.0);
-        if set.len() > best.len() || (set.len() == best.len() && fit < best_fit) {
-            best_fit = fit;
-            best = set;
+        let mut key = set.clone();
+        key.sort_unstable();
+        if out.iter().any(|o| {
+            let mut k = o.clone();
+            k.sort_unstable();
+            k == key
+        }) {
+            continue;
+        }
+        out.push(set);
+        if out.len() == RESTARTS {
+            break;
         }
     }
-    if best.len() < 3 {
-        return Vec::new();
+    out
+}
+
+/// The start set whose trilateration fits the group best. Each set is trilaterated on a sample
+/// of the group (`SAMPLE_ROUNDS` rounds, anchors regrown from the sample as in the full run);
+/// its score is the share of the sample that then fits a candidate well (residual ≤ 1 with a
+/// clear margin). Right anchors explain most records; a self-consistent but wrong set leaves
+/// most of them without a fitting candidate. Only the filters decide, never the plaintext.
+fn best_start(ctx: &Context, starts: Vec<Vec<(usize, usize)>>) -> Vec<(usize, usize)> {
+    if starts.len() <= 1 {
+        return starts.into_iter().next().unwrap_or_default();
     }
-    best.into_iter()
-        .take(MAX_ANCHORS)
-        .map(|(ri, c)| (records[ri], c))
-        .collect()
+    let n = ctx.f.len();
+    let step = n.div_ceil(SAMPLE).max(1);
+    let sample: Vec<usize> = (0..n).step_by(step).collect();
+    let scores: Vec<f64> = starts
+        .iter()
+        .map(|start| {
+            let mut anchors = start.clone();
+            let mut result = Vec::new();
+            for round in 0..SAMPLE_ROUNDS {
+                result = ctx.trilaterate(&anchors, &sample);
+                if round + 1 < SAMPLE_ROUNDS {
+                    let next = next_anchors(ctx, &result, &sample);
+                    if next.len() < 3 {
+                        break;
+                    }
+                    anchors = next;
+                }
+            }
+            let good = result
+                .iter()
+                .filter(|r| r.2 != usize::MAX && r.1 <= 1.0 && r.0 >= 2.0)
+                .count();
+            good as f64 / sample.len() as f64
+        })
+        .collect();
+    // The best score; ties keep the earlier (larger) set.
+    let mut best = 0;
+    for (k, &sc) in scores.iter().enumerate() {
+        if sc > scores[best] {
+            best = k;
+        }
+    }
+    starts.into_iter().nth(best).expect("a start")
 }
 
 #[cfg(test)]
@@ -535,5 +695,131 @@ mod tests {
         let c = filter(&(100..112).collect::<Vec<_>>());
         let s0 = ov.shared(&a, &c, ov.own(&a), ov.own(&c));
         assert!(s0 < 2.0, "{s0}");
+    }
+
+    /// A toy group: people drawn from a public population of two-word names, each held by one
+    /// to five records (a person's copies in several files); every q-gram sets 20 keyed bits of
+    /// 512. Returns the filters, the candidates and each record's true candidate.
+    fn toy_group(seed: u64) -> (Vec<Vec<u64>>, Candidates, Vec<usize>) {
+        use rand::{Rng, SeedableRng};
+        let first = [
+            "sumarni", "suparmi", "wagiyem", "painem", "sutini", "sulastri", "tukiyem", "ngatini",
+            "suwarni", "sumiati", "darmini", "kartini", "rusmini", "sriyati", "mujiati", "yuliani",
+            "ratna", "dewi", "siti", "nur", "ani", "wati", "yanti", "rina",
+        ];
+        let second = [
+            "astuti",
+            "lestari",
+            "wahyuni",
+            "rahayu",
+            "handayani",
+            "purwanti",
+            "susanti",
+            "rahmawati",
+            "fitriani",
+            "safitri",
+            "anggraini",
+            "puspita",
+        ];
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let population: Vec<Vec<String>> = (0..1000)
+            .map(|_| {
+                vec![
+                    first[rng.random_range(0..first.len())].to_string(),
+                    second[rng.random_range(0..second.len())].to_string(),
+                ]
+            })
+            .collect();
+        let vocab = super::super::decode::Vocab::build(&population, 2);
+        let ov = toy_overlap();
+        let cands = Candidates::build(&vocab.pop_q, vocab.n_q, &ov);
+        let mut filters = Vec::new();
+        let mut truth = Vec::new();
+        for _ in 0..200 {
+            let v = rng.random_range(0..vocab.pop_q.len());
+            let words = vocab.n_q.div_ceil(64);
+            let set = bitset(&vocab.pop_q[v], words);
+            let c = (0..cands.len()).find(|&c| cands.qbits[c] == set).unwrap();
+            let mut w = vec![0u64; 8];
+            for &g in &vocab.pop_q[v] {
+                let h = blake3::hash(&g.to_le_bytes());
+                for k in 0..20 {
+                    let b = u16::from_le_bytes([h.as_bytes()[k], h.as_bytes()[k + 1]]) as usize;
+                    w[(b % 512) >> 6] |= 1 << (b % 64);
+                }
+            }
+            for _ in 0..rng.random_range(1..=5) {
+                filters.push(w.clone());
+                truth.push(c);
+            }
+        }
+        (filters, cands, truth)
+    }
+
+    fn toy_overlap() -> Overlap {
+        Overlap {
+            bits: 512,
+            hashes: 20,
+            noise: 0.0,
+            per_value: 0,
+        }
+    }
+
+    #[test]
+    fn the_start_whose_trilateration_fits_is_kept_over_a_wrong_one() {
+        let (filters, cands, truth) = toy_group(5);
+        let f: Vec<&[u64]> = filters.iter().map(Vec::as_slice).collect();
+        let ov = toy_overlap();
+        let own: Vec<(f64, f64)> = f.iter().map(|x| ov.own(x)).collect();
+        let shortlist: Vec<Vec<usize>> = vec![(0..cands.len()).collect(); f.len()];
+        let ctx = Context {
+            f: &f,
+            ov: &ov,
+            own: &own,
+            cands: &cands,
+            shortlist: &shortlist,
+        };
+        // Twelve distinct values; the wrong set labels each with another candidate of the same
+        // q-gram count (consistent with its own length, not with the others' overlaps).
+        let mut picked: Vec<usize> = Vec::new();
+        for i in 0..f.len() {
+            if picked.len() < 12 && !picked.iter().any(|&q| truth[q] == truth[i]) {
+                picked.push(i);
+            }
+        }
+        let right: Vec<(usize, usize)> = picked.iter().map(|&i| (i, truth[i])).collect();
+        let wrong: Vec<(usize, usize)> = picked
+            .iter()
+            .map(|&i| {
+                let c = (0..cands.len())
+                    .find(|&c| c != truth[i] && cands.count[c] == cands.count[truth[i]])
+                    .unwrap_or((truth[i] + 1) % cands.len());
+                (i, c)
+            })
+            .collect();
+        assert_eq!(best_start(&ctx, vec![wrong.clone(), right.clone()]), right);
+        assert_eq!(best_start(&ctx, vec![right.clone(), wrong]), right);
+        // Copies count once among the next anchors.
+        let all: Vec<usize> = (0..f.len()).collect();
+        let result = ctx.trilaterate(&right, &all);
+        let next = next_anchors(&ctx, &result, &all);
+        assert!(next.len() >= 3);
+        for (k, a) in next.iter().enumerate() {
+            assert!(next[..k].iter().all(|b| filters[a.0] != filters[b.0]));
+        }
+    }
+
+    #[test]
+    fn labels_most_values_of_a_group_with_copies() {
+        let (filters, cands, truth) = toy_group(1);
+        let f: Vec<&[u64]> = filters.iter().map(Vec::as_slice).collect();
+        let labels = label(&f, None, &toy_overlap(), &cands);
+        let right = labels
+            .iter()
+            .zip(&truth)
+            .filter(|(l, &t)| l.is_some_and(|l| l.candidate == t))
+            .count();
+        let share = right as f64 / f.len() as f64;
+        assert!(share > 0.8, "{share}");
     }
 }
