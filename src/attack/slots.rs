@@ -507,6 +507,11 @@ pub fn trilaterate(
         adj.entry(a).or_default().push((b, sum / k as f64, k));
         adj.entry(b).or_default().push((a, sum / k as f64, k));
     }
+    // Neighbours in class order: a class's log-likelihood sums their terms in this order, which
+    // must not follow the map's (per-process random) iteration order.
+    for v in adj.values_mut() {
+        v.sort_unstable_by_key(|x| x.0);
+    }
     let mut anchors: HashMap<usize, usize> = label
         .iter()
         .filter(|(c, _)| persons[*c] >= ANCHOR_PERSONS)
