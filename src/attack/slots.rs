@@ -613,37 +613,78 @@ fn trilaterate_rows(
     };
     let mut best: Vec<Option<TriBest>> = vec![None; classes.len()];
     let mut dirty = vec![true; classes.len()];
+    // Rows kept across batches and rounds (a row depends on its key only): per key its slot,
+    // per slot its key and row.
     let mut slot = vec![u32::MAX; keys.len()];
+    let mut cached: Vec<(usize, Vec<f64>)> = Vec::new();
+    // Per key, the last batch that needs it.
+    let mut batch_of = vec![usize::MAX; keys.len()];
+    let mut batch = 0usize;
     for _ in 0..rounds {
-        let todo: Vec<usize> = (0..classes.len()).filter(|&i| dirty[i]).collect();
+        let anchors_of = |i: usize| -> Vec<usize> {
+            let mut f: Vec<usize> = classes[i]
+                .near
+                .iter()
+                .map(|&(o, _, _)| anchor[o as usize])
+                .filter(|&ko| ko != NO_KEY)
+                .map(|ko| ko as usize)
+                .collect();
+            f.sort_unstable();
+            f.dedup();
+            f
+        };
+        // Classes to score, by their rarest anchor key: a batch's classes then share most keys
+        // (the order of scoring does not change a class's score).
+        let mut todo: Vec<(usize, usize)> = (0..classes.len())
+            .filter(|&i| dirty[i])
+            .map(|i| (anchors_of(i).last().copied().unwrap_or(0), i))
+            .collect();
+        todo.sort_unstable();
+        let todo: Vec<usize> = todo.into_iter().map(|x| x.1).collect();
         let mut start = 0;
         while start < todo.len() {
             // A batch of classes whose anchor keys fit in `max_rows` rows.
-            let mut used: Vec<usize> = Vec::new();
+            let mut used = 0usize;
             let mut end = start;
             while end < todo.len() {
-                let fresh: Vec<usize> = {
-                    let mut f: Vec<usize> = classes[todo[end]]
-                        .near
-                        .iter()
-                        .map(|&(o, _, _)| anchor[o as usize])
-                        .filter(|&ko| ko != NO_KEY && slot[ko as usize] == u32::MAX)
-                        .map(|ko| ko as usize)
-                        .collect();
-                    f.sort_unstable();
-                    f.dedup();
-                    f
-                };
-                if end > start && used.len() + fresh.len() > max_rows {
+                let fresh: Vec<usize> = anchors_of(todo[end])
+                    .into_iter()
+                    .filter(|&ko| batch_of[ko] != batch)
+                    .collect();
+                if end > start && used + fresh.len() > max_rows {
                     break;
                 }
+                used += fresh.len();
                 for ko in fresh {
-                    slot[ko] = used.len() as u32;
-                    used.push(ko);
+                    batch_of[ko] = batch;
                 }
                 end += 1;
             }
-            let rows: Vec<Vec<f64>> = used.par_iter().map(|&ko| row(ko)).collect();
+            // Missing rows: computed, and put in free slots or in place of rows this batch does
+            // not need.
+            let mut missing: Vec<usize> = todo[start..end]
+                .iter()
+                .flat_map(|&i| anchors_of(i))
+                .filter(|&ko| slot[ko] == u32::MAX)
+                .collect();
+            missing.sort_unstable();
+            missing.dedup();
+            let fresh_rows: Vec<Vec<f64>> = missing.par_iter().map(|&ko| row(ko)).collect();
+            let mut victim = 0usize;
+            for (ko, r) in missing.into_iter().zip(fresh_rows) {
+                while victim < cached.len() && batch_of[cached[victim].0] == batch {
+                    victim += 1;
+                }
+                if cached.len() < max_rows || victim == cached.len() {
+                    slot[ko] = cached.len() as u32;
+                    cached.push((ko, r));
+                } else {
+                    slot[cached[victim].0] = u32::MAX;
+                    slot[ko] = victim as u32;
+                    cached[victim] = (ko, r);
+                    victim += 1;
+                }
+            }
             let got: Vec<Option<TriBest>> = todo[start..end]
                 .par_iter()
                 .map_init(
@@ -655,8 +696,9 @@ fn trilaterate_rows(
                             .iter()
                             .filter_map(|&(o, s, var2)| {
                                 let ko = anchor[o as usize];
-                                (ko != NO_KEY)
-                                    .then(|| (rows[slot[ko as usize] as usize].as_slice(), s, var2))
+                                (ko != NO_KEY).then(|| {
+                                    (cached[slot[ko as usize] as usize].1.as_slice(), s, var2)
+                                })
                             })
                             .collect();
                         if near.is_empty() {
@@ -669,9 +711,7 @@ fn trilaterate_rows(
             for (&i, g) in todo[start..end].iter().zip(got) {
                 best[i] = g;
             }
-            for &ko in &used {
-                slot[ko] = u32::MAX;
-            }
+            batch += 1;
             start = end;
         }
         // Apply in class order.
@@ -704,9 +744,17 @@ fn trilaterate_rows(
     }
 }
 
+/// Candidates scored together in [`score`] (a block is skipped when its best prior cannot reach
+/// the runner-up found so far).
+const SCORE_BLOCK: usize = 64;
+
 /// One class's best key against its anchors' rows (`near`: row, mean shared estimate, variance
-/// term, in neighbour order); `ll` is scratch of the candidates' length. The sums run in the
-/// order of the plain loop (per key: prior, then each neighbour's term in turn).
+/// term, in neighbour order); `ll` is scratch of the candidates' length. Per key the sum runs in
+/// the order of the plain loop (prior, then each neighbour's term in turn), and keys are taken in
+/// order with the same comparisons, so best and runner-up are the plain loop's. Every term only
+/// lowers a key's prior, so a key whose prior is below the runner-up found so far can neither
+/// beat nor tie the final two (the best two of all keys, the best the first to reach its value):
+/// such blocks are skipped.
 fn score(
     c: &TriClass,
     near: &[(&[f64], f64, f64)],
@@ -723,19 +771,27 @@ fn score(
             sl - 0.5 * d * d
         };
     }
-    for &(row, s, var2) in near {
-        for (l, &e) in ll.iter_mut().zip(row) {
-            *l -= ((s - e).powi(2) / var2).min(EDGE_CAP);
-        }
-    }
     let mut best = (f64::NEG_INFINITY, usize::MAX);
     let mut second = f64::NEG_INFINITY;
-    for (ki, &l) in ll.iter().enumerate() {
-        if l > best.0 {
-            second = best.0;
-            best = (l, ki);
-        } else if l > second {
-            second = l;
+    for (b, block) in ll.chunks_mut(SCORE_BLOCK).enumerate() {
+        // NaN priors stay NaN and never compete: `max` ignores them.
+        let top = block.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if top < second {
+            continue;
+        }
+        let from = b * SCORE_BLOCK;
+        for &(row, s, var2) in near {
+            for (l, &e) in block.iter_mut().zip(&row[from..]) {
+                *l -= ((s - e).powi(2) / var2).min(EDGE_CAP);
+            }
+        }
+        for (j, &l) in block.iter().enumerate() {
+            if l > best.0 {
+                second = best.0;
+                best = (l, from + j);
+            } else if l > second {
+                second = l;
+            }
         }
     }
     (best.1 != usize::MAX).then_some(TriBest {
