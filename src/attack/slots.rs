@@ -747,6 +747,8 @@ fn trilaterate_rows(
 /// Candidates scored together in [`score`] (a block is skipped when its best prior cannot reach
 /// the runner-up found so far).
 const SCORE_BLOCK: usize = 64;
+/// Neighbour terms between two checks of a block's bound in [`score`].
+const SCORE_CHECK: usize = 4;
 
 /// One class's best key against its anchors' rows (`near`: row, mean shared estimate, variance
 /// term, in neighbour order); `ll` is scratch of the candidates' length. Per key the sum runs in
@@ -754,7 +756,7 @@ const SCORE_BLOCK: usize = 64;
 /// order with the same comparisons, so best and runner-up are the plain loop's. Every term only
 /// lowers a key's prior, so a key whose prior is below the runner-up found so far can neither
 /// beat nor tie the final two (the best two of all keys, the best the first to reach its value):
-/// such blocks are skipped.
+/// such blocks are skipped, and so is the rest of a block that falls below it part way.
 fn score(
     c: &TriClass,
     near: &[(&[f64], f64, f64)],
@@ -773,16 +775,20 @@ fn score(
     }
     let mut best = (f64::NEG_INFINITY, usize::MAX);
     let mut second = f64::NEG_INFINITY;
-    for (b, block) in ll.chunks_mut(SCORE_BLOCK).enumerate() {
-        // NaN priors stay NaN and never compete: `max` ignores them.
-        let top = block.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        if top < second {
+    // NaN scores never compete: `max` ignores them.
+    let top = |block: &[f64]| block.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    'blocks: for (b, block) in ll.chunks_mut(SCORE_BLOCK).enumerate() {
+        if top(block) < second {
             continue;
         }
         let from = b * SCORE_BLOCK;
-        for &(row, s, var2) in near {
+        for (t, &(row, s, var2)) in near.iter().enumerate() {
             for (l, &e) in block.iter_mut().zip(&row[from..]) {
                 *l -= ((s - e).powi(2) / var2).min(EDGE_CAP);
+            }
+            // The same bound part way: the remaining terms only lower the block further.
+            if t % SCORE_CHECK == SCORE_CHECK - 1 && top(block) < second {
+                continue 'blocks;
             }
         }
         for (j, &l) in block.iter().enumerate() {
