@@ -485,6 +485,42 @@ struct TriClass {
 /// No anchor key.
 const NO_KEY: u32 = u32::MAX;
 
+/// What trilateration starts from: per class its summed q-gram counts and their number, its
+/// label (from the records' labels), and its neighbours (class, mean shared count, records).
+struct TriInputs {
+    len: HashMap<usize, (f64, usize)>,
+    label: HashMap<usize, (usize, f64)>,
+    adj: HashMap<usize, Vec<(usize, f64, usize)>>,
+}
+
+impl TriInputs {
+    fn of(
+        class_of: &[Option<usize>],
+        qgrams: &[Vec<f64>],
+        labels: &[Option<(usize, f64)>],
+        edges: &Edges,
+    ) -> TriInputs {
+        let mut len: HashMap<usize, (f64, usize)> = HashMap::new();
+        let mut label: HashMap<usize, (usize, f64)> = HashMap::new();
+        for (r, c) in class_of.iter().enumerate() {
+            if let Some(c) = *c {
+                let a = len.entry(c).or_insert((0.0, 0));
+                a.0 += qgrams[r].iter().sum::<f64>();
+                a.1 += qgrams[r].len();
+                if let Some(l) = labels[r] {
+                    label.insert(c, l);
+                }
+            }
+        }
+        let mut adj: HashMap<usize, Vec<(usize, f64, usize)>> = HashMap::new();
+        for (&(a, b), &(sum, k)) in edges {
+            adj.entry(a).or_default().push((b, sum / k as f64, k));
+            adj.entry(b).or_default().push((a, sum / k as f64, k));
+        }
+        TriInputs { len, label, adj }
+    }
+}
+
 /// Trilateration across classes: a class with edges ([`edges`]) to anchor classes (labelled
 /// with confidence) takes the key whose q-gram overlaps with the anchors' keys fit the estimated
 /// shared counts best, weighed with the key's public frequency and its length's fit; labels so
@@ -530,23 +566,11 @@ fn trilaterate_rows(
     use rayon::prelude::*;
 
     let n = class_of.len();
-    let mut len: HashMap<usize, (f64, usize)> = HashMap::new();
-    let mut label: HashMap<usize, (usize, f64)> = HashMap::new();
-    for r in 0..n {
-        if let Some(c) = class_of[r] {
-            let a = len.entry(c).or_insert((0.0, 0));
-            a.0 += qgrams[r].iter().sum::<f64>();
-            a.1 += qgrams[r].len();
-            if let Some(l) = labels[r] {
-                label.insert(c, l);
-            }
-        }
-    }
-    let mut adj: HashMap<usize, Vec<(usize, f64, usize)>> = HashMap::new();
-    for (&(a, b), &(sum, k)) in edges {
-        adj.entry(a).or_default().push((b, sum / k as f64, k));
-        adj.entry(b).or_default().push((a, sum / k as f64, k));
-    }
+    let TriInputs {
+        len,
+        mut label,
+        mut adj,
+    } = TriInputs::of(class_of, qgrams, labels, edges);
     let mut ids: Vec<usize> = adj.keys().copied().collect();
     ids.sort_unstable();
     let index: HashMap<usize, u32> = ids
@@ -1028,23 +1052,11 @@ mod tests {
         rounds: usize,
     ) {
         let n = class_of.len();
-        let mut len: HashMap<usize, (f64, usize)> = HashMap::new();
-        let mut label: HashMap<usize, (usize, f64)> = HashMap::new();
-        for r in 0..n {
-            if let Some(c) = class_of[r] {
-                let a = len.entry(c).or_insert((0.0, 0));
-                a.0 += qgrams[r].iter().sum::<f64>();
-                a.1 += qgrams[r].len();
-                if let Some(l) = labels[r] {
-                    label.insert(c, l);
-                }
-            }
-        }
-        let mut adj: HashMap<usize, Vec<(usize, f64, usize)>> = HashMap::new();
-        for (&(a, b), &(sum, k)) in edges {
-            adj.entry(a).or_default().push((b, sum / k as f64, k));
-            adj.entry(b).or_default().push((a, sum / k as f64, k));
-        }
+        let TriInputs {
+            len,
+            mut label,
+            mut adj,
+        } = TriInputs::of(class_of, qgrams, labels, edges);
         for v in adj.values_mut() {
             v.sort_unstable_by_key(|x| x.0);
         }
