@@ -387,10 +387,32 @@ fn combine(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
+
+    /// Public first words of the attack tests' toy populations (Javanese given names).
+    pub(in crate::attack) const TEST_FIRST_NAMES: [&str; 24] = [
+        "sumarni", "suparmi", "wagiyem", "painem", "sutini", "sulastri", "tukiyem", "ngatini",
+        "suwarni", "sumiati", "darmini", "kartini", "rusmini", "sriyati", "mujiati", "yuliani",
+        "ratna", "dewi", "siti", "nur", "ani", "wati", "yanti", "rina",
+    ];
+    /// Their second words.
+    pub(in crate::attack) const TEST_SECOND_NAMES: [&str; 12] = [
+        "astuti",
+        "lestari",
+        "wahyuni",
+        "rahayu",
+        "handayani",
+        "purwanti",
+        "susanti",
+        "rahmawati",
+        "fitriani",
+        "safitri",
+        "anggraini",
+        "puspita",
+    ];
 
     /// A toy keyed encoding: each q-gram sets `k` pseudo-random bits of `m`.
     fn encode(qs: &[Vec<u8>], k: usize, m: usize, noise: f64, rng: &mut ChaCha8Rng) -> Vec<u64> {
@@ -413,18 +435,8 @@ mod tests {
 
     #[test]
     fn decodes_most_names_of_a_group_without_the_key_and_fails_on_noise() {
-        let first = [
-            "sumarni", "suparmi", "wagiyem", "painem", "sutini", "sulastri", "tukiyem", "ngatini",
-            "suwarni", "sumiati", "darmini", "kartini", "rusmini", "sriyati", "mujiati", "yuliani",
-        ];
-        let second = [
-            "astuti",
-            "lestari",
-            "wahyuni",
-            "rahayu",
-            "handayani",
-            "purwanti",
-        ];
+        let first = &TEST_FIRST_NAMES[..16];
+        let second = &TEST_SECOND_NAMES[..6];
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let draw = |rng: &mut ChaCha8Rng| -> Vec<String> {
             let mut v = vec![first[rng.random_range(0..first.len())].to_string()];

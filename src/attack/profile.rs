@@ -701,26 +701,9 @@ mod tests {
     /// to five records (a person's copies in several files); every q-gram sets 20 keyed bits of
     /// 512. Returns the filters, the candidates and each record's true candidate.
     fn toy_group(seed: u64) -> (Vec<Vec<u64>>, Candidates, Vec<usize>) {
+        use crate::attack::decode::tests::{TEST_FIRST_NAMES, TEST_SECOND_NAMES};
         use rand::{Rng, SeedableRng};
-        let first = [
-            "sumarni", "suparmi", "wagiyem", "painem", "sutini", "sulastri", "tukiyem", "ngatini",
-            "suwarni", "sumiati", "darmini", "kartini", "rusmini", "sriyati", "mujiati", "yuliani",
-            "ratna", "dewi", "siti", "nur", "ani", "wati", "yanti", "rina",
-        ];
-        let second = [
-            "astuti",
-            "lestari",
-            "wahyuni",
-            "rahayu",
-            "handayani",
-            "purwanti",
-            "susanti",
-            "rahmawati",
-            "fitriani",
-            "safitri",
-            "anggraini",
-            "puspita",
-        ];
+        let (first, second) = (&TEST_FIRST_NAMES, &TEST_SECOND_NAMES);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let population: Vec<Vec<String>> = (0..1000)
             .map(|_| {
