@@ -3,7 +3,7 @@
 //! the version 3 default, and chains the tags of the salt-slot default —
 //! the threshold turns the report into a gate (exit 6), and the output carries counts only.
 
-use super::harness::{fixture, synth_columns, synth_extract, Dir, AGENCIES};
+use super::harness::{fixture, synth_columns, synth_extract, test_key, Dir, AGENCIES};
 use super::plaintext::{plain_values, Searcher};
 
 /// The default schema with the name field's hardening removed.
@@ -20,40 +20,16 @@ fn unhardened_schema(d: &Dir) -> std::path::PathBuf {
 
 /// Encodes every fixture agency into `sub/` of the test directory.
 fn encode_all(d: &Dir, sub: &str, extra: &[&str]) -> String {
-    std::fs::create_dir_all(d.path(sub)).unwrap();
-    for a in AGENCIES {
-        d.encode_synth(a, &format!("{sub}/{a}.padan.parquet"), extra)
-            .ok();
-    }
-    d.path(sub).display().to_string()
+    encode_all_keyed(d, sub, &test_key(), extra)
 }
 
 /// Encodes every fixture agency into `sub/` of the test directory with the key file `key` (the
 /// test key of `encode_all` is one of many: the attack must not depend on it).
-fn encode_all_with_key(
-    d: &Dir,
-    sub: &str,
-    key: &std::path::Path,
-    schema: &std::path::Path,
-) -> String {
+fn encode_all_keyed(d: &Dir, sub: &str, key: &std::path::Path, extra: &[&str]) -> String {
     std::fs::create_dir_all(d.path(sub)).unwrap();
     for a in AGENCIES {
-        let out = d.path(&format!("{sub}/{a}.padan.parquet"));
-        let args = [
-            "encode".to_string(),
-            "--key".into(),
-            key.display().to_string(),
-            "--schema".into(),
-            schema.display().to_string(),
-            "--columns".into(),
-            synth_columns(a).display().to_string(),
-            "--input".into(),
-            synth_extract(a).display().to_string(),
-            "--out".into(),
-            out.display().to_string(),
-            "--quiet".into(),
-        ];
-        d.padan(args).ok();
+        d.encode_synth_keyed(key, a, &format!("{sub}/{a}.padan.parquet"), extra)
+            .ok();
     }
     d.path(sub).display().to_string()
 }
@@ -122,7 +98,12 @@ fn the_self_test_sees_through_an_unhardened_encoding_and_the_year_structure_of_t
         "other.key",
         "9a88bddc3086f55377d3eac77d1a8a2aeab59ec1426d064a013aca41a66ae057\n",
     );
-    let plain2 = encode_all_with_key(&d, "plain2", &other_key, &plain_schema);
+    let plain2 = encode_all_keyed(
+        &d,
+        "plain2",
+        &other_key,
+        &["--schema", plain_schema.to_str().unwrap()],
+    );
     let run2 = attack_dir(&d, &plain2, &["--json"]).ok();
     let p2: serde_json::Value = serde_json::from_str(&run2.stdout).unwrap();
     assert_eq!(p2["records"], 1444);

@@ -157,10 +157,15 @@ impl Dir {
     /// `padan encode` with the test key, writing `out` (inside this directory) and its rejects
     /// beside it. `extra` adds arguments (the column map or `--column` flags, `--threads` ...).
     pub fn encode(&self, input: &Path, out: &str, extra: &[&str]) -> Run {
+        self.encode_keyed(&test_key(), input, out, extra)
+    }
+
+    /// [`Dir::encode`] with the key file `key` instead of the test key.
+    pub fn encode_keyed(&self, key: &Path, input: &Path, out: &str, extra: &[&str]) -> Run {
         let mut args: Vec<String> = vec![
             "encode".into(),
             "--key".into(),
-            test_key().display().to_string(),
+            key.display().to_string(),
             "--input".into(),
             input.display().to_string(),
             "--out".into(),
@@ -173,10 +178,15 @@ impl Dir {
 
     /// `padan encode` of one synthetic agency's extract with its column map.
     pub fn encode_synth(&self, agency: &str, out: &str, extra: &[&str]) -> Run {
+        self.encode_synth_keyed(&test_key(), agency, out, extra)
+    }
+
+    /// [`Dir::encode_synth`] with the key file `key` instead of the test key.
+    pub fn encode_synth_keyed(&self, key: &Path, agency: &str, out: &str, extra: &[&str]) -> Run {
         let cols = synth_columns(agency).display().to_string();
         let mut args = vec!["--columns", cols.as_str()];
         args.extend_from_slice(extra);
-        self.encode(&synth_extract(agency), out, &args)
+        self.encode_keyed(key, &synth_extract(agency), out, &args)
     }
 
     /// kemlu, polri and bp2mi encoded as `<agency>.padan.parquet`; kemlu with pseudonymized ids,

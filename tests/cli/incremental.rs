@@ -491,19 +491,7 @@ fn a_previous_match_set_of_another_key_schema_or_version_is_refused() {
         .iter()
         .map(|a| {
             let out = format!("{a}-k2.padan.parquet");
-            d.padan([
-                "encode".to_string(),
-                "--key".into(),
-                key2.display().to_string(),
-                "--input".into(),
-                synth_extract(a).display().to_string(),
-                "--columns".into(),
-                synth_columns(a).display().to_string(),
-                "--out".into(),
-                d.path(&out).display().to_string(),
-                "--quiet".into(),
-            ])
-            .ok();
+            d.encode_synth_keyed(&key2, a, &out, &[]).ok();
             d.path(&out)
         })
         .collect();
