@@ -589,10 +589,7 @@ impl Plan {
     pub fn carried_counts(&self, batch: &RecordBatch) -> Result<RecordBatch> {
         let (recs, _) = self.batch_records(batch)?;
         let keys = super::slots::PairKeys::new(&recs);
-        let mut per: BTreeMap<(u16, u16), u64> = BTreeMap::new();
-        for i in 0..recs.len() {
-            *per.entry((recs.agency_of[i], keys.carried(i))).or_insert(0) += 1;
-        }
+        let per = super::pipeline::records_by_carried(&recs, &keys);
         batch_of(vec![
             (
                 "agency",

@@ -563,7 +563,7 @@ pub(super) fn fit_slot_model(x: &SlotFitInputs<'_>, warnings: &mut Vec<String>) 
 }
 
 /// Records per (agency, slots and tokens carried: [`super::slots::PairKeys::carried`]).
-fn records_by_carried(
+pub(super) fn records_by_carried(
     recs: &Records,
     keys: &super::slots::PairKeys<'_>,
 ) -> BTreeMap<(u16, u16), u64> {
