@@ -66,16 +66,16 @@ pub(crate) fn bit_counts(f: &[&[u64]], idx: &[usize], out: &mut [u32]) {
 }
 
 /// A bit pattern mined from the filters: its bits and the filters holding all of them.
-struct Pattern {
-    bits: Vec<usize>,
-    holders: Vec<usize>,
+pub(crate) struct Pattern {
+    pub(crate) bits: Vec<usize>,
+    pub(crate) holders: Vec<usize>,
 }
 
 /// Mines one pattern starting from bit `b0`: adds, one at a time, the bit whose frequency among
 /// the filters holding the pattern so far most exceeds its overall frequency (the bits of the
 /// q-gram that set `b0` co-occur with it), until `k` bits; then the pattern is every bit set in
 /// nearly all of its holders.
-fn mine_from(
+pub(crate) fn mine_from(
     f: &[&[u64]],
     all_freq: &[f64],
     b0: usize,

@@ -28,6 +28,7 @@
 //! attacker's most confident half, and the baseline: the field's most common public value
 //! guessed for every record. Only counts, never a value.
 
+pub mod dates;
 pub mod decode;
 pub mod mining;
 pub mod partition;
@@ -414,18 +415,25 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
         .fields
         .iter()
         .position(|f| f.kind == FieldKind::Date && f.bits > 0 && f.hardening.slots.is_empty());
+    let field_filters = |fi: Option<usize>| -> Vec<Option<Vec<u64>>> {
+        match fi {
+            Some(fi) => (0..n)
+                .map(|r| pool.get(ColumnRole::FieldFilter(fi), r).map(words_of))
+                .collect(),
+            None => vec![None; n],
+        }
+    };
+    let date_filters = field_filters(date_fi);
+    let date_refs: Vec<Option<&[u64]>> = date_filters.iter().map(|f| f.as_deref()).collect();
     let groups = match date_fi {
         Some(di) => {
-            let filters: Vec<Option<Vec<u64>>> = (0..n)
-                .map(|r| pool.get(ColumnRole::FieldFilter(di), r).map(words_of))
-                .collect();
-            let refs: Vec<Option<&[u64]>> = filters.iter().map(|f| f.as_deref()).collect();
+            let refs = &date_refs;
             let records: Vec<Option<Vec<u64>>> = (0..n)
                 .map(|r| pool.get(ColumnRole::RecordFilter, r).map(words_of))
                 .collect();
             let rec_refs: Vec<Option<&[u64]>> = records.iter().map(|f| f.as_deref()).collect();
             partition::year_groups(
-                &refs,
+                refs,
                 &rec_refs,
                 schema.fields[di].hardening.blip_probability(),
                 job.years,
@@ -444,6 +452,44 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
         }
         used.iter().filter(|&&u| u).count()
     };
+    // 2. The calendar attack on the same date filter, labelled through a NIK filter that is not
+    // salted (q = 2: digit bigrams), with the sex from its exact token when there is one.
+    let nik_fi = schema.fields.iter().position(|f| {
+        f.kind == FieldKind::Nik
+            && f.bits > 0
+            && f.q == 2
+            && f.hardening.slots.is_empty()
+            && f.hardening.salt.is_empty()
+    });
+    let sex_guess: Vec<Option<bool>> = match schema
+        .fields
+        .iter()
+        .position(|f| f.kind == FieldKind::Sex && f.exact_token)
+    {
+        Some(si) => sex_by_token(&pool, si)
+            .into_iter()
+            .map(|g| g.map(|(c, _)| c == "P"))
+            .collect(),
+        None => vec![None; n],
+    };
+    let calendar = date_fi.map(|di| {
+        let nik_filters = field_filters(nik_fi);
+        let nik_refs: Vec<Option<&[u64]>> = nik_filters.iter().map(|f| f.as_deref()).collect();
+        let nik = nik_fi.map(|ni| dates::NikFilters {
+            filters: &nik_refs,
+            noise: schema.fields[ni].hardening.blip_probability(),
+            hashes: schema.fields[ni].hashes,
+            female: &sex_guess,
+        });
+        let spec = &schema.fields[di];
+        dates::calendar(
+            &date_refs,
+            spec.hardening.blip_probability(),
+            spec.hashes,
+            &groups,
+            nik.as_ref(),
+        )
+    });
     let mut fields: Vec<FieldScore> = Vec::new();
     let mut salt_groups = 1;
     let mut largest = n;
@@ -493,11 +539,7 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
                 let Some(female) = sa.female.as_ref() else {
                     continue;
                 };
-                let majority = if public::PUBLIC_FEMALE_SHARE >= 0.5 {
-                    "P"
-                } else {
-                    "L"
-                };
+                let majority = public_sex_order()[0];
                 let s: Scored = (0..n)
                     .map(|r| {
                         let g = match female[r] {
@@ -539,6 +581,25 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
                         format!("{} (year)", spec.name),
                         "tag chaining: classes not labelled (flat public years)",
                         &s,
+                        base,
+                    ));
+                    // The calendar attack needs date filters comparable across the file; a
+                    // slotted filter is salted by its slot's tag, so only filters of one salt
+                    // group (one date, or one name and place) can be compared.
+                    let full: Scored = (0..n)
+                        .map(|r| match truth(r, fi) {
+                            Some(TruthValue::Date(d)) if d.is_full() => (Some(false), f64::MIN),
+                            _ => (None, f64::MIN),
+                        })
+                        .collect();
+                    let base = |r: usize| {
+                        matches!(truth(r, fi), Some(TruthValue::Date(d))
+                            if d.is_full() && d.year == by && d.month == Some(1) && d.day == Some(1))
+                    };
+                    fields.push(score(
+                        format!("{} (full date)", spec.name),
+                        "calendar classes: none, the filters are salted per slot group",
+                        &full,
                         base,
                     ));
                 } else {
@@ -661,10 +722,47 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
                     &years,
                     base,
                 ));
-                // The full date: only the year is attacked (day and month are not guessed).
+                // Month and full date: the calendar classes' labels.
+                let cal = calendar.as_ref().expect("the partition's date field");
+                let attack = if nik_fi.is_some() {
+                    format!(
+                        "calendar classes ({} mined, {} labelled through the NIK filter)",
+                        cal.classes, cal.labelled
+                    )
+                } else {
+                    format!(
+                        "calendar classes ({} mined; no NIK filter to label them)",
+                        cal.classes
+                    )
+                };
+                let conf = |r: usize| cal.of[r].map_or(f64::MIN, |g| g.1);
+                let month: Scored = (0..n)
+                    .map(|r| match truth(r, fi) {
+                        Some(TruthValue::Date(d)) if d.month.is_some() => (
+                            Some(cal.of[r].is_some_and(|((m, _), _)| Some(m) == d.month)),
+                            conf(r),
+                        ),
+                        _ => (None, f64::MIN),
+                    })
+                    .collect();
+                let base = |r: usize| matches!(truth(r, fi), Some(TruthValue::Date(d)) if d.month == Some(1));
+                fields.push(score(
+                    format!("{} (month)", spec.name),
+                    &attack,
+                    &month,
+                    base,
+                ));
                 let full: Scored = (0..n)
                     .map(|r| match truth(r, fi) {
-                        Some(TruthValue::Date(d)) if d.is_full() => (Some(false), f64::MIN),
+                        Some(TruthValue::Date(d)) if d.is_full() => (
+                            Some(
+                                year_of(r) == Some(d.year)
+                                    && cal.of[r].is_some_and(|((m, dd), _)| {
+                                        Some(m) == d.month && Some(dd) == d.day
+                                    }),
+                            ),
+                            conf(r),
+                        ),
                         _ => (None, f64::MIN),
                     })
                     .collect();
@@ -674,45 +772,23 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
                 };
                 fields.push(score(
                     format!("{} (full date)", spec.name),
-                    "none yet (year only)",
+                    &format!("year partition + {attack}"),
                     &full,
                     base,
                 ));
             }
             FieldKind::Sex if spec.exact_token => {
-                let role = ColumnRole::Token(fi);
-                // Majority first: the attacker assumes most are women (PUBLIC_FEMALE_SHARE).
-                let public_order = if public::PUBLIC_FEMALE_SHARE >= 0.5 {
-                    ["P", "L"]
-                } else {
-                    ["L", "P"]
-                };
-                let mut classes: HashMap<&[u8], usize> = HashMap::new();
-                for r in 0..n {
-                    if let Some(t) = pool.get(role, r) {
-                        *classes.entry(t).or_insert(0) += 1;
-                    }
-                }
-                let mut by_size: Vec<(&[u8], usize)> = classes.into_iter().collect();
-                by_size.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-                let label: HashMap<&[u8], (&str, f64)> = by_size
-                    .iter()
-                    .zip(public_order)
-                    .map(|(&(t, c), l)| (t, (l, c as f64 / n as f64)))
-                    .collect();
+                let guess = sex_by_token(&pool, fi);
                 let s: Scored = (0..n)
-                    .map(|r| {
-                        let g = pool.get(role, r).and_then(|t| label.get(t));
-                        match truth(r, fi) {
-                            Some(TruthValue::Code(c)) => (
-                                Some(g.is_some_and(|g| g.0 == c)),
-                                g.map_or(f64::MIN, |g| g.1),
-                            ),
-                            _ => (None, f64::MIN),
-                        }
+                    .map(|r| match truth(r, fi) {
+                        Some(TruthValue::Code(c)) => (
+                            Some(guess[r].is_some_and(|g| g.0 == c)),
+                            guess[r].map_or(f64::MIN, |g| g.1),
+                        ),
+                        _ => (None, f64::MIN),
                     })
                     .collect();
-                let majority = public_order[0];
+                let majority = public_sex_order()[0];
                 let base =
                     |r: usize| matches!(truth(r, fi), Some(TruthValue::Code(c)) if c == majority);
                 fields.push(score(
@@ -722,16 +798,73 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
                     base,
                 ));
             }
+            FieldKind::Nik if nik_fi == Some(fi) && calendar.is_some() => {
+                // The NIK's date digits (DDMMYY, 40 added to a woman's day): the year partition,
+                // the calendar label and the guessed sex. Region and serial are not attacked.
+                let cal = calendar.as_ref().expect("checked");
+                let women = public_sex_order()[0] == "P";
+                let digits = |y: i32, m: u8, d: u8, female: bool| {
+                    format!(
+                        "{:02}{m:02}{:02}",
+                        d + if female { 40 } else { 0 },
+                        y.rem_euclid(100)
+                    )
+                };
+                let s: Scored = (0..n)
+                    .map(|r| match truth(r, fi) {
+                        Some(TruthValue::Code(c)) if c.len() == 16 => {
+                            let year = groups.of[r].and_then(|g| groups.year[g]);
+                            let guess = match (year, cal.of[r]) {
+                                (Some(y), Some(((m, d), _))) => {
+                                    Some(digits(y, m, d, sex_guess[r].unwrap_or(women)))
+                                }
+                                _ => None,
+                            };
+                            (
+                                Some(guess.is_some_and(|g| g == c[6..12])),
+                                cal.of[r].map_or(f64::MIN, |g| g.1),
+                            )
+                        }
+                        _ => (None, f64::MIN),
+                    })
+                    .collect();
+                let common = digits(job.years.0, 1, 1, women);
+                let base = |r: usize| matches!(truth(r, fi), Some(TruthValue::Code(c)) if c.len() == 16 && c[6..12] == common);
+                fields.push(score(
+                    format!("{} (date digits)", spec.name),
+                    "year partition + calendar classes labelled through this filter + sex",
+                    &s,
+                    base,
+                ));
+                let none: Scored = (0..n)
+                    .map(|r| match truth(r, fi) {
+                        Some(_) => (Some(false), f64::MIN),
+                        None => (None, f64::MIN),
+                    })
+                    .collect();
+                fields.push(score(
+                    spec.name.clone(),
+                    "region and serial not attacked",
+                    &none,
+                    |_| false,
+                ));
+            }
             FieldKind::Nik | FieldKind::Passport | FieldKind::Date => {
-                // No public list to align with and no structure attacked yet: reported so that
-                // the table says so.
+                // No attack applies: reported so that the table says so, and why.
                 let s: Scored = (0..n)
                     .map(|r| match truth(r, fi) {
                         Some(_) => (Some(false), f64::MIN),
                         None => (None, f64::MIN),
                     })
                     .collect();
-                fields.push(score(spec.name.clone(), "none yet", &s, |_| false));
+                let attack = if !spec.hardening.slots.is_empty() {
+                    "none: salted per slot group, no structure across groups"
+                } else if spec.kind == FieldKind::Nik {
+                    "none: needs the date partition (no date filter to mine)"
+                } else {
+                    "none: no public list or structure (document numbers)"
+                };
+                fields.push(score(spec.name.clone(), attack, &s, |_| false));
             }
             _ => {}
         }
@@ -747,6 +880,39 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
         slot_classes: slot.map(|s| s.classes).unwrap_or_default(),
         fields,
     })
+}
+
+/// The sexes in the order of their public shares, the majority first (the attacker assumes most
+/// are women: [`public::PUBLIC_FEMALE_SHARE`]).
+fn public_sex_order() -> [&'static str; 2] {
+    if public::PUBLIC_FEMALE_SHARE >= 0.5 {
+        ["P", "L"]
+    } else {
+        ["L", "P"]
+    }
+}
+
+/// Frequency alignment of a sex field's exact token: its equality classes by size against the
+/// public shares. Per record: the guessed code and the confidence (its class's share).
+fn sex_by_token(pool: &Pool, fi: usize) -> Vec<Option<(&'static str, f64)>> {
+    let n = pool.rows.len();
+    let role = ColumnRole::Token(fi);
+    let mut classes: HashMap<&[u8], usize> = HashMap::new();
+    for r in 0..n {
+        if let Some(t) = pool.get(role, r) {
+            *classes.entry(t).or_insert(0) += 1;
+        }
+    }
+    let mut by_size: Vec<(&[u8], usize)> = classes.into_iter().collect();
+    by_size.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let label: HashMap<&[u8], (&str, f64)> = by_size
+        .iter()
+        .zip(public_sex_order())
+        .map(|(&(t, c), l)| (t, (l, c as f64 / n as f64)))
+        .collect();
+    (0..n)
+        .map(|r| pool.get(role, r).and_then(|t| label.get(t)).copied())
+        .collect()
 }
 
 /// Per record: the guessed words (sorted) and the confidence.

@@ -22,6 +22,9 @@ pub struct YearGroups {
     /// Per group: how sure the placement is (the log-likelihood margin of the chosen placement
     /// over the best other one, per record; 0 when not placed).
     pub confidence: Vec<f64>,
+    /// Per group: its core, the date filter bits set in nearly all of its members (the year's
+    /// tokens).
+    pub cores: Vec<Vec<u64>>,
 }
 
 /// Splits records by year (see the module doc). `filters[i]` is record `i`'s date filter,
@@ -276,6 +279,7 @@ pub fn year_groups(
     let (year, confidence) = place_chain(&merged_core, &rec_cores, &sizes, years, words * 64);
     out.year = year;
     out.confidence = confidence;
+    out.cores = merged_core;
     out
 }
 
