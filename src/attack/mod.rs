@@ -23,6 +23,10 @@
 //!    list.
 //! 3. **Frequency alignment of exact tokens** with few values (sex): equality classes by size
 //!    against the public shares.
+//! 4. **Dates by calendar structure** ([`dates`]): with the year partition, the date filters of
+//!    one calendar day in every year share their day-and-month tokens; those classes are labelled
+//!    through the NIK filter, whose digits embed the birth date (month, full date, the NIK's
+//!    date digits).
 //!
 //! Per field the report gives the records scored, the share recovered, the share among the
 //! attacker's most confident half, and the baseline: the field's most common public value
