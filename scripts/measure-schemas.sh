@@ -7,8 +7,10 @@
 #   PEOPLE=2100 scripts/measure-schemas.sh default unhardened     # ≈ 10,000 records
 #   PEOPLE=21000 scripts/measure-schemas.sh default unhardened    # ≈ 100,000 records
 #
-# A schema argument is `default` (padan schema default), `unhardened` (the default with every
-# hardening option off) or a schema file. Needs jq and a release build (target/release/padan).
+# A schema argument is `default` (padan schema default), `unhardened` (the version-3 default,
+# `padan schema v3`, with every hardening option off: a name token, a record-level filter, no
+# slots; the slot default without its hardening tables would keep no comparable name at all) or
+# a schema file. Needs jq and a release build (target/release/padan).
 set -euo pipefail
 PEOPLE=${PEOPLE:-2100}
 SEED=${SEED:-42}
@@ -20,8 +22,9 @@ mkdir -p "$WORK"
 [[ -f $WORK/synth/truth.csv ]] || "$BIN" synth --out "$WORK/synth" --people "$PEOPLE" --seed "$SEED" >/dev/null
 [[ -f $WORK/k.key ]] || "$BIN" keygen --out "$WORK/k.key" >/dev/null
 "$BIN" schema default >"$WORK/default.toml"
-# Every hardening table dropped: the same fields and filters, no salt, permutation or BLIP.
-awk '/^\[fields.hardening\]/ {skip=1; next} /^\[/ {skip=0} !skip' "$WORK/default.toml" >"$WORK/unhardened.toml"
+# Every hardening table of the version-3 default dropped: the same fields and filters, no salt,
+# permutation or BLIP.
+"$BIN" schema v3 | awk '/^\[fields.hardening\]/ {skip=1; next} /^\[/ {skip=0} !skip' >"$WORK/unhardened.toml"
 echo "| schema | records | P | R | F1 | completeness | candidates |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 for s in "$@"; do
