@@ -17,8 +17,9 @@ padan's own, on Arrow batches inside ``mapInArrow``:
    the driver from the candidates per (key, code) and the records per (agency, tokens carried),
    without random pairs; the model is broadcast;
 5. **score**: each candidate's match weight; pairs at or above review kept;
-6. **clusters**: connected components of the match edges (label propagation in Spark), then
-   padan's own resolve per component (the same agency and duplicate rules);
+6. **clusters**: connected components of the scored edges, match and review (label propagation
+   in Spark), then padan's own resolve per component (the same agency, duplicate and review
+   rules);
 7. **write**: the same match-set files (``pairs.parquet``, ``clusters.parquet``,
    ``manifest.json``), written by padan's writer on the driver.
 
@@ -315,12 +316,12 @@ def link(
     scored.count()
     timings["score"] = time.monotonic() - t
 
-    # Resolve: connected components of the match edges, then padan's rule per component.
+    # Resolve: connected components of the scored edges (match and review: review pairs can
+    # join clusters, `resolution.review_support`), then padan's rule per component.
     t = time.monotonic()
-    matches = persist(scored.filter(F.col("weight") >= F.lit(fit.match_weight)))
-    comp = _components(matches)
+    comp = _components(scored)
     edges = (
-        matches.join(comp.withColumnRenamed("v", "a"), "a")
+        scored.join(comp.withColumnRenamed("v", "a"), "a")
         .select("comp", "a", "b", "weight")
         .repartition(P, "comp")
         .sortWithinPartitions("comp")
@@ -398,7 +399,7 @@ def _random_counts(spark, plan, plan_b, records, P: int) -> pa.Table:
 
 
 def _components(edges):
-    """Connected components of the match edges: ``(v, comp)`` with ``comp`` the smallest record
+    """Connected components of the edges: ``(v, comp)`` with ``comp`` the smallest record
     of ``v``'s component, by label propagation (rounds until no label changes; each round is one
     shuffle of the edges)."""
     from pyspark.sql import functions as F

@@ -285,6 +285,9 @@ pub struct ResolutionConfig {
     pub one_to_one: bool,
     /// Allow a cluster to hold two records of one agency when the edge is this strong.
     pub duplicate_min_probability: f64,
+    /// Join two clusters the match edges left apart when this many distinct review pairs link
+    /// them and no agency is then held twice (0: review pairs never join clusters).
+    pub review_support: u32,
 }
 
 impl Default for ResolutionConfig {
@@ -292,6 +295,7 @@ impl Default for ResolutionConfig {
         ResolutionConfig {
             one_to_one: false,
             duplicate_min_probability: 0.999,
+            review_support: 2,
         }
     }
 }
@@ -496,6 +500,8 @@ record_dice_review = 0.76  # at or above (below record_dice): decision = review
 [resolution]
 one_to_one = false                  # two inputs only: strict one-to-one, no within-agency merges
 duplicate_min_probability = 0.999   # a cluster may hold two records of one agency only through edges this strong
+review_support = 2                  # two clusters join when this many review pairs link them and no agency is held
+                                    # twice (0 = review pairs never join clusters)
 
 [output]
 candidates = false      # also write candidates.parquet (every compared pair; for evaluate/report)

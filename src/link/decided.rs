@@ -39,11 +39,20 @@ impl ScoredPairs {
 
     /// The pairs decided `match`, as clustering edges weighted by their score.
     pub fn match_edges(&self) -> Vec<Edge> {
+        self.edges(true)
+    }
+
+    /// The pairs decided `review`, as clustering edges weighted by their score.
+    pub fn review_edges(&self) -> Vec<Edge> {
+        self.edges(false)
+    }
+
+    fn edges(&self, matched: bool) -> Vec<Edge> {
         self.pairs
             .iter()
             .zip(&self.weights)
             .zip(&self.is_match)
-            .filter(|(_, &m)| m)
+            .filter(|(_, &m)| m == matched)
             .map(|((&p, &w), _)| {
                 let (a, b) = unpack(p);
                 Edge { a, b, weight: w }

@@ -19,9 +19,10 @@
 //!   which the record pairs that share no key are counted without enumerating them.
 //! - [`Fit::score`] (workers, per batch of candidates): match weights (by level code, or by key
 //!   and code with the slot model), pairs at or above review.
-//! - [`Fit::resolve_components`] (workers, per batch of match edges sorted by connected
-//!   component): [`scoring::clusters`] on each component; the clusters of the whole run are the
-//!   union, since no edge joins two components and the rule visits edges in a total order.
+//! - [`Fit::resolve_components`] (workers, per batch of scored edges, match and review, sorted
+//!   by connected component): [`scoring::clusters_review`] on each component; the clusters of
+//!   the whole run are the union, since no edge joins two components and the rule visits edges
+//!   (and pairs of clusters) in a total order.
 //! - [`Plan::write`] (driver): the match set with the one writer ([`MatchSetWriter`]).
 
 use std::collections::BTreeMap;
@@ -856,6 +857,7 @@ impl Plan {
                 &model,
                 cfg.resolution.duplicate_min_probability,
             ),
+            review_support: cfg.resolution.review_support,
         };
         if cfg.resolution.one_to_one && self.data.inputs.len() != 2 {
             warnings.push("resolution.one_to_one applies to exactly two inputs; with more it only forbids within-agency merges".into());
@@ -1103,9 +1105,10 @@ impl Fit {
         ])
     }
 
-    /// Clusters each connected component of a batch of match edges (`comp`, `a`, `b`,
-    /// `weight`; rows sorted by `comp`, one component's rows together) with `padan link`'s rule
-    /// ([`scoring::clusters`]); `agency_of(i)` gives a record's agency. Rows `(idx, root,
+    /// Clusters each connected component of a batch of scored edges (`comp`, `a`, `b`,
+    /// `weight`; rows sorted by `comp`, one component's rows together; the components of match
+    /// and review edges alike) with `padan link`'s rule ([`scoring::clusters_review`]: edges at or
+    /// above the match weight, then the review edges); `agency_of(i)` gives a record's agency. Rows `(idx, root,
     /// refused)`: each record of the components with the smallest record of its cluster, and on
     /// one row per component the merges the agency rule refused in it (0 on the others).
     pub fn resolve_components(
@@ -1131,15 +1134,22 @@ impl Fit {
             members.sort_unstable();
             members.dedup();
             let local = |g: u32| members.binary_search(&g).expect("member") as u32;
-            let edges: Vec<Edge> = (s..e)
+            // Match edges, and review edges (below the match weight) for `review_support`.
+            let (edges, review): (Vec<Edge>, Vec<Edge>) = (s..e)
                 .map(|i| Edge {
                     a: local(a[i] as u32),
                     b: local(b[i] as u32),
                     weight: w.value(i),
                 })
-                .collect();
+                .partition(|e| e.weight >= self.thresholds.match_weight);
             let agencies: Vec<u16> = members.iter().map(|&g| agency_of(g)).collect();
-            let c = scoring::clusters(&agencies, &edges, &self.cluster);
+            let c = scoring::clusters_review(
+                &agencies,
+                &edges,
+                &review,
+                &self.cluster,
+                &scoring::Constraints::default(),
+            );
             // Clusters are numbered by their smallest member: the first member of each.
             let mut first: Vec<u32> = vec![u32::MAX; c.n_clusters as usize];
             for (l, &k) in c.cluster_of.iter().enumerate() {
@@ -1748,7 +1758,7 @@ mod tests {
                 .values()
                 .to_vec(),
         );
-        // Components of the match edges (smallest record of each), edges sorted by component.
+        // Components of the scored edges (smallest record of each), edges sorted by component.
         let n = plan.records() as usize;
         let mut parent: Vec<u32> = (0..n as u32).collect();
         fn find(p: &mut [u32], x: u32) -> u32 {
@@ -1759,9 +1769,8 @@ mod tests {
             p[x as usize] = r;
             r
         }
-        let edges: Vec<usize> = (0..sa.len())
-            .filter(|&i| sw[i] >= worker_fit.thresholds.match_weight)
-            .collect();
+        // Components of every scored edge (match and review: `review_support`).
+        let edges: Vec<usize> = (0..sa.len()).collect();
         for &i in &edges {
             let (x, y) = (
                 find(&mut parent, sa[i] as u32),
@@ -1976,6 +1985,7 @@ mod tests {
                 one_to_one: false,
                 within_agency: true,
                 duplicate_min_weight: 2.0f64.sqrt(),
+                review_support: 2,
             },
             info: ModelInfo::default(),
             warnings: vec![],

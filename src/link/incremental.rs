@@ -694,6 +694,7 @@ fn decide_reusing<'a>(
             cfg.resolution.duplicate_min_probability,
             prior,
         ),
+        review_support: cfg.resolution.review_support,
     };
     let isa = comparator.isa().to_string();
     let decided = Decided {

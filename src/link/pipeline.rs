@@ -207,6 +207,7 @@ pub(super) fn decide<'a>(
             &fitted.model,
             cfg.resolution.duplicate_min_probability,
         ),
+        review_support: cfg.resolution.review_support,
     };
     if cfg.resolution.one_to_one && recs.inputs.len() != 2 {
         warnings.push("resolution.one_to_one applies to exactly two inputs; with more it only forbids within-agency merges".into());
@@ -697,7 +698,8 @@ fn score(
     (scored, candidates)
 }
 
-/// Stage resolve: clusters from the match edges, strongest first, within the verdicts; what
+/// Stage resolve: clusters from the match edges, strongest first, then from the review edges
+/// (`resolution.review_support`), within the verdicts; what
 /// the verdicts did (absent without decisions) also goes into the run's warnings.
 pub(super) fn resolve(
     recs: &Records,
@@ -705,9 +707,10 @@ pub(super) fn resolve(
     decisions: &Decisions,
 ) -> (scoring::Clustering, Option<DecisionsInfo>) {
     let (constraints, mut info) = verdicts(recs, d, decisions);
-    let clustering = scoring::clusters_with(
+    let clustering = scoring::clusters_review(
         &recs.agency_of,
         &d.scored.match_edges(),
+        &d.scored.review_edges(),
         &d.cluster,
         &constraints,
     );

@@ -222,6 +222,8 @@ pub(super) fn decide<'a>(
             one_to_one: cfg.resolution.one_to_one,
             within_agency: false,
             duplicate_min_weight: f64::INFINITY,
+            // Decided on the record Dice alone: a review pair is no evidence to join on.
+            review_support: 0,
         },
         model: ModelInfo {
             lambda: f64::NAN,

@@ -22,5 +22,7 @@ pub use em::{
     estimate_u, fit, probability_from_weight, weight_for_probability, EmOptions, EmReport,
     FieldParams, Model, Patterns,
 };
-pub use resolve::{clusters, clusters_with, ClusterOptions, Clustering, Constraints, Edge};
+pub use resolve::{
+    clusters, clusters_review, clusters_with, ClusterOptions, Clustering, Constraints, Edge,
+};
 pub use train::{fit_by_blocks, KindFit, KindPatterns, Trained};

@@ -42,6 +42,10 @@ pub struct ClusterOptions {
     pub within_agency: bool,
     /// Weight from which an edge may merge clusters sharing an agency (with `within_agency`).
     pub duplicate_min_weight: f64,
+    /// Review edges needed to join two clusters the match edges left apart (0: review edges
+    /// never join; see [`clusters_review`]).
+    #[serde(default)]
+    pub review_support: u32,
 }
 
 /// The result of [`clusters`].
@@ -209,6 +213,26 @@ pub fn clusters_with(
     opts: &ClusterOptions,
     constraints: &Constraints,
 ) -> Clustering {
+    clusters_review(agency_of, edges, &[], opts, constraints)
+}
+
+/// [`clusters_with`], then the **review edges** (pairs scored in the review band): two clusters
+/// that the match edges left apart join when at least `opts.review_support` distinct review edges
+/// link them, and the merge puts no two records of one agency together and breaks no
+/// cannot-link. The support is counted on the clusters of the match edges; the pairs of clusters
+/// are then joined strongest first (their best review edge, ties by cluster). One review edge
+/// alone is a pair the model doubts; several between the same two groups of records are the same
+/// person seen through several documents. Deterministic like [`clusters`].
+///
+/// # Panics
+/// Like [`clusters_with`], also for a review edge naming a record `>= agency_of.len()`.
+pub fn clusters_review(
+    agency_of: &[u16],
+    edges: &[Edge],
+    review: &[Edge],
+    opts: &ClusterOptions,
+    constraints: &Constraints,
+) -> Clustering {
     let n = agency_of.len();
     let in_range = |&(a, b): &(u32, u32)| (a as usize) < n && (b as usize) < n;
     assert!(
@@ -236,14 +260,25 @@ pub fn clusters_with(
 
     let mut uf = UnionFind::new(n);
     let mut cannot = CannotSets::new(n, &constraints.cannot_link);
+    assert!(
+        review
+            .iter()
+            .all(|e| (e.a as usize) < n && (e.b as usize) < n),
+        "clusters: a review edge names a record beyond {n}"
+    );
+    let support = opts.review_support;
     let (refused, by_cannot) = if agency_of.iter().all(|&a| a < 64) {
         let mut sets = Masks(agency_of.iter().map(|&a| 1u64 << a).collect());
         must_link(&mut uf, &mut sets, &mut cannot, &constraints.must_link);
-        greedy(&mut uf, &mut sets, &mut cannot, &sorted, opts)
+        let (r, c) = greedy(&mut uf, &mut sets, &mut cannot, &sorted, opts);
+        join_by_review(&mut uf, &mut sets, &mut cannot, review, support);
+        (r, c)
     } else {
         let mut sets = Lists(agency_of.iter().map(|&a| vec![a]).collect());
         must_link(&mut uf, &mut sets, &mut cannot, &constraints.must_link);
-        greedy(&mut uf, &mut sets, &mut cannot, &sorted, opts)
+        let (r, c) = greedy(&mut uf, &mut sets, &mut cannot, &sorted, opts);
+        join_by_review(&mut uf, &mut sets, &mut cannot, review, support);
+        (r, c)
     };
     let conflicts = constraints
         .cannot_link
@@ -270,6 +305,58 @@ pub fn clusters_with(
         merges_refused: refused,
         refused_by_cannot_link: by_cannot,
         conflicts,
+    }
+}
+
+/// The review stage of [`clusters_review`].
+fn join_by_review<S: AgencySets>(
+    uf: &mut UnionFind,
+    sets: &mut S,
+    cannot: &mut CannotSets,
+    review: &[Edge],
+    support: u32,
+) {
+    if support == 0 || review.is_empty() {
+        return;
+    }
+    // Per pair of clusters (roots, smaller first): its distinct review edges and the best weight.
+    let mut edges: Vec<(u32, u32, u64)> = review
+        .iter()
+        .filter(|e| e.a != e.b && !e.weight.is_nan())
+        .map(|e| (e.a.min(e.b), e.a.max(e.b), ordered_bits(e.weight)))
+        .collect();
+    edges.sort_unstable();
+    edges.dedup_by(|x, y| x.0 == y.0 && x.1 == y.1);
+    let mut by_pair: Vec<(u32, u32, u64)> = edges
+        .iter()
+        .filter_map(|&(a, b, w)| {
+            let (x, y) = (uf.find(a), uf.find(b));
+            (x != y).then_some((x.min(y), x.max(y), w))
+        })
+        .collect();
+    by_pair.sort_unstable();
+    let mut joins: Vec<(u64, u32, u32)> = Vec::new();
+    let mut i = 0;
+    while i < by_pair.len() {
+        let mut j = i + 1;
+        while j < by_pair.len() && by_pair[j].0 == by_pair[i].0 && by_pair[j].1 == by_pair[i].1 {
+            j += 1;
+        }
+        if (j - i) as u64 >= u64::from(support) {
+            let best = by_pair[i..j].iter().map(|x| x.2).max().expect("a run");
+            joins.push((!best, by_pair[i].0, by_pair[i].1));
+        }
+        i = j;
+    }
+    joins.sort_unstable();
+    for (_, a, b) in joins {
+        let (x, y) = (uf.find(a), uf.find(b));
+        if x == y || sets.overlaps(x, y) || cannot.forbids(uf, x, y) {
+            continue;
+        }
+        let (keep, gone) = uf.union_roots(x, y);
+        sets.absorb(keep, gone);
+        cannot.absorb(keep, gone);
     }
 }
 
@@ -350,7 +437,97 @@ mod tests {
             one_to_one,
             within_agency,
             duplicate_min_weight: dup,
+            review_support: 0,
         }
+    }
+
+    fn with_support(support: u32) -> ClusterOptions {
+        ClusterOptions {
+            review_support: support,
+            ..opts(false, true, 100.0)
+        }
+    }
+
+    #[test]
+    fn review_edges_join_two_clusters_when_enough_of_them_link_them() {
+        // Records: 0 = A1, 1 = B1 (one person by a match edge); 2 = C1, 3 = D1 (another).
+        let agency = [0, 1, 2, 3];
+        let matches = [e(0, 1, 10.0), e(2, 3, 10.0)];
+        let none = Constraints::default();
+        let one = [e(0, 2, 1.0)];
+        let c = clusters_review(&agency, &matches, &one, &with_support(2), &none);
+        assert_eq!(
+            c.cluster_of,
+            vec![0, 0, 1, 1],
+            "one review edge: still apart"
+        );
+        let two = [e(0, 2, 1.0), e(3, 1, 0.5)];
+        let c = clusters_review(&agency, &matches, &two, &with_support(2), &none);
+        assert_eq!(
+            c.cluster_of,
+            vec![0, 0, 0, 0],
+            "two review edges: one person"
+        );
+        // The same edge twice is one edge; support 0 is off; support 1 joins on one.
+        let twice = [e(0, 2, 1.0), e(2, 0, 1.0)];
+        let c = clusters_review(&agency, &matches, &twice, &with_support(2), &none);
+        assert_eq!(c.n_clusters, 2);
+        let c = clusters_review(&agency, &matches, &two, &with_support(0), &none);
+        assert_eq!(c.n_clusters, 2);
+        let c = clusters_review(&agency, &matches, &one, &with_support(1), &none);
+        assert_eq!(c.n_clusters, 1);
+        // Without the match edges: four singletons, each pair linked by one edge only.
+        let c = clusters_review(&agency, &[], &two, &with_support(2), &none);
+        assert_eq!(c.n_clusters, 4);
+    }
+
+    #[test]
+    fn review_edges_never_put_an_agency_twice_nor_break_a_cannot_link() {
+        // 0 = A1, 1 = B1 joined; 2 = A2: two review edges, but A would be held twice.
+        let agency = [0, 1, 0];
+        let matches = [e(0, 1, 10.0)];
+        let review = [e(0, 2, 1.0), e(1, 2, 1.0)];
+        let c = clusters_review(
+            &agency,
+            &matches,
+            &review,
+            &with_support(2),
+            &Constraints::default(),
+        );
+        assert_eq!(c.cluster_of, vec![0, 0, 1]);
+        // 0 = A1, 1 = B1 joined; 2 = C1: allowed, unless a reviewer said 1 and 2 differ.
+        let agency = [0, 1, 2];
+        let c = clusters_review(
+            &agency,
+            &matches,
+            &review,
+            &with_support(2),
+            &Constraints::default(),
+        );
+        assert_eq!(c.n_clusters, 1);
+        let v = Constraints {
+            must_link: vec![],
+            cannot_link: vec![(2, 1)],
+        };
+        let c = clusters_review(&agency, &matches, &review, &with_support(2), &v);
+        assert_eq!(c.cluster_of, vec![0, 0, 1]);
+    }
+
+    #[test]
+    fn review_joins_go_strongest_first() {
+        // Clusters {0 A, 1 B}, {2 C, 3 D}, {4 C, 5 E}: both of the last two are linked to the
+        // first by two review edges, but only one can join it (C twice); the stronger does.
+        let agency = [0, 1, 2, 3, 2, 4];
+        let matches = [e(0, 1, 10.0), e(2, 3, 10.0), e(4, 5, 10.0)];
+        let review = [e(0, 2, 1.0), e(1, 3, 1.0), e(0, 4, 2.0), e(1, 5, 0.5)];
+        let c = clusters_review(
+            &agency,
+            &matches,
+            &review,
+            &with_support(2),
+            &Constraints::default(),
+        );
+        assert_eq!(c.cluster_of, vec![0, 0, 1, 1, 0, 0]);
     }
 
     fn e(a: u32, b: u32, weight: f64) -> Edge {
@@ -500,9 +677,13 @@ mod tests {
 
     proptest! {
         #[test]
-        fn agency_constraint_holds((agency, edges, within) in instance()) {
+        fn agency_constraint_holds((agency, edges, within) in instance(), support in 0u32..4) {
             let dup = 5.0;
-            let c = clusters(&agency, &edges, &opts(false, within, dup));
+            // The lighter edges are review edges: they join clusters, never an agency twice.
+            let (matches, review): (Vec<Edge>, Vec<Edge>) =
+                edges.iter().partition(|ed| ed.weight >= 3.0);
+            let o = ClusterOptions { review_support: support, ..opts(false, within, dup) };
+            let c = clusters_review(&agency, &matches, &review, &o, &Constraints::default());
             prop_assert_eq!(c.cluster_of.len(), agency.len());
             // Components of strong edges only (the evidence allowed for duplicates).
             let mut strong = UnionFind::new(agency.len());
@@ -580,9 +761,15 @@ mod tests {
         fn order_of_edges_does_not_matter(
             (agency, edges, within) in instance(),
             seed in any::<u64>(),
+            support in 0u32..4,
         ) {
-            let o = opts(false, within, 5.0);
-            let a = clusters(&agency, &edges, &o);
+            let o = ClusterOptions { review_support: support, ..opts(false, within, 5.0) };
+            let split = |es: &[Edge]| -> (Vec<Edge>, Vec<Edge>) {
+                es.iter().partition(|ed| ed.weight >= 3.0)
+            };
+            let none = Constraints::default();
+            let (m, r) = split(&edges);
+            let a = clusters_review(&agency, &m, &r, &o, &none);
             let mut shuffled: Vec<Edge> = edges
                 .iter()
                 .map(|ed| if seed & 1 == 1 { e(ed.b, ed.a, ed.weight) } else { *ed })
@@ -595,7 +782,8 @@ mod tests {
                 s ^= s << 17;
                 shuffled.swap(i, (s % (i as u64 + 1)) as usize);
             }
-            let b = clusters(&agency, &shuffled, &o);
+            let (m, r) = split(&shuffled);
+            let b = clusters_review(&agency, &m, &r, &o, &none);
             prop_assert_eq!(a, b);
         }
     }
@@ -633,6 +821,7 @@ mod scale {
                 one_to_one: false,
                 within_agency: true,
                 duplicate_min_weight: 90.0,
+                review_support: 0,
             },
         );
         eprintln!(
