@@ -318,8 +318,7 @@ pub fn label(
                     (ll + count_term(i, c), c)
                 })
                 .collect();
-            scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-            scored.truncate(SHORTLIST);
+            keep_best(&mut scored, SHORTLIST);
             let margin = (scored.len() >= 2).then(|| (scored[0].0 - scored[1].0, i, scored[0].1));
             (scored.into_iter().map(|x| x.1).collect(), margin)
         })
@@ -367,6 +366,27 @@ pub fn label(
             })
         })
         .collect()
+}
+
+/// Ranks (score, candidate) pairs: higher score first (`total_cmp`), ties by the lower candidate.
+fn by_score(a: &(f64, usize), b: &(f64, usize)) -> std::cmp::Ordering {
+    b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
+}
+
+/// Keeps the `keep` best of `scored` (distinct candidates), best first by [`by_score`]: what a
+/// full sort then truncation gives, for a selection over all and a sort of the kept only. The
+/// candidates being distinct, [`by_score`] is a strict total order: the kept pairs and their
+/// order are the same whatever the algorithm.
+fn keep_best(scored: &mut Vec<(f64, usize)>, keep: usize) {
+    if keep == 0 {
+        scored.clear();
+        return;
+    }
+    if scored.len() > keep {
+        scored.select_nth_unstable_by(keep - 1, by_score);
+        scored.truncate(keep);
+    }
+    scored.sort_unstable_by(by_score);
 }
 
 /// What trilateration works on in one group.
@@ -789,6 +809,40 @@ mod tests {
         assert!(next.len() >= 3);
         for (k, a) in next.iter().enumerate() {
             assert!(next[..k].iter().all(|b| filters[a.0] != filters[b.0]));
+        }
+    }
+
+    #[test]
+    fn keep_best_is_the_full_sort_truncated_even_among_ties() {
+        use rand::seq::SliceRandom;
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        // Few distinct scores (±0 apart under total_cmp): most pairs tie on the score.
+        let levels = [-3.5, -1.0, -0.0, 0.0, 0.25, 2.0, f64::NEG_INFINITY];
+        for round in 0..400 {
+            let len = rng.random_range(0..400);
+            let mut ids: Vec<usize> = (0..len * 2).collect();
+            ids.shuffle(&mut rng);
+            let scored: Vec<(f64, usize)> = ids[..len]
+                .iter()
+                .map(|&c| (levels[rng.random_range(0..levels.len())], c))
+                .collect();
+            let keep = match round % 4 {
+                0 => SHORTLIST,
+                1 => rng.random_range(0..=len + 2),
+                2 => 1,
+                _ => len,
+            };
+            // The former code: a stable full sort, then truncation.
+            let mut reference = scored.clone();
+            reference.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            reference.truncate(keep);
+            let mut kept = scored;
+            keep_best(&mut kept, keep);
+            let bits = |v: &[(f64, usize)]| -> Vec<(u64, usize)> {
+                v.iter().map(|&(s, c)| (s.to_bits(), c)).collect()
+            };
+            assert_eq!(bits(&kept), bits(&reference), "len {len}, keep {keep}");
         }
     }
 
