@@ -318,8 +318,7 @@ pub fn label(
                     (ll + count_term(i, c), c)
                 })
                 .collect();
-            scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-            scored.truncate(SHORTLIST);
+            keep_best(&mut scored, SHORTLIST);
             let margin = (scored.len() >= 2).then(|| (scored[0].0 - scored[1].0, i, scored[0].1));
             (scored.into_iter().map(|x| x.1).collect(), margin)
         })
@@ -327,13 +326,7 @@ pub fn label(
     let mut profile_margin: Vec<(f64, usize, usize)> = per.iter().filter_map(|x| x.1).collect();
     let shortlist: Vec<Vec<usize>> = per.into_iter().map(|x| x.0).collect();
     profile_margin.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    let ctx = Context {
-        f,
-        ov,
-        own: &own,
-        cands,
-        shortlist: &shortlist,
-    };
+    let ctx = Context::new(f, ov, &own, cands, &shortlist);
     // 2. The first anchors: several mutually consistent start sets, each trilaterated on a
     // sample of the group; the one the sample fits best is kept.
     let starts = consistent_starts(&ctx, &profile_margin);
@@ -369,6 +362,27 @@ pub fn label(
         .collect()
 }
 
+/// Ranks (score, candidate) pairs: higher score first (`total_cmp`), ties by the lower candidate.
+fn by_score(a: &(f64, usize), b: &(f64, usize)) -> std::cmp::Ordering {
+    b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
+}
+
+/// Keeps the `keep` best of `scored` (distinct candidates), best first by [`by_score`]: what a
+/// full sort then truncation gives, for a selection over all and a sort of the kept only. The
+/// candidates being distinct, [`by_score`] is a strict total order: the kept pairs and their
+/// order are the same whatever the algorithm.
+fn keep_best(scored: &mut Vec<(f64, usize)>, keep: usize) {
+    if keep == 0 {
+        scored.clear();
+        return;
+    }
+    if scored.len() > keep {
+        scored.select_nth_unstable_by(keep - 1, by_score);
+        scored.truncate(keep);
+    }
+    scored.sort_unstable_by(by_score);
+}
+
 /// What trilateration works on in one group.
 struct Context<'a> {
     f: &'a [&'a [u64]],
@@ -376,6 +390,40 @@ struct Context<'a> {
     own: &'a [(f64, f64)],
     cands: &'a Candidates,
     shortlist: &'a [Vec<usize>],
+    /// [`Overlap::expected_shared`] of two candidates sharing `inter` q-grams, the longer having
+    /// `len`: at `len * width + inter` (both are whole counts up to the longest candidate's), so
+    /// [`Context::expected`] divides once per (len, inter), not once per pair.
+    expected_table: Vec<f64>,
+    width: usize,
+}
+
+impl<'a> Context<'a> {
+    fn new(
+        f: &'a [&'a [u64]],
+        ov: &'a Overlap,
+        own: &'a [(f64, f64)],
+        cands: &'a Candidates,
+        shortlist: &'a [Vec<usize>],
+    ) -> Context<'a> {
+        // Candidate counts are q-gram set sizes (whole numbers), shares at most the smaller.
+        let longest = cands.count.iter().fold(0.0f64, |a, &b| a.max(b)) as usize;
+        let width = longest + 1;
+        let expected_table = (0..width)
+            .flat_map(|len| {
+                let len = len as f64;
+                (0..width).map(move |inter| ov.expected_shared(inter as f64, len, len))
+            })
+            .collect();
+        Context {
+            f,
+            ov,
+            own,
+            cands,
+            shortlist,
+            expected_table,
+            width,
+        }
+    }
 }
 
 impl Context<'_> {
@@ -397,11 +445,13 @@ impl Context<'_> {
         s >= own[a].1.max(own[b].1) - 0.5
     }
 
-    /// Candidate `x`'s expected shared count with candidate `y`.
+    /// Candidate `x`'s expected shared count with candidate `y`: [`Overlap::expected_shared`]
+    /// of their shared q-grams, which depends on their counts only through the larger.
     fn expected(&self, x: usize, y: usize) -> f64 {
         let c = self.cands;
-        let e = inter(&c.qbits[x], &c.qbits[y]) as f64;
-        self.ov.expected_shared(e, c.count[x], c.count[y])
+        let e = inter(&c.qbits[x], &c.qbits[y]) as usize;
+        let len = c.count[x].max(c.count[y]) as usize;
+        self.expected_table[len * self.width + e]
     }
 
     /// Per record of `records`: (margin, mean residual, candidate) of its best shortlisted
@@ -755,13 +805,7 @@ mod tests {
         let ov = toy_overlap();
         let own: Vec<(f64, f64)> = f.iter().map(|x| ov.own(x)).collect();
         let shortlist: Vec<Vec<usize>> = vec![(0..cands.len()).collect(); f.len()];
-        let ctx = Context {
-            f: &f,
-            ov: &ov,
-            own: &own,
-            cands: &cands,
-            shortlist: &shortlist,
-        };
+        let ctx = Context::new(&f, &ov, &own, &cands, &shortlist);
         // Twelve distinct values; the wrong set labels each with another candidate of the same
         // q-gram count (consistent with its own length, not with the others' overlaps).
         let mut picked: Vec<usize> = Vec::new();
@@ -789,6 +833,62 @@ mod tests {
         assert!(next.len() >= 3);
         for (k, a) in next.iter().enumerate() {
             assert!(next[..k].iter().all(|b| filters[a.0] != filters[b.0]));
+        }
+    }
+
+    #[test]
+    fn keep_best_is_the_full_sort_truncated_even_among_ties() {
+        use rand::seq::SliceRandom;
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        // Few distinct scores (±0 apart under total_cmp): most pairs tie on the score.
+        let levels = [-3.5, -1.0, -0.0, 0.0, 0.25, 2.0, f64::NEG_INFINITY];
+        for round in 0..400 {
+            let len = rng.random_range(0..400);
+            let mut ids: Vec<usize> = (0..len * 2).collect();
+            ids.shuffle(&mut rng);
+            let scored: Vec<(f64, usize)> = ids[..len]
+                .iter()
+                .map(|&c| (levels[rng.random_range(0..levels.len())], c))
+                .collect();
+            let keep = match round % 4 {
+                0 => SHORTLIST,
+                1 => rng.random_range(0..=len + 2),
+                2 => 1,
+                _ => len,
+            };
+            // The former code: a stable full sort, then truncation.
+            let mut reference = scored.clone();
+            reference.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            reference.truncate(keep);
+            let mut kept = scored;
+            keep_best(&mut kept, keep);
+            let bits = |v: &[(f64, usize)]| -> Vec<(u64, usize)> {
+                v.iter().map(|&(s, c)| (s.to_bits(), c)).collect()
+            };
+            assert_eq!(bits(&kept), bits(&reference), "len {len}, keep {keep}");
+        }
+    }
+
+    #[test]
+    fn the_expected_shared_count_table_gives_the_formula_for_every_candidate_pair() {
+        let (filters, cands, _) = toy_group(3);
+        let f: Vec<&[u64]> = filters.iter().map(Vec::as_slice).collect();
+        let own = vec![(0.0, 0.0); f.len()];
+        let shortlist = vec![Vec::new(); f.len()];
+        for per_value in [0, 320, 7] {
+            let ov = Overlap {
+                per_value,
+                ..toy_overlap()
+            };
+            let ctx = Context::new(&f, &ov, &own, &cands, &shortlist);
+            for x in 0..cands.len() {
+                for y in (0..cands.len()).step_by(7) {
+                    let e = inter(&cands.qbits[x], &cands.qbits[y]) as f64;
+                    let formula = ov.expected_shared(e, cands.count[x], cands.count[y]);
+                    assert_eq!(ctx.expected(x, y).to_bits(), formula.to_bits(), "{x} {y}");
+                }
+            }
         }
     }
 

@@ -99,11 +99,13 @@ impl SlotPlan {
             tokens: toks,
             bytes,
             positions,
+            per: spare,
         } = scratch;
         toks.clear();
         tokens::filter_tokens(v, q, toks);
-        // Each token with the positions it sets (repeats set the same bits: OR ignores them).
-        let mut per: Vec<(&[u8], usize)> = Vec::new();
+        // Each token with the positions it sets (repeats set the same bits: OR ignores them), in
+        // the scratch's buffer.
+        let mut per: Vec<(&[u8], usize)> = std::mem::take(spare);
         match hashing {
             Hashing::PerToken(k) => per.extend(toks.iter().map(|t| (t, k))),
             Hashing::PerValue(total) => bloom::spread(toks.iter(), total, &mut per),
@@ -125,8 +127,17 @@ impl SlotPlan {
                 harden::blip(words, key, bytes, p);
             }
         }
+        *spare = emptied(per);
         debug_assert_eq!(out.len() * 64 % (SLOT_TAG_BITS), 0);
     }
+}
+
+/// `v` emptied, as a vector of slices of any lifetime on the same buffer: collecting a vector's
+/// own iterator into a vector of the same layout reuses its buffer (in-place collection), and
+/// the emptied vector has no element to convert (the map never runs).
+fn emptied<'b>(mut v: Vec<(&[u8], usize)>) -> Vec<(&'b [u8], usize)> {
+    v.clear();
+    v.into_iter().map(|(_, k)| (&[][..], k)).collect()
 }
 
 /// How a value's tokens set filter positions.
@@ -154,6 +165,9 @@ pub struct Scratch {
     tokens: Tokens,
     bytes: Vec<u8>,
     positions: Vec<u16>,
+    /// The tokens with their position counts: empty between calls (its slices borrow `tokens`),
+    /// kept for its buffer.
+    per: Vec<(&'static [u8], usize)>,
 }
 
 /// The tag word of a salt: a keyed hash, never 0 (0 marks a missing slot).
@@ -228,6 +242,53 @@ mod tests {
         }));
         assert_eq!(salt_of(&parts, std::slice::from_ref(&partial)), None);
         assert!(salt_of(&[SaltPart::Year(0)], &[partial]).is_some());
+    }
+
+    #[test]
+    fn write_field_reuses_its_token_buffer_and_writes_what_a_fresh_scratch_writes() {
+        let schema = Schema::default_victims();
+        let key = SecretKey::from_bytes([5; 32]);
+        let slots = SlotPlan::new(&schema, &key);
+        let fi = schema.fields.iter().position(|f| f.name == "name").unwrap();
+        let spec = &schema.fields[fi];
+        assert!(slots.is_slotted(fi));
+        let filter_key = key.subkey(Purpose::FieldFilter, "name");
+        let blip_key = key.subkey(Purpose::Hardening, "blip");
+        let plan = FilterPlan::new(spec.hashes, spec.bits, false, None);
+        let salts = vec![Some("s1".to_string()), None];
+        // The longest value first: it sizes the buffer, the others fit in it.
+        let values = [
+            "Siti Nurhaliza Wulandari Ahmad",
+            "Dewi Lestari",
+            "Budi",
+            "Ani Yudhoyono",
+        ];
+        for hashing in [Hashing::of(spec), Hashing::PerToken(spec.hashes)] {
+            let mut scratch = Scratch::default();
+            let mut buffer = None;
+            for s in values {
+                let v = Value::Name(crate::normalize::name::normalize(s).unwrap());
+                let blip = Some((&blip_key, s.as_bytes(), 0.05));
+                let (mut out, mut fresh) = (Vec::new(), Vec::new());
+                let write = |scratch: &mut Scratch, out: &mut Vec<u64>| {
+                    let (q, fk) = (spec.q, &filter_key);
+                    slots.write_field(fi, &v, &salts, q, fk, &plan, hashing, blip, scratch, out)
+                };
+                write(&mut scratch, &mut out);
+                write(&mut Scratch::default(), &mut fresh);
+                assert_eq!(out, fresh);
+                assert!(out.iter().any(|&w| w != 0));
+                assert!(scratch.per.is_empty());
+                let now = (scratch.per.as_ptr(), scratch.per.capacity());
+                match buffer {
+                    None => {
+                        assert!(now.1 > 0);
+                        buffer = Some(now);
+                    }
+                    Some(first) => assert_eq!(now, first, "{hashing:?}"),
+                }
+            }
+        }
     }
 
     #[test]
