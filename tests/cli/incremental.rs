@@ -147,8 +147,12 @@ fn args(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
 
-fn link_config(d: &Dir, name: &str, match_probability: f64) -> String {
-    let toml = format!("[thresholds]\nmatch_probability = {match_probability}\n");
+/// A link config whose match threshold is `match_probability`, with review pairs never joining
+/// clusters (only the match pairs make the persons).
+fn strict_config(d: &Dir, name: &str, match_probability: f64) -> String {
+    let toml = format!(
+        "[thresholds]\nmatch_probability = {match_probability}\n[resolution]\nreview_support = 0\n"
+    );
     d.write(name, toml).display().to_string()
 }
 
@@ -350,9 +354,17 @@ fn merges_and_splits_show_in_changes_parquet() {
     let all = encode_all(&d);
     // Month 1 decides with a strict match threshold; month 2, same files, with the default one:
     // review pairs become matches and merge month 1's persons. Then back: they split.
-    let strict = link_config(&d, "strict.toml", 0.999_999);
+    let strict = strict_config(&d, "strict.toml", 0.999_999);
     link(&d, &all, "strict", &["--config", &strict]).ok();
-    link(&d, &all, "loose", &args(&previous_args(&d, "strict"))).ok();
+    // The default threshold, with the same resolution as month 1 (a [resolution] change needs
+    // --refit).
+    let loose = d
+        .write("loose.toml", "[resolution]\nreview_support = 0\n")
+        .display()
+        .to_string();
+    let mut month2 = previous_args(&d, "strict");
+    month2.extend(["--config".to_string(), loose]);
+    link(&d, &all, "loose", &args(&month2)).ok();
     let mut back = previous_args(&d, "loose");
     back.extend(["--config".to_string(), strict.clone()]);
     link(&d, &all, "back", &args(&back)).ok();

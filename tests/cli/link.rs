@@ -165,6 +165,63 @@ fn without_within_agency_duplicates_no_cluster_holds_two_records_of_one_agency()
 }
 
 #[test]
+fn review_pairs_join_clusters_only_as_a_group_and_never_put_an_agency_twice() {
+    let d = Dir::new();
+    let inputs = encode_all(&d);
+    let off = d.write("off.toml", "[resolution]\nreview_support = 0\n");
+    let one = d.write("one.toml", "[resolution]\nreview_support = 1\n");
+    link(&d, &inputs, "default", &[]).ok();
+    link(&d, &inputs, "off", &["--config", off.to_str().unwrap()]).ok();
+    link(&d, &inputs, "one", &["--config", one.to_str().unwrap()]).ok();
+    let clusters_of = |name: &str| -> BTreeMap<(String, String), i64> {
+        let c = d.path(name).join("clusters.parquet");
+        strings(&c, "agency")
+            .into_iter()
+            .zip(strings(&c, "record_id"))
+            .zip(ints(&c, "cluster_id"))
+            .collect()
+    };
+    let (def, off_c, one_c) = (
+        clusters_of("default"),
+        clusters_of("off"),
+        clusters_of("one"),
+    );
+    let n_clusters =
+        |m: &BTreeMap<(String, String), i64>| m.values().collect::<BTreeSet<_>>().len();
+    // Review pairs only ever join clusters: each cluster without them lies inside one with them,
+    // and a support of one joins at least as much as the default support of two.
+    for (with, name) in [(&def, "default"), (&one_c, "support 1")] {
+        let mut inside: BTreeMap<i64, i64> = BTreeMap::new();
+        for (rec, c) in &off_c {
+            let k = with[rec];
+            assert_eq!(*inside.entry(*c).or_insert(k), k, "{name} split a cluster");
+        }
+    }
+    assert!(
+        n_clusters(&def) < n_clusters(&off_c),
+        "the default joined no clusters"
+    );
+    assert!(n_clusters(&one_c) <= n_clusters(&def));
+    // The joins put no agency twice where the match pairs did not.
+    let dup = |m: &BTreeMap<(String, String), i64>| {
+        let mut seen = BTreeSet::new();
+        m.iter()
+            .filter(|((a, _), c)| !seen.insert((**c, a.clone())))
+            .count()
+    };
+    assert_eq!(dup(&def), dup(&off_c));
+    // And they help: recall up, precision within half a point.
+    let truth = repo().join("fixtures/synth/truth.csv");
+    let score = |name: &str, k: &str| {
+        evaluate_json(&d, &d.path(name), &truth)["clusters"]["pairwise"][k]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(score("default", "recall") > score("off", "recall"));
+    assert!(score("default", "precision") >= score("off", "precision") - 0.005);
+}
+
+#[test]
 fn output_is_byte_identical_at_one_and_two_threads() {
     let d = Dir::new();
     let inputs = encode_all(&d);
