@@ -22,7 +22,7 @@
 
 use std::collections::HashMap;
 
-use super::mining::{and_count, bit, bit_counts, popcount};
+use super::mining::{and_count, bit, bit_counts, merge_coinciding, popcount};
 use super::partition::YearGroups;
 
 /// The NIK filters that label the calendar classes.
@@ -595,34 +595,7 @@ fn calendar_classes(
         cores.push(core);
     }
     // Classes whose cores nearly coincide are one calendar day found twice.
-    let k = cores.len();
-    let mut parent: Vec<usize> = (0..k).collect();
-    fn root(p: &mut [usize], mut x: usize) -> usize {
-        while p[x] != x {
-            p[x] = p[p[x]];
-            x = p[x];
-        }
-        x
-    }
-    for a in 0..k {
-        for b in a + 1..k {
-            let small = popcount(&cores[a]).min(popcount(&cores[b]));
-            if and_count(&cores[a], &cores[b]) as f64 >= 0.8 * small as f64 {
-                let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
-                if ra != rb {
-                    parent[ra.max(rb)] = ra.min(rb);
-                }
-            }
-        }
-    }
-    let mut renum: HashMap<usize, usize> = HashMap::new();
-    let class: Vec<usize> = (0..k)
-        .map(|c| {
-            let r = root(&mut parent, c);
-            let next = renum.len();
-            *renum.entry(r).or_insert(next)
-        })
-        .collect();
+    let class = merge_coinciding(&cores, 0);
     of_distinct
         .into_iter()
         .map(|dd| dd.and_then(|dd| class_of[dd]).map(|c| class[c]))

@@ -27,6 +27,40 @@ pub(crate) fn bit(w: &[u64], b: usize) -> bool {
     w[b >> 6] >> (b & 63) & 1 == 1
 }
 
+/// Merges groups whose cores nearly coincide: the smaller core (of at least `min_bits` bits) has
+/// 80 % of its bits in the other (a core that caught a few chance bits, or one group found
+/// twice). Per group: its merged group, numbered in order of first appearance.
+pub(crate) fn merge_coinciding(cores: &[Vec<u64>], min_bits: u32) -> Vec<usize> {
+    let k = cores.len();
+    let mut parent: Vec<usize> = (0..k).collect();
+    fn root(p: &mut [usize], mut x: usize) -> usize {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
+    }
+    for a in 0..k {
+        for b in a + 1..k {
+            let small = popcount(&cores[a]).min(popcount(&cores[b]));
+            if small >= min_bits && and_count(&cores[a], &cores[b]) as f64 >= 0.8 * small as f64 {
+                let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
+                if ra != rb {
+                    parent[ra.max(rb)] = ra.min(rb);
+                }
+            }
+        }
+    }
+    let mut renum: std::collections::HashMap<usize, usize> = Default::default();
+    (0..k)
+        .map(|g| {
+            let r = root(&mut parent, g);
+            let next = renum.len();
+            *renum.entry(r).or_insert(next)
+        })
+        .collect()
+}
+
 /// Parameters of the q-gram / bit-pattern attack.
 #[derive(Debug, Clone)]
 pub struct PatternParams {

@@ -596,15 +596,11 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
                             _ => (None, f64::MIN),
                         })
                         .collect();
-                    let base = |r: usize| {
-                        matches!(truth(r, fi), Some(TruthValue::Date(d))
-                            if d.is_full() && d.year == by && d.month == Some(1) && d.day == Some(1))
-                    };
                     fields.push(score(
                         format!("{} (full date)", spec.name),
                         "calendar classes: none, the filters are salted per slot group",
                         &full,
-                        base,
+                        |r| first_public_day(truth(r, fi), by),
                     ));
                 } else {
                     let base_value = public::most_common(&sorted_all(&public.places));
@@ -770,15 +766,11 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
                         _ => (None, f64::MIN),
                     })
                     .collect();
-                let base = |r: usize| {
-                    matches!(truth(r, fi), Some(TruthValue::Date(d))
-                        if d.is_full() && d.year == by && d.month == Some(1) && d.day == Some(1))
-                };
                 fields.push(score(
                     format!("{} (full date)", spec.name),
                     &format!("year partition + {attack}"),
                     &full,
-                    base,
+                    |r| first_public_day(truth(r, fi), by),
                 ));
             }
             FieldKind::Sex if spec.exact_token => {
@@ -884,6 +876,12 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
         slot_classes: slot.map(|s| s.classes).unwrap_or_default(),
         fields,
     })
+}
+
+/// Whether a full date is the baseline's guess: the first day of the public birth-year range.
+fn first_public_day(v: Option<&TruthValue>, first_year: i32) -> bool {
+    matches!(v, Some(TruthValue::Date(d))
+        if d.is_full() && d.year == first_year && d.month == Some(1) && d.day == Some(1))
 }
 
 /// The sexes in the order of their public shares, the majority first (the attacker assumes most

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use super::mining::{and_count, bit, popcount};
+use super::mining::{and_count, bit, merge_coinciding, popcount};
 
 /// The year groups of a set of date filters.
 #[derive(Debug, Clone, Default)]
@@ -110,34 +110,11 @@ pub fn year_groups(
         cores.push(core);
     }
     // Merge groups whose cores nearly coincide (a core that caught a few chance bits).
-    let n_g = cores.len();
-    let mut parent: Vec<usize> = (0..n_g).collect();
-    fn root(p: &mut [usize], mut x: usize) -> usize {
-        while p[x] != x {
-            p[x] = p[p[x]];
-            x = p[x];
-        }
-        x
-    }
-    for a in 0..n_g {
-        for b in a + 1..n_g {
-            let (pa, pb) = (popcount(&cores[a]), popcount(&cores[b]));
-            let small = pa.min(pb);
-            if small >= 8 && and_count(&cores[a], &cores[b]) as f64 >= 0.8 * small as f64 {
-                let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
-                if ra != rb {
-                    parent[ra.max(rb)] = ra.min(rb);
-                }
-            }
-        }
-    }
-    let mut renum: HashMap<usize, usize> = HashMap::new();
+    let merged = merge_coinciding(&cores, 8);
     let mut merged_core: Vec<Vec<u64>> = Vec::new();
     let mut sizes: Vec<usize> = Vec::new();
     for (g, core) in cores.iter().enumerate() {
-        let r = root(&mut parent, g);
-        let next = renum.len();
-        let id = *renum.entry(r).or_insert(next);
+        let id = merged[g];
         if id == merged_core.len() {
             merged_core.push(core.clone());
             sizes.push(0);
@@ -149,7 +126,7 @@ pub fn year_groups(
     }
     for (i, dd) in of_distinct.iter().enumerate() {
         if let Some(dd) = dd {
-            let g = renum[&root(&mut parent, group_of[*dd].expect("every filter grouped"))];
+            let g = merged[group_of[*dd].expect("every filter grouped")];
             out.of[i] = Some(g);
             sizes[g] += 1;
         }
