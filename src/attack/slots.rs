@@ -533,37 +533,47 @@ impl TriInputs {
 /// expected shared counts of an anchor key against every candidate are computed once per batch of
 /// classes (at most [`TRI_ROWS`] keys), not per class. Every sum runs in the same order as the
 /// plain loop over classes, keys and neighbours: the labels do not depend on the thread count.
-#[allow(clippy::too_many_arguments)]
-pub fn trilaterate(
-    class_of: &[Option<usize>],
-    qgrams: &[Vec<f64>],
-    persons: &HashMap<usize, f64>,
-    keys: &[PublicKey],
-    edges: &Edges,
-    ov: &Overlap,
-    labels: &mut [Option<(usize, f64)>],
-    rounds: usize,
-) {
-    trilaterate_rows(
-        class_of, qgrams, persons, keys, edges, ov, labels, rounds, TRI_ROWS,
-    );
+pub fn trilaterate(t: &Trilateration<'_>, labels: &mut [Option<(usize, f64)>], rounds: usize) {
+    trilaterate_rows(t, labels, rounds, TRI_ROWS);
+}
+
+/// What trilateration reads: per record its class ([`chain`]) and q-gram count estimates, per
+/// class its persons ([`persons`]), the public keys, the edges between classes ([`edges`]) and
+/// the overlap model.
+#[derive(Clone, Copy)]
+pub struct Trilateration<'a> {
+    /// Per record: its class.
+    pub class_of: &'a [Option<usize>],
+    /// Per record: the q-gram counts its filters estimate.
+    pub qgrams: &'a [Vec<f64>],
+    /// Per class: its persons.
+    pub persons: &'a HashMap<usize, f64>,
+    /// The public keys labels point into.
+    pub keys: &'a [PublicKey],
+    /// Estimated shared counts between classes.
+    pub edges: &'a Edges,
+    /// The overlap model of the field's filters.
+    pub ov: &'a Overlap,
 }
 
 /// [`trilaterate`] holding at most `max_rows` rows at once (more for a class whose own anchors
 /// need more).
-#[allow(clippy::too_many_arguments)]
 fn trilaterate_rows(
-    class_of: &[Option<usize>],
-    qgrams: &[Vec<f64>],
-    persons: &HashMap<usize, f64>,
-    keys: &[PublicKey],
-    edges: &Edges,
-    ov: &Overlap,
+    t: &Trilateration<'_>,
     labels: &mut [Option<(usize, f64)>],
     rounds: usize,
     max_rows: usize,
 ) {
     use rayon::prelude::*;
+
+    let Trilateration {
+        class_of,
+        qgrams,
+        persons,
+        keys,
+        edges,
+        ov,
+    } = *t;
 
     let n = class_of.len();
     let TriInputs {
@@ -1040,17 +1050,19 @@ mod tests {
 
     /// The plain loop [`trilaterate`] must equal: every class, every key, every neighbour, every
     /// round, one class after the other.
-    #[allow(clippy::too_many_arguments)]
     fn trilaterate_plain(
-        class_of: &[Option<usize>],
-        qgrams: &[Vec<f64>],
-        persons: &HashMap<usize, f64>,
-        keys: &[PublicKey],
-        edges: &Edges,
-        ov: &Overlap,
+        t: &Trilateration<'_>,
         labels: &mut [Option<(usize, f64)>],
         rounds: usize,
     ) {
+        let Trilateration {
+            class_of,
+            qgrams,
+            persons,
+            keys,
+            edges,
+            ov,
+        } = *t;
         let n = class_of.len();
         let TriInputs {
             len,
@@ -1238,10 +1250,16 @@ mod tests {
         };
         for per_value in [0, 40] {
             let (class_of, qgrams, persons, keys, edges, ov, start) = tri_case(per_value);
+            let t = Trilateration {
+                class_of: &class_of,
+                qgrams: &qgrams,
+                persons: &persons,
+                keys: &keys,
+                edges: &edges,
+                ov: &ov,
+            };
             let mut want = start.clone();
-            trilaterate_plain(
-                &class_of, &qgrams, &persons, &keys, &edges, &ov, &mut want, 4,
-            );
+            trilaterate_plain(&t, &mut want, 4);
             // The case is not idle: trilateration labels classes alignment left out, and later
             // rounds (anchors found in earlier ones) change labels.
             let found = (0..start.len())
@@ -1249,9 +1267,7 @@ mod tests {
                 .count();
             assert!(found > 50, "per_value {per_value}: {found} labelled");
             let mut one = start.clone();
-            trilaterate_plain(
-                &class_of, &qgrams, &persons, &keys, &edges, &ov, &mut one, 1,
-            );
+            trilaterate_plain(&t, &mut one, 1);
             assert_ne!(bits(&one), bits(&want), "per_value {per_value}");
             for threads in [1, 2] {
                 let pool = rayon::ThreadPoolBuilder::new()
@@ -1260,11 +1276,7 @@ mod tests {
                     .unwrap();
                 for max_rows in [1, 3, TRI_ROWS] {
                     let mut got = start.clone();
-                    pool.install(|| {
-                        trilaterate_rows(
-                            &class_of, &qgrams, &persons, &keys, &edges, &ov, &mut got, 4, max_rows,
-                        )
-                    });
+                    pool.install(|| trilaterate_rows(&t, &mut got, 4, max_rows));
                     assert_eq!(
                         bits(&got),
                         bits(&want),
