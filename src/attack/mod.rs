@@ -494,6 +494,12 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
             nik.as_ref(),
         )
     });
+    // No guess: every record holding the field (`held`) scored wrong, at the lowest confidence.
+    let no_guess = |held: &dyn Fn(usize) -> bool| -> Scored {
+        (0..n)
+            .map(|r| (held(r).then_some(false), f64::MIN))
+            .collect()
+    };
     let mut fields: Vec<FieldScore> = Vec::new();
     let mut salt_groups = 1;
     let mut largest = n;
@@ -573,12 +579,7 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
                 // `slot_classes`); their sizes cannot be aligned with a flat public distribution
                 // (birth years, calendar days) or a list without frequencies (places): no guess.
                 let by = job.years.0;
-                let s: Scored = (0..n)
-                    .map(|r| match truth(r, fi) {
-                        Some(_) => (Some(false), f64::MIN),
-                        None => (None, f64::MIN),
-                    })
-                    .collect();
+                let s = no_guess(&|r| truth(r, fi).is_some());
                 if spec.kind == FieldKind::Date {
                     let base = |r: usize| matches!(truth(r, fi), Some(TruthValue::Date(d)) if d.year == by);
                     fields.push(score(
@@ -590,12 +591,9 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
                     // The calendar attack needs date filters comparable across the file; a
                     // slotted filter is salted by its slot's tag, so only filters of one salt
                     // group (one date, or one name and place) can be compared.
-                    let full: Scored = (0..n)
-                        .map(|r| match truth(r, fi) {
-                            Some(TruthValue::Date(d)) if d.is_full() => (Some(false), f64::MIN),
-                            _ => (None, f64::MIN),
-                        })
-                        .collect();
+                    let full = no_guess(
+                        &|r| matches!(truth(r, fi), Some(TruthValue::Date(d)) if d.is_full()),
+                    );
                     fields.push(score(
                         format!("{} (full date)", spec.name),
                         "calendar classes: none, the filters are salted per slot group",
@@ -832,12 +830,7 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
                     &s,
                     base,
                 ));
-                let none: Scored = (0..n)
-                    .map(|r| match truth(r, fi) {
-                        Some(_) => (Some(false), f64::MIN),
-                        None => (None, f64::MIN),
-                    })
-                    .collect();
+                let none = no_guess(&|r| truth(r, fi).is_some());
                 fields.push(score(
                     spec.name.clone(),
                     "region and serial not attacked",
@@ -847,12 +840,7 @@ pub fn run(job: &AttackJob) -> Result<AttackReport> {
             }
             FieldKind::Nik | FieldKind::Passport | FieldKind::Date => {
                 // No attack applies: reported so that the table says so, and why.
-                let s: Scored = (0..n)
-                    .map(|r| match truth(r, fi) {
-                        Some(_) => (Some(false), f64::MIN),
-                        None => (None, f64::MIN),
-                    })
-                    .collect();
+                let s = no_guess(&|r| truth(r, fi).is_some());
                 let attack = if !spec.hardening.slots.is_empty() {
                     "none: salted per slot group, no structure across groups"
                 } else if spec.kind == FieldKind::Nik {
@@ -1031,16 +1019,15 @@ fn slot_attack(pool: &Pool, schema: &Schema, public: &Public) -> SlotAttack {
                 (seg[0] != 0).then(|| seg_view(&seg[1..]))
             };
             let edges = slots::edges(&class_of, &tags, &other, &seg_filter, &ov, MAX_EDGE_GROUP);
-            slots::trilaterate(
-                &class_of,
-                &qgrams,
-                &persons,
-                &keys,
-                &edges,
-                &ov,
-                &mut labels,
-                TRI_ROUNDS,
-            );
+            let t = slots::Trilateration {
+                class_of: &class_of,
+                qgrams: &qgrams,
+                persons: &persons,
+                keys: &keys,
+                edges: &edges,
+                ov: &ov,
+            };
+            slots::trilaterate(&t, &mut labels, TRI_ROUNDS);
         }
         let mut guess: Vec<(Option<Vec<String>>, f64)> = labels
             .iter()
