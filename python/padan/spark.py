@@ -174,7 +174,6 @@ def link(
     P = partitions or int(spark.conf.get("spark.sql.shuffle.partitions"))
     plan = _padan.SparkPlan.create([os.fspath(p) for p in paths], config)
     sc = spark.sparkContext
-    plan_b = sc.broadcast(plan.to_json())
     keep = StorageLevel.MEMORY_AND_DISK
     persisted = []
 
@@ -203,6 +202,20 @@ def link(
     n = records.count()
     if n != plan.records():
         raise _padan_error("InputError", f"read {n} records, the files' metadata say {plan.records()}")
+    # Term frequencies: each record gets how many records hold its token (`tf_<field>`), the
+    # plan the histogram of those counts (a field's exact level is split by them).
+    for field, col in plan.frequency_columns():
+        tf = f"tf_{field}"
+        counts = records.filter(F.col(col).isNotNull()).groupBy(col).agg(F.count("*").alias(tf))
+        hist = (
+            counts.groupBy(tf)
+            .agg(F.count("*").alias("tokens"))
+            .select(F.col(tf).cast("long").alias("count"), F.col("tokens").cast("long"))
+            .toArrow()
+        )
+        plan = plan.with_token_counts(field, hist)
+        records = persist(records.join(counts, col, "left"))
+    plan_b = sc.broadcast(plan.to_json())
     timings["read"] = time.monotonic() - t
 
     # Block: keys, block sizes, caps from the size histogram, kept blocks with unique ids.

@@ -213,6 +213,33 @@ impl SparkPlan {
         Ok((caps, json))
     }
 
+    /// `(field, token column)` of the fields whose exact level is split by term frequency: count
+    /// each token's records, give every record its count as `tf_<field>`, and pass the
+    /// histogram of counts to [`SparkPlan::with_token_counts`].
+    fn frequency_columns(&self) -> Vec<(String, String)> {
+        self.plan.frequency_columns()
+    }
+
+    /// This plan with a field's term frequencies, from a table `(count, tokens)`: how many
+    /// distinct tokens exactly `count` records hold.
+    fn with_token_counts(
+        &self,
+        py: Python<'_>,
+        field: &str,
+        hist: &Bound<'_, PyAny>,
+    ) -> PyResult<SparkPlan> {
+        let mut rows = Vec::new();
+        for b in batches(hist)? {
+            let (k, t) = (i64s(&b, "count")?, i64s(&b, "tokens")?);
+            rows.extend(k.iter().zip(&t).map(|(&k, &t)| (k as u64, t as u64)));
+        }
+        rows.sort_unstable();
+        let mut plan = Plan::from_json(&self.to_json(py)?).map_err(|e| py_err(py, e))?;
+        plan.set_token_counts(field, &rows)
+            .map_err(|e| py_err(py, e))?;
+        Ok(SparkPlan { plan })
+    }
+
     /// Owned, compared pairs of block members (`owned`) or of 2-record blocks.
     fn compare_blocks(
         &self,

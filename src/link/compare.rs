@@ -5,11 +5,12 @@
 //! field's [`ComparisonConfig`], and last "else". A token-only field (sex) has exact and else.
 
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use super::block::{unpack, PairKey};
 use super::config::{ComparisonConfig, LinkConfig};
 use super::dice::{dice_value, Kernel};
-use super::records::Records;
+use super::records::{Records, TokenColumn};
 
 /// How every field of a pair is compared.
 pub struct Comparator<'a> {
@@ -22,13 +23,100 @@ pub struct Comparator<'a> {
     packed: Packed,
     /// Per schema field: its salt-slot segments (empty for most fields).
     slotted: Vec<super::slots::FieldSlots>,
+    /// Per schema field with frequency bands in use: each record's exact level (1 = rarest),
+    /// from how many records of the run hold its token.
+    exact_levels: Vec<Option<Vec<u8>>>,
+    /// Per schema field with frequency bands: its term frequencies.
+    tf: Vec<Option<TermFrequencies>>,
+}
+
+/// Whether a field splits its exact level by frequency bands: it has edges, it is not keyed by
+/// salt slots, and its m and u are not fixed (the caller checks that it has a token).
+pub fn uses_bands(c: &ComparisonConfig, slots: &super::slots::FieldSlots) -> bool {
+    c.frequency_bands.as_ref().is_some_and(|e| !e.is_empty())
+        && !slots.is_slotted()
+        && c.fixed().is_none()
+}
+
+/// A field's term frequencies over the whole run (see [`ComparisonConfig::frequency_bands`]):
+/// the totals that place a count in a band, and the record pairs agreeing in each band. Counted
+/// here from the records, or by a cluster engine and handed to the distributed plan
+/// ([`TermFrequencies::from_histogram`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TermFrequencies {
+    /// Records holding the token.
+    pub present: u64,
+    /// Σ count² over the distinct tokens (below 2^64: records are numbered by `u32`).
+    pub sum_sq: u64,
+    /// Per exact level (rarest first): ordered record pairs agreeing on a token of that level,
+    /// Σ count · (count − 1).
+    pub pairs: Vec<u64>,
+}
+
+impl TermFrequencies {
+    /// From the histogram of token counts: `(count, tokens)`, how many distinct tokens are held
+    /// by exactly `count` records.
+    pub fn from_histogram(c: &ComparisonConfig, hist: &[(u64, u64)]) -> TermFrequencies {
+        let present = hist.iter().map(|&(k, t)| k * t).sum();
+        let sum_sq = hist.iter().map(|&(k, t)| k * k * t).sum();
+        let mut tf = TermFrequencies {
+            present,
+            sum_sq,
+            pairs: vec![0; usize::from(c.n_exact())],
+        };
+        for &(k, t) in hist {
+            let l = usize::from(tf.level(c, k)) - 1;
+            tf.pairs[l] += k * k.saturating_sub(1) * t;
+        }
+        tf
+    }
+
+    /// The exact level of a token held by `count` records: the term-frequency adjustment
+    /// `log2(u_exact / share)` in bits, with `u_exact = Σ count² / N²` (two random records
+    /// agree) and `share = count / N`, i.e. `log2(Σ count² / (N · count))`, placed among the
+    /// edges ([`ComparisonConfig::exact_level`]).
+    pub fn level(&self, c: &ComparisonConfig, count: u64) -> u8 {
+        if count == 0 || self.present == 0 {
+            return 1;
+        }
+        let bits = (self.sum_sq as f64 / (self.present as f64 * count as f64)).log2();
+        c.exact_level(bits)
+    }
+
+    /// The share of each exact level among the agreeing pairs (`None` when no two records agree).
+    pub fn shares(&self) -> Option<Vec<f64>> {
+        let total: u64 = self.pairs.iter().sum();
+        (total > 0).then(|| {
+            self.pairs
+                .iter()
+                .map(|&p| p as f64 / total as f64)
+                .collect()
+        })
+    }
+}
+
+/// Per record, how many records of `t` hold its token (0 without one), and the histogram of
+/// those counts (`(count, distinct tokens)`, ascending).
+pub fn token_counts(t: &TokenColumn) -> (Vec<u64>, Vec<(u64, u64)>) {
+    let mut counts: ahash::AHashMap<u128, u64> = ahash::AHashMap::new();
+    for (&v, _) in t.values.iter().zip(&t.valid).filter(|(_, &ok)| ok) {
+        *counts.entry(v).or_insert(0) += 1;
+    }
+    let per = (0..t.values.len())
+        .map(|i| t.get(i).map_or(0, |v| counts[&v]))
+        .collect();
+    let mut hist: std::collections::BTreeMap<u64, u64> = std::collections::BTreeMap::new();
+    for &k in counts.values() {
+        *hist.entry(k).or_insert(0) += 1;
+    }
+    (per, hist.into_iter().collect())
 }
 
 /// Where a field sits in a packed row.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
     /// Offset of the meta word: popcount (low 32 bits), token present (bit 32), filter present
-    /// (bit 33).
+    /// (bit 33), the token's exact level (bits 40–47).
     meta: usize,
     /// Offset of the 2-word token, if the field has tokens.
     token: Option<usize>,
@@ -38,6 +126,8 @@ struct Slot {
 
 const TOKEN_PRESENT: u64 = 1 << 32;
 const FILTER_PRESENT: u64 = 1 << 33;
+/// Bits 40–47 of the meta word: the exact level of the record's token (1 without bands).
+const EXACT_SHIFT: u32 = 40;
 
 /// Every field of a record in one contiguous row of words, so comparing a pair reads a few
 /// adjacent cache lines per record instead of two or three lines per field from separate
@@ -49,7 +139,7 @@ struct Packed {
 }
 
 impl Packed {
-    fn new(recs: &Records) -> Packed {
+    fn new(recs: &Records, exact_levels: &[Option<Vec<u8>>]) -> Packed {
         let mut slots = Vec::new();
         let mut off = 0;
         for f in 0..recs.schema.fields.len() {
@@ -78,7 +168,8 @@ impl Packed {
                     let mut meta = 0u64;
                     if let (Some(o), Some(t)) = (slot.token, recs.tokens[f].as_ref()) {
                         if let Some(v) = t.get(i) {
-                            meta |= TOKEN_PRESENT;
+                            let level = exact_levels[f].as_ref().map_or(1, |lv| lv[i]);
+                            meta |= TOKEN_PRESENT | u64::from(level) << EXACT_SHIFT;
                             row[o] = v as u64;
                             row[o + 1] = (v >> 64) as u64;
                         }
@@ -108,20 +199,68 @@ impl Packed {
 impl<'a> Comparator<'a> {
     /// A comparator over all records with the config's levels and the fastest kernel.
     pub fn new(recs: &'a Records, cfg: &LinkConfig) -> Comparator<'a> {
+        Self::with_frequencies(recs, cfg, |_, t, c| {
+            let (per, hist) = token_counts(t);
+            (TermFrequencies::from_histogram(c, &hist), per)
+        })
+    }
+
+    /// A comparator whose term frequencies come from `frequencies(field, tokens, comparison)`:
+    /// the field's [`TermFrequencies`] over the whole run and each record's token count (the
+    /// distributed run counts them across every batch).
+    pub fn with_frequencies(
+        recs: &'a Records,
+        cfg: &LinkConfig,
+        mut frequencies: impl FnMut(
+            usize,
+            &TokenColumn,
+            &ComparisonConfig,
+        ) -> (TermFrequencies, Vec<u64>),
+    ) -> Comparator<'a> {
+        let slotted = super::slots::FieldSlots::of(&recs.schema);
+        let mut comparisons: Vec<ComparisonConfig> = recs
+            .schema
+            .fields
+            .iter()
+            .map(|f| cfg.comparison_for(f))
+            .collect();
+        let mut exact_levels = vec![None; comparisons.len()];
+        let mut tf = vec![None; comparisons.len()];
+        for (f, c) in comparisons.iter_mut().enumerate() {
+            if let Some(t) = recs.tokens[f].as_ref() {
+                if uses_bands(c, &slotted[f]) {
+                    c.bands_in_use = c.frequency_bands.clone().unwrap_or_default();
+                    let (table, counts) = frequencies(f, t, c);
+                    exact_levels[f] = Some(counts.iter().map(|&k| table.level(c, k)).collect());
+                    tf[f] = Some(table);
+                }
+            }
+        }
         Comparator {
             recs,
-            comparisons: recs
-                .schema
-                .fields
-                .iter()
-                .map(|f| cfg.comparison_for(f))
-                .collect(),
+            comparisons,
             kernel: Kernel::detect(),
             #[cfg(target_arch = "x86_64")]
             popcnt: std::arch::is_x86_feature_detected!("popcnt"),
-            packed: Packed::new(recs),
-            slotted: super::slots::FieldSlots::of(&recs.schema),
+            packed: Packed::new(recs, &exact_levels),
+            slotted,
+            exact_levels,
+            tf,
         }
+    }
+
+    /// Per field, its term frequencies when its exact level is split by frequency bands.
+    pub fn term_frequencies(&self) -> &[Option<TermFrequencies>] {
+        &self.tf
+    }
+
+    /// Per field with frequency bands, the share of each exact level among the record pairs that
+    /// agree on the token (rarest first), for [`crate::scoring::split_exact_u`].
+    pub fn exact_shares(&self) -> Vec<Option<Vec<f64>>> {
+        self.tf
+            .iter()
+            .map(|t| t.as_ref().and_then(TermFrequencies::shares))
+            .collect()
     }
 
     /// Fields compared.
@@ -155,7 +294,8 @@ impl<'a> Comparator<'a> {
         if let Some(t) = token {
             if let (Some(x), Some(y)) = (t.get(a), t.get(b)) {
                 if x == y {
-                    return (1, 1.0);
+                    let level = self.exact_levels[f].as_ref().map_or(1, |lv| lv[a]);
+                    return (level, 1.0);
                 }
             }
         }
@@ -219,7 +359,7 @@ impl<'a> Comparator<'a> {
             }
             if let Some(t) = slot.token {
                 if ma & mb & TOKEN_PRESENT != 0 && ra[t] == rb[t] && ra[t + 1] == rb[t + 1] {
-                    *o = 1;
+                    *o = ((ma >> EXACT_SHIFT) & 0xff) as u8;
                     continue;
                 }
             }
@@ -374,6 +514,127 @@ mod tests {
         assert!(
             seen[0] > 0 && seen[1] > 0 && seen[2..].iter().sum::<u64>() > 0,
             "{seen:?}"
+        );
+    }
+
+    fn tokens(values: &[Option<u128>]) -> TokenColumn {
+        TokenColumn {
+            values: values.iter().map(|v| v.unwrap_or(0)).collect(),
+            valid: values.iter().map(Option::is_some).collect(),
+        }
+    }
+
+    fn name_comparison() -> ComparisonConfig {
+        let mut c = ComparisonConfig::default_for(crate::schema::FieldKind::Name);
+        c.bands_in_use = c.frequency_bands.clone().expect("names have bands");
+        c
+    }
+
+    /// Counted by hand: tokens 1 (×1), 2 (×2), 3 (×3), 4 (×14) and one record without a token;
+    /// 20 records hold a token, Σ count² = 1 + 4 + 9 + 196 = 210. The adjustment
+    /// log2(210 / (20 · count)) is +3.39 bits for 1, +2.39 for 2, +1.81 for 3 (all ≥ +1: the
+    /// rarest level) and −0.42 for 4 (between −1 and 0: the third level).
+    #[test]
+    fn frequency_levels_follow_the_term_frequency_adjustment() {
+        let mut v = vec![Some(1), Some(2), Some(2), Some(3), Some(3), Some(3), None];
+        v.extend(std::iter::repeat_n(Some(4), 14));
+        let t = tokens(&v);
+        let c = name_comparison();
+        let (per, hist) = token_counts(&t);
+        assert_eq!(hist, vec![(1, 1), (2, 1), (3, 1), (14, 1)]);
+        assert_eq!(per[..7], [1, 2, 2, 3, 3, 3, 0]);
+        let tf = TermFrequencies::from_histogram(&c, &hist);
+        assert_eq!((tf.present, tf.sum_sq), (20, 210));
+        // Ordered pairs agreeing per level: 2·1 + 3·2 in the rarest, 14·13 in the third.
+        assert_eq!(tf.pairs, vec![8, 0, 182, 0]);
+        let levels: Vec<u8> = [1, 2, 3, 14].iter().map(|&k| tf.level(&c, k)).collect();
+        assert_eq!(levels, vec![1, 1, 1, 3]);
+        let shares = tf.shares().expect("pairs agree");
+        assert!((shares[0] - 8.0 / 190.0).abs() < 1e-12 && shares[1] == 0.0);
+        // One exact level per band, then the Dice thresholds, then else.
+        assert_eq!(c.n_exact(), 4);
+        assert_eq!(c.n_levels(), 4 + 3 + 1);
+        assert_eq!(
+            c.level(0.95),
+            5,
+            "the first Dice level follows the exact levels"
+        );
+        assert_eq!(c.level(0.1), 8, "else");
+        let labels = c.labels();
+        assert_eq!(labels.len(), 9);
+        assert!(
+            labels[1].starts_with("exact, value rare")
+                && labels[4].starts_with("exact, value common")
+        );
+    }
+
+    /// A pair agreeing on a rare name gets a lower (rarer) exact level than a pair agreeing on a
+    /// common one, on the per-field and the packed path alike; a field without bands keeps one
+    /// exact level.
+    #[test]
+    fn comparator_splits_exact_agreement_by_frequency() {
+        use crate::schema::Schema;
+        let schema = Schema::from_toml(
+            r#"
+version = 1
+name = "tf"
+[record_filter]
+bits = 256
+[[fields]]
+name = "name"
+kind = "name"
+bits = 64
+hashes = 2
+exact_token = true
+record_hashes = 2
+[[fields]]
+name = "sex"
+kind = "sex"
+exact_token = true
+"#,
+            "tf.toml",
+        )
+        .expect("schema");
+        let layout = crate::io::encoded::Layout::for_schema(&schema);
+        let mut recs = Records::empty(&schema, &layout);
+        // Name tokens: 7 held by two records, 9 by twelve; sex 1 or 2.
+        let names: Vec<u128> = [7, 7]
+            .into_iter()
+            .chain(std::iter::repeat_n(9, 12))
+            .collect();
+        for (i, &n) in names.iter().enumerate() {
+            let t = recs.tokens[0].as_mut().expect("name token");
+            t.values.push(n);
+            t.valid.push(true);
+            let s = recs.tokens[1].as_mut().expect("sex token");
+            s.values.push(1 + (i % 2) as u128);
+            s.valid.push(true);
+            if let Some(m) = recs.filters[0].as_mut() {
+                m.push_missing();
+            }
+            recs.record_filter.push_missing();
+            recs.agency_of.push(0);
+            recs.ids.push(i.to_string());
+        }
+        let cmp = Comparator::new(&recs, &LinkConfig::default());
+        assert_eq!(cmp.n_levels()[1], 2, "sex: exact and else, no bands");
+        let mut lv = [0u8; 2];
+        cmp.levels(0, 1, &mut lv);
+        let rare = lv[0];
+        assert_eq!(rare, cmp.field(0, 0, 1).0);
+        cmp.levels(2, 4, &mut lv);
+        let common = lv[0];
+        assert_eq!(common, cmp.field(0, 2, 4).0);
+        assert_eq!(lv[1], 1, "sex agrees exactly: its one exact level");
+        assert!(rare < common, "rare {rare}, common {common}");
+        assert!(common <= cmp.comparisons[0].n_exact());
+        let shares = cmp.exact_shares();
+        assert!(shares[1].is_none());
+        let s = shares[0].as_ref().expect("name shares");
+        // 2·1 ordered pairs on the rare token, 12·11 on the common one.
+        assert!(
+            (s[usize::from(rare) - 1] - 2.0 / 134.0).abs() < 1e-12,
+            "{s:?}"
         );
     }
 

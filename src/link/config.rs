@@ -142,6 +142,20 @@ pub struct ComparisonConfig {
     /// Fixed u per level; overrides the estimate with `m`.
     #[serde(default)]
     pub u: Option<Vec<f64>>,
+    /// Exact agreement split by how common the agreed value is (term frequency, counted on the
+    /// keyed tokens of the run): descending edges, in bits, on `log2(u_exact / share)`, where
+    /// `share` is the share of records holding the value and `u_exact` the chance that two
+    /// random records agree exactly (Splink's term-frequency adjustment). `[1, 0, -1]` gives
+    /// four exact levels: a value at least twice rarer than average, rarer, commoner, and at
+    /// least twice commoner. Each level gets its own m and u, so agreeing on a rare name weighs
+    /// more than agreeing on a common one. Absent: the kind's default (`[1, 0, -1]` for names,
+    /// none for other kinds); `[]`: one exact level. Applies to a field with a keyed token
+    /// outside salt slots whose m and u are not fixed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frequency_bands: Option<Vec<f64>>,
+    /// The edges in use (set by the comparator: empty when the field cannot use them).
+    #[serde(skip)]
+    pub bands_in_use: Vec<f64>,
 }
 
 impl ComparisonConfig {
@@ -161,17 +175,58 @@ impl ComparisonConfig {
             thresholds,
             m: None,
             u: None,
+            frequency_bands: Some(Self::default_bands(kind)),
+            bands_in_use: Vec::new(),
         }
     }
 
-    /// Number of non-null levels: exact, one per threshold, else.
+    /// The default frequency edges of a field kind (see [`ComparisonConfig::frequency_bands`]):
+    /// names only. Measured on `padan synth` without hardening (10,057 records), pairs that
+    /// agree on the name token and on nothing else were 92 % true for a name at least twice
+    /// rarer than average and 9 % true for one twice commoner.
+    pub fn default_bands(kind: FieldKind) -> Vec<f64> {
+        match kind {
+            FieldKind::Name => vec![1.0, 0.0, -1.0],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Exact levels: one, or one per frequency band in use.
+    pub fn n_exact(&self) -> u8 {
+        if self.bands_in_use.is_empty() {
+            1
+        } else {
+            (self.bands_in_use.len() + 1) as u8
+        }
+    }
+
+    /// The exact level of a value whose term-frequency adjustment is `bits` (see
+    /// [`ComparisonConfig::frequency_bands`]): 1 for the rarest band.
+    pub fn exact_level(&self, bits: f64) -> u8 {
+        1 + self.bands_in_use.iter().take_while(|&&e| bits < e).count() as u8
+    }
+
+    /// Number of non-null levels: exact (one per frequency band), one per threshold, else.
     pub fn n_levels(&self) -> u8 {
-        (self.thresholds.len() + 2) as u8
+        (self.thresholds.len() + 1) as u8 + self.n_exact()
     }
 
     /// Level labels, index 0 = null.
     pub fn labels(&self) -> Vec<String> {
-        let mut v = vec!["null".to_string(), "exact".to_string()];
+        let mut v = vec!["null".to_string()];
+        let e = &self.bands_in_use;
+        if e.is_empty() {
+            v.push("exact".to_string());
+        }
+        for k in 0..e.len() + usize::from(!e.is_empty()) {
+            let label = match (k.checked_sub(1).map(|j| e[j]), e.get(k)) {
+                (None, Some(lo)) => format!("exact, value rare (tf ≥ {lo:+} bits)"),
+                (Some(hi), Some(lo)) => format!("exact (tf {lo:+} to {hi:+} bits)"),
+                (Some(hi), None) => format!("exact, value common (tf < {hi:+} bits)"),
+                (None, None) => unreachable!("bands in use are not empty here"),
+            };
+            v.push(label);
+        }
         for t in &self.thresholds {
             v.push(format!("dice ≥ {t}"));
         }
@@ -185,7 +240,7 @@ impl ComparisonConfig {
         let s = sim as f64;
         for (i, &t) in self.thresholds.iter().enumerate() {
             if s >= t {
-                return (i + 2) as u8;
+                return i as u8 + 1 + self.n_exact();
             }
         }
         self.n_levels()
@@ -395,6 +450,14 @@ impl LinkConfig {
                     "must be strictly descending values in 0..=1".into(),
                 );
             }
+            if let Some(e) = &c.frequency_bands {
+                if e.windows(2).any(|w| w[0] <= w[1]) || e.iter().any(|x| !x.is_finite()) {
+                    return err(
+                        &format!("comparison.{name}.frequency_bands"),
+                        "must be strictly descending finite values (bits)".into(),
+                    );
+                }
+            }
             let n = c.n_levels() as usize;
             for (k, v) in [("m", &c.m), ("u", &c.u)] {
                 if let Some(v) = v {
@@ -424,10 +487,14 @@ impl LinkConfig {
 
     /// The comparison for a schema field (configured or default).
     pub fn comparison_for(&self, f: &FieldSpec) -> ComparisonConfig {
-        self.comparison
+        let mut c = self
+            .comparison
             .get(&f.name)
             .cloned()
-            .unwrap_or_else(|| ComparisonConfig::default_for(f.kind))
+            .unwrap_or_else(|| ComparisonConfig::default_for(f.kind));
+        c.frequency_bands
+            .get_or_insert_with(|| ComparisonConfig::default_bands(f.kind));
+        c
     }
 }
 
@@ -468,6 +535,10 @@ knn_max_bucket = 50     # weak buckets larger than this propose nothing
 # Fields not listed use their kind's defaults. Two unrelated half-full filters have Dice ≈ 0.45.
 # [comparison.name]
 # thresholds = [0.92, 0.84, 0.74]
+# frequency_bands = [1, 0, -1]  # split exact agreement by how common the value is (term
+#                               # frequency of its keyed token, in bits of log2(u / share)): a rare
+#                               # name weighs more than a common one; the default for names, none
+#                               # for other kinds; [] = one exact level; not with slots or fixed m/u
 # m = [0.80, 0.10, 0.05, 0.03, 0.02]   # fix m and u to skip fitting this field
 # u = [0.001, 0.004, 0.02, 0.08, 0.895]
 
@@ -527,6 +598,29 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("comparison.name.thresholds"), "{e}");
+        let e = LinkConfig::from_toml(
+            "[comparison.name]\nfrequency_bands = [0.0, 1.0]\n",
+            "l.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("comparison.name.frequency_bands"), "{e}");
+        // A field section without frequency_bands keeps its kind's bands; [] turns them off.
+        let c = LinkConfig::from_toml("[comparison.name]\nthresholds = [0.9]\n", "l.toml").unwrap();
+        let schema = crate::schema::Schema::default_victims();
+        let name = schema
+            .fields
+            .iter()
+            .find(|f| f.name == "name")
+            .expect("name field");
+        assert_eq!(name.kind, FieldKind::Name);
+        assert_eq!(
+            c.comparison_for(name).frequency_bands,
+            Some(vec![1.0, 0.0, -1.0])
+        );
+        let c =
+            LinkConfig::from_toml("[comparison.name]\nfrequency_bands = []\n", "l.toml").unwrap();
+        assert_eq!(c.comparison_for(name).frequency_bands, Some(vec![]));
         let e = LinkConfig::from_toml(
             "[thresholds]\nrecord_dice = 0.7\nrecord_dice_review = 0.8\n",
             "l.toml",

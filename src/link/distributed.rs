@@ -40,7 +40,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::block::{self, pack, unpack, BlockSize, BlockingStats, PairKey};
-use super::compare::{Comparator, LevelCoder};
+use super::compare::{Comparator, LevelCoder, TermFrequencies};
 use super::config::LinkConfig;
 use super::decided::ScoredPairs;
 use super::dice::FilterMatrix;
@@ -90,6 +90,10 @@ struct PlanData {
     config: LinkConfig,
     slots: Vec<SlotDef>,
     kinds: Vec<String>,
+    /// Per schema field whose exact level is split by term frequency: its frequencies over the
+    /// whole run, set by the driver from the engine's counts ([`Plan::set_token_counts`]).
+    #[serde(default)]
+    frequencies: BTreeMap<usize, TermFrequencies>,
 }
 
 /// A distributed link run's plan: see the module docs.
@@ -232,6 +236,7 @@ impl Plan {
             config,
             slots,
             kinds,
+            frequencies: BTreeMap::new(),
         };
         Ok(Plan {
             data,
@@ -506,8 +511,85 @@ impl Plan {
             .sum::<u64>()
     }
 
-    fn comparator<'r>(&self, recs: &'r Records) -> Comparator<'r> {
-        Comparator::new(recs, &self.data.config)
+    /// The comparator of a batch's records. A field whose exact level is split by term
+    /// frequency takes the run's frequencies from the plan and each record's token count from
+    /// the batch's `tf_<field>` column (Int64; `padan.spark` adds it; absent or null = no token
+    /// count, for the driver's empty records).
+    fn comparator<'r>(
+        &self,
+        recs: &'r Records,
+        batch: Option<&RecordBatch>,
+    ) -> Result<Comparator<'r>> {
+        let mut missing = None;
+        let cmp = Comparator::with_frequencies(recs, &self.data.config, |f, t, _| {
+            let name = &self.schema.fields[f].name;
+            let Some(table) = self.data.frequencies.get(&f) else {
+                missing = Some(format!(
+                    "the token counts of field '{name}' were not set on the plan (set_token_counts)"
+                ));
+                return (
+                    TermFrequencies {
+                        present: 0,
+                        sum_sq: 0,
+                        pairs: Vec::new(),
+                    },
+                    vec![0; t.values.len()],
+                );
+            };
+            let counts = match batch {
+                None => Ok(vec![0; t.values.len()]),
+                Some(b) => tf_counts(b, name, t.values.len()),
+            };
+            match counts {
+                Ok(c) => (table.clone(), c),
+                Err(e) => {
+                    missing = Some(e);
+                    (table.clone(), vec![0; t.values.len()])
+                }
+            }
+        });
+        match missing {
+            Some(m) => Err(Error::Internal(m)),
+            None => Ok(cmp),
+        }
+    }
+
+    /// The fields whose exact level is split by term frequency, with their token column: the
+    /// engine counts each token's records ([`Plan::set_token_counts`]) and gives each record
+    /// its token's count as the column `tf_<field>`.
+    pub fn frequency_columns(&self) -> Vec<(String, String)> {
+        let empty = Records::empty(&self.schema, &self.layout);
+        let slotted = super::slots::FieldSlots::of(&self.schema);
+        self.layout
+            .columns
+            .iter()
+            .filter_map(|c| match c.role {
+                ColumnRole::Token(f) => {
+                    let spec = &self.schema.fields[f];
+                    let cmp = self.data.config.comparison_for(spec);
+                    (empty.tokens[f].is_some() && super::compare::uses_bands(&cmp, &slotted[f]))
+                        .then(|| (spec.name.clone(), c.name.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Sets a field's term frequencies from the histogram of its token counts: `(count, tokens)`,
+    /// how many distinct tokens are held by exactly `count` records (over every record).
+    pub fn set_token_counts(&mut self, field: &str, hist: &[(u64, u64)]) -> Result<()> {
+        let f = self
+            .schema
+            .fields
+            .iter()
+            .position(|s| s.name == field)
+            .ok_or_else(|| Error::Internal(format!("no field '{field}' in the schema")))?;
+        let mut cmp = self.data.config.comparison_for(&self.schema.fields[f]);
+        cmp.bands_in_use = cmp.frequency_bands.clone().unwrap_or_default();
+        self.data
+            .frequencies
+            .insert(f, TermFrequencies::from_histogram(&cmp, hist));
+        Ok(())
     }
 
     fn coder(&self, comparator: &Comparator<'_>) -> Result<LevelCoder> {
@@ -530,7 +612,7 @@ impl Plan {
     /// schema, else 0.
     pub fn compare_blocks(&self, batch: &RecordBatch, owned: bool) -> Result<RecordBatch> {
         let (recs, global) = self.batch_records(batch)?;
-        let comparator = self.comparator(&recs);
+        let comparator = self.comparator(&recs, Some(batch))?;
         let pair_keys = self.has_slots().then(|| super::slots::PairKeys::new(&recs));
         let coder = self.coder(&comparator)?;
         let bid = int64_column(batch, "block_id")?;
@@ -618,7 +700,7 @@ impl Plan {
     /// levels one byte per field, the similarities one little-endian f32 per field.
     pub fn compare_fields(&self, batch: &RecordBatch) -> Result<RecordBatch> {
         let (recs, global) = self.batch_records(batch)?;
-        let comparator = self.comparator(&recs);
+        let comparator = self.comparator(&recs, Some(batch))?;
         let nf = comparator.n_fields();
         let bid = int64_column(batch, "block_id")?;
         let (mut out_a, mut out_b, mut lv, mut sv) = (vec![], vec![], vec![], vec![]);
@@ -729,7 +811,7 @@ impl Plan {
             return self.fit_slots(candidates, carried, stats);
         }
         let empty = Records::empty(&self.schema, &self.layout);
-        let comparator = self.comparator(&empty);
+        let comparator = self.comparator(&empty, None)?;
         let coder = self.coder(&comparator)?;
         let cfg = &self.data.config;
         let nf = comparator.n_fields();
@@ -752,13 +834,14 @@ impl Plan {
             })
             .collect();
         let random_pairs: u64 = random.iter().map(|r| r.1).sum();
-        let u = scoring::estimate_u(
+        let mut u = scoring::estimate_u(
             &scoring::Patterns::from_counts(
                 nf,
                 random_items.iter().map(|(v, n)| (v.as_slice(), *n)),
             ),
             &n_levels,
         );
+        scoring::split_exact_u(&mut u, &comparator.exact_shares());
         let fixed: Vec<_> = comparator.comparisons.iter().map(|c| c.fixed()).collect();
         let uses = block::kind_fields(&self.data.kinds, &self.schema);
         let code_counts = by_code(None);
@@ -791,7 +874,7 @@ impl Plan {
         stats: &BlockingStats,
     ) -> Result<Fit> {
         let empty = Records::empty(&self.schema, &self.layout);
-        let comparator = self.comparator(&empty);
+        let comparator = self.comparator(&empty, None)?;
         let coder = self.coder(&comparator)?;
         let cfg = &self.data.config;
         // The binding depends on the schema and the layout only, not on the records.
@@ -1263,6 +1346,24 @@ pub fn clustering_from_roots(n: usize, roots: &[(u32, u32)], merges_refused: u64
     }
 }
 
+/// The `tf_<field>` column of a batch: each record's token count (a record without the token
+/// may hold anything there: its count is never read).
+fn tf_counts(
+    batch: &RecordBatch,
+    field: &str,
+    rows: usize,
+) -> std::result::Result<Vec<u64>, String> {
+    let name = format!("tf_{field}");
+    let col = int64_column(batch, &name).map_err(|e| format!("{e} (each record's token count)"))?;
+    if col.len() != rows {
+        return Err(format!(
+            "column '{name}': {} rows, the batch has {rows}",
+            col.len()
+        ));
+    }
+    Ok(col.into_iter().map(|v| v.max(0) as u64).collect())
+}
+
 /// The token and blocking-key columns of a layout, in [`Records::token_columns`] order.
 fn token_columns(schema: &Schema, layout: &Layout) -> Vec<String> {
     let mut v: Vec<String> = schema
@@ -1631,16 +1732,48 @@ mod tests {
     fn run_stages(paths: &[PathBuf], cfg: LinkConfig, out: &Path) -> Manifest {
         use arrow_array::{ListArray, StructArray};
         use arrow_buffer::OffsetBuffer;
-        let driver = Plan::new(paths, cfg).expect("plan");
-        // The workers' plan, from JSON.
-        let plan = Plan::from_json(&driver.to_json().expect("json")).expect("from json");
-        let inputs: Vec<RecordBatch> = plan
+        let mut driver = Plan::new(paths, cfg).expect("plan");
+        let mut inputs: Vec<RecordBatch> = driver
             .inputs()
             .iter()
             .map(|(p, off)| file_batch(p, *off).expect("batch"))
             .collect();
-        let all =
+        let mut all =
             arrow_select::concat::concat_batches(&inputs[0].schema(), &inputs).expect("concat");
+        // Term frequencies: each token's records counted over every batch, the histogram to the
+        // plan, each record's count as `tf_<field>`.
+        for (field, col) in driver.frequency_columns() {
+            let tokens = binary_rows(all.column_by_name(&col).expect("token column"), &col, 16)
+                .expect("tokens");
+            let mut count: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+            for t in tokens.iter().flatten() {
+                *count.entry(t.to_vec()).or_insert(0) += 1;
+            }
+            let mut hist: BTreeMap<u64, u64> = BTreeMap::new();
+            for &k in count.values() {
+                *hist.entry(k).or_insert(0) += 1;
+            }
+            let hist: Vec<(u64, u64)> = hist.into_iter().collect();
+            driver
+                .set_token_counts(&field, &hist)
+                .expect("token counts");
+            let tf = |b: &RecordBatch| {
+                let rows =
+                    binary_rows(b.column_by_name(&col).expect("token"), &col, 16).expect("tokens");
+                let v: Vec<Option<i64>> = rows.iter().map(|t| t.map(|t| count[t] as i64)).collect();
+                with_columns(
+                    b,
+                    vec![(
+                        format!("tf_{field}").as_str(),
+                        Arc::new(Int64Array::from(v)) as ArrayRef,
+                    )],
+                )
+            };
+            inputs = inputs.iter().map(&tf).collect();
+            all = tf(&all);
+        }
+        // The workers' plan, from JSON.
+        let plan = Plan::from_json(&driver.to_json().expect("json")).expect("from json");
         // Keys, blocks and the size histogram.
         let (keys, hist) = keys_and_hist(&plan, &inputs);
         let pairs_of = |m: &[i64]| block_pairs(&plan, m);

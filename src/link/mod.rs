@@ -36,5 +36,6 @@ pub mod records;
 pub mod slots;
 
 pub use crate::io::manifest::Manifest;
-pub use config::{LinkConfig, DEFAULT_CONFIG_TOML};
+pub use compare::TermFrequencies;
+pub use config::{ComparisonConfig, LinkConfig, DEFAULT_CONFIG_TOML};
 pub use pipeline::LinkJob;

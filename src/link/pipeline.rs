@@ -290,7 +290,8 @@ fn fit<'a>(
         cfg.blocking.within_agency,
     );
     let random_levels = comparator.levels_of(&random);
-    let u = scoring::estimate_u(&Patterns::from_levels(&random_levels, nf), &n_levels);
+    let mut u = scoring::estimate_u(&Patterns::from_levels(&random_levels, nf), &n_levels);
+    scoring::split_exact_u(&mut u, &comparator.exact_shares());
     let fixed: Vec<_> = comparator.comparisons.iter().map(|c| c.fixed()).collect();
     if !recs.schema.slots.is_empty() {
         return fit_slots(recs, cfg, comparator, c, &fixed, random.len(), warnings);

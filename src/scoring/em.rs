@@ -214,6 +214,24 @@ pub fn estimate_u(random: &Patterns, n_levels: &[u8]) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// Splits the u of a field's exact levels (levels `1..=B`, one per term-frequency band, see
+/// [`crate::link::ComparisonConfig::frequency_bands`]) by `shares`: the share of each band among
+/// the record pairs agreeing on the token, counted exactly from the token counts. Random pairs
+/// rarely agree on a rare value, so their count estimates the exact levels' total well and each
+/// band's part poorly. A band no pair can agree in keeps a floor of 10⁻⁹ of the total (its
+/// weight is then large but finite).
+pub fn split_exact_u(u: &mut [Vec<f64>], shares: &[Option<Vec<f64>>]) {
+    for (uf, s) in u.iter_mut().zip(shares) {
+        let Some(s) = s else { continue };
+        let total: f64 = uf[1..=s.len()].iter().sum();
+        let eps = 1e-9;
+        let norm = 1.0 + eps * s.len() as f64;
+        for (l, &share) in s.iter().enumerate() {
+            uf[l + 1] = total * (share + eps) / norm;
+        }
+    }
+}
+
 /// Per-field offsets into a flat `(field, level)` table.
 fn offsets(n_levels: &[u8]) -> (Vec<usize>, usize) {
     let mut off = Vec::with_capacity(n_levels.len());
@@ -479,6 +497,28 @@ pub(crate) mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
+
+    /// A field with two frequency bands (levels 1–2) and else (3): the exact levels' u from
+    /// random pairs is split by the counted shares; other levels and fields are left alone.
+    #[test]
+    fn exact_u_is_split_by_the_counted_shares() {
+        let mut u = vec![vec![1.0, 0.002, 0.002, 0.996], vec![1.0, 0.1, 0.9]];
+        split_exact_u(&mut u, &[Some(vec![0.25, 0.75]), None]);
+        assert!(
+            (u[0][1] - 0.001).abs() < 1e-9 && (u[0][2] - 0.003).abs() < 1e-9,
+            "{u:?}"
+        );
+        assert_eq!(u[0][3], 0.996);
+        assert_eq!(
+            u[1],
+            vec![1.0, 0.1, 0.9],
+            "a field without bands is left alone"
+        );
+        // A band no pair agrees in keeps a tiny, non-zero u.
+        let mut u = vec![vec![1.0, 0.002, 0.002, 0.996]];
+        split_exact_u(&mut u, &[Some(vec![0.0, 1.0])]);
+        assert!(u[0][1] > 0.0 && u[0][1] < 1e-11, "{u:?}");
+    }
 
     /// True m/u (index = level, entry 0 placeholder) of a 4-field simulation.
     fn truth() -> (Vec<Vec<f64>>, Vec<Vec<f64>>, Vec<u8>) {
