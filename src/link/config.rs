@@ -338,7 +338,8 @@ impl Default for Thresholds {
 pub struct ResolutionConfig {
     /// For exactly two inputs: strict one-to-one (no within-agency merges at all).
     pub one_to_one: bool,
-    /// Allow a cluster to hold two records of one agency when the edge is this strong.
+    /// Allow a cluster to hold two records of one agency when the pair of them scores at least
+    /// this (each such pair a merge creates).
     pub duplicate_min_probability: f64,
     /// Join two clusters the match edges left apart when this many distinct review pairs link
     /// them and no agency is then held twice (0: review pairs never join clusters).
@@ -349,7 +350,7 @@ impl Default for ResolutionConfig {
     fn default() -> Self {
         ResolutionConfig {
             one_to_one: false,
-            duplicate_min_probability: 0.999,
+            duplicate_min_probability: 0.9,
             review_support: 2,
         }
     }
@@ -570,7 +571,8 @@ record_dice_review = 0.76  # at or above (below record_dice): decision = review
 
 [resolution]
 one_to_one = false                  # two inputs only: strict one-to-one, no within-agency merges
-duplicate_min_probability = 0.999   # a cluster may hold two records of one agency only through edges this strong
+duplicate_min_probability = 0.9     # a cluster may hold two records of one agency only when the pair of them
+                                    # scores at least this (a duplicate inside an agency, on its own evidence)
 review_support = 2                  # two clusters join when this many review pairs link them and no agency is held
                                     # twice (0 = review pairs never join clusters)
 

@@ -2,11 +2,12 @@
 //!
 //! Edges are visited in decreasing weight (ties broken by `a`, then `b`), joining clusters with a
 //! union–find. A merge that would put two records of one agency in the same cluster is refused,
-//! except when within-agency duplicates are allowed (`within_agency`) and the edge is *strong*
-//! (`weight >= duplicate_min_weight`). Because edges come strongest first, both clusters of such a
-//! merge were themselves built only from edges at least as heavy as it, so **two records of one
-//! agency share a cluster only if a path of strong edges joins them**. `one_to_one` refuses every
-//! agency-overlapping merge (greedy one-to-one assignment for two agencies).
+//! except when within-agency duplicates are allowed (`within_agency`) and **every pair of
+//! same-agency records the merge brings together is itself an edge of at least
+//! `duplicate_min_weight`**: real extracts hold the same person twice in one agency, and a cluster
+//! accepts such a duplicate on the evidence of the duplicate's own pair, never through other
+//! agencies' records alone. `one_to_one` refuses every agency-overlapping merge (greedy one-to-one
+//! assignment for two agencies).
 //!
 //! Agency sets are `u64` bitmasks when every agency index is below 64, sorted lists otherwise.
 //!
@@ -38,9 +39,10 @@ pub struct ClusterOptions {
     /// Refuse every merge that would put two records of one agency together (two agencies:
     /// greedy one-to-one assignment). Takes precedence over `within_agency`.
     pub one_to_one: bool,
-    /// Allow a cluster to hold several records of one agency when the merging edge is strong.
+    /// Allow a cluster to hold several records of one agency when each such pair is strong.
     pub within_agency: bool,
-    /// Weight from which an edge may merge clusters sharing an agency (with `within_agency`).
+    /// Weight from which a pair of records of one agency may share a cluster (with
+    /// `within_agency`): every such pair a merge creates must be an edge this heavy.
     pub duplicate_min_weight: f64,
     /// Review edges needed to join two clusters the match edges left apart (0: review edges
     /// never join; see [`clusters_review`]).
@@ -270,13 +272,13 @@ pub fn clusters_review(
     let (refused, by_cannot) = if agency_of.iter().all(|&a| a < 64) {
         let mut sets = Masks(agency_of.iter().map(|&a| 1u64 << a).collect());
         must_link(&mut uf, &mut sets, &mut cannot, &constraints.must_link);
-        let (r, c) = greedy(&mut uf, &mut sets, &mut cannot, &sorted, opts);
+        let (r, c) = greedy(&mut uf, &mut sets, &mut cannot, &sorted, agency_of, opts);
         join_by_review(&mut uf, &mut sets, &mut cannot, review, support);
         (r, c)
     } else {
         let mut sets = Lists(agency_of.iter().map(|&a| vec![a]).collect());
         must_link(&mut uf, &mut sets, &mut cannot, &constraints.must_link);
-        let (r, c) = greedy(&mut uf, &mut sets, &mut cannot, &sorted, opts);
+        let (r, c) = greedy(&mut uf, &mut sets, &mut cannot, &sorted, agency_of, opts);
         join_by_review(&mut uf, &mut sets, &mut cannot, review, support);
         (r, c)
     };
@@ -392,18 +394,83 @@ fn from_ordered_bits(k: u64) -> f64 {
     f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
 }
 
+/// The records of each cluster, as linked lists kept at the roots (concatenated in O(1)).
+struct Members {
+    next: Vec<u32>,
+    tail: Vec<u32>,
+}
+
+impl Members {
+    const END: u32 = u32::MAX;
+
+    /// The members of the clusters `uf` holds now (the must-links may have joined some).
+    fn of(uf: &mut UnionFind) -> Members {
+        let n = uf.parent.len();
+        let mut m = Members {
+            next: vec![Self::END; n],
+            tail: (0..n as u32).collect(),
+        };
+        for i in 0..n as u32 {
+            let r = uf.find(i);
+            if r != i {
+                let t = m.tail[r as usize];
+                m.next[t as usize] = i;
+                m.tail[r as usize] = i;
+            }
+        }
+        m
+    }
+
+    fn iter(&self, root: u32) -> impl Iterator<Item = u32> + '_ {
+        std::iter::successors(Some(root), |&r| {
+            let n = self.next[r as usize];
+            (n != Self::END).then_some(n)
+        })
+    }
+
+    /// Appends the list of root `from` to root `into`'s.
+    fn absorb(&mut self, into: u32, from: u32) {
+        let t = self.tail[into as usize];
+        self.next[t as usize] = from;
+        self.tail[into as usize] = self.tail[from as usize];
+    }
+}
+
+/// Most same-agency record pairs one merge may check (beyond: refused, as a pathological
+/// cluster would make every merge quadratic).
+const MAX_DUPLICATE_CHECKS: u64 = 1 << 20;
+
 /// Best-edge-first merging over sorted edge keys; returns the number of merges refused by the
-/// agency constraint and by a cannot-link.
+/// agency constraint and by a cannot-link. With `within_agency` (and not `one_to_one`), a merge
+/// that puts records of one agency together is allowed when every such pair of records is itself
+/// an edge of at least `duplicate_min_weight`: a duplicate inside an agency is accepted on the
+/// evidence of its own pair, never through other agencies' records alone.
 fn greedy<S: AgencySets>(
     uf: &mut UnionFind,
     sets: &mut S,
     cannot: &mut CannotSets,
     sorted: &[u128],
+    agency_of: &[u16],
     opts: &ClusterOptions,
 ) -> (u64, u64) {
     let mut refused = 0u64;
     let mut by_cannot = 0u64;
-    let strong_ok = !opts.one_to_one && opts.within_agency;
+    let duplicates_ok = !opts.one_to_one && opts.within_agency;
+    // Same-agency pairs strong enough to share a cluster, as `a << 32 | b` (a < b).
+    let strong: ahash::AHashSet<u64> = if duplicates_ok {
+        sorted
+            .iter()
+            .filter(|&&key| {
+                let (a, b) = ((key >> 32) as u32, key as u32);
+                agency_of[a as usize] == agency_of[b as usize]
+                    && from_ordered_bits(!((key >> 64) as u64)) >= opts.duplicate_min_weight
+            })
+            .map(|&key| key as u64)
+            .collect()
+    } else {
+        ahash::AHashSet::new()
+    };
+    let mut members = duplicates_ok.then(|| Members::of(uf));
     for &key in sorted {
         let (a, b) = ((key >> 32) as u32, key as u32);
         let (x, y) = (uf.find(a), uf.find(b));
@@ -415,11 +482,24 @@ fn greedy<S: AgencySets>(
             continue;
         }
         let allowed = !sets.overlaps(x, y)
-            || (strong_ok && from_ordered_bits(!((key >> 64) as u64)) >= opts.duplicate_min_weight);
+            || members.as_ref().is_some_and(|m| {
+                let (sx, sy) = (uf.size[x as usize], uf.size[y as usize]);
+                u64::from(sx) * u64::from(sy) <= MAX_DUPLICATE_CHECKS
+                    && m.iter(x).all(|r| {
+                        m.iter(y).all(|s| {
+                            agency_of[r as usize] != agency_of[s as usize]
+                                || strong
+                                    .contains(&(u64::from(r.min(s)) << 32 | u64::from(r.max(s))))
+                        })
+                    })
+            });
         if allowed {
             let (keep, gone) = uf.union_roots(x, y);
             sets.absorb(keep, gone);
             cannot.absorb(keep, gone);
+            if let Some(m) = members.as_mut() {
+                m.absorb(keep, gone);
+            }
         } else {
             refused += 1;
         }
@@ -557,15 +637,41 @@ mod tests {
         let c = clusters(&agency, &weak, &opts(false, true, 6.0));
         assert_eq!(c.cluster_of, vec![0, 1, 0]);
         assert_eq!(c.merges_refused, 2);
-        // A2 strongly linked to B1, itself strongly linked to A1: a strong path joins A1 and A2.
+        // A2 strongly linked to B1, itself strongly linked to A1, but A1–A2 weak: the duplicate
+        // is not accepted through B1's record alone.
         let chain = [e(0, 1, 5.0), e(0, 2, 9.0), e(1, 2, 8.0)];
         let c = clusters(&agency, &chain, &opts(false, true, 6.0));
-        assert_eq!(c.cluster_of, vec![0, 0, 0]);
-        assert_eq!(c.merges_refused, 0);
+        assert_eq!(c.cluster_of, vec![0, 1, 0]);
+        assert_eq!(c.merges_refused, 2);
+        // A1–A2 strong on its own: the duplicate joins, through B1's edge or its own.
         let strong = [e(0, 1, 7.0), e(0, 2, 9.0), e(1, 2, 8.0)];
         let c = clusters(&agency, &strong, &opts(false, true, 6.0));
         assert_eq!(c.cluster_of, vec![0, 0, 0]);
         assert_eq!(c.merges_refused, 0);
+        let bridge = [e(0, 1, 6.5), e(0, 2, 9.0), e(1, 2, 8.0)];
+        let c = clusters(&agency, &bridge, &opts(false, true, 6.0));
+        assert_eq!(
+            c.cluster_of,
+            vec![0, 0, 0],
+            "joined by A2–B1 at 8.0, A1–A2 is 6.5"
+        );
+        // A third record of A, strongly linked to B1 but to neither A1 nor A2: refused.
+        let agency3 = [0, 0, 1, 0];
+        let third = [
+            e(0, 1, 7.0),
+            e(0, 2, 9.0),
+            e(1, 2, 8.0),
+            e(2, 3, 8.5),
+            e(1, 3, 7.5),
+        ];
+        let c = clusters(&agency3, &third, &opts(false, true, 6.0));
+        assert_eq!(c.cluster_of, vec![0, 0, 0, 1], "A3–A1 is no edge");
+        let c = clusters(
+            &agency3,
+            &[&third[..], &[e(0, 3, 6.0)]].concat(),
+            &opts(false, true, 6.0),
+        );
+        assert_eq!(c.cluster_of, vec![0, 0, 0, 0], "every A pair strong");
         // Not allowed without `within_agency`, nor with `one_to_one`.
         let c = clusters(&agency, &strong, &opts(false, false, 6.0));
         assert_eq!(c.cluster_of, vec![0, 1, 0]);
@@ -685,19 +791,17 @@ mod tests {
             let o = ClusterOptions { review_support: support, ..opts(false, within, dup) };
             let c = clusters_review(&agency, &matches, &review, &o, &Constraints::default());
             prop_assert_eq!(c.cluster_of.len(), agency.len());
-            // Components of strong edges only (the evidence allowed for duplicates).
-            let mut strong = UnionFind::new(agency.len());
-            for ed in edges.iter().filter(|ed| ed.weight >= dup && ed.a != ed.b) {
-                let (x, y) = (strong.find(ed.a), strong.find(ed.b));
-                if x != y {
-                    strong.union_roots(x, y);
-                }
-            }
+            // Two records of one agency share a cluster only through a strong edge of their own.
+            let strong: std::collections::BTreeSet<(u32, u32)> = edges
+                .iter()
+                .filter(|ed| ed.weight >= dup && ed.a != ed.b)
+                .map(|ed| (ed.a.min(ed.b), ed.a.max(ed.b)))
+                .collect();
             for i in 0..agency.len() {
                 for j in i + 1..agency.len() {
                     if c.cluster_of[i] == c.cluster_of[j] && agency[i] == agency[j] {
                         prop_assert!(within, "duplicate agency without within_agency");
-                        prop_assert_eq!(strong.find(i as u32), strong.find(j as u32));
+                        prop_assert!(strong.contains(&(i as u32, j as u32)), "{} and {} share a cluster without a strong pair", i, j);
                     }
                 }
             }
