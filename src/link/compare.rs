@@ -553,15 +553,15 @@ mod tests {
         assert!((shares[0] - 8.0 / 190.0).abs() < 1e-12 && shares[1] == 0.0);
         // One exact level per band, then the Dice thresholds, then else.
         assert_eq!(c.n_exact(), 4);
-        assert_eq!(c.n_levels(), 4 + 3 + 1);
+        assert_eq!(c.n_levels(), 4 + 5 + 1);
         assert_eq!(
             c.level(0.95),
             5,
             "the first Dice level follows the exact levels"
         );
-        assert_eq!(c.level(0.1), 8, "else");
+        assert_eq!(c.level(0.1), 10, "else");
         let labels = c.labels();
-        assert_eq!(labels.len(), 9);
+        assert_eq!(labels.len(), 11);
         assert!(
             labels[1].starts_with("exact, value rare")
                 && labels[4].starts_with("exact, value common")

@@ -163,9 +163,9 @@ impl ComparisonConfig {
     /// Dice of two unrelated half-full filters is about 0.45, so levels live between 0.6 and 1).
     pub fn default_for(kind: FieldKind) -> ComparisonConfig {
         let thresholds = match kind {
-            FieldKind::Name => vec![0.92, 0.84, 0.74],
+            FieldKind::Name => vec![0.92, 0.84, 0.74, 0.66, 0.6],
             FieldKind::Passport => vec![0.85, 0.72],
-            FieldKind::Date => vec![0.78, 0.66],
+            FieldKind::Date => vec![0.78, 0.66, 0.58],
             FieldKind::Nik => vec![0.88, 0.75],
             FieldKind::Place => vec![0.85, 0.72],
             FieldKind::Text => vec![0.88, 0.75],
@@ -535,13 +535,13 @@ knn_max_bucket = 50     # weak buckets larger than this propose nothing
 # descending Dice threshold, then "else"; missing on either side is the neutral null level.
 # Fields not listed use their kind's defaults. Two unrelated half-full filters have Dice ≈ 0.45.
 # [comparison.name]
-# thresholds = [0.92, 0.84, 0.74]
+# thresholds = [0.92, 0.84, 0.74, 0.66, 0.6]
 # frequency_bands = [1, 0, -1]  # split exact agreement by how common the value is (term
 #                               # frequency of its keyed token, in bits of log2(u / share)): a rare
 #                               # name weighs more than a common one; the default for names, none
 #                               # for other kinds; [] = one exact level; not with slots or fixed m/u
-# m = [0.80, 0.10, 0.05, 0.03, 0.02]   # fix m and u to skip fitting this field
-# u = [0.001, 0.004, 0.02, 0.08, 0.895]
+# m = [0.80, 0.10, 0.04, 0.02, 0.015, 0.01, 0.015]   # fix m and u to skip fitting this field
+# u = [0.001, 0.004, 0.02, 0.05, 0.08, 0.1, 0.745]
 
 [model]
 training = "blocks"     # m of each field by EM on the pairs of block kinds that do not use it,
@@ -639,10 +639,11 @@ mod tests {
     #[test]
     fn levels_follow_thresholds() {
         let c = ComparisonConfig::default_for(FieldKind::Date);
-        assert_eq!(c.n_levels(), 4);
+        assert_eq!(c.n_levels(), 5);
         assert_eq!(c.level(0.9), 2);
         assert_eq!(c.level(0.7), 3);
-        assert_eq!(c.level(0.1), 4);
-        assert_eq!(c.labels().len(), 5);
+        assert_eq!(c.level(0.6), 4);
+        assert_eq!(c.level(0.1), 5);
+        assert_eq!(c.labels().len(), 6);
     }
 }

@@ -184,7 +184,7 @@ fn exact_name_agreement_is_weighed_by_how_common_the_name_is() {
         .collect();
     let off = d.write(
         "off.toml",
-        "[comparison.name]\nthresholds = [0.92, 0.84, 0.74]\nfrequency_bands = []\n",
+        "[comparison.name]\nthresholds = [0.92, 0.84, 0.74, 0.66, 0.6]\nfrequency_bands = []\n",
     );
     link(&d, &inputs, "tf", &[]).ok();
     link(&d, &inputs, "off", &["--config", off.to_str().unwrap()]).ok();
