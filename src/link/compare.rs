@@ -249,11 +249,6 @@ impl<'a> Comparator<'a> {
         }
     }
 
-    /// Per field, its term frequencies when its exact level is split by frequency bands.
-    pub fn term_frequencies(&self) -> &[Option<TermFrequencies>] {
-        &self.tf
-    }
-
     /// Per field with frequency bands, the share of each exact level among the record pairs that
     /// agree on the token (rarest first), for [`crate::scoring::split_exact_u`].
     pub fn exact_shares(&self) -> Vec<Option<Vec<f64>>> {

@@ -513,8 +513,8 @@ impl Plan {
 
     /// The comparator of a batch's records. A field whose exact level is split by term
     /// frequency takes the run's frequencies from the plan and each record's token count from
-    /// the batch's `tf_<field>` column (Int64; `padan.spark` adds it; absent or null = no token
-    /// count, for the driver's empty records).
+    /// the batch's `tf_<field>` column (`padan.spark` adds it; an error when absent); `batch`
+    /// is `None` for the driver's empty records.
     fn comparator<'r>(
         &self,
         recs: &'r Records,
