@@ -2,7 +2,8 @@
 //! refuse (exit 4, [`Error::TooLarge`]) a run that would not fit, instead of being killed by the
 //! kernel half-way.
 //!
-//! Three estimates, all from counts known before anything is materialized:
+//! Three estimates from counts known before anything is materialized, and a fourth once the pairs
+//! are scored ([`check_scored`]: the pairs at or above review, before pairs.parquet is built):
 //!
 //! - **the records**, before any row is read: from the files' row counts and the schema, the
 //!   bytes a record holds (its filters and tokens twice: as columns and packed row-major for
@@ -211,6 +212,38 @@ pub fn check_candidates(
     )))
 }
 
+/// Bytes one scored pair (at or above review) holds until pairs.parquet is written, besides its
+/// fields: ids, weight, probability, decision, cluster and verdict columns.
+pub const SCORED_PAIR_BYTES: u64 = 64;
+
+/// Bytes per field of a scored pair: its similarity, level, label and weight columns (measured:
+/// 100,401 records, every candidate scored, six fields: about 350 bytes a pair in all).
+pub const SCORED_FIELD_BYTES: u64 = 48;
+
+/// Refuses a run whose pairs at or above review (`pairs`, known once scored, before anything is
+/// written) would not fit while pairs.parquet is built: a review threshold near 0 makes every
+/// candidate a pair to write, several times a candidate's bytes. Checked after scoring, since
+/// how many pairs reach review depends on the fitted model.
+pub fn check_scored(
+    pairs: u64,
+    fields: usize,
+    (setting, review): (&str, f64),
+    cfg: &BlockingConfig,
+) -> Result<()> {
+    let per = SCORED_PAIR_BYTES + SCORED_FIELD_BYTES * fields as u64;
+    let need = pairs.saturating_mul(per);
+    let (limit, how) = budget(cfg);
+    if need > limit {
+        return Err(Error::TooLarge(format!(
+            "the {pairs} pairs at or above review would need about {} MiB to write ({per} bytes \
+             per pair with {fields} fields), more than {how}: raise {setting} (now {review}), or \
+             raise blocking.memory_budget_mb",
+            need.div_ceil(MIB)
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,6 +264,26 @@ mod tests {
             memory_budget_mb: mb,
             ..BlockingConfig::default()
         }
+    }
+
+    const REVIEW: &str = "thresholds.review_probability";
+
+    #[test]
+    fn scored_pairs_above_the_budget_are_refused_naming_the_review_threshold() {
+        // 1 MiB: 2,000 pairs of six fields (352 bytes each, 0.7 MiB) fit, 4,000 do not.
+        assert!(check_scored(2_000, 6, (REVIEW, 0.3), &cfg(1)).is_ok());
+        let e = check_scored(4_000, 6, (REVIEW, 1e-9), &cfg(1))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("thresholds.review_probability (now 0.000000001)"),
+            "{e}"
+        );
+        assert!(e.contains("4000 pairs at or above review"), "{e}");
+        assert!(matches!(
+            check_scored(4_000, 6, (REVIEW, 1e-9), &cfg(1)),
+            Err(Error::TooLarge(_))
+        ));
     }
 
     #[test]

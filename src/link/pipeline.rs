@@ -198,6 +198,15 @@ pub(super) fn decide<'a>(
     let weights = fitted.model.weights();
     let (scored, candidates) = score(cfg, &compared, &fitted, &weights, &th);
     drop(compared);
+    super::budget::check_scored(
+        scored.pairs.len() as u64,
+        weights.len(),
+        (
+            "thresholds.review_probability",
+            cfg.thresholds.review_probability,
+        ),
+        &cfg.blocking,
+    )?;
     timings.score = t.elapsed().as_secs_f64();
 
     let cluster = ClusterOptions {

@@ -195,6 +195,15 @@ pub(super) fn decide<'a>(
         .filter(|&(d, _)| d >= review_dice)
         .collect();
     let scored = ScoredPairs::from_kept(keep, |_| f64::NAN, match_dice);
+    super::budget::check_scored(
+        scored.pairs.len() as u64,
+        0,
+        (
+            "thresholds.record_dice_review",
+            cfg.thresholds.record_dice_review,
+        ),
+        &cfg.blocking,
+    )?;
     let candidates = keep_all.then(|| {
         let pairs = segments.iter().flat_map(|s| s.0.iter().copied()).collect();
         let sims = segments.iter().flat_map(|s| s.1.iter().copied()).collect();
