@@ -371,7 +371,7 @@ def link(
     >>> sorted(os.listdir(ms.directory))
     ['clusters.parquet', 'manifest.json', 'pairs.parquet', 'run.json']
     >>> ms.pairs.num_rows, ms.clusters.num_rows
-    (64, 282)
+    (63, 282)
     """
     tmp = tempfile.TemporaryDirectory(prefix="padan-link-")
     try:
