@@ -199,24 +199,28 @@ impl Packed {
 impl<'a> Comparator<'a> {
     /// A comparator over all records with the config's levels and the fastest kernel.
     pub fn new(recs: &'a Records, cfg: &LinkConfig) -> Comparator<'a> {
-        Self::with_frequencies(recs, cfg, |_, t, c| {
+        let counted = Self::with_frequencies(recs, cfg, |_, t, c| {
             let (per, hist) = token_counts(t);
-            (TermFrequencies::from_histogram(c, &hist), per)
-        })
+            Ok::<_, std::convert::Infallible>((TermFrequencies::from_histogram(c, &hist), per))
+        });
+        match counted {
+            Ok(c) => c,
+            Err(never) => match never {},
+        }
     }
 
     /// A comparator whose term frequencies come from `frequencies(field, tokens, comparison)`:
     /// the field's [`TermFrequencies`] over the whole run and each record's token count (the
-    /// distributed run counts them across every batch).
-    pub fn with_frequencies(
+    /// distributed run counts them across every batch, and fails when they are not given).
+    pub fn with_frequencies<E>(
         recs: &'a Records,
         cfg: &LinkConfig,
         mut frequencies: impl FnMut(
             usize,
             &TokenColumn,
             &ComparisonConfig,
-        ) -> (TermFrequencies, Vec<u64>),
-    ) -> Comparator<'a> {
+        ) -> Result<(TermFrequencies, Vec<u64>), E>,
+    ) -> Result<Comparator<'a>, E> {
         let slotted = super::slots::FieldSlots::of(&recs.schema);
         let mut comparisons: Vec<ComparisonConfig> = recs
             .schema
@@ -230,13 +234,13 @@ impl<'a> Comparator<'a> {
             if let Some(t) = recs.tokens[f].as_ref() {
                 if uses_bands(c, &slotted[f]) {
                     c.bands_in_use = c.frequency_bands.clone().unwrap_or_default();
-                    let (table, counts) = frequencies(f, t, c);
+                    let (table, counts) = frequencies(f, t, c)?;
                     exact_levels[f] = Some(counts.iter().map(|&k| table.level(c, k)).collect());
                     tf[f] = Some(table);
                 }
             }
         }
-        Comparator {
+        Ok(Comparator {
             recs,
             comparisons,
             kernel: Kernel::detect(),
@@ -246,7 +250,7 @@ impl<'a> Comparator<'a> {
             slotted,
             exact_levels,
             tf,
-        }
+        })
     }
 
     /// Per field with frequency bands, the share of each exact level among the record pairs that

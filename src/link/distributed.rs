@@ -520,38 +520,19 @@ impl Plan {
         recs: &'r Records,
         batch: Option<&RecordBatch>,
     ) -> Result<Comparator<'r>> {
-        let mut missing = None;
-        let cmp = Comparator::with_frequencies(recs, &self.data.config, |f, t, _| {
+        Comparator::with_frequencies(recs, &self.data.config, |f, t, _| {
             let name = &self.schema.fields[f].name;
-            let Some(table) = self.data.frequencies.get(&f) else {
-                missing = Some(format!(
+            let table = self.data.frequencies.get(&f).ok_or_else(|| {
+                Error::Internal(format!(
                     "the token counts of field '{name}' were not set on the plan (set_token_counts)"
-                ));
-                return (
-                    TermFrequencies {
-                        present: 0,
-                        sum_sq: 0,
-                        pairs: Vec::new(),
-                    },
-                    vec![0; t.values.len()],
-                );
-            };
+                ))
+            })?;
             let counts = match batch {
-                None => Ok(vec![0; t.values.len()]),
-                Some(b) => tf_counts(b, name, t.values.len()),
+                None => vec![0; t.values.len()],
+                Some(b) => tf_counts(b, name, t.values.len())?,
             };
-            match counts {
-                Ok(c) => (table.clone(), c),
-                Err(e) => {
-                    missing = Some(e);
-                    (table.clone(), vec![0; t.values.len()])
-                }
-            }
-        });
-        match missing {
-            Some(m) => Err(Error::Internal(m)),
-            None => Ok(cmp),
-        }
+            Ok((table.clone(), counts))
+        })
     }
 
     /// The fields whose exact level is split by term frequency, with their token column: the
@@ -1348,18 +1329,15 @@ pub fn clustering_from_roots(n: usize, roots: &[(u32, u32)], merges_refused: u64
 
 /// The `tf_<field>` column of a batch: each record's token count (a record without the token
 /// may hold anything there: its count is never read).
-fn tf_counts(
-    batch: &RecordBatch,
-    field: &str,
-    rows: usize,
-) -> std::result::Result<Vec<u64>, String> {
+fn tf_counts(batch: &RecordBatch, field: &str, rows: usize) -> Result<Vec<u64>> {
     let name = format!("tf_{field}");
-    let col = int64_column(batch, &name).map_err(|e| format!("{e} (each record's token count)"))?;
+    let col = int64_column(batch, &name)
+        .map_err(|e| Error::Internal(format!("{e} (each record's token count)")))?;
     if col.len() != rows {
-        return Err(format!(
+        return Err(Error::Internal(format!(
             "column '{name}': {} rows, the batch has {rows}",
             col.len()
-        ));
+        )));
     }
     Ok(col.into_iter().map(|v| v.max(0) as u64).collect())
 }
