@@ -214,18 +214,15 @@ impl ComparisonConfig {
     /// Level labels, index 0 = null.
     pub fn labels(&self) -> Vec<String> {
         let mut v = vec!["null".to_string()];
-        let e = &self.bands_in_use;
-        if e.is_empty() {
-            v.push("exact".to_string());
-        }
-        for k in 0..e.len() + usize::from(!e.is_empty()) {
-            let label = match (k.checked_sub(1).map(|j| e[j]), e.get(k)) {
-                (None, Some(lo)) => format!("exact, value rare (tf ≥ {lo:+} bits)"),
-                (Some(hi), Some(lo)) => format!("exact (tf {lo:+} to {hi:+} bits)"),
-                (Some(hi), None) => format!("exact, value common (tf < {hi:+} bits)"),
-                (None, None) => unreachable!("bands in use are not empty here"),
-            };
-            v.push(label);
+        match (self.bands_in_use.first(), self.bands_in_use.last()) {
+            (Some(first), Some(last)) => {
+                v.push(format!("exact, value rare (tf ≥ {first:+} bits)"));
+                for w in self.bands_in_use.windows(2) {
+                    v.push(format!("exact (tf {:+} to {:+} bits)", w[1], w[0]));
+                }
+                v.push(format!("exact, value common (tf < {last:+} bits)"));
+            }
+            _ => v.push("exact".to_string()),
         }
         for t in &self.thresholds {
             v.push(format!("dice ≥ {t}"));
