@@ -244,6 +244,20 @@ pub fn check_scored(
     Ok(())
 }
 
+/// [`check_scored`] for a run decided by match probability: the pairs at or above
+/// `thresholds.review_probability`, with `fields` per-field columns each.
+pub fn check_review(pairs: u64, fields: usize, cfg: &super::LinkConfig) -> Result<()> {
+    check_scored(
+        pairs,
+        fields,
+        (
+            "thresholds.review_probability",
+            cfg.thresholds.review_probability,
+        ),
+        &cfg.blocking,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

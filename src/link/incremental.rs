@@ -672,15 +672,7 @@ fn decide_reusing<'a>(
         |w| scoring::probability_from_weight(w, lambda),
         th.match_weight,
     );
-    super::budget::check_scored(
-        scored.pairs.len() as u64,
-        weights.len(),
-        (
-            "thresholds.review_probability",
-            cfg.thresholds.review_probability,
-        ),
-        &cfg.blocking,
-    )?;
+    super::budget::check_review(scored.pairs.len() as u64, weights.len(), cfg)?;
     timings.score = t.elapsed().as_secs_f64();
 
     let compared = pairs.len() as u64;

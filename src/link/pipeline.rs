@@ -198,15 +198,7 @@ pub(super) fn decide<'a>(
     let weights = fitted.model.weights();
     let (scored, candidates) = score(cfg, &compared, &fitted, &weights, &th);
     drop(compared);
-    super::budget::check_scored(
-        scored.pairs.len() as u64,
-        weights.len(),
-        (
-            "thresholds.review_probability",
-            cfg.thresholds.review_probability,
-        ),
-        &cfg.blocking,
-    )?;
+    super::budget::check_review(scored.pairs.len() as u64, weights.len(), cfg)?;
     timings.score = t.elapsed().as_secs_f64();
 
     let cluster = ClusterOptions {
