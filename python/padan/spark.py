@@ -202,11 +202,16 @@ def link(
     n = records.count()
     if n != plan.records():
         raise _padan_error("InputError", f"read {n} records, the files' metadata say {plan.records()}")
-    # Term frequencies: each record gets how many records hold its token (`tf_<field>`), the
-    # plan the histogram of those counts (a field's exact level is split by them).
-    for field, col in plan.frequency_columns():
+    # Term frequencies: the plan gets the histogram of how many records hold each token (they
+    # bound the u of the exact level); a field with frequency bands also gives each record its
+    # token's count (`tf_<field>`). Every count comes from the records as read, and the joins
+    # are chained onto them once, so the query plan grows by one join per field, not doubles.
+    read = records
+    for field, col, per_record in plan.frequency_columns():
         tf = f"tf_{field}"
-        counts = records.filter(F.col(col).isNotNull()).groupBy(col).agg(F.count("*").alias(tf))
+        counts = read.filter(F.col(col).isNotNull()).groupBy(col).agg(F.count("*").alias(tf))
+        if per_record:
+            counts = persist(counts)
         hist = (
             counts.groupBy(tf)
             .agg(F.count("*").alias("tokens"))
@@ -214,7 +219,10 @@ def link(
             .toArrow()
         )
         plan = plan.with_token_counts(field, hist)
-        records = persist(records.join(counts, col, "left"))
+        if per_record:
+            records = records.join(counts, col, "left")
+    if records is not read:
+        records = persist(records)
     plan_b = sc.broadcast(plan.to_json())
     timings["read"] = time.monotonic() - t
 

@@ -213,10 +213,11 @@ impl SparkPlan {
         Ok((caps, json))
     }
 
-    /// `(field, token column)` of the fields whose exact level is split by term frequency: count
-    /// each token's records, give every record its count as `tf_<field>`, and pass the
-    /// histogram of counts to [`SparkPlan::with_token_counts`].
-    fn frequency_columns(&self) -> Vec<(String, String)> {
+    /// `(field, token column, per record)` of the fields whose tokens are counted over the run:
+    /// count each token's records and pass the histogram of counts to
+    /// [`SparkPlan::with_token_counts`]; when `per record`, also give every record its count as
+    /// `tf_<field>`.
+    fn frequency_columns(&self) -> Vec<(String, String, bool)> {
         self.plan.frequency_columns()
     }
 

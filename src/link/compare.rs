@@ -26,16 +26,21 @@ pub struct Comparator<'a> {
     /// Per schema field with frequency bands in use: each record's exact level (1 = rarest),
     /// from how many records of the run hold its token.
     exact_levels: Vec<Option<Vec<u8>>>,
-    /// Per schema field with frequency bands: its term frequencies.
+    /// Per schema field whose tokens are counted ([`counts_tokens`]): its term frequencies.
     tf: Vec<Option<TermFrequencies>>,
 }
 
-/// Whether a field splits its exact level by frequency bands: it has edges, it is not keyed by
-/// salt slots, and its m and u are not fixed (the caller checks that it has a token).
+/// Whether a field's tokens are counted over the run (see [`TermFrequencies`]): it is not keyed
+/// by salt slots and its m and u are not fixed (the caller checks that it has a token). The
+/// counts bound the u of its exact level and, with [`uses_bands`], split that level.
+pub fn counts_tokens(c: &ComparisonConfig, slots: &super::slots::FieldSlots) -> bool {
+    !slots.is_slotted() && c.fixed().is_none()
+}
+
+/// Whether a field splits its exact level by frequency bands: it has edges and its tokens are
+/// counted ([`counts_tokens`]).
 pub fn uses_bands(c: &ComparisonConfig, slots: &super::slots::FieldSlots) -> bool {
-    c.frequency_bands.as_ref().is_some_and(|e| !e.is_empty())
-        && !slots.is_slotted()
-        && c.fixed().is_none()
+    c.frequency_bands.as_ref().is_some_and(|e| !e.is_empty()) && counts_tokens(c, slots)
 }
 
 /// A field's term frequencies over the whole run (see [`ComparisonConfig::frequency_bands`]):
@@ -81,6 +86,15 @@ impl TermFrequencies {
         }
         let bits = (self.sum_sq as f64 / (self.present as f64 * count as f64)).log2();
         c.exact_level(bits)
+    }
+
+    /// The rate at which two records holding the token agree on it, `Σ count · (count − 1) /
+    /// (N · (N − 1))` over the N records holding one (`None` below two records). It counts every
+    /// agreeing pair, true matches included, so it bounds the non-match rate u of the exact level
+    /// from above ([`crate::scoring::cap_exact_u`]).
+    pub fn agreement_rate(&self) -> Option<f64> {
+        let n = self.present;
+        (n >= 2).then(|| self.pairs.iter().sum::<u64>() as f64 / (n as f64 * (n - 1) as f64))
     }
 
     /// The share of each exact level among the agreeing pairs (`None` when no two records agree).
@@ -232,10 +246,15 @@ impl<'a> Comparator<'a> {
         let mut tf = vec![None; comparisons.len()];
         for (f, c) in comparisons.iter_mut().enumerate() {
             if let Some(t) = recs.tokens[f].as_ref() {
-                if uses_bands(c, &slotted[f]) {
-                    c.bands_in_use = c.frequency_bands.clone().unwrap_or_default();
+                if counts_tokens(c, &slotted[f]) {
+                    let bands = uses_bands(c, &slotted[f]);
+                    if bands {
+                        c.bands_in_use = c.frequency_bands.clone().unwrap_or_default();
+                    }
                     let (table, counts) = frequencies(f, t, c)?;
-                    exact_levels[f] = Some(counts.iter().map(|&k| table.level(c, k)).collect());
+                    if bands {
+                        exact_levels[f] = Some(counts.iter().map(|&k| table.level(c, k)).collect());
+                    }
                     tf[f] = Some(table);
                 }
             }
@@ -258,8 +277,27 @@ impl<'a> Comparator<'a> {
     pub fn exact_shares(&self) -> Vec<Option<Vec<f64>>> {
         self.tf
             .iter()
-            .map(|t| t.as_ref().and_then(TermFrequencies::shares))
+            .zip(&self.comparisons)
+            .map(|(t, c)| {
+                t.as_ref()
+                    .filter(|_| !c.bands_in_use.is_empty())
+                    .and_then(TermFrequencies::shares)
+            })
             .collect()
+    }
+
+    /// Per field whose tokens are counted, the rate at which two records holding the token agree
+    /// on it ([`TermFrequencies::agreement_rate`]), for [`crate::scoring::cap_exact_u`].
+    pub fn exact_agreement_rates(&self) -> Vec<Option<f64>> {
+        self.tf
+            .iter()
+            .map(|t| t.as_ref().and_then(TermFrequencies::agreement_rate))
+            .collect()
+    }
+
+    /// Exact levels per field (one per frequency band in use).
+    pub fn n_exact(&self) -> Vec<u8> {
+        self.comparisons.iter().map(|c| c.n_exact()).collect()
     }
 
     /// Fields compared.
@@ -634,6 +672,19 @@ exact_token = true
         assert!(
             (s[usize::from(rare) - 1] - 2.0 / 134.0).abs() < 1e-12,
             "{s:?}"
+        );
+        // Both fields' tokens are counted, the sex without bands too: two records holding a
+        // token agree on it at Σ count·(count − 1) / (N·(N − 1)).
+        let rates = cmp.exact_agreement_rates();
+        let name_rate = rates[0].expect("name counted");
+        assert!(
+            (name_rate - 134.0 / (14.0 * 13.0)).abs() < 1e-12,
+            "{name_rate}"
+        );
+        let sex_rate = rates[1].expect("sex counted");
+        assert!(
+            (sex_rate - 2.0 * 7.0 * 6.0 / (14.0 * 13.0)).abs() < 1e-12,
+            "{sex_rate}"
         );
     }
 

@@ -511,34 +511,38 @@ impl Plan {
             .sum::<u64>()
     }
 
-    /// The comparator of a batch's records. A field whose exact level is split by term
-    /// frequency takes the run's frequencies from the plan and each record's token count from
-    /// the batch's `tf_<field>` column (`padan.spark` adds it; an error when absent); `batch`
-    /// is `None` for the driver's empty records.
+    /// The comparator of a batch's records. A field whose tokens are counted
+    /// ([`Plan::frequency_columns`]) takes the run's frequencies from the plan; with frequency
+    /// bands, each record's token count from the batch's `tf_<field>` column (`padan.spark` adds
+    /// it; an error when absent). `batch` is `None` for the driver's empty records.
     fn comparator<'r>(
         &self,
         recs: &'r Records,
         batch: Option<&RecordBatch>,
     ) -> Result<Comparator<'r>> {
-        Comparator::with_frequencies(recs, &self.data.config, |f, t, _| {
+        Comparator::with_frequencies(recs, &self.data.config, |f, t, c| {
             let name = &self.schema.fields[f].name;
             let table = self.data.frequencies.get(&f).ok_or_else(|| {
                 Error::Internal(format!(
                     "the token counts of field '{name}' were not set on the plan (set_token_counts)"
                 ))
             })?;
+            // Each record's count places it in a frequency band; without bands only the
+            // run's histogram is used.
             let counts = match batch {
-                None => vec![0; t.values.len()],
-                Some(b) => tf_counts(b, name, t.values.len())?,
+                Some(b) if !c.bands_in_use.is_empty() => tf_counts(b, name, t.values.len())?,
+                _ => vec![0; t.values.len()],
             };
             Ok((table.clone(), counts))
         })
     }
 
-    /// The fields whose exact level is split by term frequency, with their token column: the
-    /// engine counts each token's records ([`Plan::set_token_counts`]) and gives each record
-    /// its token's count as the column `tf_<field>`.
-    pub fn frequency_columns(&self) -> Vec<(String, String)> {
+    /// The fields whose tokens are counted over the run (their exact level's u is bounded by the
+    /// counts, and split by them with frequency bands): `(field, token column, per record)`. The
+    /// engine counts each token's records and hands the plan the histogram of those counts
+    /// ([`Plan::set_token_counts`]); when `per record` (the field has frequency bands), it also
+    /// gives each record its token's count as the column `tf_<field>`.
+    pub fn frequency_columns(&self) -> Vec<(String, String, bool)> {
         let empty = Records::empty(&self.schema, &self.layout);
         let slotted = super::slots::FieldSlots::of(&self.schema);
         self.layout
@@ -548,8 +552,11 @@ impl Plan {
                 ColumnRole::Token(f) => {
                     let spec = &self.schema.fields[f];
                     let cmp = self.data.config.comparison_for(spec);
-                    (empty.tokens[f].is_some() && super::compare::uses_bands(&cmp, &slotted[f]))
-                        .then(|| (spec.name.clone(), c.name.clone()))
+                    (empty.tokens[f].is_some() && super::compare::counts_tokens(&cmp, &slotted[f]))
+                        .then(|| {
+                            let per_record = super::compare::uses_bands(&cmp, &slotted[f]);
+                            (spec.name.clone(), c.name.clone(), per_record)
+                        })
                 }
                 _ => None,
             })
@@ -566,7 +573,10 @@ impl Plan {
             .position(|s| s.name == field)
             .ok_or_else(|| Error::Internal(format!("no field '{field}' in the schema")))?;
         let mut cmp = self.data.config.comparison_for(&self.schema.fields[f]);
-        cmp.bands_in_use = cmp.frequency_bands.clone().unwrap_or_default();
+        let slotted = super::slots::FieldSlots::of(&self.schema);
+        if super::compare::uses_bands(&cmp, &slotted[f]) {
+            cmp.bands_in_use = cmp.frequency_bands.clone().unwrap_or_default();
+        }
         self.data
             .frequencies
             .insert(f, TermFrequencies::from_histogram(&cmp, hist));
@@ -821,6 +831,11 @@ impl Plan {
                 random_items.iter().map(|(v, n)| (v.as_slice(), *n)),
             ),
             &n_levels,
+        );
+        scoring::cap_exact_u(
+            &mut u,
+            &comparator.exact_agreement_rates(),
+            &comparator.n_exact(),
         );
         scoring::split_exact_u(&mut u, &comparator.exact_shares());
         let fixed: Vec<_> = comparator.comparisons.iter().map(|c| c.fixed()).collect();
@@ -1720,7 +1735,7 @@ mod tests {
             arrow_select::concat::concat_batches(&inputs[0].schema(), &inputs).expect("concat");
         // Term frequencies: each token's records counted over every batch, the histogram to the
         // plan, each record's count as `tf_<field>`.
-        for (field, col) in driver.frequency_columns() {
+        for (field, col, per_record) in driver.frequency_columns() {
             let tokens = binary_rows(all.column_by_name(&col).expect("token column"), &col, 16)
                 .expect("tokens");
             let mut count: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
@@ -1735,6 +1750,9 @@ mod tests {
             driver
                 .set_token_counts(&field, &hist)
                 .expect("token counts");
+            if !per_record {
+                continue;
+            }
             let tf = |b: &RecordBatch| {
                 let rows =
                     binary_rows(b.column_by_name(&col).expect("token"), &col, 16).expect("tokens");

@@ -292,6 +292,11 @@ fn fit<'a>(
     );
     let random_levels = comparator.levels_of(&random);
     let mut u = scoring::estimate_u(&Patterns::from_levels(&random_levels, nf), &n_levels);
+    scoring::cap_exact_u(
+        &mut u,
+        &comparator.exact_agreement_rates(),
+        &comparator.n_exact(),
+    );
     scoring::split_exact_u(&mut u, &comparator.exact_shares());
     let fixed: Vec<_> = comparator.comparisons.iter().map(|c| c.fixed()).collect();
     if !recs.schema.slots.is_empty() {

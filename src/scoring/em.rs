@@ -214,6 +214,38 @@ pub fn estimate_u(random: &Patterns, n_levels: &[u8]) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// Bounds the u of a field's exact levels (levels `1..=n_exact[f]`) by the rate at which two
+/// records holding the field's token agree on it, counted over the whole run (`rates`, see
+/// [`crate::link::TermFrequencies::agreement_rate`]). Random pairs seldom agree on a rare
+/// identifier: when none of the `N_f` sampled pairs agrees on a passport, add-one smoothing puts
+/// its u at `1/(N_f + L_f)`, about 10⁻⁵ with the default sample, where at a million records the
+/// counted rate is under 10⁻⁶; an exact passport then weighs 3.5 bits less than the counted rate gives.
+/// The counted rate includes the true matches that agree, so it is an upper bound of the
+/// non-match rate; the smaller of the two estimates is kept. The exact levels keep their
+/// proportions, and the mass taken from them goes to the field's last level ("else"), so the
+/// table still sums to one.
+pub fn cap_exact_u(u: &mut [Vec<f64>], rates: &[Option<f64>], n_exact: &[u8]) {
+    for ((uf, rate), &ne) in u.iter_mut().zip(rates).zip(n_exact) {
+        let (Some(rate), ne) = (rate, usize::from(ne)) else {
+            continue;
+        };
+        if uf.len() < ne + 2 {
+            continue;
+        }
+        let total: f64 = uf[1..=ne].iter().sum();
+        let rate = rate.max(MIN_FLOOR);
+        if rate >= total {
+            continue;
+        }
+        let scale = rate / total;
+        for x in &mut uf[1..=ne] {
+            *x *= scale;
+        }
+        let last = uf.len() - 1;
+        uf[last] += total - rate;
+    }
+}
+
 /// Splits the u of a field's exact levels (levels `1..=B`, one per term-frequency band, see
 /// [`crate::link::ComparisonConfig::frequency_bands`]) by `shares`: the share of each band among
 /// the record pairs agreeing on the token, counted exactly from the token counts. Random pairs
@@ -497,6 +529,28 @@ pub(crate) mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn exact_u_is_capped_by_the_counted_rate_and_the_mass_moves_to_else() {
+        // Field 0: the random sample saw no agreement (add-one floor 1e-4); the counted rate is
+        // 1e-6. Field 1: counted rate above the sample's estimate: unchanged. Field 2: no rate.
+        let mut u = vec![
+            vec![1.0, 1e-4, 0.01, 1.0 - 1e-4 - 0.01],
+            vec![1.0, 0.002, 0.998],
+            vec![1.0, 0.3, 0.7],
+        ];
+        cap_exact_u(&mut u, &[Some(1e-6), Some(0.01), None], &[1, 1, 1]);
+        assert!((u[0][1] - 1e-6).abs() < 1e-15);
+        assert!((u[0][2] - 0.01).abs() < 1e-15);
+        assert!((u[0][1..].iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert_eq!(u[1], vec![1.0, 0.002, 0.998]);
+        assert_eq!(u[2], vec![1.0, 0.3, 0.7]);
+        // Two exact levels (frequency bands) keep their proportions.
+        let mut u = vec![vec![1.0, 3e-4, 1e-4, 0.1, 0.8996]];
+        cap_exact_u(&mut u, &[Some(2e-5)], &[2]);
+        assert!((u[0][1] - 1.5e-5).abs() < 1e-15 && (u[0][2] - 0.5e-5).abs() < 1e-15);
+        assert!((u[0][1..].iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
 
     /// A field with two frequency bands (levels 1–2) and else (3): the exact levels' u from
     /// random pairs is split by the counted shares; other levels and fields are left alone.

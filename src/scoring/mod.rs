@@ -19,8 +19,8 @@ pub mod slotfit;
 pub mod train;
 
 pub use em::{
-    estimate_u, fit, probability_from_weight, split_exact_u, weight_for_probability, EmOptions,
-    EmReport, FieldParams, Model, Patterns,
+    cap_exact_u, estimate_u, fit, probability_from_weight, split_exact_u, weight_for_probability,
+    EmOptions, EmReport, FieldParams, Model, Patterns,
 };
 pub use resolve::{
     clusters, clusters_review, clusters_with, ClusterOptions, Clustering, Constraints, Edge,
