@@ -43,6 +43,17 @@ pub fn uses_bands(c: &ComparisonConfig, slots: &super::slots::FieldSlots) -> boo
     c.frequency_bands.as_ref().is_some_and(|e| !e.is_empty()) && counts_tokens(c, slots)
 }
 
+/// Puts a field's frequency edges in use (`c.bands_in_use`) when it splits its exact level by
+/// them ([`uses_bands`]); returns whether it does. The comparator and the distributed plan both
+/// go through here, so a count lands in the same exact level on either path.
+pub fn activate_bands(c: &mut ComparisonConfig, slots: &super::slots::FieldSlots) -> bool {
+    let on = uses_bands(c, slots);
+    if on {
+        c.bands_in_use = c.frequency_bands.clone().unwrap_or_default();
+    }
+    on
+}
+
 /// A field's term frequencies over the whole run (see [`ComparisonConfig::frequency_bands`]):
 /// the totals that place a count in a band, and the record pairs agreeing in each band. Counted
 /// here from the records, or by a cluster engine and handed to the distributed plan
@@ -109,16 +120,20 @@ impl TermFrequencies {
     }
 }
 
-/// Per record, how many records of `t` hold its token (0 without one), and the histogram of
-/// those counts (`(count, distinct tokens)`, ascending).
-pub fn token_counts(t: &TokenColumn) -> (Vec<u64>, Vec<(u64, u64)>) {
+/// The histogram of how many records of `t` hold each token (`(count, distinct tokens)`,
+/// ascending) and, with `per_record`, each record's count (0 without a token; empty otherwise).
+pub fn token_counts(t: &TokenColumn, per_record: bool) -> (Vec<u64>, Vec<(u64, u64)>) {
     let mut counts: ahash::AHashMap<u128, u64> = ahash::AHashMap::new();
     for (&v, _) in t.values.iter().zip(&t.valid).filter(|(_, &ok)| ok) {
         *counts.entry(v).or_insert(0) += 1;
     }
-    let per = (0..t.values.len())
-        .map(|i| t.get(i).map_or(0, |v| counts[&v]))
-        .collect();
+    let per = if per_record {
+        (0..t.values.len())
+            .map(|i| t.get(i).map_or(0, |v| counts[&v]))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut hist: std::collections::BTreeMap<u64, u64> = std::collections::BTreeMap::new();
     for &k in counts.values() {
         *hist.entry(k).or_insert(0) += 1;
@@ -214,7 +229,7 @@ impl<'a> Comparator<'a> {
     /// A comparator over all records with the config's levels and the fastest kernel.
     pub fn new(recs: &'a Records, cfg: &LinkConfig) -> Comparator<'a> {
         let counted = Self::with_frequencies(recs, cfg, |_, t, c| {
-            let (per, hist) = token_counts(t);
+            let (per, hist) = token_counts(t, !c.bands_in_use.is_empty());
             Ok::<_, std::convert::Infallible>((TermFrequencies::from_histogram(c, &hist), per))
         });
         match counted {
@@ -224,8 +239,9 @@ impl<'a> Comparator<'a> {
     }
 
     /// A comparator whose term frequencies come from `frequencies(field, tokens, comparison)`:
-    /// the field's [`TermFrequencies`] over the whole run and each record's token count (the
-    /// distributed run counts them across every batch, and fails when they are not given).
+    /// the field's [`TermFrequencies`] over the whole run and, when the comparison has bands in
+    /// use, each record's token count (otherwise unused: may be empty). The distributed run
+    /// counts them across every batch, and fails when they are not given.
     pub fn with_frequencies<E>(
         recs: &'a Records,
         cfg: &LinkConfig,
@@ -247,10 +263,7 @@ impl<'a> Comparator<'a> {
         for (f, c) in comparisons.iter_mut().enumerate() {
             if let Some(t) = recs.tokens[f].as_ref() {
                 if counts_tokens(c, &slotted[f]) {
-                    let bands = uses_bands(c, &slotted[f]);
-                    if bands {
-                        c.bands_in_use = c.frequency_bands.clone().unwrap_or_default();
-                    }
+                    let bands = activate_bands(c, &slotted[f]);
                     let (table, counts) = frequencies(f, t, c)?;
                     if bands {
                         exact_levels[f] = Some(counts.iter().map(|&k| table.level(c, k)).collect());
@@ -577,8 +590,9 @@ mod tests {
         v.extend(std::iter::repeat_n(Some(4), 14));
         let t = tokens(&v);
         let c = name_comparison();
-        let (per, hist) = token_counts(&t);
+        let (per, hist) = token_counts(&t, true);
         assert_eq!(hist, vec![(1, 1), (2, 1), (3, 1), (14, 1)]);
+        assert_eq!(token_counts(&t, false), (Vec::new(), hist.clone()));
         assert_eq!(per[..7], [1, 2, 2, 3, 3, 3, 0]);
         let tf = TermFrequencies::from_histogram(&c, &hist);
         assert_eq!((tf.present, tf.sum_sq), (20, 210));

@@ -530,8 +530,9 @@ impl Plan {
             // Each record's count places it in a frequency band; without bands only the
             // run's histogram is used.
             let counts = match batch {
-                Some(b) if !c.bands_in_use.is_empty() => tf_counts(b, name, t.values.len())?,
-                _ => vec![0; t.values.len()],
+                _ if c.bands_in_use.is_empty() => Vec::new(),
+                Some(b) => tf_counts(b, name, t.values.len())?,
+                None => vec![0; t.values.len()],
             };
             Ok((table.clone(), counts))
         })
@@ -573,10 +574,7 @@ impl Plan {
             .position(|s| s.name == field)
             .ok_or_else(|| Error::Internal(format!("no field '{field}' in the schema")))?;
         let mut cmp = self.data.config.comparison_for(&self.schema.fields[f]);
-        let slotted = super::slots::FieldSlots::of(&self.schema);
-        if super::compare::uses_bands(&cmp, &slotted[f]) {
-            cmp.bands_in_use = cmp.frequency_bands.clone().unwrap_or_default();
-        }
+        super::compare::activate_bands(&mut cmp, &super::slots::FieldSlots::of(&self.schema)[f]);
         self.data
             .frequencies
             .insert(f, TermFrequencies::from_histogram(&cmp, hist));
