@@ -587,22 +587,20 @@ mod tests {
         assert_eq!(c, LinkConfig::default());
     }
 
+    /// The error message of a config that does not load.
+    fn load_error(toml: &str) -> String {
+        LinkConfig::from_toml(toml, "l.toml")
+            .unwrap_err()
+            .to_string()
+    }
+
     #[test]
     fn errors_name_the_key() {
-        let e = LinkConfig::from_toml("[thresholds]\nmatch_probability = 0.2\n", "l.toml")
-            .unwrap_err()
-            .to_string();
+        let e = load_error("[thresholds]\nmatch_probability = 0.2\n");
         assert!(e.contains("review_probability"), "{e}");
-        let e = LinkConfig::from_toml("[comparison.name]\nthresholds = [0.5, 0.9]\n", "l.toml")
-            .unwrap_err()
-            .to_string();
+        let e = load_error("[comparison.name]\nthresholds = [0.5, 0.9]\n");
         assert!(e.contains("comparison.name.thresholds"), "{e}");
-        let e = LinkConfig::from_toml(
-            "[comparison.name]\nfrequency_bands = [0.0, 1.0]\n",
-            "l.toml",
-        )
-        .unwrap_err()
-        .to_string();
+        let e = load_error("[comparison.name]\nfrequency_bands = [0.0, 1.0]\n");
         assert!(e.contains("comparison.name.frequency_bands"), "{e}");
         // A field section without frequency_bands keeps its kind's bands; [] turns them off.
         let c = LinkConfig::from_toml("[comparison.name]\nthresholds = [0.9]\n", "l.toml").unwrap();
@@ -620,16 +618,9 @@ mod tests {
         let c =
             LinkConfig::from_toml("[comparison.name]\nfrequency_bands = []\n", "l.toml").unwrap();
         assert_eq!(c.comparison_for(name).frequency_bands, Some(vec![]));
-        let e = LinkConfig::from_toml(
-            "[thresholds]\nrecord_dice = 0.7\nrecord_dice_review = 0.8\n",
-            "l.toml",
-        )
-        .unwrap_err()
-        .to_string();
+        let e = load_error("[thresholds]\nrecord_dice = 0.7\nrecord_dice_review = 0.8\n");
         assert!(e.contains("record_dice_review"), "{e}");
-        let e = LinkConfig::from_toml("[blocking]\nbands = 3\n", "l.toml")
-            .unwrap_err()
-            .to_string();
+        let e = load_error("[blocking]\nbands = 3\n");
         assert!(e.contains("unknown field"), "{e}");
     }
 
